@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts. Sourced, not run.
+#
+# Build cache: target/ is a symlink into $MERIDIAN_CACHE (default ~/.cache/meridian), so a fresh
+# clone on a machine that built Meridian before (CI caches $HOME) reuses every compiled crate.
+# Set MERIDIAN_CACHE= (empty) to keep a plain ./target.
+
+log() { printf '\033[1;34m[meridian]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[meridian] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+have_debs() {
+  local p
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || return 1
+  done
+}
+apt_install() {
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "apt packages needed ($*): run as root or install sudo"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# target/ -> persistent cache (idempotent; leaves an existing real directory alone)
+link_target_dir() {
+  local root=$1
+  local cache=${MERIDIAN_CACHE-$HOME/.cache/meridian}
+  [ -n "$cache" ] || return 0
+  if [ ! -e "$root/target" ] && [ ! -L "$root/target" ]; then
+    mkdir -p "$cache/target"
+    ln -s "$cache/target" "$root/target"
+  fi
+}
+
+link_target_dir "$ROOT"
+
+# Host packages the Rust build needs beyond a stock machine: libclang for bindgen (RocksDB inside
+# the in-process validator). OpenSSL, RocksDB and protoc are compiled from source by their crates.
+ensure_host_deps() {
+  have_debs libclang-dev pkg-config make perl && return 0
+  log "apt: installing libclang-dev pkg-config (for the validator's RocksDB bindings)"
+  apt_install libclang-dev pkg-config make perl
+}
+
+# Builds every workspace crate, test and binary in ONE cargo invocation. `cargo test --workspace`
+# and this resolve features identically, so nothing is compiled twice (the validator alone is
+# ~30 min on 2 cores).
+build_workspace() {
+  (cd "$ROOT" && cargo test --workspace --locked --no-run)
+}
