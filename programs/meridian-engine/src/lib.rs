@@ -1,0 +1,16 @@
+//! Meridian's engine: the pure Rust core shared by the on-chain program, the SDK, the keepers and
+//! the CLI. No Solana types live here, so every piece is tested natively and the liquidator's view
+//! of an account is computed by the very code the program runs.
+//!
+//! Rules for code in this crate:
+//! - integer fixed point only, every operation checked (`Option`/`Result`, never a panic: on-chain a
+//!   panic aborts without a message);
+//! - rounding always favours the protocol (see [`fixed::Rounding`]);
+//! - 128-bit intermediates only where a product can exceed 64 bits; divisions by 128-bit values are
+//!   expensive on-chain (~hundreds of CU), so hot paths keep divisors within 64 bits.
+
+pub mod fixed;
+pub mod probe;
+pub mod ui;
+
+pub use fixed::Rounding;

@@ -1,0 +1,59 @@
+use crate::{error::MeridianError, state::*, token::transfer_out};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+#[derive(Accounts)]
+pub struct Withdraw<'info> {
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(
+        mut,
+        has_one = exchange @ MeridianError::WrongExchange,
+        has_one = owner @ MeridianError::NotAccountOwner,
+    )]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    pub owner: Signer<'info>,
+    /// Any token account of the collateral mint.
+    #[account(mut, constraint = recipient.mint == collateral_mint.key() @ MeridianError::WrongMint)]
+    pub recipient: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, address = exchange.load()?.vault @ MeridianError::WrongVault)]
+    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(address = exchange.load()?.collateral_mint @ MeridianError::WrongMint)]
+    pub collateral_mint: InterfaceAccount<'info, Mint>,
+    #[account(address = exchange.load()?.collateral_token_program @ MeridianError::WrongTokenProgram)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn process_withdraw(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
+    require!(amount > 0, MeridianError::ZeroAmount);
+    let (creator, index, bump) = {
+        let exchange = ctx.accounts.exchange.load()?;
+        require!(!exchange.is_paused(PauseFlags::WITHDRAWALS), MeridianError::WithdrawalsPaused);
+        (exchange.creator, exchange.index, exchange.bump)
+    };
+    {
+        let account = ctx.accounts.margin_account.load()?;
+        // amount > i64::MAX can never be covered, so this also rejects u64::MAX
+        require!(amount <= account.free_collateral() as u64, MeridianError::InsufficientCollateral);
+    }
+
+    transfer_out(
+        &ctx.accounts.token_program,
+        &ctx.accounts.vault,
+        &ctx.accounts.recipient,
+        &ctx.accounts.collateral_mint,
+        &ctx.accounts.exchange.to_account_info(),
+        &creator,
+        index,
+        bump,
+        amount,
+    )?;
+
+    let amount = amount as i64; // <= free collateral <= i64::MAX
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    let mut account = ctx.accounts.margin_account.load_mut()?;
+    account.collateral -= amount;
+    account.total_withdrawn = account.total_withdrawn.checked_add(amount as u64).ok_or(MeridianError::MathOverflow)?;
+    exchange.total_collateral = exchange.total_collateral.checked_sub(amount).ok_or(MeridianError::MathOverflow)?;
+    Ok(())
+}
