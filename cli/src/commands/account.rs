@@ -1,0 +1,211 @@
+//! `meridian account create|deposit|withdraw|show|list|close`
+
+use crate::{
+    context::{parse_pubkey, Context},
+    output::{self, Record},
+};
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use meridian_sdk::{amount, client::SdkError, ix, pda, state::MarginAccount, token, Pubkey};
+use serde_json::Value;
+use solana_sdk::signer::Signer;
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create a margin account (one wallet can hold several, numbered).
+    Create {
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+    },
+    /// Deposit collateral, e.g. `deposit 100.5`.
+    Deposit {
+        /// UI amount of the collateral mint.
+        amount: String,
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+        /// Source token account; default: the signer's associated token account.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Withdraw collateral, e.g. `withdraw 50` or `withdraw all`.
+    Withdraw {
+        /// UI amount, or "all" for all free collateral.
+        amount: String,
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+        /// Destination token account; default: the signer's associated token account (created if
+        /// missing).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Show a margin account.
+    Show {
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+        /// Whose account; default: the signer.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// List all margin accounts of an owner on the exchange.
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Close an empty margin account; the rent returns to the owner.
+    Close {
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+    },
+}
+
+fn describe(address: &Pubkey, m: &MarginAccount, decimals: u8) -> Record {
+    let ui = |v: i64| amount::format_signed_ui_amount(v as i128, decimals);
+    Record::new()
+        .with("margin_account", address.to_string())
+        .with("owner", m.owner.to_string())
+        .with("exchange", m.exchange.to_string())
+        .with("sub_account", m.sub_account)
+        .with("collateral", ui(m.collateral))
+        .with("free_collateral", ui(m.free_collateral()))
+        .with("realized_pnl", ui(m.realized_pnl))
+        .with("total_deposited", amount::format_ui_amount(m.total_deposited, decimals))
+        .with("total_withdrawn", amount::format_ui_amount(m.total_withdrawn, decimals))
+}
+
+pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
+    let exchange = ctx.exchange()?;
+    let client = &ctx.client;
+    match cmd {
+        AccountCommand::Create { sub_account } => {
+            let owner = ctx.signer()?;
+            let address = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let ix = ix::create_margin_account(&exchange, &owner.pubkey(), &owner.pubkey(), sub_account);
+            let signature = client.send(&[ix], &owner, &[]).await?;
+            output::print(
+                ctx.json,
+                &Record::new()
+                    .with("margin_account", address.to_string())
+                    .with("sub_account", sub_account)
+                    .with("signature", signature.to_string()),
+            );
+        }
+        AccountCommand::Deposit { amount: ui_amount, sub_account, from } => {
+            let owner = ctx.signer()?;
+            let e = client.exchange(&exchange).await?;
+            let native = amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?;
+            let source = match from {
+                Some(s) => parse_pubkey(&s, "--from")?,
+                None => {
+                    token::associated_token_address(&owner.pubkey(), &e.collateral_mint, &e.collateral_token_program)
+                }
+            };
+            // A clear message before paying for a transaction the token program would refuse.
+            let balance = match client.token_account(&source).await {
+                Ok(t) => t.amount,
+                Err(SdkError::AccountNotFound(_)) => {
+                    bail!("token account {source} does not exist (use --from)")
+                }
+                Err(err) => return Err(err.into()),
+            };
+            if balance < native {
+                bail!(
+                    "insufficient tokens in {source}: {} available, {} requested",
+                    amount::format_ui_amount(balance, e.collateral_decimals),
+                    amount::format_ui_amount(native, e.collateral_decimals)
+                );
+            }
+            let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let c = ix::CollateralAccounts::of(exchange, &e);
+            let signature =
+                client.send(&[ix::deposit(&c, &margin, &owner.pubkey(), &source, native)], &owner, &[]).await?;
+            let m = client.margin_account(&margin).await?;
+            let mut v = describe(&margin, &m, e.collateral_decimals);
+            v.push("deposited", amount::format_ui_amount(native, e.collateral_decimals));
+            v.push("signature", signature.to_string());
+            output::print(ctx.json, &v);
+        }
+        AccountCommand::Withdraw { amount: ui_amount, sub_account, to } => {
+            let owner = ctx.signer()?;
+            let e = client.exchange(&exchange).await?;
+            let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let native = if ui_amount.eq_ignore_ascii_case("all") {
+                let free = client.margin_account(&margin).await?.free_collateral();
+                if free <= 0 {
+                    bail!("nothing to withdraw: no free collateral");
+                }
+                free as u64
+            } else {
+                amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?
+            };
+            let mut ixs = vec![];
+            let recipient = match to {
+                Some(s) => parse_pubkey(&s, "--to")?,
+                None => {
+                    ixs.push(token::create_associated_token_account_idempotent(
+                        &owner.pubkey(),
+                        &owner.pubkey(),
+                        &e.collateral_mint,
+                        &e.collateral_token_program,
+                    ));
+                    token::associated_token_address(&owner.pubkey(), &e.collateral_mint, &e.collateral_token_program)
+                }
+            };
+            let c = ix::CollateralAccounts::of(exchange, &e);
+            ixs.push(ix::withdraw(&c, &margin, &owner.pubkey(), &recipient, native));
+            let signature = client.send(&ixs, &owner, &[]).await?;
+            let m = client.margin_account(&margin).await?;
+            let mut v = describe(&margin, &m, e.collateral_decimals);
+            v.push("withdrawn", amount::format_ui_amount(native, e.collateral_decimals));
+            v.push("recipient", recipient.to_string());
+            v.push("signature", signature.to_string());
+            output::print(ctx.json, &v);
+        }
+        AccountCommand::Show { sub_account, owner } => {
+            let owner = match owner {
+                Some(s) => parse_pubkey(&s, "--owner")?,
+                None => ctx.signer()?.pubkey(),
+            };
+            let e = client.exchange(&exchange).await?;
+            let margin = pda::margin_account(&exchange, &owner, sub_account).0;
+            let m = match client.margin_account(&margin).await {
+                Err(SdkError::AccountNotFound(_)) => {
+                    bail!("no margin account {sub_account} for {owner} (create it with `meridian account create`)")
+                }
+                other => other?,
+            };
+            output::print(ctx.json, &describe(&margin, &m, e.collateral_decimals));
+        }
+        AccountCommand::List { owner } => {
+            let owner = match owner {
+                Some(s) => parse_pubkey(&s, "--owner")?,
+                None => ctx.signer()?.pubkey(),
+            };
+            let e = client.exchange(&exchange).await?;
+            let accounts = client.margin_accounts(&exchange, Some(&owner)).await?;
+            if ctx.json {
+                let list: Vec<Value> =
+                    accounts.iter().map(|(a, m)| describe(a, m, e.collateral_decimals).to_json()).collect();
+                output::print_json(&Value::Array(list));
+            } else if accounts.is_empty() {
+                println!("no margin accounts for {owner}");
+            } else {
+                println!("{:<4} {:<44} {:>20}", "sub", "margin account", "collateral");
+                for (address, m) in &accounts {
+                    let c = amount::format_signed_ui_amount(m.collateral as i128, e.collateral_decimals);
+                    println!("{:<4} {:<44} {:>20}", m.sub_account, address.to_string(), c);
+                }
+            }
+        }
+        AccountCommand::Close { sub_account } => {
+            let owner = ctx.signer()?;
+            let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let signature =
+                client.send(&[ix::close_margin_account(&exchange, &margin, &owner.pubkey())], &owner, &[]).await?;
+            output::print(
+                ctx.json,
+                &Record::new().with("closed", margin.to_string()).with("signature", signature.to_string()),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! meridian: the trader's and operator's command line for the Meridian exchange.
+//!
+//! Follows the Solana CLI's conventions: URL, keypair and commitment come from
+//! `~/.config/solana/cli/config.yml` unless `--url`, `--keypair`, `--commitment` say otherwise;
+//! `--json` prints machine-readable output. Amounts are UI amounts ("100.5"), converted with the
+//! collateral mint's decimals.
+
+mod commands;
+mod context;
+mod output;
+
+use clap::{Parser, Subcommand};
+use commands::{account::AccountCommand, exchange::ExchangeCommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "meridian", version, about = "Trade and operate the Meridian derivatives exchange")]
+pub struct Cli {
+    /// RPC URL or moniker (localhost, devnet, testnet, mainnet-beta); default: the Solana CLI config.
+    #[arg(short = 'u', long, global = true, env = "MERIDIAN_URL")]
+    url: Option<String>,
+    /// Signer keypair file; default: the Solana CLI config's keypair.
+    #[arg(short = 'k', long, global = true, env = "MERIDIAN_KEYPAIR")]
+    keypair: Option<String>,
+    /// processed, confirmed or finalized; default: the Solana CLI config's, else confirmed.
+    #[arg(long, global = true)]
+    commitment: Option<String>,
+    /// Solana CLI config file.
+    #[arg(short = 'C', long, global = true)]
+    config: Option<String>,
+    /// Exchange address (commands that act on an exchange).
+    #[arg(short = 'e', long, global = true, env = "MERIDIAN_EXCHANGE")]
+    exchange: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create and inspect exchanges; admin switches.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
+    /// Margin accounts: create, deposit, withdraw, show, close.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let json = cli.json;
+    if let Err(e) = runtime.block_on(run(cli)) {
+        output::error(json, &e);
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = context::Context::from_cli(&cli)?;
+    match cli.command {
+        Command::Exchange(cmd) => commands::exchange::run(&ctx, cmd).await,
+        Command::Account(cmd) => commands::account::run(&ctx, cmd).await,
+    }
+}

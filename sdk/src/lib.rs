@@ -1,0 +1,23 @@
+//! meridian-sdk: everything an integrator needs to talk to the Meridian program.
+//!
+//! - [`pda`]: the program's addresses (exchange, vault, margin accounts);
+//! - [`ix`]: one builder per instruction, returning plain `Instruction`s;
+//! - [`state`]: zero-copy account decoding (`Exchange`, `MarginAccount`);
+//! - [`error`]: program error numbers and logs decoded to names;
+//! - [`token`]: the SPL Token / Token-2022 pieces the exchange needs (ATA address, raw layouts);
+//! - [`client`]: an async client over solana-client's nonblocking RPC;
+//! - [`amount`]: UI amounts ("100.5") to native units and back, with the mint's decimals.
+//!
+//! The account and instruction types are the program crate's own (built with `no-entrypoint`), so
+//! the SDK cannot drift from the program.
+
+pub mod client;
+pub mod error;
+pub mod ix;
+pub mod pda;
+pub mod state;
+pub mod token;
+
+pub use meridian::{self as program, ExchangeParams, PauseFlags, ID as PROGRAM_ID};
+pub use meridian_engine::ui as amount;
+pub use solana_sdk::pubkey::Pubkey;

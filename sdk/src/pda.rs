@@ -1,0 +1,22 @@
+//! Program-derived addresses. Seeds mirror `programs/meridian/src/state`.
+
+use meridian::{EXCHANGE_SEED, MARGIN_ACCOUNT_SEED, VAULT_SEED};
+use solana_sdk::pubkey::Pubkey;
+
+/// Exchange PDA: [b"exchange", creator, index (u32 le)].
+pub fn exchange(creator: &Pubkey, index: u32) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[EXCHANGE_SEED, creator.as_ref(), &index.to_le_bytes()], &meridian::ID)
+}
+
+/// Collateral vault PDA: [b"vault", exchange].
+pub fn vault(exchange: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[VAULT_SEED, exchange.as_ref()], &meridian::ID)
+}
+
+/// Margin account PDA: [b"margin", exchange, owner, sub_account (u16 le)].
+pub fn margin_account(exchange: &Pubkey, owner: &Pubkey, sub_account: u16) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[MARGIN_ACCOUNT_SEED, exchange.as_ref(), owner.as_ref(), &sub_account.to_le_bytes()],
+        &meridian::ID,
+    )
+}
