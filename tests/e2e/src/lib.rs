@@ -1,0 +1,173 @@
+//! A local Solana cluster for end-to-end tests and the demo: the in-process `solana-test-validator`
+//! (agave 4.2) on 127.0.0.1 with `target/deploy/meridian.so` deployed at the program id, SPL Token,
+//! Token-2022 and the ATA program in genesis.
+//!
+//! Binding: gossip, TPU and the other validator sockets bind `bind_ip_addr` = 127.0.0.1; ports are
+//! free ones found at start. agave 4.2.2's TestValidator hard-codes its RPC and pubsub listeners to
+//! 0.0.0.0 (solana-test-validator-4.2.2/src/lib.rs, `rpc_addrs`); clients here use 127.0.0.1.
+
+use anchor_lang::solana_program::{bpf_loader_upgradeable, system_instruction};
+use anyhow::{Context, Result};
+use meridian_sdk::client::Client;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
+use solana_test_validator::{TestValidator, TestValidatorGenesis, UpgradeableProgramInfo};
+use std::{
+    net::{IpAddr, Ipv4Addr, UdpSocket},
+    path::{Path, PathBuf},
+};
+
+/// `$MERIDIAN_SO`, else `<workspace>/target/deploy/meridian.so`.
+pub fn program_so_path() -> PathBuf {
+    std::env::var("MERIDIAN_SO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target/deploy/meridian.so"))
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// A free port on 127.0.0.1 (UDP and TCP both free, as gossip needs).
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind udp");
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+pub struct Localnet {
+    pub validator: TestValidator,
+    /// Holds the genesis lamports; funds every other wallet.
+    pub faucet: Keypair,
+    pub rpc_url: String,
+    pub ws_url: String,
+}
+
+pub struct LocalnetOptions {
+    /// RPC port; None = a free one (the pubsub port is rpc + 1).
+    pub rpc_port: Option<u16>,
+    pub ledger: Option<PathBuf>,
+}
+
+impl Default for LocalnetOptions {
+    fn default() -> Self {
+        LocalnetOptions { rpc_port: None, ledger: None }
+    }
+}
+
+impl Localnet {
+    /// Starts the validator with the Meridian program (needs a multi-threaded tokio runtime).
+    pub async fn start(options: LocalnetOptions) -> Result<Localnet> {
+        let so = program_so_path();
+        anyhow::ensure!(so.exists(), "{} is missing: run `scripts/sbf.sh build` first", so.display());
+        let mut genesis = TestValidatorGenesis::default();
+        let rpc_port = options.rpc_port.unwrap_or_else(|| loop {
+            let p = free_port();
+            if p < u16::MAX && std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, p + 1)).is_ok() {
+                break p;
+            }
+        });
+        genesis
+            .bind_ip_addr(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .gossip_host(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .gossip_port(free_port())
+            .rpc_port(rpc_port)
+            .add_upgradeable_programs_with_path(&[UpgradeableProgramInfo {
+                program_id: meridian::ID,
+                loader: bpf_loader_upgradeable::ID,
+                upgrade_authority: Pubkey::default(),
+                program_path: so,
+            }]);
+        if let Some(ledger) = options.ledger {
+            genesis.ledger_path(ledger);
+        }
+        let (validator, faucet) = genesis.start_async().await;
+        let rpc_url = format!("http://127.0.0.1:{rpc_port}");
+        let ws_url = format!("ws://127.0.0.1:{}", rpc_port + 1);
+        Ok(Localnet { validator, faucet, rpc_url, ws_url })
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.rpc_url.clone(), CommitmentConfig::confirmed())
+    }
+
+    /// Transfers `lamports` from the faucet.
+    pub async fn fund(&self, to: &Pubkey, lamports: u64) -> Result<()> {
+        let ix = system_instruction::transfer(&self.faucet.pubkey(), to, lamports);
+        self.client().send(&[ix], &self.faucet, &[]).await.context("funding from the faucet")?;
+        Ok(())
+    }
+
+    /// A new wallet with `sol` SOL.
+    pub async fn wallet(&self, sol: u64) -> Result<Keypair> {
+        let k = Keypair::new();
+        self.fund(&k.pubkey(), sol * 1_000_000_000).await?;
+        Ok(k)
+    }
+}
+
+/// Writes a keypair as the Solana CLI does (a JSON array of 64 bytes).
+pub fn write_keypair(dir: &Path, name: &str, keypair: &Keypair) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{name}.json"));
+    solana_sdk::signer::keypair::write_keypair_file(keypair, &path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(path)
+}
+
+/// The directory cargo puts binaries in, for the profile that built the running executable
+/// (target/debug for tests: the test binary lives in target/debug/deps).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().expect("exe dir");
+    if dir.ends_with("deps") {
+        dir.parent().unwrap().to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// Path of a workspace binary (`meridian`, `meridian-keeper`): `$MERIDIAN_BIN_DIR/<name>` or next to
+/// the running executable.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let dir = std::env::var("MERIDIAN_BIN_DIR").map(PathBuf::from).unwrap_or_else(|_| bin_dir());
+    dir.join(name)
+}
+
+/// Output of one CLI run.
+#[derive(Debug)]
+pub struct CliOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    /// stdout as JSON (for `--json` runs); panics with both streams when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\nstdout: {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs the real `meridian` binary against this localnet, as `keypair`, with no Solana CLI config
+/// of the machine involved (`-C` points at an empty path).
+pub async fn run_cli(rpc_url: &str, keypair: &Path, exchange: Option<&str>, args: &[&str]) -> CliOutput {
+    let bin = workspace_bin("meridian");
+    assert!(bin.exists(), "{} missing: build the workspace binaries (cargo build --workspace --bins)", bin.display());
+    let mut cmd = tokio::process::Command::new(&bin);
+    cmd.arg("--url").arg(rpc_url).arg("--keypair").arg(keypair).arg("-C").arg("/nonexistent/config.yml");
+    if let Some(e) = exchange {
+        cmd.arg("--exchange").arg(e);
+    }
+    cmd.args(args).env_remove("MERIDIAN_EXCHANGE").env_remove("MERIDIAN_URL").env_remove("MERIDIAN_KEYPAIR");
+    let out = cmd.output().await.expect("run meridian");
+    CliOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

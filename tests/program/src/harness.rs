@@ -1,0 +1,330 @@
+//! A LiteSVM harness around the real SBF binary (`target/deploy/meridian.so`), with the bundled SPL
+//! Token and Token-2022 programs. No mocks: every instruction runs in the Solana runtime.
+
+use anchor_lang::{solana_program::system_instruction, Discriminator};
+use litesvm::{
+    types::{FailedTransactionMetadata, TransactionMetadata},
+    LiteSVM,
+};
+use meridian::{Exchange, ExchangeParams, MarginAccount, MeridianError};
+use meridian_sdk::{
+    ix::{self, CollateralAccounts},
+    pda,
+    state::ZeroCopyAccount,
+    token::{self, spl_token_2022, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID},
+};
+use solana_sdk::{
+    account::Account,
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::Keypair,
+    signer::Signer,
+    transaction::{Transaction, TransactionError},
+};
+use std::path::PathBuf;
+
+/// Where the SBF binary is: `$MERIDIAN_SO`, else `<workspace>/target/deploy/meridian.so`.
+pub fn program_so_path() -> PathBuf {
+    if let Ok(p) = std::env::var("MERIDIAN_SO") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy/meridian.so")
+}
+
+pub fn program_bytes() -> Vec<u8> {
+    let path = program_so_path();
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("cannot read {} ({e}): build the program first with `scripts/sbf.sh build`", path.display())
+    })
+}
+
+/// A failed transaction: the runtime's error and the program logs.
+#[derive(Debug)]
+pub struct Failure {
+    pub err: TransactionError,
+    pub logs: Vec<String>,
+}
+
+/// What a failing transaction must fail with.
+#[derive(Clone, Debug)]
+pub enum Expected {
+    Meridian(MeridianError),
+    Anchor(anchor_lang::error::ErrorCode),
+    /// A custom error of another program (SPL Token's, say).
+    Custom(u32),
+    Tx(TransactionError),
+}
+
+impl Expected {
+    pub fn matches(&self, err: &TransactionError) -> bool {
+        let custom =
+            |code: u32| matches!(err, TransactionError::InstructionError(_, InstructionError::Custom(c)) if *c == code);
+        match self {
+            Expected::Meridian(e) => custom(u32::from(*e)),
+            Expected::Anchor(e) => custom(u32::from(*e)),
+            Expected::Custom(code) => custom(*code),
+            Expected::Tx(t) => err == t,
+        }
+    }
+}
+
+pub struct Harness {
+    pub svm: LiteSVM,
+    /// Fee payer of every transaction (so traders' lamports only move when the program moves them).
+    pub payer: Keypair,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    pub fn new() -> Harness {
+        let mut svm = LiteSVM::new();
+        svm.add_program(meridian::ID, &program_bytes()).expect("LiteSVM rejected meridian.so");
+        let payer = Keypair::new();
+        svm.airdrop(&payer.pubkey(), 1_000_000_000_000).unwrap();
+        Harness { svm, payer }
+    }
+
+    /// Sends `ixs` signed by the payer and `signers`; a fresh blockhash each time so identical
+    /// transactions are not deduplicated.
+    pub fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TransactionMetadata, Failure> {
+        let mut all: Vec<&Keypair> = vec![&self.payer];
+        all.extend(signers.iter().copied().filter(|k| k.pubkey() != self.payer.pubkey()));
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.payer.pubkey()), &all, self.svm.latest_blockhash());
+        let result = self.svm.send_transaction(tx);
+        self.svm.expire_blockhash();
+        result.map_err(|FailedTransactionMetadata { err, meta }| Failure { err, logs: meta.logs })
+    }
+
+    /// Sends and panics with the logs on failure.
+    pub fn ok(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TransactionMetadata {
+        match self.send(ixs, signers) {
+            Ok(meta) => meta,
+            Err(f) => panic!("transaction failed: {:?}\n{}", f.err, f.logs.join("\n")),
+        }
+    }
+
+    /// Sends, expects `expected`, and checks that none of `watched` changed (data, lamports, owner).
+    pub fn fails(&mut self, ixs: &[Instruction], signers: &[&Keypair], expected: Expected, watched: &[Pubkey]) {
+        let before = self.snapshot(watched);
+        match self.send(ixs, signers) {
+            Ok(meta) => panic!("expected {expected:?}, transaction succeeded:\n{}", meta.logs.join("\n")),
+            Err(f) => {
+                assert!(expected.matches(&f.err), "expected {expected:?}, got {:?}\n{}", f.err, f.logs.join("\n"))
+            }
+        }
+        let after = self.snapshot(watched);
+        for ((key, b), a) in watched.iter().zip(&before).zip(&after) {
+            assert_eq!(b, a, "account {key} changed although the transaction failed");
+        }
+    }
+
+    pub fn snapshot(&self, keys: &[Pubkey]) -> Vec<Option<Account>> {
+        keys.iter().map(|k| self.svm.get_account(k)).collect()
+    }
+
+    pub fn decode<T: ZeroCopyAccount>(&self, address: &Pubkey) -> T {
+        let account = self.svm.get_account(address).unwrap_or_else(|| panic!("{address} does not exist"));
+        assert_eq!(account.owner, meridian::ID, "{address} is not owned by the program");
+        T::decode(&account.data).unwrap()
+    }
+
+    pub fn exchange(&self, address: &Pubkey) -> Exchange {
+        self.decode(address)
+    }
+
+    pub fn margin(&self, address: &Pubkey) -> MarginAccount {
+        self.decode(address)
+    }
+
+    pub fn exists(&self, address: &Pubkey) -> bool {
+        self.svm.get_account(address).is_some_and(|a| a.lamports > 0)
+    }
+
+    pub fn lamports(&self, address: &Pubkey) -> u64 {
+        self.svm.get_balance(address).unwrap_or(0)
+    }
+
+    // ------------------------------------------------------------------------------------ tokens
+
+    /// A mint with `decimals`, mint authority = the harness payer.
+    pub fn create_mint(&mut self, decimals: u8, token_program: Pubkey) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.svm.minimum_balance_for_rent_exemption(token::MINT_LEN);
+        let ixs = token::create_mint(
+            &self.payer.pubkey(),
+            &mint.pubkey(),
+            &self.payer.pubkey(),
+            decimals,
+            &token_program,
+            rent,
+        );
+        self.ok(&ixs, &[&mint]);
+        mint.pubkey()
+    }
+
+    /// A Token-2022 mint with the extensions set up by `init_extensions` (run between allocation and
+    /// InitializeMint2, as Token-2022 requires).
+    pub fn create_mint_2022_with(
+        &mut self,
+        decimals: u8,
+        extensions: &[spl_token_2022::extension::ExtensionType],
+        init_extensions: impl FnOnce(&Pubkey) -> Vec<Instruction>,
+    ) -> Pubkey {
+        let mint = Keypair::new();
+        let space = spl_token_2022::extension::ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(
+            extensions,
+        )
+        .unwrap();
+        let rent = self.svm.minimum_balance_for_rent_exemption(space);
+        let mut ixs = vec![system_instruction::create_account(
+            &self.payer.pubkey(),
+            &mint.pubkey(),
+            rent,
+            space as u64,
+            &TOKEN_2022_PROGRAM_ID,
+        )];
+        ixs.extend(init_extensions(&mint.pubkey()));
+        ixs.push(
+            spl_token_2022::instruction::initialize_mint2(
+                &TOKEN_2022_PROGRAM_ID,
+                &mint.pubkey(),
+                &self.payer.pubkey(),
+                None,
+                decimals,
+            )
+            .unwrap(),
+        );
+        self.ok(&ixs, &[&mint]);
+        mint.pubkey()
+    }
+
+    /// The associated token account of `owner` (created if missing).
+    pub fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey, token_program: &Pubkey) -> Pubkey {
+        let ix = token::create_associated_token_account_idempotent(&self.payer.pubkey(), owner, mint, token_program);
+        self.ok(&[ix], &[]);
+        token::associated_token_address(owner, mint, token_program)
+    }
+
+    pub fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, token_program: &Pubkey, amount: u64) {
+        let ix = token::mint_to(token_program, mint, to, &self.payer.pubkey(), amount);
+        self.ok(&[ix], &[]);
+    }
+
+    pub fn token_balance(&self, account: &Pubkey) -> u64 {
+        let data = self.svm.get_account(account).expect("token account exists").data;
+        token::decode_token_account(&data).expect("is a token account").amount
+    }
+
+    // --------------------------------------------------------------------------------- exchange
+
+    /// An exchange on a fresh mint with `decimals`, under `token_program` (SPL Token or Token-2022).
+    pub fn setup_exchange(&mut self, decimals: u8, token_program: Pubkey, params: ExchangeParams) -> ExchangeFixture {
+        let mint = self.create_mint(decimals, token_program);
+        self.setup_exchange_on(mint, token_program, params)
+    }
+
+    pub fn setup_exchange_on(
+        &mut self,
+        mint: Pubkey,
+        token_program: Pubkey,
+        params: ExchangeParams,
+    ) -> ExchangeFixture {
+        self.setup_exchange_as(Keypair::new(), mint, token_program, params)
+    }
+
+    pub fn setup_exchange_as(
+        &mut self,
+        admin: Keypair,
+        mint: Pubkey,
+        token_program: Pubkey,
+        params: ExchangeParams,
+    ) -> ExchangeFixture {
+        self.svm.airdrop(&admin.pubkey(), 10_000_000_000).unwrap();
+        let ix = ix::initialize_exchange(&admin.pubkey(), &mint, &token_program, params);
+        self.ok(&[ix], &[&admin]);
+        let exchange = pda::exchange(&admin.pubkey(), params.index).0;
+        let state = self.exchange(&exchange);
+        ExchangeFixture { admin, exchange, collateral: CollateralAccounts::of(exchange, &state) }
+    }
+
+    /// A trader with lamports, a token account holding `tokens`, and margin account 0.
+    pub fn trader(&mut self, fx: &ExchangeFixture, tokens: u64) -> Trader {
+        self.trader_as(Keypair::new(), fx, tokens)
+    }
+
+    pub fn trader_as(&mut self, owner: Keypair, fx: &ExchangeFixture, tokens: u64) -> Trader {
+        self.svm.airdrop(&owner.pubkey(), 10_000_000_000).unwrap();
+        let c = fx.collateral;
+        let token = self.token_account(&c.mint, &owner.pubkey(), &c.token_program);
+        if tokens > 0 {
+            self.mint_to(&c.mint, &token, &c.token_program, tokens);
+        }
+        let ix = ix::create_margin_account(&fx.exchange, &owner.pubkey(), &owner.pubkey(), 0);
+        self.ok(&[ix], &[&owner]);
+        let margin = pda::margin_account(&fx.exchange, &owner.pubkey(), 0).0;
+        Trader { owner, token, margin }
+    }
+
+    pub fn deposit(&mut self, fx: &ExchangeFixture, t: &Trader, amount: u64) -> TransactionMetadata {
+        let ix = ix::deposit(&fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount);
+        self.ok(&[ix], &[&t.owner])
+    }
+
+    pub fn withdraw(&mut self, fx: &ExchangeFixture, t: &Trader, amount: u64) -> TransactionMetadata {
+        let ix = ix::withdraw(&fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount);
+        self.ok(&[ix], &[&t.owner])
+    }
+
+    /// Every margin account of `exchange`, straight from the runtime's account store.
+    pub fn margin_accounts(&self, exchange: &Pubkey) -> Vec<(Pubkey, MarginAccount)> {
+        self.svm
+            .get_program_accounts(&meridian::ID)
+            .into_iter()
+            .filter(|(_, a)| a.data.len() >= 8 && &a.data[..8] == MarginAccount::DISCRIMINATOR)
+            .map(|(k, a)| (k, MarginAccount::decode(&a.data).unwrap()))
+            .filter(|(_, m)| m.exchange == *exchange)
+            .collect()
+    }
+
+    /// The conservation invariant: the vault's token balance equals collateral + fees + insurance,
+    /// and the exchange's collateral total equals the sum over its margin accounts.
+    pub fn assert_conserved(&self, fx: &ExchangeFixture) {
+        let exchange = self.exchange(&fx.exchange);
+        let vault = self.token_balance(&fx.collateral.vault) as i128;
+        let sum: i128 = self.margin_accounts(&fx.exchange).iter().map(|(_, m)| m.collateral as i128).sum();
+        assert_eq!(sum, exchange.total_collateral as i128, "exchange.total_collateral != sum of margin accounts");
+        assert_eq!(
+            vault,
+            exchange.vault_liabilities().unwrap(),
+            "vault balance {vault} != collateral {} + fees {} + insurance {}",
+            exchange.total_collateral,
+            exchange.fees_accrued,
+            exchange.insurance_balance
+        );
+    }
+}
+
+pub struct ExchangeFixture {
+    pub admin: Keypair,
+    pub exchange: Pubkey,
+    pub collateral: CollateralAccounts,
+}
+
+pub struct Trader {
+    pub owner: Keypair,
+    pub token: Pubkey,
+    pub margin: Pubkey,
+}
+
+/// A keypair that is the same in every run, so PDA bump searches (and compute units) reproduce.
+pub fn fixed_keypair(seed: u8) -> Keypair {
+    Keypair::new_from_array([seed; 32])
+}
+
+pub const SPL_TOKEN: Pubkey = TOKEN_PROGRAM_ID;
+pub const TOKEN_2022: Pubkey = TOKEN_2022_PROGRAM_ID;
