@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# scripts/test.sh -- the whole test suite; `.ci/run` runs exactly this.
+#
+# 1. installs what is missing (apt packages, the SBF toolchain; cached under ~/.cache),
+# 2. builds target/deploy/meridian.so and target/idl/meridian.json (scripts/sbf.sh build),
+# 3. builds the workspace once, then runs every test: engine unit + property tests, program tests
+#    on the SBF binary in LiteSVM (incl. CU ceilings), CLI tests, end-to-end tests on a local
+#    validator,
+# 4. smoke-tests the demo (validator + program + exchange + funded wallet, then exit).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+cd "$ROOT"
+start=$(date +%s)
+
+ensure_host_deps
+"$ROOT/scripts/sbf.sh" build
+log "building the workspace (first run on a machine: ~40 min; cached afterwards)"
+build_workspace
+log "running the tests"
+cargo test --workspace --locked
+log "demo smoke test"
+target/debug/meridian-localnet --rpc-port 0 --dir "$ROOT/target/demo-smoke" --exit-after-setup
+log "all tests passed in $(( $(date +%s) - start )) s"
