@@ -9,8 +9,14 @@
 //! - 128-bit intermediates only where a product can exceed 64 bits; divisions by 128-bit values are
 //!   expensive on-chain (~hundreds of CU), so hot paths keep divisors within 64 bits.
 
+pub mod book;
+pub mod events;
 pub mod fixed;
+pub mod margin;
+pub mod matching;
+pub mod position;
 pub mod probe;
 pub mod ui;
+pub mod units;
 
 pub use fixed::Rounding;

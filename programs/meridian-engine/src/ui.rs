@@ -114,3 +114,179 @@ mod tests {
         }
     }
 }
+
+/// A decimal string as an exact fraction: (digits, decimal places).
+fn parse_decimal(s: &str) -> Result<(u128, u32), AmountError> {
+    let s = s.trim().replace('_', "");
+    if s.is_empty() {
+        return Err(AmountError::Empty);
+    }
+    if s.starts_with('-') {
+        return Err(AmountError::Negative);
+    }
+    let (int_part, frac_part) = s.split_once('.').unwrap_or((s.as_str(), ""));
+    let frac_part = frac_part.trim_end_matches('0');
+    let digits_ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !digits_ok(int_part)
+        || !digits_ok(frac_part)
+        || frac_part.len() > 18
+    {
+        return Err(AmountError::Invalid(s.clone()));
+    }
+    let all = format!("{int_part}{frac_part}");
+    let significant = all.trim_start_matches('0');
+    let digits: u128 =
+        if significant.is_empty() { 0 } else { significant.parse().map_err(|_| AmountError::Overflow)? };
+    Ok((digits, frac_part.len() as u32))
+}
+
+/// Why a UI price or size does not map onto a market's grid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GridError {
+    Amount(AmountError),
+    /// Not a whole number of ticks; the nearest valid prices are given.
+    OffTick {
+        below: String,
+        above: String,
+    },
+    /// Not a whole number of lots.
+    OffLot {
+        lot: String,
+    },
+    Zero,
+    Overflow,
+}
+
+impl fmt::Display for GridError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GridError::Amount(e) => write!(f, "{e}"),
+            GridError::OffTick { below, above } => {
+                write!(f, "price is not on the tick grid (nearest: {below} or {above})")
+            }
+            GridError::OffLot { lot } => write!(f, "size is not a multiple of the lot size {lot}"),
+            GridError::Zero => write!(f, "must be greater than zero"),
+            GridError::Overflow => write!(f, "too large"),
+        }
+    }
+}
+
+impl std::error::Error for GridError {}
+
+/// A market's units: lots of `base_lot_size` underlying atoms (`base_decimals`), ticks worth
+/// `tick_size` collateral native units per lot (`quote_decimals`). Converts people's prices (quote
+/// per whole base unit, e.g. USD per BTC) and sizes (base units) exactly, or says why not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketUnits {
+    pub base_lot_size: u64,
+    pub base_decimals: u8,
+    pub tick_size: u64,
+    pub quote_decimals: u8,
+}
+
+impl MarketUnits {
+    /// ticks = P * base_lot_size * 10^qd / (10^bd * tick_size), exact.
+    pub fn price_to_ticks(&self, s: &str) -> Result<u64, GridError> {
+        let (n, k) = parse_decimal(s).map_err(GridError::Amount)?;
+        let num = n
+            .checked_mul(self.base_lot_size as u128)
+            .and_then(|v| v.checked_mul(10u128.pow(self.quote_decimals as u32)))
+            .ok_or(GridError::Overflow)?;
+        let den = 10u128
+            .checked_pow(k + self.base_decimals as u32)
+            .and_then(|v| v.checked_mul(self.tick_size as u128))
+            .ok_or(GridError::Overflow)?;
+        if num % den != 0 {
+            let below = (num / den) as u64;
+            return Err(GridError::OffTick { below: self.format_price(below), above: self.format_price(below + 1) });
+        }
+        let ticks = u64::try_from(num / den).map_err(|_| GridError::Overflow)?;
+        if ticks == 0 {
+            return Err(GridError::Zero);
+        }
+        Ok(ticks)
+    }
+
+    /// Decimal places that show one tick exactly (at most 12).
+    pub fn price_decimals(&self) -> u32 {
+        (0..=12)
+            .find(|&d| {
+                let num = self.tick_size as u128 * 10u128.pow(self.base_decimals as u32 + d);
+                num % (self.base_lot_size as u128 * 10u128.pow(self.quote_decimals as u32)) == 0
+            })
+            .unwrap_or(12)
+    }
+
+    /// P = ticks * tick_size * 10^bd / (base_lot_size * 10^qd), shown with `price_decimals`.
+    pub fn format_price(&self, ticks: u64) -> String {
+        let d = self.price_decimals();
+        let num = ticks as u128 * self.tick_size as u128 * 10u128.pow(self.base_decimals as u32 + d);
+        let den = self.base_lot_size as u128 * 10u128.pow(self.quote_decimals as u32);
+        let scaled = num / den;
+        if d == 0 {
+            return scaled.to_string();
+        }
+        let unit = 10u128.pow(d);
+        format!("{}.{:0width$}", scaled / unit, scaled % unit, width = d as usize)
+    }
+
+    /// lots = S * 10^bd / base_lot_size, exact.
+    pub fn size_to_lots(&self, s: &str) -> Result<u64, GridError> {
+        let atoms = parse_ui_amount(s, self.base_decimals).map_err(GridError::Amount)?;
+        if atoms % self.base_lot_size != 0 {
+            return Err(GridError::OffLot { lot: self.format_size(1) });
+        }
+        let lots = atoms / self.base_lot_size;
+        if lots == 0 {
+            return Err(GridError::Zero);
+        }
+        Ok(lots)
+    }
+
+    pub fn format_size(&self, lots: u64) -> String {
+        format_signed_ui_amount(lots as i128 * self.base_lot_size as i128, self.base_decimals)
+    }
+
+    pub fn format_signed_size(&self, lots: i64) -> String {
+        format_signed_ui_amount(lots as i128 * self.base_lot_size as i128, self.base_decimals)
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    /// BTC-PERP: 1 lot = 0.0001 BTC (8 decimals), $0.10 per BTC per tick, USDC 6 decimals:
+    /// one tick on one lot is 0.1 * 0.0001 USD = 10 native units.
+    const BTC: MarketUnits = MarketUnits { base_lot_size: 10_000, base_decimals: 8, tick_size: 10, quote_decimals: 6 };
+
+    #[test]
+    fn prices_and_sizes_map_exactly() {
+        assert_eq!(BTC.price_to_ticks("65000"), Ok(650_000));
+        assert_eq!(BTC.price_to_ticks("65000.1"), Ok(650_001));
+        assert_eq!(BTC.format_price(650_001), "65000.1");
+        assert_eq!(BTC.price_decimals(), 1);
+        assert_eq!(
+            BTC.price_to_ticks("65000.15"),
+            Err(GridError::OffTick { below: "65000.1".into(), above: "65000.2".into() })
+        );
+        assert_eq!(BTC.price_to_ticks("0"), Err(GridError::Zero));
+        assert_eq!(BTC.size_to_lots("0.25"), Ok(2_500));
+        assert_eq!(BTC.size_to_lots("0.00015"), Err(GridError::OffLot { lot: "0.00010000".into() }));
+        assert_eq!(BTC.format_size(2_500), "0.25000000");
+    }
+
+    #[test]
+    fn round_trips_over_many_grids() {
+        for (lot, bd, tick, qd) in [(1u64, 0u8, 1u64, 6u8), (10_000, 8, 10, 6), (1_000_000, 9, 25, 6), (5, 2, 3, 2)] {
+            let u = MarketUnits { base_lot_size: lot, base_decimals: bd, tick_size: tick, quote_decimals: qd };
+            for ticks in [1u64, 7, 100, 123_456] {
+                assert_eq!(u.price_to_ticks(&u.format_price(ticks)), Ok(ticks), "{u:?} {ticks}");
+            }
+            for lots in [1u64, 9, 1_000] {
+                assert_eq!(u.size_to_lots(&u.format_size(lots)), Ok(lots));
+            }
+        }
+    }
+}

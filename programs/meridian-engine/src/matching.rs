@@ -1,0 +1,433 @@
+//! Deterministic matching: the outcome of an order is a function of the book and the order alone.
+//!
+//! A taker crosses at placement in price-time priority at each maker's price. Makers are not
+//! present in the transaction, so every maker touched gets an [`Event`]; the taker's side is
+//! returned in [`PlaceResult`] for the caller to apply at once.
+//!
+//! Policies (documented in the README):
+//! - **Expired makers** met while matching are removed (an `Out` event) and skipped.
+//! - **Full book**: an order that would rest on a full side evicts the side's worst order (an
+//!   `Out` event) if it has strictly better priority; otherwise placement fails with `BookFull`.
+//! - **Match limit**: at most `match_limit` makers are touched per placement (bounds compute). A
+//!   limit order still crossing when the limit is hit does not rest (the book is never crossed):
+//!   its remainder is cancelled.
+//! - **Self-trade prevention** when the taker meets its own order: `CancelMaker` removes the maker
+//!   order and continues, `DecrementTake` shrinks both sides by the overlap without a fill,
+//!   `Abort` fails the placement.
+
+use crate::book::{Book, Key, NewOrder, Node, Tree};
+use crate::events::{Event, OutReason, QueueFull, EVENT_FILL, EVENT_OUT};
+use crate::units::{notional, Lots, Side, Ticks};
+
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKind {
+    /// Match what crosses, rest the remainder.
+    Limit = 0,
+    /// Rest only; fails if it would cross.
+    PostOnly = 1,
+    /// Rest only; if it would cross, re-priced one tick behind the best opposite order.
+    PostOnlySlide = 2,
+    /// Match what crosses, cancel the remainder.
+    ImmediateOrCancel = 3,
+    /// Match the whole size or fail.
+    FillOrKill = 4,
+    /// Like IOC; `price` is the worst acceptable price.
+    Market = 5,
+}
+
+impl OrderKind {
+    pub fn from_u8(v: u8) -> Option<OrderKind> {
+        Some(match v {
+            0 => OrderKind::Limit,
+            1 => OrderKind::PostOnly,
+            2 => OrderKind::PostOnlySlide,
+            3 => OrderKind::ImmediateOrCancel,
+            4 => OrderKind::FillOrKill,
+            5 => OrderKind::Market,
+            _ => return None,
+        })
+    }
+
+    /// Whether an order of this kind can rest on the book.
+    pub fn can_rest(self) -> bool {
+        matches!(self, OrderKind::Limit | OrderKind::PostOnly | OrderKind::PostOnlySlide)
+    }
+
+    pub fn is_post_only(self) -> bool {
+        matches!(self, OrderKind::PostOnly | OrderKind::PostOnlySlide)
+    }
+}
+
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTrade {
+    CancelMaker = 0,
+    DecrementTake = 1,
+    Abort = 2,
+}
+
+impl SelfTrade {
+    pub fn from_u8(v: u8) -> Option<SelfTrade> {
+        Some(match v {
+            0 => SelfTrade::CancelMaker,
+            1 => SelfTrade::DecrementTake,
+            2 => SelfTrade::Abort,
+            _ => return None,
+        })
+    }
+}
+
+/// Fee rates in parts per million of notional (100 ppm = 1 bp). A negative maker rate is a rebate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeeRates {
+    pub taker_ppm: u32,
+    pub maker_ppm: i32,
+}
+
+impl FeeRates {
+    /// Taker fee on `notional`, rounded up (toward the protocol).
+    pub fn taker_fee(&self, notional: u64) -> Option<u64> {
+        crate::fixed::mul_div_u64(notional, self.taker_ppm as u64, 1_000_000, crate::Rounding::Up)
+    }
+
+    /// Maker fee on `notional` (negative = rebate); a fee rounds up, a rebate rounds down.
+    pub fn maker_fee(&self, notional: u64) -> Option<i64> {
+        let rate = self.maker_ppm.unsigned_abs() as u64;
+        if self.maker_ppm >= 0 {
+            crate::fixed::mul_div_u64(notional, rate, 1_000_000, crate::Rounding::Up)
+                .and_then(|f| i64::try_from(f).ok())
+        } else {
+            crate::fixed::mul_div_u64(notional, rate, 1_000_000, crate::Rounding::Down)
+                .and_then(|f| i64::try_from(f).ok())
+                .map(|f| -f)
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderParams {
+    pub side: Side,
+    /// Limit price; for `Market`, the worst acceptable price.
+    pub price: Ticks,
+    pub size: Lots,
+    pub kind: OrderKind,
+    pub self_trade: SelfTrade,
+    pub client_order_id: u64,
+    /// Unix time after which a resting order is dead (0 = good till cancelled).
+    pub expiry_ts: i64,
+    pub owner: [u8; 32],
+    /// Index reserved in the owner's open-order list, should the order rest.
+    pub owner_slot: u8,
+    pub flags: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatchContext {
+    /// The order's sequence number (unique and increasing per market).
+    pub seq: u64,
+    pub now_ts: i64,
+    pub fees: FeeRates,
+    /// Quote units per lot per tick.
+    pub tick_size: u64,
+    /// Most makers one placement may touch.
+    pub match_limit: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Posted {
+    pub node: u32,
+    pub price: Ticks,
+    pub size: Lots,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlaceResult {
+    /// Base lots the taker bought or sold.
+    pub filled: Lots,
+    /// Quote value of those fills (sum of maker price x lots x tick size).
+    pub filled_notional: u64,
+    pub taker_fee: u64,
+    /// Sum of the makers' fees (negative = rebates owed to makers).
+    pub maker_fees: i64,
+    pub fills: u32,
+    pub last_fill_price: Option<Ticks>,
+    /// Taker size removed by self-trade `DecrementTake` (neither filled nor resting).
+    pub decremented: Lots,
+    /// Remainder neither filled nor rested (IOC, market, FOK never, or the match limit).
+    pub cancelled: Lots,
+    pub posted: Option<Posted>,
+    /// Events written (fills + outs).
+    pub events: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchError {
+    /// The order's expiry time has already passed.
+    AlreadyExpired,
+    PostOnlyWouldCross,
+    FillOrKillNotFilled,
+    SelfTrade,
+    BookFull,
+    EventQueueFull,
+    /// A post-only-slide order cannot move one tick behind the best opposite price.
+    CannotSlide,
+    Overflow,
+    Book(crate::book::BookError),
+}
+
+impl From<QueueFull> for MatchError {
+    fn from(_: QueueFull) -> Self {
+        MatchError::EventQueueFull
+    }
+}
+
+impl From<crate::book::BookError> for MatchError {
+    fn from(e: crate::book::BookError) -> Self {
+        MatchError::Book(e)
+    }
+}
+
+/// Where events go (the market's event queue on-chain; a Vec in tests).
+pub trait EventSink {
+    fn push(&mut self, event: Event) -> Result<(), QueueFull>;
+}
+
+impl EventSink for crate::events::EventQueue<'_> {
+    fn push(&mut self, event: Event) -> Result<(), QueueFull> {
+        crate::events::EventQueue::push(self, event).map(|_| ())
+    }
+}
+
+impl EventSink for Vec<Event> {
+    fn push(&mut self, event: Event) -> Result<(), QueueFull> {
+        Vec::push(self, event);
+        Ok(())
+    }
+}
+
+#[inline(always)]
+fn crosses(side: Side, limit: Ticks, maker_price: Ticks) -> bool {
+    match side {
+        Side::Bid => maker_price <= limit,
+        Side::Ask => maker_price >= limit,
+    }
+}
+
+#[inline(always)]
+fn expired(node: &Node, now: i64) -> bool {
+    node.expiry_ts != 0 && node.expiry_ts <= now
+}
+
+fn out_event(node: &Node, side: Side, reason: OutReason, size: Lots, maker_out: bool, now: i64) -> Event {
+    Event {
+        kind: EVENT_OUT,
+        side: side as u8,
+        maker_slot: node.owner_slot,
+        out_reason: reason as u8,
+        maker_out: maker_out as u8,
+        timestamp: now,
+        maker: node.owner,
+        maker_order_seq: node.seq,
+        maker_client_order_id: node.client_order_id,
+        price: node.price,
+        size,
+        ..Event::default()
+    }
+}
+
+/// Removes an order that leaves without its owner (expiry, eviction, self-trade) and records why.
+fn remove_out<T: Tree, S: EventSink>(
+    book: &mut Book<T>,
+    side: Side,
+    index: u32,
+    reason: OutReason,
+    now: i64,
+    sink: &mut S,
+) -> Result<(), MatchError> {
+    let node = book.remove(side, index);
+    sink.push(out_event(&node, side, reason, node.size, true, now))?;
+    Ok(())
+}
+
+/// Places an order: matches what crosses, rests what may rest. See the module docs for policies.
+pub fn place<T: Tree, S: EventSink>(
+    book: &mut Book<T>,
+    p: &OrderParams,
+    ctx: &MatchContext,
+    sink: &mut S,
+) -> Result<PlaceResult, MatchError> {
+    let opp = p.side.opposite();
+    let mut r = PlaceResult::default();
+    let mut price = p.price;
+    let mut remaining = p.size;
+    let mut touched = 0u32;
+    let mut stopped_crossing = false;
+    if p.expiry_ts != 0 && p.expiry_ts <= ctx.now_ts {
+        return Err(MatchError::AlreadyExpired);
+    }
+
+    if p.kind.is_post_only() {
+        // expired orders at the top do not count as crossing: clear them first
+        while let Some(best) = book.best(opp) {
+            if !expired(book.node(best), ctx.now_ts) {
+                break;
+            }
+            remove_out(book, opp, best, OutReason::Expired, ctx.now_ts, sink)?;
+            r.events += 1;
+        }
+        if let Some(best) = book.best(opp) {
+            let best_price = book.node(best).price;
+            if crosses(p.side, price, best_price) {
+                if p.kind == OrderKind::PostOnly {
+                    return Err(MatchError::PostOnlyWouldCross);
+                }
+                price = match p.side {
+                    Side::Bid => best_price.checked_sub(Ticks(1)).filter(|t| t.0 > 0),
+                    Side::Ask => best_price.checked_add(Ticks(1)),
+                }
+                .ok_or(MatchError::CannotSlide)?;
+            }
+        }
+    } else {
+        if p.kind == OrderKind::FillOrKill && fillable(book, p, ctx) < p.size {
+            return Err(MatchError::FillOrKillNotFilled);
+        }
+        while !remaining.is_zero() {
+            let Some(m) = book.best(opp) else { break };
+            let maker = *book.node(m);
+            if !crosses(p.side, price, maker.price) {
+                break;
+            }
+            if touched >= ctx.match_limit {
+                stopped_crossing = true;
+                break;
+            }
+            touched += 1;
+            if expired(&maker, ctx.now_ts) {
+                remove_out(book, opp, m, OutReason::Expired, ctx.now_ts, sink)?;
+                r.events += 1;
+                continue;
+            }
+            if maker.owner == p.owner {
+                match p.self_trade {
+                    SelfTrade::Abort => return Err(MatchError::SelfTrade),
+                    SelfTrade::CancelMaker => remove_out(book, opp, m, OutReason::SelfTrade, ctx.now_ts, sink)?,
+                    SelfTrade::DecrementTake => {
+                        let d = remaining.min(maker.size);
+                        remaining = remaining.saturating_sub(d);
+                        r.decremented = r.decremented.checked_add(d).ok_or(MatchError::Overflow)?;
+                        let gone = d == maker.size;
+                        if gone {
+                            book.remove(opp, m);
+                        } else {
+                            book.node_mut(m).size = maker.size.saturating_sub(d);
+                        }
+                        sink.push(out_event(&maker, opp, OutReason::SelfTrade, d, gone, ctx.now_ts))?;
+                    }
+                }
+                r.events += 1;
+                continue;
+            }
+            let fill = remaining.min(maker.size);
+            let value = notional(maker.price, fill, ctx.tick_size).ok_or(MatchError::Overflow)?;
+            let maker_fee = ctx.fees.maker_fee(value).ok_or(MatchError::Overflow)?;
+            let gone = fill == maker.size;
+            if gone {
+                book.remove(opp, m);
+            } else {
+                book.node_mut(m).size = maker.size.saturating_sub(fill);
+            }
+            sink.push(Event {
+                kind: EVENT_FILL,
+                side: p.side as u8,
+                maker_slot: maker.owner_slot,
+                out_reason: 0,
+                maker_out: gone as u8,
+                timestamp: ctx.now_ts,
+                maker: maker.owner,
+                taker: p.owner,
+                maker_order_seq: maker.seq,
+                maker_client_order_id: maker.client_order_id,
+                price: maker.price,
+                size: fill,
+                maker_fee,
+                ..Event::default()
+            })?;
+            r.events += 1;
+            r.fills += 1;
+            remaining = remaining.saturating_sub(fill);
+            r.filled = r.filled.checked_add(fill).ok_or(MatchError::Overflow)?;
+            r.filled_notional = r.filled_notional.checked_add(value).ok_or(MatchError::Overflow)?;
+            r.maker_fees = r.maker_fees.checked_add(maker_fee).ok_or(MatchError::Overflow)?;
+            r.last_fill_price = Some(maker.price);
+        }
+        r.taker_fee = ctx.fees.taker_fee(r.filled_notional).ok_or(MatchError::Overflow)?;
+    }
+
+    if remaining.is_zero() {
+        return Ok(r);
+    }
+    if !p.kind.can_rest() || stopped_crossing {
+        r.cancelled = remaining;
+        return Ok(r);
+    }
+    if book.is_full(p.side) {
+        let worst = book.worst(p.side).ok_or(MatchError::BookFull)?;
+        if Key::new(p.side, price, ctx.seq) >= Key::of(book.node(worst)) {
+            return Err(MatchError::BookFull);
+        }
+        remove_out(book, p.side, worst, OutReason::Evicted, ctx.now_ts, sink)?;
+        r.events += 1;
+    }
+    let node = book.insert(&NewOrder {
+        side: p.side,
+        price,
+        size: remaining,
+        seq: ctx.seq,
+        client_order_id: p.client_order_id,
+        expiry_ts: p.expiry_ts,
+        owner: p.owner,
+        owner_slot: p.owner_slot,
+        order_kind: p.kind as u8,
+        flags: p.flags,
+    })?;
+    r.posted = Some(Posted { node, price, size: remaining });
+    Ok(r)
+}
+
+/// How much of `p` would fill now: crossing, live, not the taker's own orders, within the match
+/// limit (fill-or-kill's pre-check; reads the book only).
+pub fn fillable<T: Tree>(book: &Book<T>, p: &OrderParams, ctx: &MatchContext) -> Lots {
+    let opp = p.side.opposite();
+    let mut total = Lots::ZERO;
+    let mut touched = 0;
+    let mut at = book.best(opp);
+    while let Some(i) = at {
+        let n = book.node(i);
+        if !crosses(p.side, p.price, n.price) || touched >= ctx.match_limit {
+            break;
+        }
+        touched += 1;
+        if !expired(n, ctx.now_ts) && n.owner != p.owner {
+            total = Lots(total.0.saturating_add(n.size.0));
+            if total >= p.size {
+                break;
+            }
+        }
+        at = book.next(opp, i);
+    }
+    total
+}
+
+/// Cancels the owner's order (side, price, seq). Returns the removed order.
+pub fn cancel<T: Tree>(book: &mut Book<T>, side: Side, price: Ticks, seq: u64, owner: &[u8; 32]) -> Option<Node> {
+    let i = book.find(side, price, seq)?;
+    if &book.node(i).owner != owner {
+        return None;
+    }
+    Some(book.remove(side, i))
+}
+
+#[cfg(test)]
+mod tests;
