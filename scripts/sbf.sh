@@ -136,7 +136,8 @@ build_program() {
     return 0
   fi
   install_all
-  log "building programs/meridian for SBPF v3 (target/sbf)"
+  log "building programs/meridian for SBPF v3 (target/sbf)${MERIDIAN_SBF_FEATURES:+, features: $MERIDIAN_SBF_FEATURES}"
+  mkdir -p "$ROOT/target/deploy"
   local flags=(
     # bpfel with os = "solana": Solana crates take their on-chain code paths
     -C relocation-model=static
@@ -171,13 +172,20 @@ build_program() {
     export CARGO_TARGET_SBPF_UPSTREAM_SOLANA_LINKER=$LINKER
     CARGO_TARGET_SBPF_UPSTREAM_SOLANA_RUSTFLAGS="${flags[*]} ${MERIDIAN_SBF_RUSTFLAGS:-}"
     export CARGO_TARGET_SBPF_UPSTREAM_SOLANA_RUSTFLAGS
+    # MERIDIAN_SBF_FEATURES: program features for variant builds (book-critbit); separate target
+    # dir per variant so switching does not rebuild the default
+    local target_dir=$SBF_TARGET_DIR
+    [ -n "${MERIDIAN_SBF_FEATURES:-}" ] && target_dir=$SBF_TARGET_DIR-${MERIDIAN_SBF_FEATURES//,/-}
     /usr/bin/cargo build --release -p meridian --target "$TARGET_JSON" -Zjson-target-spec \
-        -Zbuild-std=std,panic_abort -Zbuild-std-features= --target-dir "$SBF_TARGET_DIR"
+        -Zbuild-std=std,panic_abort -Zbuild-std-features= --target-dir "$target_dir" \
+        ${MERIDIAN_SBF_FEATURES:+--features "$MERIDIAN_SBF_FEATURES"}
+    cp "$target_dir/$TARGET_NAME/release/libmeridian.so" "$ROOT/target/deploy/.meridian.so.tmp"
   )
-  mkdir -p "$ROOT/target/deploy"
-  cp "$SBF_TARGET_DIR/$TARGET_NAME/release/libmeridian.so" "$ROOT/target/deploy/meridian.so.tmp"
-  mv "$ROOT/target/deploy/meridian.so.tmp" "$ROOT/target/deploy/meridian.so"
-  check_elf "$ROOT/target/deploy/meridian.so"
+  # MERIDIAN_SBF_OUT: where the .so goes (default target/deploy/meridian.so)
+  local out=${MERIDIAN_SBF_OUT:-$ROOT/target/deploy/meridian.so}
+  mkdir -p "$(dirname "$out")"
+  mv "$ROOT/target/deploy/.meridian.so.tmp" "$out"
+  check_elf "$out"
 }
 
 # e_machine 247 = EM_SBPF (SBF); e_flags 3 = SBPF v3.

@@ -12,12 +12,15 @@ use anchor_lang::prelude::*;
 
 pub mod error;
 pub mod instructions;
+pub mod risk;
 pub mod state;
 pub mod token;
+pub mod trading;
 
 pub use error::MeridianError;
 pub use instructions::*;
 pub use state::*;
+pub use trading::{PlaceOrderArgs, PlaceOrderResult};
 
 declare_id!("Bxe38UGCwSGp5D6KgPxRwMwFsTE81Evkap8qMcUWPTdA");
 
@@ -41,7 +44,8 @@ pub mod meridian {
     }
 
     /// Moves `amount` native units of collateral from the vault to any token account of the mint.
-    pub fn withdraw(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
+    /// Remaining accounts: the markets of the account's positions, in position-slot order.
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
         instructions::process_withdraw(ctx, amount)
     }
 
@@ -53,6 +57,57 @@ pub mod meridian {
     /// Admin: sets the pause flags (bits of `PauseFlags`); 0 resumes everything.
     pub fn set_paused(ctx: Context<SetPaused>, flags: u8) -> Result<()> {
         instructions::process_set_paused(ctx, flags)
+    }
+
+    /// Admin: creates market `index` (= the exchange's market count) with its book and event queue
+    /// (both pre-allocated by the client at their exact sizes).
+    pub fn create_market(ctx: Context<CreateMarket>, index: u16, params: MarketParams) -> Result<()> {
+        instructions::process_create_market(ctx, index, params)
+    }
+
+    /// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed.
+    pub fn set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
+        instructions::process_set_market_status(ctx, status)
+    }
+
+    /// Places an order; matches at once against the book, rests what may rest. Remaining accounts:
+    /// the markets of the account's other positions, in position-slot order (margin check).
+    pub fn place_order<'info>(
+        ctx: Context<'info, PlaceOrder<'info>>,
+        args: PlaceOrderArgs,
+    ) -> Result<PlaceOrderResult> {
+        instructions::process_place_order(ctx, args)
+    }
+
+    /// Cancels the account's order `cancel_seq` and places `args`, atomically.
+    pub fn replace_order<'info>(
+        ctx: Context<'info, PlaceOrder<'info>>,
+        cancel_seq: u64,
+        args: PlaceOrderArgs,
+    ) -> Result<PlaceOrderResult> {
+        instructions::process_replace_order(ctx, cancel_seq, args)
+    }
+
+    /// Cancels an order by its id (sequence number).
+    pub fn cancel_order(ctx: Context<CancelOrder>, order_seq: u64) -> Result<()> {
+        instructions::process_cancel_order(ctx, order_seq)
+    }
+
+    /// Cancels an order by the client order id given at placement.
+    pub fn cancel_order_by_client_id(ctx: Context<CancelOrder>, client_order_id: u64) -> Result<()> {
+        instructions::process_cancel_order_by_client_id(ctx, client_order_id)
+    }
+
+    /// Cancels the account's orders in a market: side 0 bids, 1 asks, 2 both; at most `limit` (0 =
+    /// all). Returns how many.
+    pub fn cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
+        instructions::process_cancel_all_orders(ctx, side, limit)
+    }
+
+    /// Permissionless crank: applies up to `limit` events to the makers' accounts (remaining
+    /// accounts) and pays the reward account. Returns how many were applied.
+    pub fn consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
+        instructions::process_consume_events(ctx, limit)
     }
 
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return

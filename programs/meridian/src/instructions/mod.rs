@@ -1,15 +1,27 @@
+pub mod cancel_order;
 pub mod close_margin_account;
+pub mod consume_events;
 pub mod create_margin_account;
+pub mod create_market;
 pub mod deposit;
 pub mod initialize_exchange;
 pub mod math_probe;
+pub mod place_order;
+pub mod replace_order;
+pub mod set_market_status;
 pub mod set_paused;
 pub mod withdraw;
 
+pub use cancel_order::*;
 pub use close_margin_account::*;
+pub use consume_events::*;
 pub use create_margin_account::*;
+pub use create_market::*;
 pub use deposit::*;
 pub use initialize_exchange::*;
 pub use math_probe::*;
+pub use place_order::*;
+pub use replace_order::*;
+pub use set_market_status::*;
 pub use set_paused::*;
 pub use withdraw::*;

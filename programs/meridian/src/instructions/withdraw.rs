@@ -1,4 +1,4 @@
-use crate::{error::MeridianError, state::*, token::transfer_out};
+use crate::{error::MeridianError, risk::account_health, state::*, token::transfer_out};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
@@ -24,7 +24,9 @@ pub struct Withdraw<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn process_withdraw(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
+/// Remaining accounts: the markets of the account's positions, in position-slot order. Only
+/// settled collateral leaves, and never below the initial margin of open positions and orders.
+pub fn process_withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
     require!(amount > 0, MeridianError::ZeroAmount);
     let (creator, index, bump) = {
         let exchange = ctx.accounts.exchange.load()?;
@@ -33,8 +35,13 @@ pub fn process_withdraw(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
     };
     {
         let account = ctx.accounts.margin_account.load()?;
+        let mut free = account.collateral.max(0) as i128;
+        if account.positions_in_use().next().is_some() {
+            let health = account_health(&account, &ctx.accounts.exchange.key(), None, ctx.remaining_accounts)?;
+            free = free.min(health.initial_free());
+        }
         // amount > i64::MAX can never be covered, so this also rejects u64::MAX
-        require!(amount <= account.free_collateral() as u64, MeridianError::InsufficientCollateral);
+        require!(amount as i128 <= free, MeridianError::InsufficientCollateral);
     }
 
     transfer_out(

@@ -1,6 +1,46 @@
+use crate::error::MeridianError;
 use anchor_lang::prelude::*;
+use meridian_engine::position::Position;
+use meridian_engine::units::{Side, Ticks};
 
 pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
+/// Markets an account can hold positions in at once.
+pub const MAX_POSITIONS: usize = 16;
+/// Resting orders an account can have across all markets.
+pub const MAX_OPEN_ORDERS: usize = 64;
+/// A position is the engine's `Position` (120 bytes), stored as words so the IDL stays plain.
+pub const POSITION_WORDS: usize = 15;
+const _: () = assert!(core::mem::size_of::<Position>() == POSITION_WORDS * 8);
+
+/// One resting order, as its owner's account knows it (the book holds its live size).
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OpenOrder {
+    pub market_index: u16,
+    pub side: u8,
+    pub in_use: u8,
+    pub order_kind: u8,
+    pub _pad: [u8; 3],
+    pub price: u64,
+    /// The order id: its sequence number in the market.
+    pub seq: u64,
+    pub client_order_id: u64,
+}
+
+/// The result of the account's latest order placement (the instruction's return data, kept in the
+/// account so clients can read it from any RPC node, with or without transaction history).
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LastPlacement {
+    pub order_seq: u64,
+    pub market_index: u16,
+    pub _pad: [u8; 6],
+    pub filled_lots: u64,
+    pub filled_quote: u64,
+    pub taker_fee: u64,
+    pub posted_lots: u64,
+    pub posted_price: u64,
+}
 
 /// A trader's cross-margin account on one exchange: PDA [MARGIN_ACCOUNT_SEED, exchange, owner,
 /// sub_account (u16 le)], so one wallet can keep several isolated books of risk.
@@ -12,27 +52,107 @@ pub struct MarginAccount {
     pub sub_account: u16,
     pub bump: u8,
     pub flags: u8,
-    pub _padding: [u8; 4],
-    /// Collateral in native units of the exchange's mint (deposits - withdrawals + realized PnL
-    /// - fees). Signed: only a bankruptcy takes it below zero.
+    pub num_open_orders: u8,
+    pub _padding: [u8; 3],
+    /// Collateral in native units of the exchange's mint: deposits - withdrawals - fees + rebates
+    /// (+ settled PnL and funding, later). Signed: only a bankruptcy takes it below zero.
     pub collateral: i64,
     /// Lifetime totals, for statements.
     pub total_deposited: u64,
     pub total_withdrawn: u64,
     pub realized_pnl: i64,
-    pub reserved: [u64; 16],
+    pub fees_paid: i64,
+    pub last_placement: LastPlacement,
+    pub reserved: [u64; 8],
+    pub positions: [[u64; POSITION_WORDS]; MAX_POSITIONS],
+    pub open_orders: [OpenOrder; MAX_OPEN_ORDERS],
 }
 
 impl MarginAccount {
     pub const SPACE: usize = 8 + core::mem::size_of::<MarginAccount>();
 
-    /// Collateral that can leave the account now: everything it holds, less what it owes. Positions
-    /// and orders (later) add margin requirements here.
-    pub fn free_collateral(&self) -> i64 {
-        self.collateral.max(0)
+    pub fn position(&self, slot: usize) -> &Position {
+        bytemuck::cast_ref(&self.positions[slot])
     }
 
+    pub fn position_mut(&mut self, slot: usize) -> &mut Position {
+        bytemuck::cast_mut(&mut self.positions[slot])
+    }
+
+    pub fn positions_in_use(&self) -> impl Iterator<Item = &Position> {
+        self.positions.iter().map(|p| bytemuck::cast_ref::<_, Position>(p)).filter(|p| p.in_use != 0)
+    }
+
+    pub fn find_position(&self, market_index: u16) -> Option<usize> {
+        (0..MAX_POSITIONS).find(|&i| {
+            let p = self.position(i);
+            p.in_use != 0 && p.market_index == market_index
+        })
+    }
+
+    /// The position slot for a market, opened if the account has none there yet.
+    pub fn position_slot(&mut self, market_index: u16) -> Result<usize> {
+        if let Some(i) = self.find_position(market_index) {
+            return Ok(i);
+        }
+        let i = (0..MAX_POSITIONS).find(|&i| self.position(i).in_use == 0).ok_or(MeridianError::TooManyPositions)?;
+        *self.position_mut(i) = Position::new(market_index);
+        Ok(i)
+    }
+
+    /// Releases a position slot with nothing in it.
+    pub fn release_if_flat(&mut self, slot: usize) {
+        if self.position(slot).is_flat() {
+            *self.position_mut(slot) = Position::default();
+        }
+    }
+
+    pub fn free_order_slot(&self) -> Option<usize> {
+        self.open_orders.iter().position(|o| o.in_use == 0)
+    }
+
+    pub fn find_order(&self, market_index: u16, seq: u64) -> Option<usize> {
+        self.open_orders.iter().position(|o| o.in_use != 0 && o.market_index == market_index && o.seq == seq)
+    }
+
+    pub fn find_order_by_client_id(&self, market_index: u16, client_order_id: u64) -> Option<usize> {
+        self.open_orders
+            .iter()
+            .position(|o| o.in_use != 0 && o.market_index == market_index && o.client_order_id == client_order_id)
+    }
+
+    pub fn record_order(
+        &mut self,
+        slot: usize,
+        market_index: u16,
+        side: Side,
+        price: Ticks,
+        seq: u64,
+        client_order_id: u64,
+        kind: u8,
+    ) {
+        self.open_orders[slot] = OpenOrder {
+            market_index,
+            side: side as u8,
+            in_use: 1,
+            order_kind: kind,
+            _pad: [0; 3],
+            price: price.0,
+            seq,
+            client_order_id,
+        };
+        self.num_open_orders += 1;
+    }
+
+    pub fn clear_order(&mut self, slot: usize) {
+        if self.open_orders[slot].in_use != 0 {
+            self.open_orders[slot] = OpenOrder::default();
+            self.num_open_orders -= 1;
+        }
+    }
+
+    /// Nothing left: no collateral, positions or orders.
     pub fn is_empty(&self) -> bool {
-        self.collateral == 0
+        self.collateral == 0 && self.num_open_orders == 0 && self.positions_in_use().next().is_none()
     }
 }

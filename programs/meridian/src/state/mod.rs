@@ -1,5 +1,7 @@
 pub mod exchange;
 pub mod margin_account;
+pub mod market;
 
 pub use exchange::*;
 pub use margin_account::*;
+pub use market::*;

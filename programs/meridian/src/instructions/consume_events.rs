@@ -1,0 +1,108 @@
+use crate::{
+    error::MeridianError,
+    state::*,
+    trading::{adjust_collateral, collect_fee, update_open_interest},
+};
+use anchor_lang::prelude::*;
+use meridian_engine::events::{Event, EventQueue as Queue, EVENT_FILL};
+use meridian_engine::units::{notional, Side};
+
+#[derive(Accounts)]
+pub struct ConsumeEvents<'info> {
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(
+        mut,
+        has_one = exchange @ MeridianError::WrongExchange,
+        has_one = event_queue @ MeridianError::WrongEventQueue,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: the market's event queue (has_one above).
+    #[account(mut)]
+    pub event_queue: UncheckedAccount<'info>,
+    /// Any margin account of the exchange: receives the crank reward.
+    #[account(mut, has_one = exchange @ MeridianError::WrongExchange)]
+    pub reward_account: AccountLoader<'info, MarginAccount>,
+}
+
+/// Applies one event to its maker's account.
+fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<()> {
+    let side = Side::from_u8(e.side).ok_or(MeridianError::InvalidSide)?;
+    let value = notional(e.price, e.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
+    let pos_slot = maker.position_slot(market.index)?;
+    let (maker_side, filled) = if e.kind == EVENT_FILL { (side.opposite(), true) } else { (side, false) };
+    {
+        let p = maker.position_mut(pos_slot);
+        p.remove_resting(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;
+    }
+    if filled {
+        let p = maker.position_mut(pos_slot);
+        let before = p.base_lots;
+        let realized = p.apply_fill(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;
+        p.maker_volume = p.maker_volume.saturating_add(value);
+        p.fees_paid = p.fees_paid.saturating_add(e.maker_fee);
+        let after = p.base_lots;
+        update_open_interest(market, before, after);
+        maker.realized_pnl = maker.realized_pnl.saturating_add(realized);
+        maker.fees_paid = maker.fees_paid.saturating_add(e.maker_fee);
+        adjust_collateral(exchange, maker, -e.maker_fee)?;
+        if e.maker_fee < 0 {
+            let rebate = e.maker_fee.unsigned_abs();
+            market.pending_rebates = market.pending_rebates.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
+            exchange.fees_accrued = exchange.fees_accrued.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
+        } else {
+            let fee = e.maker_fee as u64;
+            collect_fee(exchange, fee, fee)?;
+        }
+    }
+    if e.maker_out != 0 {
+        let slot = e.maker_slot as usize;
+        let o = maker.open_orders.get(slot).copied().unwrap_or_default();
+        let slot = if o.in_use != 0 && o.seq == e.maker_order_seq && o.market_index == market.index {
+            Some(slot)
+        } else {
+            maker.find_order(market.index, e.maker_order_seq)
+        };
+        if let Some(slot) = slot {
+            maker.clear_order(slot);
+        }
+    }
+    maker.release_if_flat(pos_slot);
+    Ok(())
+}
+
+/// Applies up to `limit` events, oldest first, to the makers' margin accounts (remaining accounts,
+/// writable, in any order). Stops at the first event whose maker account was not passed, so a
+/// crank with a stale view applies a prefix and never skips an event; each event is applied
+/// exactly once because it leaves the queue in the same transaction. Pays the reward account
+/// `crank_reward` per event, from the pool taker fees funded.
+pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
+    let exchange_key = ctx.accounts.exchange.key();
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    let mut market = ctx.accounts.market.load_mut()?;
+    let mut data = ctx.accounts.event_queue.try_borrow_mut_data()?;
+    let (qh, events) = queue_parts(&mut data)?;
+    let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
+
+    let mut consumed: u16 = 0;
+    while consumed < limit {
+        let Some(e) = queue.peek(consumed as u32).copied() else { break };
+        let Some(info) = ctx.remaining_accounts.iter().find(|a| a.key.to_bytes() == e.maker) else { break };
+        let loader = AccountLoader::<MarginAccount>::try_from(info)?;
+        let mut maker = loader.load_mut()?;
+        require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
+        apply(&mut exchange, &mut market, &mut maker, &e)?;
+        consumed += 1;
+    }
+    require!(consumed > 0, MeridianError::NoEventsToConsume);
+    queue.pop_front(consumed as u32);
+
+    let reward = market.crank_reward.saturating_mul(consumed as u64).min(market.crank_pool);
+    if reward > 0 {
+        market.crank_pool -= reward;
+        exchange.fees_accrued = exchange.fees_accrued.checked_sub(reward).ok_or(MeridianError::MathOverflow)?;
+        let mut crank = ctx.accounts.reward_account.load_mut()?;
+        adjust_collateral(&mut exchange, &mut crank, reward as i64)?;
+    }
+    Ok(consumed)
+}

@@ -1,0 +1,101 @@
+use crate::{error::MeridianError, state::*};
+use anchor_lang::prelude::*;
+use meridian_engine::book::{ActiveTree, Book};
+use meridian_engine::events::QueueHeader;
+
+#[derive(Accounts)]
+#[instruction(index: u16, params: MarketParams)]
+pub struct CreateMarket<'info> {
+    #[account(mut, has_one = admin @ MeridianError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(
+        init,
+        payer = admin,
+        space = Market::SPACE,
+        seeds = [MARKET_SEED, exchange.key().as_ref(), &index.to_le_bytes()],
+        bump,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// Created by the client with the system program (owner: this program) at
+    /// `book_account_len(params.book_capacity)` bytes; too large for a CPI create.
+    #[account(zero)]
+    pub book: AccountLoader<'info, OrderBook>,
+    /// Likewise, `queue_account_len(params.event_queue_capacity)` bytes.
+    #[account(zero)]
+    pub event_queue: AccountLoader<'info, EventQueue>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Largest book and queue a market accepts (account size stays far below Solana's 10 MiB).
+pub const MAX_BOOK_CAPACITY: u32 = 8_192;
+pub const MAX_EVENT_QUEUE_CAPACITY: u32 = 8_192;
+
+fn validate(p: &MarketParams) -> Result<()> {
+    let ok = MarketKind::from_u8(p.kind).is_some()
+        && p.base_lot_size > 0
+        && p.tick_size > 0
+        && p.min_order_lots > 0
+        && p.initial_mark_price > 0
+        && p.maintenance_margin_bps > 0
+        && p.initial_margin_bps > p.maintenance_margin_bps
+        && p.initial_margin_bps <= 10_000
+        && p.taker_fee_ppm <= 100_000
+        && p.maker_fee_ppm <= 100_000
+        // a maker rebate is paid out of the taker fee of the same fill
+        && p.maker_fee_ppm as i64 >= -(p.taker_fee_ppm as i64)
+        && (1..=MAX_BOOK_CAPACITY).contains(&p.book_capacity)
+        && (1..=MAX_EVENT_QUEUE_CAPACITY).contains(&p.event_queue_capacity);
+    require!(ok, MeridianError::InvalidMarketParams);
+    Ok(())
+}
+
+pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: MarketParams) -> Result<()> {
+    validate(&params)?;
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    require!(index == exchange.num_markets, MeridianError::InvalidMarketParams);
+    let book_info = ctx.accounts.book.to_account_info();
+    let queue_info = ctx.accounts.event_queue.to_account_info();
+    require!(book_info.data_len() == book_account_len(params.book_capacity), MeridianError::InvalidBookAccount);
+    require!(queue_info.data_len() == queue_account_len(params.event_queue_capacity), MeridianError::InvalidEventQueue);
+
+    let market_key = ctx.accounts.market.key();
+    ctx.accounts.book.load_init()?.market = market_key;
+    ctx.accounts.event_queue.load_init()?.market = market_key;
+    {
+        let mut data = book_info.try_borrow_mut_data()?;
+        let (header, nodes) = book_parts(&mut data)?;
+        Book::<ActiveTree>::init(header, nodes, params.book_capacity).map_err(|_| MeridianError::InvalidBookAccount)?;
+    }
+    {
+        let mut data = queue_info.try_borrow_mut_data()?;
+        let (header, _) = queue_parts(&mut data)?;
+        *header = QueueHeader { capacity: params.event_queue_capacity, ..QueueHeader::default() };
+    }
+
+    let mut m = ctx.accounts.market.load_init()?;
+    m.exchange = ctx.accounts.exchange.key();
+    m.book = book_info.key();
+    m.event_queue = queue_info.key();
+    m.name = params.name;
+    m.index = index;
+    m.kind = params.kind;
+    m.status = MarketStatus::Active as u8;
+    m.bump = ctx.bumps.market;
+    m.base_decimals = params.base_decimals;
+    m.tick_size = params.tick_size;
+    m.base_lot_size = params.base_lot_size;
+    m.min_order_lots = params.min_order_lots;
+    m.taker_fee_ppm = params.taker_fee_ppm;
+    m.maker_fee_ppm = params.maker_fee_ppm;
+    m.initial_margin_bps = params.initial_margin_bps;
+    m.maintenance_margin_bps = params.maintenance_margin_bps;
+    m.crank_reward = params.crank_reward;
+    m.mark_price = params.initial_mark_price;
+    m.next_order_seq = 1;
+    m.expiry_ts = params.expiry_ts;
+    m.strike = params.strike;
+    exchange.num_markets += 1;
+    Ok(())
+}

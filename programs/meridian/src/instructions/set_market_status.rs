@@ -1,0 +1,34 @@
+use crate::{error::MeridianError, state::*};
+use anchor_lang::prelude::*;
+
+#[derive(Accounts)]
+pub struct SetMarketStatus<'info> {
+    #[account(has_one = admin @ MeridianError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(
+        mut,
+        has_one = exchange @ MeridianError::WrongExchange,
+        has_one = book @ MeridianError::WrongBook,
+        has_one = event_queue @ MeridianError::WrongEventQueue,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: the market's book (has_one above), read to check it is empty before closing.
+    pub book: UncheckedAccount<'info>,
+    /// CHECK: the market's event queue (has_one above).
+    pub event_queue: UncheckedAccount<'info>,
+    pub admin: Signer<'info>,
+}
+
+/// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed (only with an empty book and queue).
+pub fn process_set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
+    let status = MarketStatus::from_u8(status).ok_or(MeridianError::InvalidMarketStatus)?;
+    if status == MarketStatus::Closed {
+        let mut book = ctx.accounts.book.try_borrow_mut_data()?;
+        let (bh, _) = book_parts(&mut book)?;
+        let mut queue = ctx.accounts.event_queue.try_borrow_mut_data()?;
+        let (qh, _) = queue_parts(&mut queue)?;
+        require!(bh.bids.count == 0 && bh.asks.count == 0 && qh.count == 0, MeridianError::MarketNotEmpty);
+    }
+    ctx.accounts.market.load_mut()?.status = status as u8;
+    Ok(())
+}

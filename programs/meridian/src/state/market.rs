@@ -1,0 +1,210 @@
+use crate::error::MeridianError;
+use anchor_lang::prelude::*;
+use meridian_engine::book::{BookHeader, Node};
+use meridian_engine::events::{Event, QueueHeader};
+use meridian_engine::margin::MarketRisk;
+use meridian_engine::matching::FeeRates;
+use meridian_engine::units::Ticks;
+
+pub const MARKET_SEED: &[u8] = b"market";
+
+/// What a market trades. Futures and options use `expiry_ts` (and `strike`); their settlement comes
+/// with the expiry issue, the fields are here so no migration is needed.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketKind {
+    Perpetual = 0,
+    Future = 1,
+    Call = 2,
+    Put = 3,
+}
+
+impl MarketKind {
+    pub fn from_u8(v: u8) -> Option<MarketKind> {
+        Some(match v {
+            0 => MarketKind::Perpetual,
+            1 => MarketKind::Future,
+            2 => MarketKind::Call,
+            3 => MarketKind::Put,
+            _ => return None,
+        })
+    }
+}
+
+/// Active: everything. CancelOnly: cancels and the crank, no new orders. Paused: only the crank.
+/// Closed: nothing but the crank (the book must be empty to close).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketStatus {
+    Active = 0,
+    CancelOnly = 1,
+    Paused = 2,
+    Closed = 3,
+}
+
+impl MarketStatus {
+    pub fn from_u8(v: u8) -> Option<MarketStatus> {
+        Some(match v {
+            0 => MarketStatus::Active,
+            1 => MarketStatus::CancelOnly,
+            2 => MarketStatus::Paused,
+            3 => MarketStatus::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// One instrument. PDA [MARKET_SEED, exchange, index (u16 le)].
+///
+/// Units: sizes in base lots (`base_lot_size` atoms of the underlying, `base_decimals` decimals),
+/// prices in ticks, and `tick_size` is the quote value (collateral native units) of one tick on one
+/// lot: the notional of `lots` at `ticks` is `lots * ticks * tick_size`.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Market {
+    pub exchange: Pubkey,
+    pub book: Pubkey,
+    pub event_queue: Pubkey,
+    /// Price source (the oracle aggregate, with the risk engine); unused by the interim mark.
+    pub oracle: Pubkey,
+    pub name: [u8; 16],
+    pub index: u16,
+    pub kind: u8,
+    pub status: u8,
+    pub bump: u8,
+    pub base_decimals: u8,
+    pub _pad0: [u8; 2],
+    pub tick_size: u64,
+    pub base_lot_size: u64,
+    pub min_order_lots: u64,
+    pub taker_fee_ppm: u32,
+    pub maker_fee_ppm: i32,
+    pub initial_margin_bps: u32,
+    pub maintenance_margin_bps: u32,
+    /// Paid to the crank per event consumed, from taker fees.
+    pub crank_reward: u64,
+    /// Mark price in ticks. Interim rule: the last trade price (set at creation before any trade).
+    pub mark_price: u64,
+    pub last_trade_ts: i64,
+    /// Sequence number of the next order (order ids are unique per market).
+    pub next_order_seq: u64,
+    /// Futures and options: expiry (unix time). Options: strike in ticks.
+    pub expiry_ts: i64,
+    pub strike: u64,
+    /// Rebates owed to makers whose fills the crank has not applied yet (held in fees_accrued).
+    pub pending_rebates: u64,
+    /// Crank rewards funded by taker fees, not yet paid (held in fees_accrued).
+    pub crank_pool: u64,
+    /// Long base lots (= short base lots) once every event is applied.
+    pub open_interest: u64,
+    pub volume_quote: u64,
+    pub reserved: [u64; 16],
+}
+
+impl Market {
+    pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
+
+    pub fn fees(&self) -> FeeRates {
+        FeeRates { taker_ppm: self.taker_fee_ppm, maker_ppm: self.maker_fee_ppm }
+    }
+
+    pub fn risk(&self) -> MarketRisk {
+        MarketRisk {
+            mark: Ticks(self.mark_price),
+            tick_size: self.tick_size,
+            initial_bps: self.initial_margin_bps,
+            maintenance_bps: self.maintenance_margin_bps,
+        }
+    }
+
+    pub fn status(&self) -> MarketStatus {
+        MarketStatus::from_u8(self.status).unwrap_or(MarketStatus::Closed)
+    }
+
+    pub fn check_can_place(&self) -> Result<()> {
+        match self.status() {
+            MarketStatus::Active => Ok(()),
+            MarketStatus::CancelOnly => err!(MeridianError::MarketCancelOnly),
+            MarketStatus::Paused => err!(MeridianError::MarketPaused),
+            MarketStatus::Closed => err!(MeridianError::MarketClosed),
+        }
+    }
+
+    pub fn check_can_cancel(&self) -> Result<()> {
+        match self.status() {
+            MarketStatus::Active | MarketStatus::CancelOnly => Ok(()),
+            MarketStatus::Paused => err!(MeridianError::MarketPaused),
+            MarketStatus::Closed => err!(MeridianError::MarketClosed),
+        }
+    }
+}
+
+/// Parameters of `create_market`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketParams {
+    pub name: [u8; 16],
+    pub kind: u8,
+    pub base_decimals: u8,
+    pub base_lot_size: u64,
+    pub tick_size: u64,
+    pub min_order_lots: u64,
+    pub taker_fee_ppm: u32,
+    /// Negative = maker rebate (at most the taker fee).
+    pub maker_fee_ppm: i32,
+    pub initial_margin_bps: u32,
+    pub maintenance_margin_bps: u32,
+    pub crank_reward: u64,
+    /// Mark price until the first trade, in ticks.
+    pub initial_mark_price: u64,
+    /// Orders per side the book account was sized for.
+    pub book_capacity: u32,
+    /// Events the queue account was sized for.
+    pub event_queue_capacity: u32,
+    pub expiry_ts: i64,
+    pub strike: u64,
+}
+
+/// The order book account: this header, then the engine's [`BookHeader`] and node array.
+/// Created by the client (system program) at its full size, initialized by `create_market`.
+#[account(zero_copy)]
+pub struct OrderBook {
+    pub market: Pubkey,
+}
+
+/// The event queue account: this header, then the engine's [`QueueHeader`] and events.
+#[account(zero_copy)]
+pub struct EventQueue {
+    pub market: Pubkey,
+}
+
+/// Byte offsets inside the two big accounts (after the 8-byte discriminator and the market key).
+pub const BOOK_HEADER_OFFSET: usize = 8 + 32;
+pub const BOOK_NODES_OFFSET: usize = BOOK_HEADER_OFFSET + core::mem::size_of::<BookHeader>();
+pub const QUEUE_HEADER_OFFSET: usize = 8 + 32;
+pub const QUEUE_EVENTS_OFFSET: usize = QUEUE_HEADER_OFFSET + core::mem::size_of::<QueueHeader>();
+
+pub fn book_account_len(orders_per_side: u32) -> usize {
+    BOOK_HEADER_OFFSET + meridian_engine::book::book_data_len::<meridian_engine::book::ActiveTree>(orders_per_side)
+}
+
+pub fn queue_account_len(capacity: u32) -> usize {
+    QUEUE_EVENTS_OFFSET + capacity as usize * core::mem::size_of::<Event>()
+}
+
+/// Splits a book account's data into the engine's header and nodes.
+pub fn book_parts(data: &mut [u8]) -> Result<(&mut BookHeader, &mut [Node])> {
+    let rest = data.get_mut(BOOK_HEADER_OFFSET..).ok_or(MeridianError::InvalidBookAccount)?;
+    let (header, nodes) = rest.split_at_mut(core::mem::size_of::<BookHeader>());
+    let header = bytemuck::try_from_bytes_mut(header).map_err(|_| MeridianError::InvalidBookAccount)?;
+    let nodes = bytemuck::try_cast_slice_mut(nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
+    Ok((header, nodes))
+}
+
+/// Splits an event queue account's data into the engine's header and events.
+pub fn queue_parts(data: &mut [u8]) -> Result<(&mut QueueHeader, &mut [Event])> {
+    let rest = data.get_mut(QUEUE_HEADER_OFFSET..).ok_or(MeridianError::InvalidEventQueue)?;
+    let (header, events) = rest.split_at_mut(core::mem::size_of::<QueueHeader>());
+    let header = bytemuck::try_from_bytes_mut(header).map_err(|_| MeridianError::InvalidEventQueue)?;
+    let events = bytemuck::try_cast_slice_mut(events).map_err(|_| MeridianError::InvalidEventQueue)?;
+    Ok((header, events))
+}

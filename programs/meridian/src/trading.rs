@@ -1,0 +1,233 @@
+//! Placing and cancelling orders: the engine's matching applied to accounts.
+//!
+//! The taker's side of every fill is applied here at once; the makers' sides go to the event queue
+//! for the crank. Fees: the taker pays its fee now from collateral. Out of it come the makers'
+//! rebates (owed until the crank applies each fill, `market.pending_rebates`), the crank's reward
+//! (`market.crank_pool`), then the insurance fund's share; the rest is protocol revenue. Rebates
+//! and crank rewards stay in `exchange.fees_accrued` until paid, so the vault always covers them.
+
+use crate::{error::MeridianError, state::*};
+use anchor_lang::prelude::*;
+use meridian_engine::book::{ActiveTree, Book};
+use meridian_engine::events::EventQueue as Queue;
+use meridian_engine::matching::{self, MatchContext, MatchError, OrderKind, OrderParams, SelfTrade};
+use meridian_engine::units::{notional, Lots, Side, Ticks};
+
+pub const DEFAULT_MATCH_LIMIT: u32 = 16;
+pub const MAX_MATCH_LIMIT: u32 = 64;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlaceOrderArgs {
+    /// 0 = bid (buy), 1 = ask (sell).
+    pub side: u8,
+    /// Limit price in ticks; for market orders the worst acceptable price.
+    pub price: u64,
+    /// Size in lots.
+    pub size: u64,
+    /// 0 limit, 1 post-only, 2 post-only-slide, 3 immediate-or-cancel, 4 fill-or-kill, 5 market.
+    pub order_kind: u8,
+    /// 0 cancel the resting (maker) order, 1 decrement both, 2 abort.
+    pub self_trade: u8,
+    /// Only reduce the position: the size is clamped to what reduces it; refused if nothing would.
+    pub reduce_only: bool,
+    pub client_order_id: u64,
+    /// Unix time after which the order is dead; 0 = good till cancelled.
+    pub expiry_ts: i64,
+    /// Most makers to touch (0 = 16, at most 64).
+    pub match_limit: u8,
+}
+
+/// What a placement did, returned as the instruction's return data.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlaceOrderResult {
+    /// The order id (its sequence number in the market).
+    pub order_seq: u64,
+    pub filled_lots: u64,
+    pub filled_quote: u64,
+    pub taker_fee: u64,
+    pub posted_lots: u64,
+    pub posted_price: u64,
+}
+
+fn match_error(e: MatchError) -> Error {
+    match e {
+        MatchError::AlreadyExpired => MeridianError::OrderAlreadyExpired,
+        MatchError::PostOnlyWouldCross => MeridianError::PostOnlyWouldCross,
+        MatchError::FillOrKillNotFilled => MeridianError::FillOrKillNotFilled,
+        MatchError::SelfTrade => MeridianError::SelfTrade,
+        MatchError::BookFull => MeridianError::BookFull,
+        MatchError::EventQueueFull => MeridianError::EventQueueFull,
+        MatchError::CannotSlide => MeridianError::PostOnlyCannotSlide,
+        MatchError::Overflow => MeridianError::OrderValueOverflow,
+        MatchError::Book(_) => MeridianError::InvalidBookAccount,
+    }
+    .into()
+}
+
+/// Long lots an account contributes to open interest.
+#[inline(always)]
+pub fn long_lots(base: i64) -> u64 {
+    base.max(0) as u64
+}
+
+/// Open interest after one account's base moved from `before` to `after`.
+pub fn update_open_interest(market: &mut Market, before: i64, after: i64) {
+    market.open_interest = (market.open_interest + long_lots(after)).saturating_sub(long_lots(before));
+}
+
+/// Moves an account's collateral and the exchange's total together (the conservation check relies
+/// on `total_collateral` being the sum over accounts).
+pub fn adjust_collateral(exchange: &mut Exchange, account: &mut MarginAccount, delta: i64) -> Result<()> {
+    account.collateral = account.collateral.checked_add(delta).ok_or(MeridianError::MathOverflow)?;
+    exchange.total_collateral = exchange.total_collateral.checked_add(delta).ok_or(MeridianError::MathOverflow)?;
+    Ok(())
+}
+
+/// Splits a fee the protocol collected between the insurance fund and fees, as configured.
+pub fn collect_fee(exchange: &mut Exchange, fee: u64, insurance_eligible: u64) -> Result<()> {
+    let insurance = insurance_eligible as u128 * exchange.insurance_fee_share_bps as u128 / 10_000;
+    let insurance = insurance as u64;
+    exchange.insurance_balance =
+        exchange.insurance_balance.checked_add(insurance).ok_or(MeridianError::MathOverflow)?;
+    exchange.fees_accrued = exchange.fees_accrued.checked_add(fee - insurance).ok_or(MeridianError::MathOverflow)?;
+    Ok(())
+}
+
+pub struct Trade<'a> {
+    pub exchange: &'a mut Exchange,
+    pub market: &'a mut Market,
+    pub account: &'a mut MarginAccount,
+    pub account_key: Pubkey,
+}
+
+/// Places an order for `t.account`. The caller checks margin afterwards.
+pub fn place(
+    t: &mut Trade,
+    book: &AccountInfo,
+    queue: &AccountInfo,
+    args: &PlaceOrderArgs,
+    now: i64,
+) -> Result<PlaceOrderResult> {
+    let side = Side::from_u8(args.side).ok_or(MeridianError::InvalidSide)?;
+    let kind = OrderKind::from_u8(args.order_kind).ok_or(MeridianError::InvalidOrderKind)?;
+    let self_trade = SelfTrade::from_u8(args.self_trade).ok_or(MeridianError::InvalidSelfTradeBehavior)?;
+    require!(args.size > 0, MeridianError::ZeroSize);
+    require!(args.price > 0, MeridianError::ZeroPrice);
+    let match_limit = if args.match_limit == 0 { DEFAULT_MATCH_LIMIT } else { args.match_limit as u32 };
+    require!(match_limit <= MAX_MATCH_LIMIT, MeridianError::MatchLimitTooHigh);
+    let (market, account) = (&mut *t.market, &mut *t.account);
+    notional(Ticks(args.price), Lots(args.size), market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
+
+    let pos_slot = account.position_slot(market.index)?;
+    let mut size = args.size;
+    if args.reduce_only {
+        let p = account.position(pos_slot);
+        let reducible = match side {
+            Side::Ask => (p.base_lots.max(0) as u64).saturating_sub(p.ask_lots),
+            Side::Bid => ((-p.base_lots).max(0) as u64).saturating_sub(p.bid_lots),
+        };
+        require!(reducible > 0, MeridianError::ReduceOnlyWouldIncrease);
+        size = size.min(reducible);
+    }
+    require!(size >= market.min_order_lots, MeridianError::BelowMinOrderSize);
+    let order_slot =
+        if kind.can_rest() { account.free_order_slot().ok_or(MeridianError::TooManyOpenOrders)? } else { 0 };
+
+    let seq = market.next_order_seq;
+    market.next_order_seq += 1;
+    let params = OrderParams {
+        side,
+        price: Ticks(args.price),
+        size: Lots(size),
+        kind,
+        self_trade,
+        client_order_id: args.client_order_id,
+        expiry_ts: args.expiry_ts,
+        owner: t.account_key.to_bytes(),
+        owner_slot: order_slot as u8,
+        flags: args.reduce_only as u8,
+    };
+    let ctx = MatchContext { seq, now_ts: now, fees: market.fees(), tick_size: market.tick_size, match_limit };
+    let r = {
+        let mut book_data = book.try_borrow_mut_data()?;
+        let (bh, nodes) = book_parts(&mut book_data)?;
+        let mut book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
+        let mut queue_data = queue.try_borrow_mut_data()?;
+        let (qh, events) = queue_parts(&mut queue_data)?;
+        let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
+        matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?
+    };
+
+    if r.filled.0 > 0 {
+        let p = account.position_mut(pos_slot);
+        let before = p.base_lots;
+        let realized = p.apply_fill(side, r.filled, r.filled_notional).ok_or(MeridianError::MathOverflow)?;
+        p.taker_volume = p.taker_volume.saturating_add(r.filled_notional);
+        let after = p.base_lots;
+        account.realized_pnl = account.realized_pnl.saturating_add(realized);
+        update_open_interest(market, before, after);
+        market.mark_price = r.last_fill_price.map_or(market.mark_price, |t| t.0);
+        market.last_trade_ts = now;
+        market.volume_quote = market.volume_quote.saturating_add(r.filled_notional);
+    }
+    if r.taker_fee > 0 {
+        let fee = r.taker_fee;
+        let fee_i = i64::try_from(fee).map_err(|_| MeridianError::MathOverflow)?;
+        adjust_collateral(t.exchange, account, -fee_i)?;
+        account.fees_paid = account.fees_paid.saturating_add(fee_i);
+        let p = account.position_mut(pos_slot);
+        p.fees_paid = p.fees_paid.saturating_add(fee_i);
+        // rebates owed to the makers, then the crank's share, then insurance and protocol
+        let rebates = (-r.maker_fees).max(0) as u64;
+        let crank_cut = (market.crank_reward.saturating_mul(r.events as u64)).min(fee.saturating_sub(rebates));
+        market.pending_rebates = market.pending_rebates.checked_add(rebates).ok_or(MeridianError::MathOverflow)?;
+        market.crank_pool = market.crank_pool.checked_add(crank_cut).ok_or(MeridianError::MathOverflow)?;
+        collect_fee(t.exchange, fee, fee.saturating_sub(rebates + crank_cut))?;
+    }
+    let mut out = PlaceOrderResult {
+        order_seq: seq,
+        filled_lots: r.filled.0,
+        filled_quote: r.filled_notional,
+        taker_fee: r.taker_fee,
+        ..PlaceOrderResult::default()
+    };
+    if let Some(posted) = r.posted {
+        let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
+        account.position_mut(pos_slot).add_resting(side, posted.size, value).ok_or(MeridianError::MathOverflow)?;
+        account.record_order(order_slot, market.index, side, posted.price, seq, args.client_order_id, kind as u8);
+        out.posted_lots = posted.size.0;
+        out.posted_price = posted.price.0;
+    }
+    account.release_if_flat(pos_slot);
+    Ok(out)
+}
+
+/// Cancels the account's open order in `order_slot`. Returns false when the order is no longer on
+/// the book (filled or out, awaiting the crank): the slot then stays for the crank to clear.
+pub fn cancel_slot(
+    market: &Market,
+    book: &mut Book<ActiveTree>,
+    account: &mut MarginAccount,
+    order_slot: usize,
+    owner: &Pubkey,
+) -> Result<bool> {
+    let o = account.open_orders[order_slot];
+    let side = Side::from_u8(o.side).ok_or(MeridianError::InvalidSide)?;
+    let Some(node) = matching::cancel(book, side, Ticks(o.price), o.seq, &owner.to_bytes()) else {
+        return Ok(false);
+    };
+    let value = notional(node.price, node.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
+    let pos_slot = account.find_position(market.index).ok_or(MeridianError::OrderNotFound)?;
+    account.position_mut(pos_slot).remove_resting(side, node.size, value).ok_or(MeridianError::MathOverflow)?;
+    account.clear_order(order_slot);
+    account.release_if_flat(pos_slot);
+    Ok(true)
+}
+
+/// Opens the market's book for cancels.
+pub fn with_book<R>(book: &AccountInfo, f: impl FnOnce(&mut Book<ActiveTree>) -> Result<R>) -> Result<R> {
+    let mut data = book.try_borrow_mut_data()?;
+    let (bh, nodes) = book_parts(&mut data)?;
+    let mut book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
+    f(&mut book)
+}
