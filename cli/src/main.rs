@@ -10,7 +10,7 @@ mod context;
 mod output;
 
 use clap::{Parser, Subcommand};
-use commands::{account::AccountCommand, exchange::ExchangeCommand};
+use commands::{account::AccountCommand, exchange::ExchangeCommand, market::MarketCommand, order::OrderCommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "meridian", version, about = "Trade and operate the Meridian derivatives exchange")]
@@ -45,6 +45,36 @@ enum Command {
     /// Margin accounts: create, deposit, withdraw, show, close.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Markets: create, list, show, status.
+    #[command(subcommand)]
+    Market(MarketCommand),
+    /// Orders: place, cancel, cancel-all, replace.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// A market's order book as a price ladder.
+    Book {
+        market: String,
+        /// Levels (or orders with --l3) per side.
+        #[arg(long, default_value_t = 10)]
+        depth: usize,
+        /// Every order instead of price levels.
+        #[arg(long)]
+        l3: bool,
+    },
+    /// Your open orders.
+    Orders {
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Your positions: size, entry, mark, PnL, resting orders.
+    Positions {
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+        #[arg(long)]
+        owner: Option<String>,
+    },
 }
 
 fn main() {
@@ -62,5 +92,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Exchange(cmd) => commands::exchange::run(&ctx, cmd).await,
         Command::Account(cmd) => commands::account::run(&ctx, cmd).await,
+        Command::Market(cmd) => commands::market::run(&ctx, cmd).await,
+        Command::Order(cmd) => commands::order::run(&ctx, cmd).await,
+        Command::Book { market, depth, l3 } => commands::order::book(&ctx, &market, depth, l3).await,
+        Command::Orders { sub_account, owner } => commands::order::orders(&ctx, sub_account, owner.as_deref()).await,
+        Command::Positions { sub_account, owner } => {
+            commands::order::positions(&ctx, sub_account, owner.as_deref()).await
+        }
     }
 }

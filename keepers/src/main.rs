@@ -1,48 +1,144 @@
-//! meridian-keeper: permissionless keeper roles for Meridian.
+//! meridian-keeper: permissionless keeper roles for Meridian, paid for their work.
 //!
-//! The crank, oracle, funding, settlement and liquidation roles arrive with the trading core and
-//! risk engine; until then this binary only reports what an exchange looks like to a keeper.
-use anyhow::Result;
+//!   meridian-keeper [--url] [--ws-url] [--keypair] [--exchange] [--metrics-addr] crank [--market M]...
+//!   meridian-keeper ... status
+//!
+//! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
+//! paid into the keeper's margin account (sub-account `--reward-sub-account`), created on start if
+//! missing.
+mod crank;
+mod metrics;
+
+use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
-use meridian_sdk::client::Client;
-use solana_commitment_config::CommitmentConfig;
-use std::str::FromStr;
+use meridian_sdk::{client::Client, ix, pda, Pubkey};
+use solana_cli_config::{Config, ConfigInput, CONFIG_FILE};
+use solana_sdk::{signature::Keypair, signer::Signer};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 #[derive(Parser)]
 #[command(name = "meridian-keeper", version, about = "Keeper roles for the Meridian exchange")]
 struct Args {
-    /// RPC URL.
-    #[arg(short, long, default_value = "http://127.0.0.1:8899", env = "MERIDIAN_URL")]
-    url: String,
+    /// RPC URL or moniker; default: the Solana CLI config.
+    #[arg(short, long, global = true, env = "MERIDIAN_URL")]
+    url: Option<String>,
+    /// Websocket URL; default: derived from the RPC URL (port + 1).
+    #[arg(long, global = true)]
+    ws_url: Option<String>,
+    /// Keeper keypair (pays fees, receives rewards); default: the Solana CLI config's.
+    #[arg(short, long, global = true, env = "MERIDIAN_KEYPAIR")]
+    keypair: Option<String>,
+    #[arg(short = 'C', long, global = true)]
+    config: Option<String>,
+    #[arg(short, long, global = true, env = "MERIDIAN_EXCHANGE")]
+    exchange: Option<String>,
+    /// Serve Prometheus metrics here (e.g. 127.0.0.1:9464).
+    #[arg(long, global = true)]
+    metrics_addr: Option<String>,
     #[command(subcommand)]
     role: Role,
 }
 
 #[derive(Subcommand)]
 enum Role {
-    /// Print the exchange's accounting and conservation check once.
-    Status {
-        #[arg(long, env = "MERIDIAN_EXCHANGE")]
-        exchange: String,
+    /// Apply event queues to makers' accounts (consume_events), for a crank reward per event.
+    Crank {
+        /// Markets (index, name or address); default: all markets of the exchange.
+        #[arg(long = "market")]
+        markets: Vec<String>,
+        /// Most events per transaction (fewer when accounts or compute do not fit).
+        #[arg(long, default_value_t = 64)]
+        batch: u16,
+        /// Poll interval when no websocket notification arrives, milliseconds.
+        #[arg(long, default_value_t = 1_000)]
+        poll_ms: u64,
+        /// Priority fee, micro-lamports per compute unit.
+        #[arg(long, default_value_t = 0)]
+        priority_fee: u64,
+        /// Margin sub-account receiving the rewards.
+        #[arg(long, default_value_t = 0)]
+        reward_sub_account: u16,
+        /// Drain the queues once and exit.
+        #[arg(long)]
+        once: bool,
     },
+    /// Print the exchange's accounting and conservation check once.
+    Status,
 }
 
-#[tokio::main(flavor = "current_thread")]
+pub struct Keeper {
+    pub client: Client,
+    pub payer: Keypair,
+    pub exchange: Pubkey,
+    pub reward_account: Pubkey,
+    pub ws_url: String,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let args = Args::parse();
-    let client = Client::new(args.url, CommitmentConfig::confirmed());
+    let config_path = args.config.clone().or_else(|| CONFIG_FILE.clone());
+    let config = match &config_path {
+        Some(p) if std::path::Path::new(p).exists() => Config::load(p)?,
+        _ => Config::default(),
+    };
+    let (_, url) = ConfigInput::compute_json_rpc_url_setting(args.url.as_deref().unwrap_or(""), &config.json_rpc_url);
+    let (_, ws_url) = ConfigInput::compute_websocket_url_setting(
+        args.ws_url.as_deref().unwrap_or(""),
+        &config.websocket_url,
+        args.url.as_deref().unwrap_or(""),
+        &config.json_rpc_url,
+    );
+    let client = Client::new(url.clone(), solana_commitment_config::CommitmentConfig::confirmed());
+    let exchange = args.exchange.as_deref().ok_or_else(|| anyhow!("pass --exchange or set MERIDIAN_EXCHANGE"))?;
+    let exchange = Pubkey::from_str(exchange).map_err(|_| anyhow!("--exchange: not an address"))?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    if let Some(addr) = args.metrics_addr.clone() {
+        tokio::spawn(metrics::serve(addr, metrics.clone()));
+    }
+
     match args.role {
-        Role::Status { exchange } => {
-            let address = meridian_sdk::Pubkey::from_str(&exchange)?;
-            let e = client.exchange(&address).await?;
+        Role::Status => {
+            let e = client.exchange(&exchange).await?;
             let vault = client.token_account(&e.vault).await?.amount;
             let ok = vault as i128 == e.vault_liabilities().unwrap_or_default();
-            tracing::info!(%address, vault, collateral = e.total_collateral, fees = e.fees_accrued, insurance = e.insurance_balance, conserved = ok, "exchange");
             println!(
                 "vault={vault} collateral={} fees={} insurance={} conserved={ok}",
                 e.total_collateral, e.fees_accrued, e.insurance_balance
             );
+        }
+        Role::Crank { markets, batch, poll_ms, priority_fee, reward_sub_account, once } => {
+            let (_, keypair) =
+                ConfigInput::compute_keypair_path_setting(args.keypair.as_deref().unwrap_or(""), &config.keypair_path);
+            let payer = solana_sdk::signer::keypair::read_keypair_file(&keypair)
+                .map_err(|e| anyhow!("keypair {keypair}: {e}"))?;
+            let reward_account = pda::margin_account(&exchange, &payer.pubkey(), reward_sub_account).0;
+            if client.account_if_exists(&reward_account).await?.is_none() {
+                let ix = ix::create_margin_account(&exchange, &payer.pubkey(), &payer.pubkey(), reward_sub_account);
+                client.send(&[ix], &payer, &[]).await.context("creating the reward margin account")?;
+                tracing::info!(%reward_account, "created the keeper's margin account for rewards");
+            }
+            let selected = if markets.is_empty() {
+                client.markets(&exchange).await?
+            } else {
+                let mut out = vec![];
+                for m in &markets {
+                    out.push(client.find_market(&exchange, m).await?.ok_or_else(|| anyhow!("no market {m:?}"))?);
+                }
+                out
+            };
+            tracing::info!(markets = selected.len(), %url, %ws_url, "crank starting");
+            let keeper = Arc::new(Keeper { client, payer, exchange, reward_account, ws_url });
+            let cfg = crank::CrankConfig {
+                max_events_per_tx: batch,
+                poll: Duration::from_millis(poll_ms),
+                priority_fee,
+                once,
+            };
+            crank::run(keeper, selected, cfg, metrics).await?;
         }
     }
     Ok(())

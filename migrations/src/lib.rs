@@ -107,3 +107,99 @@ pub async fn fund_wallet(
     client.send(&ixs, admin, &[]).await.context("funding the wallet")?;
     Ok(ata)
 }
+
+/// A perpetual market described in UI units: lot in underlying units, tick and mark in collateral
+/// per underlying unit.
+#[derive(Clone, Debug)]
+pub struct PerpSpec {
+    pub name: &'static str,
+    pub base_decimals: u8,
+    pub lot: &'static str,
+    pub tick: &'static str,
+    pub mark: &'static str,
+    pub book_capacity: u32,
+    pub event_queue_capacity: u32,
+}
+
+/// The demo's markets.
+pub const DEMO_MARKETS: [PerpSpec; 2] = [
+    PerpSpec {
+        name: "BTC-PERP",
+        base_decimals: 8,
+        lot: "0.0001",
+        tick: "0.1",
+        mark: "65000",
+        book_capacity: 1024,
+        event_queue_capacity: 512,
+    },
+    PerpSpec {
+        name: "ETH-PERP",
+        base_decimals: 8,
+        lot: "0.001",
+        tick: "0.01",
+        mark: "3500",
+        book_capacity: 1024,
+        event_queue_capacity: 512,
+    },
+];
+
+/// Market parameters from a spec: 5 bp taker, 1 bp maker rebate, 10% / 5% margins, 0.0001 crank
+/// reward.
+pub fn perp_params(spec: &PerpSpec, quote_decimals: u8) -> Result<meridian_sdk::MarketParams> {
+    use meridian_sdk::engine::ui::MarketUnits;
+    let base_lot_size = meridian_sdk::amount::parse_ui_amount(spec.lot, spec.base_decimals)?;
+    let probe = MarketUnits { base_lot_size, base_decimals: spec.base_decimals, tick_size: 1, quote_decimals };
+    let tick_size = probe.price_to_ticks(spec.tick).map_err(|e| anyhow::anyhow!("{}: tick {e}", spec.name))?;
+    let units = MarketUnits { tick_size, ..probe };
+    Ok(meridian_sdk::MarketParams {
+        name: meridian_sdk::state::encode_name(spec.name),
+        kind: 0,
+        base_decimals: spec.base_decimals,
+        base_lot_size,
+        tick_size,
+        min_order_lots: 1,
+        taker_fee_ppm: 500,
+        maker_fee_ppm: -100,
+        initial_margin_bps: 1_000,
+        maintenance_margin_bps: 500,
+        crank_reward: meridian_sdk::amount::parse_ui_amount("0.0001", quote_decimals)?,
+        initial_mark_price: units.price_to_ticks(spec.mark).map_err(|e| anyhow::anyhow!("{}: mark {e}", spec.name))?,
+        book_capacity: spec.book_capacity,
+        event_queue_capacity: spec.event_queue_capacity,
+        expiry_ts: 0,
+        strike: 0,
+    })
+}
+
+/// Creates the market named in `params` unless the exchange has one of that name. Returns its
+/// address and state.
+pub async fn ensure_market(
+    client: &Client,
+    admin: &Keypair,
+    exchange: &Pubkey,
+    params: meridian_sdk::MarketParams,
+) -> Result<(Pubkey, meridian_sdk::state::Market)> {
+    let name = meridian_sdk::state::market_name_bytes(&params.name);
+    if let Some(found) = client.find_market(exchange, &name).await? {
+        return Ok(found);
+    }
+    let index = client.exchange(exchange).await?.num_markets;
+    let (book, queue) = (Keypair::new(), Keypair::new());
+    let book_len = meridian_sdk::program::book_account_len(params.book_capacity);
+    let queue_len = meridian_sdk::program::queue_account_len(params.event_queue_capacity);
+    let (book_rent, queue_rent) = (
+        client.rpc().get_minimum_balance_for_rent_exemption(book_len).await?,
+        client.rpc().get_minimum_balance_for_rent_exemption(queue_len).await?,
+    );
+    let mut ixs = ix::allocate_market_accounts(&admin.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |len| {
+        if len == book_len {
+            book_rent
+        } else {
+            queue_rent
+        }
+    });
+    ixs.push(ix::create_market(exchange, &admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
+    client.send(&ixs, admin, &[&book, &queue]).await.with_context(|| format!("creating market {name}"))?;
+    let address = pda::market(exchange, index).0;
+    Ok((address, client.market(&address).await?))
+}

@@ -1,12 +1,12 @@
 //! An async client over solana-client's nonblocking RPC, with typed errors.
 
 use crate::{
+    book::BookView,
     error::ProgramFailure,
     ix::CollateralAccounts,
-    state::{DecodeError, Exchange, MarginAccount, ZeroCopyAccount},
+    state::{DecodeError, Exchange, MarginAccount, Market, ZeroCopyAccount},
     token::{self, MintInfo, TokenAccountInfo},
 };
-use anchor_lang::Discriminator;
 use solana_client::{
     client_error::{ClientError, ClientErrorKind},
     nonblocking::rpc_client::RpcClient,
@@ -105,6 +105,20 @@ impl Client {
 
     /// Signs with `payer` (fee payer) and `signers`, sends, and waits for confirmation. Preflight
     /// simulation runs first, so a program error comes back decoded, with logs, and costs nothing.
+    /// Like [`Client::send`], with a compute-unit limit and a priority fee (micro-lamports per CU).
+    pub async fn send_with_budget(
+        &self,
+        ixs: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+        compute_units: u32,
+        micro_lamports_per_cu: u64,
+    ) -> Result<Signature> {
+        let mut all = crate::budget::instructions(compute_units, micro_lamports_per_cu);
+        all.extend_from_slice(ixs);
+        self.send(&all, payer, signers).await
+    }
+
     pub async fn send(&self, ixs: &[Instruction], payer: &Keypair, signers: &[&Keypair]) -> Result<Signature> {
         let blockhash = self.rpc.get_latest_blockhash().await?;
         let mut all: Vec<&Keypair> = vec![payer];
@@ -157,14 +171,69 @@ impl Client {
         exchange: &Pubkey,
         owner: Option<&Pubkey>,
     ) -> Result<Vec<(Pubkey, MarginAccount)>> {
+        let owner_filter = owner.map(|o| RpcFilterType::Memcmp(Memcmp::new_base58_encoded(40, o.as_ref())));
+        let mut out = self.program_accounts::<MarginAccount>(MarginAccount::SPACE, exchange, owner_filter).await?;
+        out.sort_by_key(|(_, a)| a.sub_account);
+        Ok(out)
+    }
+
+    pub async fn market(&self, address: &Pubkey) -> Result<Market> {
+        self.decode(address).await
+    }
+
+    /// Every market of an exchange, by index.
+    pub async fn markets(&self, exchange: &Pubkey) -> Result<Vec<(Pubkey, Market)>> {
+        let mut out = self.program_accounts::<Market>(Market::SPACE, exchange, None).await?;
+        out.sort_by_key(|(_, m)| m.index);
+        Ok(out)
+    }
+
+    /// A market given as its index, address or name (case-insensitive); None if there is none.
+    pub async fn find_market(&self, exchange: &Pubkey, s: &str) -> Result<Option<(Pubkey, Market)>> {
+        if let Ok(index) = s.parse::<u16>() {
+            let address = crate::pda::market(exchange, index).0;
+            return Ok(self.decode::<Market>(&address).await.ok().map(|m| (address, m)));
+        }
+        if let Ok(address) = s.parse::<Pubkey>() {
+            if let Ok(m) = self.decode::<Market>(&address).await {
+                return Ok(Some((address, m)));
+            }
+        }
+        let markets = self.markets(exchange).await?;
+        Ok(markets.into_iter().find(|(_, m)| crate::state::market_name(m).eq_ignore_ascii_case(s)))
+    }
+
+    /// The market's book, decoded (L3; `levels()` for L2).
+    pub async fn book(&self, market: &Market) -> Result<BookView> {
+        let account = self.account(&market.book).await?;
+        BookView::decode(&account.data).ok_or(SdkError::Decode {
+            address: market.book,
+            source: DecodeError::WrongDiscriminator { what: "OrderBook" },
+        })
+    }
+
+    /// The market's pending events (oldest first) and the next event sequence number.
+    pub async fn events(&self, market: &Market) -> Result<(Vec<meridian_engine::events::Event>, u64)> {
+        let account = self.account(&market.event_queue).await?;
+        crate::book::decode_events(&account.data).ok_or(SdkError::Decode {
+            address: market.event_queue,
+            source: DecodeError::WrongDiscriminator { what: "EventQueue" },
+        })
+    }
+
+    /// Program accounts of type `T` whose `exchange` field (offset 8) is `exchange`.
+    async fn program_accounts<T: ZeroCopyAccount>(
+        &self,
+        space: usize,
+        exchange: &Pubkey,
+        extra: Option<RpcFilterType>,
+    ) -> Result<Vec<(Pubkey, T)>> {
         let mut filters = vec![
-            RpcFilterType::DataSize(MarginAccount::SPACE as u64),
-            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, MarginAccount::DISCRIMINATOR)),
+            RpcFilterType::DataSize(space as u64),
+            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, T::DISCRIMINATOR)),
             RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, exchange.as_ref())),
         ];
-        if let Some(owner) = owner {
-            filters.push(RpcFilterType::Memcmp(Memcmp::new_base58_encoded(40, owner.as_ref())));
-        }
+        filters.extend(extra);
         let config = RpcProgramAccountsConfig {
             filters: Some(filters),
             account_config: RpcAccountInfoConfig {
@@ -178,10 +247,8 @@ impl Client {
         let mut out = Vec::with_capacity(accounts.len());
         for (address, account) in accounts {
             let data = account.data.decode().unwrap_or_default();
-            let decoded = MarginAccount::decode(&data).map_err(|source| SdkError::Decode { address, source })?;
-            out.push((address, decoded));
+            out.push((address, T::decode(&data).map_err(|source| SdkError::Decode { address, source })?));
         }
-        out.sort_by_key(|(_, a)| a.sub_account);
         Ok(out)
     }
 

@@ -2,10 +2,13 @@
 //! crate's Anchor-generated `accounts::*` and `instruction::*` types.
 
 use crate::pda;
-use anchor_lang::solana_program::system_program;
+use anchor_lang::solana_program::{system_instruction, system_program};
 use anchor_lang::{InstructionData, ToAccountMetas};
-use meridian::{accounts, instruction, ExchangeParams};
-use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
+use meridian::{accounts, instruction, ExchangeParams, MarketParams, PlaceOrderArgs};
+use solana_sdk::{
+    instruction::{AccountMeta, Instruction},
+    pubkey::Pubkey,
+};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
     Instruction { program_id: meridian::ID, accounts: accounts.to_account_metas(None), data: data.data() }
@@ -120,4 +123,186 @@ pub fn set_paused(exchange: &Pubkey, admin: &Pubkey, flags: u8) -> Instruction {
 
 pub fn math_probe(op: u8, a: i128, b: i128, c: i128) -> Instruction {
     build(accounts::MathProbe {}, instruction::MathProbe { op, a, b, c })
+}
+
+/// The accounts of a market, from its state.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketAccounts {
+    pub exchange: Pubkey,
+    pub market: Pubkey,
+    pub book: Pubkey,
+    pub event_queue: Pubkey,
+}
+
+impl MarketAccounts {
+    pub fn of(market_address: Pubkey, market: &meridian::Market) -> Self {
+        MarketAccounts {
+            exchange: market.exchange,
+            market: market_address,
+            book: market.book,
+            event_queue: market.event_queue,
+        }
+    }
+}
+
+/// The markets the program needs for an account's margin check: those of its positions, in
+/// position-slot order, except `skip` (the market the instruction itself passes).
+pub fn health_markets(exchange: &Pubkey, account: &meridian::MarginAccount, skip: Option<u16>) -> Vec<Pubkey> {
+    account
+        .positions_in_use()
+        .filter(|p| Some(p.market_index) != skip)
+        .map(|p| pda::market(exchange, p.market_index).0)
+        .collect()
+}
+
+fn with_remaining(mut ix: Instruction, remaining: impl IntoIterator<Item = AccountMeta>) -> Instruction {
+    ix.accounts.extend(remaining);
+    ix
+}
+
+fn readonly(keys: &[Pubkey]) -> impl Iterator<Item = AccountMeta> + '_ {
+    keys.iter().map(|k| AccountMeta::new_readonly(*k, false))
+}
+
+/// Withdraw, passing the markets of the account's positions (see [`health_markets`]).
+pub fn withdraw_checked(
+    c: &CollateralAccounts,
+    margin_account: &Pubkey,
+    owner: &Pubkey,
+    recipient: &Pubkey,
+    amount: u64,
+    health: &[Pubkey],
+) -> Instruction {
+    with_remaining(withdraw(c, margin_account, owner, recipient, amount), readonly(health))
+}
+
+/// The system-program instructions that allocate a market's book and event queue (program-owned,
+/// exact sizes): they exceed what `create_market` could create by CPI.
+pub fn allocate_market_accounts(
+    payer: &Pubkey,
+    book: &Pubkey,
+    event_queue: &Pubkey,
+    params: &MarketParams,
+    rent: impl Fn(usize) -> u64,
+) -> Vec<Instruction> {
+    let book_len = meridian::book_account_len(params.book_capacity);
+    let queue_len = meridian::queue_account_len(params.event_queue_capacity);
+    vec![
+        system_instruction::create_account(payer, book, rent(book_len), book_len as u64, &meridian::ID),
+        system_instruction::create_account(payer, event_queue, rent(queue_len), queue_len as u64, &meridian::ID),
+    ]
+}
+
+pub fn create_market(
+    exchange: &Pubkey,
+    admin: &Pubkey,
+    index: u16,
+    params: MarketParams,
+    book: &Pubkey,
+    event_queue: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::CreateMarket {
+            exchange: *exchange,
+            admin: *admin,
+            market: pda::market(exchange, index).0,
+            book: *book,
+            event_queue: *event_queue,
+            system_program: system_program::ID,
+        },
+        instruction::CreateMarket { index, params },
+    )
+}
+
+pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: u8) -> Instruction {
+    build(
+        accounts::SetMarketStatus {
+            exchange: m.exchange,
+            market: m.market,
+            book: m.book,
+            event_queue: m.event_queue,
+            admin: *admin,
+        },
+        instruction::SetMarketStatus { status },
+    )
+}
+
+fn place_accounts(m: &MarketAccounts, margin_account: &Pubkey, owner: &Pubkey) -> accounts::PlaceOrder {
+    accounts::PlaceOrder {
+        exchange: m.exchange,
+        market: m.market,
+        book: m.book,
+        event_queue: m.event_queue,
+        margin_account: *margin_account,
+        owner: *owner,
+    }
+}
+
+/// Places an order. `health`: the markets of the account's other positions ([`health_markets`]
+/// with `skip` = this market's index).
+pub fn place_order(
+    m: &MarketAccounts,
+    margin_account: &Pubkey,
+    owner: &Pubkey,
+    args: PlaceOrderArgs,
+    health: &[Pubkey],
+) -> Instruction {
+    with_remaining(build(place_accounts(m, margin_account, owner), instruction::PlaceOrder { args }), readonly(health))
+}
+
+/// Cancels order `cancel_seq` and places `args` in one instruction.
+pub fn replace_order(
+    m: &MarketAccounts,
+    margin_account: &Pubkey,
+    owner: &Pubkey,
+    cancel_seq: u64,
+    args: PlaceOrderArgs,
+    health: &[Pubkey],
+) -> Instruction {
+    with_remaining(
+        build(place_accounts(m, margin_account, owner), instruction::ReplaceOrder { cancel_seq, args }),
+        readonly(health),
+    )
+}
+
+fn cancel_accounts(m: &MarketAccounts, margin_account: &Pubkey, owner: &Pubkey) -> accounts::CancelOrder {
+    accounts::CancelOrder { market: m.market, book: m.book, margin_account: *margin_account, owner: *owner }
+}
+
+pub fn cancel_order(m: &MarketAccounts, margin_account: &Pubkey, owner: &Pubkey, order_seq: u64) -> Instruction {
+    build(cancel_accounts(m, margin_account, owner), instruction::CancelOrder { order_seq })
+}
+
+pub fn cancel_order_by_client_id(
+    m: &MarketAccounts,
+    margin_account: &Pubkey,
+    owner: &Pubkey,
+    client_order_id: u64,
+) -> Instruction {
+    build(cancel_accounts(m, margin_account, owner), instruction::CancelOrderByClientId { client_order_id })
+}
+
+/// side: 0 bids, 1 asks, 2 both; limit 0 = all.
+pub fn cancel_all_orders(
+    m: &MarketAccounts,
+    margin_account: &Pubkey,
+    owner: &Pubkey,
+    side: u8,
+    limit: u8,
+) -> Instruction {
+    build(cancel_accounts(m, margin_account, owner), instruction::CancelAllOrders { side, limit })
+}
+
+/// Applies up to `limit` events; `makers`: the margin accounts the events name (writable).
+pub fn consume_events(m: &MarketAccounts, reward_account: &Pubkey, limit: u16, makers: &[Pubkey]) -> Instruction {
+    let ix = build(
+        accounts::ConsumeEvents {
+            exchange: m.exchange,
+            market: m.market,
+            event_queue: m.event_queue,
+            reward_account: *reward_account,
+        },
+        instruction::ConsumeEvents { limit },
+    );
+    with_remaining(ix, makers.iter().map(|k| AccountMeta::new(*k, false)))
 }

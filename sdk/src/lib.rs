@@ -6,18 +6,26 @@
 //! - [`error`]: program error numbers and logs decoded to names;
 //! - [`token`]: the SPL Token / Token-2022 pieces the exchange needs (ATA address, raw layouts);
 //! - [`client`]: an async client over solana-client's nonblocking RPC;
+//! - [`order`]: order builders for every order type; [`book`]: L2/L3 book and event decoding;
 //! - [`amount`]: UI amounts ("100.5") to native units and back, with the mint's decimals.
 //!
 //! The account and instruction types are the program crate's own (built with `no-entrypoint`), so
 //! the SDK cannot drift from the program.
 
+pub mod book;
+pub mod budget;
 pub mod client;
 pub mod error;
 pub mod ix;
+pub mod order;
 pub mod pda;
+pub mod risk;
 pub mod state;
 pub mod token;
 
-pub use meridian::{self as program, ExchangeParams, PauseFlags, ID as PROGRAM_ID};
+pub use meridian::{
+    self as program, ExchangeParams, MarketParams, PauseFlags, PlaceOrderArgs, PlaceOrderResult, ID as PROGRAM_ID,
+};
 pub use meridian_engine::ui as amount;
+pub use meridian_engine::{self as engine, units::Side};
 pub use solana_sdk::pubkey::Pubkey;

@@ -20,3 +20,8 @@ pub fn margin_account(exchange: &Pubkey, owner: &Pubkey, sub_account: u16) -> (P
         &meridian::ID,
     )
 }
+
+/// Market PDA: [b"market", exchange, index (u16 le)].
+pub fn market(exchange: &Pubkey, index: u16) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[meridian::MARKET_SEED, exchange.as_ref(), &index.to_le_bytes()], &meridian::ID)
+}

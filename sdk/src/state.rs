@@ -1,7 +1,7 @@
 //! Decoding the program's zero-copy accounts from raw account data.
 
 use anchor_lang::Discriminator;
-pub use meridian::{Exchange, MarginAccount};
+pub use meridian::{Exchange, LastPlacement, MarginAccount, Market};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -34,4 +34,36 @@ impl ZeroCopyAccount for Exchange {
 
 impl ZeroCopyAccount for MarginAccount {
     const NAME: &'static str = "MarginAccount";
+}
+
+impl ZeroCopyAccount for Market {
+    const NAME: &'static str = "Market";
+}
+
+/// A market's name as text (the 16-byte field, NUL-padded).
+pub fn market_name(m: &Market) -> String {
+    market_name_bytes(&m.name)
+}
+
+pub fn market_name_bytes(name: &[u8; 16]) -> String {
+    String::from_utf8_lossy(name).trim_end_matches('\0').to_string()
+}
+
+/// Encodes a name into the 16-byte field (longer names are cut).
+pub fn encode_name(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (o, b) in out.iter_mut().zip(name.bytes()) {
+        *o = b;
+    }
+    out
+}
+
+/// A market's units, for UI prices and sizes (the collateral decimals come from the exchange).
+pub fn market_units(m: &Market, quote_decimals: u8) -> meridian_engine::ui::MarketUnits {
+    meridian_engine::ui::MarketUnits {
+        base_lot_size: m.base_lot_size,
+        base_decimals: m.base_decimals,
+        tick_size: m.tick_size,
+        quote_decimals,
+    }
 }

@@ -6,7 +6,7 @@ use crate::{
 };
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use meridian_sdk::{amount, client::SdkError, ix, pda, state::MarginAccount, token, Pubkey};
+use meridian_sdk::{amount, client::SdkError, engine::margin::Health, ix, pda, state::MarginAccount, token, Pubkey};
 use serde_json::Value;
 use solana_sdk::signer::Signer;
 
@@ -58,18 +58,37 @@ pub enum AccountCommand {
     },
 }
 
-fn describe(address: &Pubkey, m: &MarginAccount, decimals: u8) -> Record {
-    let ui = |v: i64| amount::format_signed_ui_amount(v as i128, decimals);
+fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) -> Record {
+    let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
+    let free = health.initial_free().min(m.collateral as i128).max(0);
+    let ratio = match health.ratio_bps() {
+        u32::MAX => "-".to_string(),
+        r => format!("{:.2}", r as f64 / 10_000.0),
+    };
     Record::new()
         .with("margin_account", address.to_string())
         .with("owner", m.owner.to_string())
         .with("exchange", m.exchange.to_string())
         .with("sub_account", m.sub_account)
-        .with("collateral", ui(m.collateral))
-        .with("free_collateral", ui(m.free_collateral()))
-        .with("realized_pnl", ui(m.realized_pnl))
+        .with("collateral", ui(m.collateral as i128))
+        .with("equity", ui(health.equity))
+        .with("initial_margin", ui(health.initial))
+        .with("maintenance_margin", ui(health.maintenance))
+        .with("free_collateral", ui(free))
+        .with("health_ratio", ratio)
+        .with("positions", m.positions_in_use().count())
+        .with("open_orders", m.num_open_orders)
+        .with("realized_pnl", ui(m.realized_pnl as i128))
+        .with("fees_paid", ui(m.fees_paid as i128))
         .with("total_deposited", amount::format_ui_amount(m.total_deposited, decimals))
         .with("total_withdrawn", amount::format_ui_amount(m.total_withdrawn, decimals))
+}
+
+/// Decodes and describes an account with its live health.
+async fn show(ctx: &Context, exchange: &Pubkey, address: &Pubkey, decimals: u8) -> Result<Record> {
+    let m = ctx.client.margin_account(address).await?;
+    let health = ctx.client.health(exchange, &m).await?;
+    Ok(describe(address, &m, &health, decimals))
 }
 
 pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
@@ -118,8 +137,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let c = ix::CollateralAccounts::of(exchange, &e);
             let signature =
                 client.send(&[ix::deposit(&c, &margin, &owner.pubkey(), &source, native)], &owner, &[]).await?;
-            let m = client.margin_account(&margin).await?;
-            let mut v = describe(&margin, &m, e.collateral_decimals);
+            let mut v = show(ctx, &exchange, &margin, e.collateral_decimals).await?;
             v.push("deposited", amount::format_ui_amount(native, e.collateral_decimals));
             v.push("signature", signature.to_string());
             output::print(ctx.json, &v);
@@ -128,8 +146,10 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let owner = ctx.signer()?;
             let e = client.exchange(&exchange).await?;
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let account = client.margin_account(&margin).await?;
             let native = if ui_amount.eq_ignore_ascii_case("all") {
-                let free = client.margin_account(&margin).await?.free_collateral();
+                let health = client.health(&exchange, &account).await?;
+                let free = health.initial_free().min(account.collateral as i128);
                 if free <= 0 {
                     bail!("nothing to withdraw: no free collateral");
                 }
@@ -137,6 +157,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             } else {
                 amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?
             };
+            let health_markets = ix::health_markets(&exchange, &account, None);
             let mut ixs = vec![];
             let recipient = match to {
                 Some(s) => parse_pubkey(&s, "--to")?,
@@ -151,10 +172,9 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
                 }
             };
             let c = ix::CollateralAccounts::of(exchange, &e);
-            ixs.push(ix::withdraw(&c, &margin, &owner.pubkey(), &recipient, native));
+            ixs.push(ix::withdraw_checked(&c, &margin, &owner.pubkey(), &recipient, native, &health_markets));
             let signature = client.send(&ixs, &owner, &[]).await?;
-            let m = client.margin_account(&margin).await?;
-            let mut v = describe(&margin, &m, e.collateral_decimals);
+            let mut v = show(ctx, &exchange, &margin, e.collateral_decimals).await?;
             v.push("withdrawn", amount::format_ui_amount(native, e.collateral_decimals));
             v.push("recipient", recipient.to_string());
             v.push("signature", signature.to_string());
@@ -167,13 +187,12 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             };
             let e = client.exchange(&exchange).await?;
             let margin = pda::margin_account(&exchange, &owner, sub_account).0;
-            let m = match client.margin_account(&margin).await {
-                Err(SdkError::AccountNotFound(_)) => {
+            match show(ctx, &exchange, &margin, e.collateral_decimals).await {
+                Err(err) if matches!(err.downcast_ref::<SdkError>(), Some(SdkError::AccountNotFound(_))) => {
                     bail!("no margin account {sub_account} for {owner} (create it with `meridian account create`)")
                 }
-                other => other?,
-            };
-            output::print(ctx.json, &describe(&margin, &m, e.collateral_decimals));
+                other => output::print(ctx.json, &other?),
+            }
         }
         AccountCommand::List { owner } => {
             let owner = match owner {
@@ -183,8 +202,11 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let e = client.exchange(&exchange).await?;
             let accounts = client.margin_accounts(&exchange, Some(&owner)).await?;
             if ctx.json {
-                let list: Vec<Value> =
-                    accounts.iter().map(|(a, m)| describe(a, m, e.collateral_decimals).to_json()).collect();
+                let mut list: Vec<Value> = vec![];
+                for (a, m) in &accounts {
+                    let health = client.health(&exchange, m).await?;
+                    list.push(describe(a, m, &health, e.collateral_decimals).to_json());
+                }
                 output::print_json(&Value::Array(list));
             } else if accounts.is_empty() {
                 println!("no margin accounts for {owner}");

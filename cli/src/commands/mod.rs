@@ -1,2 +1,4 @@
 pub mod account;
 pub mod exchange;
+pub mod market;
+pub mod order;

@@ -1,0 +1,288 @@
+//! `meridian market create|list|show|status`, and resolving a market argument.
+
+use crate::{
+    context::Context,
+    output::{self, Record},
+};
+use anyhow::{anyhow, bail, Result};
+use clap::Subcommand;
+use meridian_sdk::{
+    amount,
+    ix::{self, MarketAccounts},
+    pda,
+    state::{encode_name, market_name, market_units},
+    MarketParams, Pubkey,
+};
+use serde_json::{json, Value};
+use solana_sdk::{signature::Keypair, signer::Signer};
+
+#[derive(Subcommand, Debug)]
+pub enum MarketCommand {
+    /// Admin: create a market (its book and event queue accounts are allocated too).
+    Create {
+        /// Display name, at most 16 bytes (e.g. BTC-PERP).
+        #[arg(long)]
+        name: String,
+        /// perp, future, call or put.
+        #[arg(long, default_value = "perp")]
+        kind: String,
+        /// Decimals of the underlying (8 for BTC).
+        #[arg(long, default_value_t = 8)]
+        base_decimals: u8,
+        /// Lot size in underlying units (e.g. 0.0001).
+        #[arg(long)]
+        lot: String,
+        /// Tick: price increment in collateral per underlying unit (e.g. 0.1).
+        #[arg(long)]
+        tick: String,
+        /// Mark price until the first trade (collateral per underlying unit).
+        #[arg(long)]
+        mark: String,
+        /// Minimum order size in underlying units (default: one lot).
+        #[arg(long)]
+        min_size: Option<String>,
+        /// Taker fee in basis points (decimals allowed: 2.5).
+        #[arg(long, default_value = "5")]
+        taker_fee_bps: String,
+        /// Maker fee in basis points; negative = rebate (at most the taker fee).
+        #[arg(long, default_value = "-1", allow_hyphen_values = true)]
+        maker_fee_bps: String,
+        #[arg(long, default_value_t = 1_000)]
+        initial_margin_bps: u32,
+        #[arg(long, default_value_t = 500)]
+        maintenance_margin_bps: u32,
+        /// Orders per side the book holds.
+        #[arg(long, default_value_t = 1_024)]
+        book_capacity: u32,
+        /// Events the queue holds before the crank must run.
+        #[arg(long, default_value_t = 512)]
+        event_queue_capacity: u32,
+        /// Paid to the crank per event, in collateral (UI units).
+        #[arg(long, default_value = "0.0001")]
+        crank_reward: String,
+    },
+    /// All markets of the exchange.
+    List,
+    /// One market: parameters, status, fees, book top, open interest.
+    Show { market: String },
+    /// Admin: active, cancel-only, paused or closed.
+    Status { market: String, status: String },
+}
+
+fn kind_from(s: &str) -> Result<u8> {
+    Ok(match s {
+        "perp" | "perpetual" => 0,
+        "future" => 1,
+        "call" => 2,
+        "put" => 3,
+        _ => bail!("--kind must be perp, future, call or put"),
+    })
+}
+
+pub fn kind_name(k: u8) -> &'static str {
+    ["perpetual", "future", "call", "put"].get(k as usize).copied().unwrap_or("?")
+}
+
+pub fn status_name(s: u8) -> &'static str {
+    ["active", "cancel-only", "paused", "closed"].get(s as usize).copied().unwrap_or("?")
+}
+
+/// "5" or "2.5" bps -> ppm (1 bp = 100 ppm), signed.
+fn bps_to_ppm(s: &str) -> Result<i64> {
+    let (neg, body) = s.strip_prefix('-').map_or((false, s), |b| (true, b));
+    let ppm =
+        amount::parse_ui_amount(body, 2).map_err(|e| anyhow!("fee {s:?}: {e} (at most 2 decimals of a bp)"))? as i64;
+    Ok(if neg { -ppm } else { ppm })
+}
+
+/// A market given as its index, address or name.
+pub async fn resolve(ctx: &Context, exchange: &Pubkey, s: &str) -> Result<(Pubkey, meridian_sdk::state::Market)> {
+    ctx.client
+        .find_market(exchange, s)
+        .await?
+        .ok_or_else(|| anyhow!("no market {s:?} on this exchange (`meridian market list`)"))
+}
+
+pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimals: u8) -> Record {
+    let u = market_units(m, quote_decimals);
+    Record::new()
+        .with("market", address.to_string())
+        .with("name", market_name(m))
+        .with("index", m.index)
+        .with("kind", kind_name(m.kind))
+        .with("status", status_name(m.status))
+        .with("lot_size", u.format_size(1))
+        .with("tick", u.format_price(1))
+        .with("min_size", u.format_size(m.min_order_lots))
+        .with("mark", u.format_price(m.mark_price))
+        .with("taker_fee_bps", m.taker_fee_ppm as f64 / 100.0)
+        .with("maker_fee_bps", m.maker_fee_ppm as f64 / 100.0)
+        .with("initial_margin_bps", m.initial_margin_bps)
+        .with("maintenance_margin_bps", m.maintenance_margin_bps)
+        .with("open_interest", u.format_size(m.open_interest))
+        .with("volume", amount::format_ui_amount(m.volume_quote, quote_decimals))
+        .with("book", m.book.to_string())
+        .with("event_queue", m.event_queue.to_string())
+}
+
+pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
+    let exchange = ctx.exchange()?;
+    let client = &ctx.client;
+    let e = client.exchange(&exchange).await?;
+    let qd = e.collateral_decimals;
+    match cmd {
+        MarketCommand::Create {
+            name,
+            kind,
+            base_decimals,
+            lot,
+            tick,
+            mark,
+            min_size,
+            taker_fee_bps,
+            maker_fee_bps,
+            initial_margin_bps,
+            maintenance_margin_bps,
+            book_capacity,
+            event_queue_capacity,
+            crank_reward,
+        } => {
+            let admin = ctx.signer()?;
+            if name.len() > 16 {
+                bail!("--name is at most 16 bytes");
+            }
+            // lot in atoms; tick in collateral native units per lot: tick * lot * 10^qd, exact
+            let base_lot_size = amount::parse_ui_amount(&lot, base_decimals).map_err(|e| anyhow!("--lot: {e}"))?;
+            if base_lot_size == 0 {
+                bail!("--lot must be positive");
+            }
+            let probe = meridian_sdk::engine::ui::MarketUnits {
+                base_lot_size,
+                base_decimals,
+                tick_size: 1,
+                quote_decimals: qd,
+            };
+            // one native unit per lot as a price per underlying unit; the tick must be a whole multiple
+            let tick_size = probe.price_to_ticks(&tick).map_err(|e| {
+                anyhow!("--tick {tick}: {e} (with this lot one native unit is {})", probe.format_price(1))
+            })?;
+            let units =
+                meridian_sdk::engine::ui::MarketUnits { base_lot_size, base_decimals, tick_size, quote_decimals: qd };
+            let initial_mark_price = units.price_to_ticks(&mark).map_err(|e| anyhow!("--mark: {e}"))?;
+            let min_order_lots = match &min_size {
+                Some(s) => units.size_to_lots(s).map_err(|e| anyhow!("--min-size: {e}"))?,
+                None => 1,
+            };
+            let taker = bps_to_ppm(&taker_fee_bps)?;
+            let params = MarketParams {
+                name: encode_name(&name),
+                kind: kind_from(&kind)?,
+                base_decimals,
+                base_lot_size,
+                tick_size,
+                min_order_lots,
+                taker_fee_ppm: u32::try_from(taker).map_err(|_| anyhow!("--taker-fee-bps cannot be negative"))?,
+                maker_fee_ppm: bps_to_ppm(&maker_fee_bps)? as i32,
+                initial_margin_bps,
+                maintenance_margin_bps,
+                crank_reward: amount::parse_ui_amount(&crank_reward, qd)?,
+                initial_mark_price,
+                book_capacity,
+                event_queue_capacity,
+                expiry_ts: 0,
+                strike: 0,
+            };
+            let (book, queue) = (Keypair::new(), Keypair::new());
+            let index = e.num_markets;
+            let mut rents = vec![];
+            for len in [
+                meridian_sdk::program::book_account_len(book_capacity),
+                meridian_sdk::program::queue_account_len(event_queue_capacity),
+            ] {
+                rents.push((len, client.rpc().get_minimum_balance_for_rent_exemption(len).await?));
+            }
+            let rent = |len: usize| rents.iter().find(|(l, _)| *l == len).map_or(0, |(_, r)| *r);
+            let mut ixs = ix::allocate_market_accounts(&admin.pubkey(), &book.pubkey(), &queue.pubkey(), &params, rent);
+            ixs.push(ix::create_market(&exchange, &admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
+            let signature = client.send(&ixs, &admin, &[&book, &queue]).await?;
+            let address = pda::market(&exchange, index).0;
+            let m = client.market(&address).await?;
+            let mut r = describe(&address, &m, qd);
+            r.push("signature", signature.to_string());
+            output::print(ctx.json, &r);
+        }
+        MarketCommand::List => {
+            let markets = client.markets(&exchange).await?;
+            if ctx.json {
+                let list: Vec<Value> = markets.iter().map(|(a, m)| describe(a, m, qd).to_json()).collect();
+                output::print_json(&Value::Array(list));
+                return Ok(());
+            }
+            if markets.is_empty() {
+                println!("no markets yet (`meridian market create`)");
+                return Ok(());
+            }
+            println!(
+                "{:>3}  {:<16} {:<10} {:<12} {:>14} {:>14} {:>14}",
+                "#", "name", "kind", "status", "mark", "best bid", "best ask"
+            );
+            for (_, m) in &markets {
+                let u = market_units(m, qd);
+                let book = client.book(m).await?;
+                let px = |p: Option<u64>| p.map_or("-".to_string(), |t| u.format_price(t));
+                println!(
+                    "{:>3}  {:<16} {:<10} {:<12} {:>14} {:>14} {:>14}",
+                    m.index,
+                    market_name(m),
+                    kind_name(m.kind),
+                    status_name(m.status),
+                    u.format_price(m.mark_price),
+                    px(book.best_bid()),
+                    px(book.best_ask())
+                );
+            }
+        }
+        MarketCommand::Show { market } => {
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            let u = market_units(&m, qd);
+            let book = client.book(&m).await?;
+            let (events, _) = client.events(&m).await?;
+            let mut r = describe(&address, &m, qd);
+            r.push("best_bid", book.best_bid().map_or(json!(null), |t| json!(u.format_price(t))));
+            r.push("best_ask", book.best_ask().map_or(json!(null), |t| json!(u.format_price(t))));
+            r.push(
+                "resting_orders",
+                format!(
+                    "{} bids, {} asks (capacity {} per side)",
+                    book.bids.len(),
+                    book.asks.len(),
+                    book.orders_per_side
+                ),
+            );
+            r.push("pending_events", events.len());
+            output::print(ctx.json, &r);
+        }
+        MarketCommand::Status { market, status } => {
+            let admin = ctx.signer()?;
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            let code = match status.as_str() {
+                "active" => 0,
+                "cancel-only" => 1,
+                "paused" => 2,
+                "closed" => 3,
+                _ => bail!("status must be active, cancel-only, paused or closed"),
+            };
+            let accounts = MarketAccounts::of(address, &m);
+            let signature =
+                client.send(&[ix::set_market_status(&accounts, &admin.pubkey(), code)], &admin, &[]).await?;
+            output::print(
+                ctx.json,
+                &Record::new()
+                    .with("market", market_name(&m))
+                    .with("status", status)
+                    .with("signature", signature.to_string()),
+            );
+        }
+    }
+    Ok(())
+}
