@@ -6,6 +6,8 @@
 //! free ones found at start. agave 4.2.2's TestValidator hard-codes its RPC and pubsub listeners to
 //! 0.0.0.0 (solana-test-validator-4.2.2/src/lib.rs, `rpc_addrs`); clients here use 127.0.0.1.
 
+pub mod sim;
+
 use anchor_lang::solana_program::{bpf_loader_upgradeable, system_instruction};
 use anyhow::{Context, Result};
 use meridian_sdk::client::Client;
@@ -165,6 +167,25 @@ pub async fn run_cli(rpc_url: &str, keypair: &Path, exchange: Option<&str>, args
     }
     cmd.args(args).env_remove("MERIDIAN_EXCHANGE").env_remove("MERIDIAN_URL").env_remove("MERIDIAN_KEYPAIR");
     let out = cmd.output().await.expect("run meridian");
+    CliOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs a workspace binary (e.g. `meridian-keeper`) to completion with `args`.
+pub async fn run_bin(name: &str, args: &[&str]) -> CliOutput {
+    let bin = workspace_bin(name);
+    assert!(bin.exists(), "{} missing: build the workspace binaries", bin.display());
+    let out = tokio::process::Command::new(&bin)
+        .args(args)
+        .env_remove("MERIDIAN_EXCHANGE")
+        .env_remove("MERIDIAN_URL")
+        .env_remove("MERIDIAN_KEYPAIR")
+        .output()
+        .await
+        .expect("run binary");
     CliOutput {
         success: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

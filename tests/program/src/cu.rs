@@ -1,9 +1,15 @@
 //! Compute units per instruction, measured on the SBF binary.
 
-use crate::harness::{fixed_keypair, Harness, SPL_TOKEN, TOKEN_2022};
+use crate::harness::{default_market_params, fixed_keypair, Harness, MarketFixture, Trader, SPL_TOKEN, TOKEN_2022};
+use litesvm::types::TransactionMetadata;
 use meridian::{ExchangeParams, PauseFlags};
 use meridian_engine::probe::ProbeOp;
 use meridian_sdk::ix;
+use meridian_sdk::{
+    ix::MarketAccounts,
+    order::{self, OrderExt, Side},
+    pda,
+};
 use solana_sdk::{pubkey::Pubkey, signer::Signer};
 use std::collections::BTreeMap;
 
@@ -29,6 +35,30 @@ pub const ROWS: &[Row] = &[
     Row { name: "close_margin_account", scenario: "empty account, rent to owner", ceiling: 1_900 },
     Row { name: "set_paused", scenario: "admin sets all pause flags", ceiling: 1_250 },
     Row { name: "math_probe", scenario: "u128 / u128 with a 128-bit divisor (worst case)", ceiling: 1_050 },
+    Row { name: "create_market", scenario: "64 orders/side book, 128-event queue", ceiling: 60_000 },
+    Row { name: "set_market_status", scenario: "admin sets cancel-only", ceiling: 5_000 },
+    Row {
+        name: "place_limit_resting",
+        scenario: "bid rests in a book of 32 orders/side; account with 1 position; margin check",
+        ceiling: 20_000,
+    },
+    Row { name: "place_post_only", scenario: "post-only bid, same book", ceiling: 20_000 },
+    Row { name: "taker_fill_1_maker", scenario: "IOC bid fills 1 maker order fully", ceiling: 25_000 },
+    Row {
+        name: "taker_fill_per_extra_maker",
+        scenario: "slope over 1..8 makers filled (distinct accounts)",
+        ceiling: 5_000,
+    },
+    Row { name: "cancel", scenario: "cancel by order id, book of 32 orders/side", ceiling: 10_000 },
+    Row { name: "cancel_by_client_id", scenario: "cancel by client order id", ceiling: 10_000 },
+    Row { name: "cancel_all_16", scenario: "16 resting orders of the account", ceiling: 40_000 },
+    Row { name: "replace", scenario: "cancel + place a resting order", ceiling: 25_000 },
+    Row { name: "consume_events_1", scenario: "one fill event", ceiling: 15_000 },
+    Row {
+        name: "consume_events_per_extra_event",
+        scenario: "slope over 1..8 fill events (distinct makers)",
+        ceiling: 8_000,
+    },
 ];
 
 fn collateral_flow(h: &mut Harness, seed: u8, token_program: Pubkey, suffix: &str, out: &mut BTreeMap<String, u64>) {
@@ -69,11 +99,100 @@ pub fn measure() -> BTreeMap<String, u64> {
     let probe = ix::math_probe(ProbeOp::DivU128 as u8, -1, (u64::MAX as i128) << 3 | 5, 0);
     out.insert("math_probe".into(), h.ok(&[probe], &[]).compute_units_consumed);
 
+    measure_trading(&mut h, &mut out);
+
     for row in ROWS {
         assert!(out.contains_key(row.name), "no measurement for {}", row.name);
     }
     assert_eq!(out.len(), ROWS.len(), "a measurement without a row: {:?}", out.keys());
     out
+}
+
+/// A market with makers on both sides, fixed keys throughout.
+fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
+    const PRICE: u64 = 650_000;
+    let mint = h.create_mint(6, SPL_TOKEN);
+    let fx = h.setup_exchange_as(fixed_keypair(40), mint, SPL_TOKEN, ExchangeParams::default());
+    let params = default_market_params();
+    let (book, queue) = (fixed_keypair(41), fixed_keypair(42));
+    let alloc = ix::allocate_market_accounts(&h.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |l| {
+        h.svm.minimum_balance_for_rent_exemption(l)
+    });
+    h.ok(&alloc, &[&book, &queue]);
+    let create = ix::create_market(&fx.exchange, &fx.admin.pubkey(), 0, params, &book.pubkey(), &queue.pubkey());
+    out.insert("create_market".into(), h.ok(&[create], &[&fx.admin]).compute_units_consumed);
+    let market = pda::market(&fx.exchange, 0).0;
+    let m = MarketFixture { index: 0, accounts: MarketAccounts::of(market, &h.market(&market)) };
+
+    let funded = |h: &mut Harness, seed: u8| {
+        let t = h.trader_as(fixed_keypair(seed), &fx, 10_000_000 * 1_000_000);
+        h.deposit(&fx, &t, 5_000_000 * 1_000_000);
+        t
+    };
+    let depth = funded(h, 50);
+    for i in 0..32 {
+        h.place(&m, &depth, order::limit(Side::Bid, PRICE - 100 - i, 1));
+        h.place(&m, &depth, order::limit(Side::Ask, PRICE + 100 + i, 1));
+    }
+    let trader = funded(h, 51);
+    h.place(&m, &trader, order::limit(Side::Bid, PRICE - 500, 1)); // the account's one position
+    let cu = |meta: TransactionMetadata| meta.compute_units_consumed;
+
+    let r = h.try_place(&m, &trader, order::limit(Side::Bid, PRICE - 50, 1).client_id(9)).unwrap();
+    out.insert("place_limit_resting".into(), cu(r.1));
+    let r = h.try_place(&m, &trader, order::limit(Side::Bid, PRICE - 51, 1).post_only()).unwrap();
+    out.insert("place_post_only".into(), cu(r.1));
+    let post_only = r.0.order_seq;
+    let owner = trader.owner.pubkey();
+    let ix = ix::cancel_order(&m.accounts, &trader.margin, &owner, post_only);
+    out.insert("cancel".into(), cu(h.ok(&[ix], &[&trader.owner])));
+    let ix = ix::cancel_order_by_client_id(&m.accounts, &trader.margin, &owner, 9);
+    out.insert("cancel_by_client_id".into(), cu(h.ok(&[ix], &[&trader.owner])));
+    let r = h.place(&m, &trader, order::limit(Side::Bid, PRICE - 60, 1));
+    let ix = ix::replace_order(
+        &m.accounts,
+        &trader.margin,
+        &owner,
+        r.order_seq,
+        order::limit(Side::Bid, PRICE - 61, 1),
+        &[],
+    );
+    out.insert("replace".into(), cu(h.ok(&[ix], &[&trader.owner])));
+    // with the position's first order and the replacement: 16 resting orders
+    for i in 0..14 {
+        h.place(&m, &trader, order::limit(Side::Bid, PRICE - 70 - i, 1));
+    }
+    let ix = ix::cancel_all_orders(&m.accounts, &trader.margin, &owner, 2, 0);
+    let meta = h.ok(&[ix], &[&trader.owner]);
+    assert_eq!(meta.return_data.data, [16u8]);
+    out.insert("cancel_all_16".into(), cu(meta));
+
+    // taker fills against 1..=8 makers (distinct accounts), then the crank over 1..=8 events
+    let makers: Vec<Trader> = (0..8).map(|i| funded(h, 60 + i)).collect();
+    let taker = funded(h, 70);
+    let reward = funded(h, 71);
+    let (mut fill, mut crank) = (BTreeMap::new(), BTreeMap::new());
+    for k in [1usize, 8] {
+        for (i, maker) in makers.iter().take(k).enumerate() {
+            h.place(&m, maker, order::limit(Side::Ask, PRICE + i as u64, 1));
+        }
+        let r = h.try_place(&m, &taker, order::limit(Side::Bid, PRICE + 8, k as u64).immediate_or_cancel()).unwrap();
+        assert_eq!(r.0.filled_lots, k as u64);
+        fill.insert(k, cu(r.1));
+        let keys: Vec<_> = makers.iter().take(k).map(|t| t.margin).collect();
+        let ix = ix::consume_events(&m.accounts, &reward.margin, k as u16, &keys);
+        let meta = h.ok(&[ix], &[]);
+        assert_eq!(meta.return_data.data, (k as u16).to_le_bytes());
+        crank.insert(k, cu(meta));
+    }
+    out.insert("taker_fill_1_maker".into(), fill[&1]);
+    out.insert("taker_fill_per_extra_maker".into(), (fill[&8] - fill[&1]) / 7);
+    out.insert("consume_events_1".into(), crank[&1]);
+    out.insert("consume_events_per_extra_event".into(), (crank[&8] - crank[&1]) / 7);
+
+    let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
+    out.insert("set_market_status".into(), cu(h.ok(&[ix], &[&fx.admin])));
+    h.assert_conserved(&fx);
 }
 
 /// `bench/cu.json`: {"instruction_name": compute_units}, sorted by name.

@@ -1,16 +1,20 @@
 //! A LiteSVM harness around the real SBF binary (`target/deploy/meridian.so`), with the bundled SPL
 //! Token and Token-2022 programs. No mocks: every instruction runs in the Solana runtime.
 
+use anchor_lang::AnchorDeserialize;
 use anchor_lang::{solana_program::system_instruction, Discriminator};
 use litesvm::{
     types::{FailedTransactionMetadata, TransactionMetadata},
     LiteSVM,
 };
-use meridian::{Exchange, ExchangeParams, MarginAccount, MeridianError};
+use meridian::{
+    Exchange, ExchangeParams, MarginAccount, Market, MarketParams, MeridianError, PlaceOrderArgs, PlaceOrderResult,
+};
 use meridian_sdk::{
-    ix::{self, CollateralAccounts},
+    book::BookView,
+    ix::{self, CollateralAccounts, MarketAccounts},
     pda,
-    state::ZeroCopyAccount,
+    state::{encode_name, ZeroCopyAccount},
     token::{self, spl_token_2022, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID},
 };
 use solana_sdk::{
@@ -291,6 +295,39 @@ impl Harness {
             .collect()
     }
 
+    /// Trading is zero-sum in every market: with all events applied, base lots and quote balances
+    /// over all accounts sum to zero, and the fees held cover the rebates and crank rewards owed.
+    pub fn assert_markets_balanced(&self, fx: &ExchangeFixture) {
+        let exchange = self.exchange(&fx.exchange);
+        let accounts = self.margin_accounts(&fx.exchange);
+        let mut owed = 0u64;
+        for index in 0..exchange.num_markets {
+            let market = self.market(&pda::market(&fx.exchange, index).0);
+            owed += market.pending_rebates + market.crank_pool;
+            let queue =
+                meridian_sdk::book::decode_events(&self.svm.get_account(&market.event_queue).unwrap().data).unwrap().0;
+            if !queue.is_empty() {
+                continue; // makers' sides still pending
+            }
+            let (mut base, mut quote, mut longs) = (0i128, 0i128, 0u64);
+            for (_, a) in &accounts {
+                for p in a.positions_in_use().filter(|p| p.market_index == index) {
+                    base += p.base_lots as i128;
+                    quote += p.quote_balance as i128;
+                    longs += p.base_lots.max(0) as u64;
+                }
+            }
+            assert_eq!((base, quote), (0, 0), "market {index}: base and quote must sum to zero");
+            assert_eq!(market.open_interest, longs, "market {index}: open interest");
+            assert_eq!(market.pending_rebates, 0, "market {index}: all rebates paid once the queue is empty");
+        }
+        assert!(
+            exchange.fees_accrued >= owed,
+            "fees {} do not cover rebates and crank rewards owed {owed}",
+            exchange.fees_accrued
+        );
+    }
+
     /// The conservation invariant: the vault's token balance equals collateral + fees + insurance,
     /// and the exchange's collateral total equals the sum over its margin accounts.
     pub fn assert_conserved(&self, fx: &ExchangeFixture) {
@@ -309,6 +346,112 @@ impl Harness {
     }
 }
 
+/// A BTC-PERP-like market on a 6-decimal collateral: 1 lot = 0.0001 BTC (8 decimals), 1 tick =
+/// $0.10 per BTC, so one tick on one lot is 10 native units; $65,000 = 650,000 ticks. Fees 5 bp
+/// taker, 1 bp maker rebate; 10% initial, 5% maintenance margin.
+pub fn default_market_params() -> MarketParams {
+    MarketParams {
+        name: encode_name("BTC-PERP"),
+        kind: 0,
+        base_decimals: 8,
+        base_lot_size: 10_000,
+        tick_size: 10,
+        min_order_lots: 1,
+        taker_fee_ppm: 500,
+        maker_fee_ppm: -100,
+        initial_margin_bps: 1_000,
+        maintenance_margin_bps: 500,
+        crank_reward: 100,
+        initial_mark_price: 650_000,
+        book_capacity: 64,
+        event_queue_capacity: 128,
+        expiry_ts: 0,
+        strike: 0,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct MarketFixture {
+    pub index: u16,
+    pub accounts: MarketAccounts,
+}
+
+impl Harness {
+    /// Allocates the book and queue and creates the exchange's next market.
+    pub fn setup_market(&mut self, fx: &ExchangeFixture, params: MarketParams) -> MarketFixture {
+        let (book, queue) = (Keypair::new(), Keypair::new());
+        let index = self.exchange(&fx.exchange).num_markets;
+        let mut ixs =
+            ix::allocate_market_accounts(&self.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |len| {
+                self.svm.minimum_balance_for_rent_exemption(len)
+            });
+        ixs.push(ix::create_market(&fx.exchange, &fx.admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
+        self.ok(&ixs, &[&fx.admin, &book, &queue]);
+        let market = pda::market(&fx.exchange, index).0;
+        MarketFixture { index, accounts: MarketAccounts::of(market, &self.market(&market)) }
+    }
+
+    pub fn market(&self, address: &Pubkey) -> Market {
+        self.decode(address)
+    }
+
+    pub fn book(&self, m: &MarketFixture) -> BookView {
+        BookView::decode(&self.svm.get_account(&m.accounts.book).unwrap().data).expect("book decodes")
+    }
+
+    pub fn events(&self, m: &MarketFixture) -> Vec<meridian_engine::events::Event> {
+        meridian_sdk::book::decode_events(&self.svm.get_account(&m.accounts.event_queue).unwrap().data).unwrap().0
+    }
+
+    /// The place_order instruction for a trader, with the health markets its account needs.
+    pub fn place_ix(&self, m: &MarketFixture, t: &Trader, args: PlaceOrderArgs) -> Instruction {
+        let account = self.margin(&t.margin);
+        let health = ix::health_markets(&m.accounts.exchange, &account, Some(m.index));
+        ix::place_order(&m.accounts, &t.margin, &t.owner.pubkey(), args, &health)
+    }
+
+    pub fn try_place(
+        &mut self,
+        m: &MarketFixture,
+        t: &Trader,
+        args: PlaceOrderArgs,
+    ) -> Result<(PlaceOrderResult, TransactionMetadata), Failure> {
+        let ix = self.place_ix(m, t, args);
+        let meta = self.send(&[ix], &[&t.owner])?;
+        Ok((decode_return(&meta), meta))
+    }
+
+    pub fn place(&mut self, m: &MarketFixture, t: &Trader, args: PlaceOrderArgs) -> PlaceOrderResult {
+        match self.try_place(m, t, args) {
+            Ok((r, _)) => r,
+            Err(f) => panic!("place_order failed: {:?}\n{}", f.err, f.logs.join("\n")),
+        }
+    }
+
+    /// Runs the crank until the queue is empty; rewards go to `reward_account`. Returns the events
+    /// applied.
+    pub fn crank(&mut self, m: &MarketFixture, reward_account: &Pubkey) -> usize {
+        let mut total = 0;
+        loop {
+            let events = self.events(m);
+            if events.is_empty() {
+                return total;
+            }
+            let mut makers: Vec<Pubkey> = events.iter().map(|e| Pubkey::new_from_array(e.maker)).collect();
+            makers.sort();
+            makers.dedup();
+            let ix = ix::consume_events(&m.accounts, reward_account, events.len() as u16, &makers);
+            self.ok(&[ix], &[]);
+            total += events.len();
+        }
+    }
+}
+
+/// A placement's return data.
+pub fn decode_return(meta: &TransactionMetadata) -> PlaceOrderResult {
+    PlaceOrderResult::deserialize(&mut &meta.return_data.data[..]).expect("PlaceOrderResult return data")
+}
+
 pub struct ExchangeFixture {
     pub admin: Keypair,
     pub exchange: Pubkey,
@@ -319,6 +462,13 @@ pub struct Trader {
     pub owner: Keypair,
     pub token: Pubkey,
     pub margin: Pubkey,
+}
+
+impl Trader {
+    /// A copy, so a test can hold a trader while handing the harness `&mut`.
+    pub fn clone_ref(&self) -> Trader {
+        Trader { owner: self.owner.insecure_clone(), token: self.token, margin: self.margin }
+    }
 }
 
 /// A keypair that is the same in every run, so PDA bump searches (and compute units) reproduce.

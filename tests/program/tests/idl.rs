@@ -34,5 +34,5 @@ fn idl_matches_the_program() {
         assert!(names.contains(&expected), "IDL lacks {expected}: {names:?}");
     }
     let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(accounts, ["Exchange", "MarginAccount"]);
+    assert_eq!(accounts, ["EventQueue", "Exchange", "MarginAccount", "Market", "OrderBook"]);
 }

@@ -1,29 +1,52 @@
 //! meridian-localnet: the local demo. Starts a validator on 127.0.0.1 with the Meridian program,
-//! bootstraps an exchange on a test USDC mint, funds a demo wallet, writes a Solana CLI config for
-//! it, prints how to use the `meridian` CLI, and runs until Ctrl-C.
-use anyhow::Result;
+//! bootstraps an exchange on a test USDC mint with BTC-PERP and ETH-PERP, runs the real crank keeper
+//! (`meridian-keeper crank`, metrics on 127.0.0.1:9464), simulated market makers and takers, funds a
+//! demo wallet, writes a Solana CLI config for it, prints how to use the CLI, and runs until Ctrl-C
+//! (or `--run-for`).
+use anyhow::{bail, Result};
 use clap::Parser;
-use meridian_e2e::{workspace_root, write_keypair, Localnet, LocalnetOptions};
-use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
-use solana_sdk::signer::Signer;
-use std::path::PathBuf;
+use meridian_e2e::{
+    sim::{self, SimMarket, SimStats},
+    workspace_bin, workspace_root, write_keypair, Localnet, LocalnetOptions,
+};
+use meridian_migrations::{bootstrap, ensure_market, fund_wallet, perp_params, BootstrapConfig, DEMO_MARKETS};
+use meridian_sdk::{ix, ix::MarketAccounts, state::market_name};
+use solana_sdk::{signature::Keypair, signer::Signer};
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 #[derive(Parser)]
-#[command(about = "Run a local Meridian cluster: validator, program, exchange, funded demo wallet")]
+#[command(about = "Run a local Meridian: validator, program, exchange, markets, crank keeper, simulated traders")]
 struct Args {
     /// JSON-RPC port (pubsub = port + 1); 0 = any free port. 8899 is what `--url localhost` means
     /// to Solana tools.
     #[arg(long, default_value_t = 8899)]
     rpc_port: u16,
-    /// Where keypairs, the CLI config and the ledger go.
+    /// Where keypairs, the CLI config, logs and the ledger go.
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Test USDC given to the demo wallet.
     #[arg(long, default_value_t = 10_000)]
     usdc: u64,
-    /// Set everything up, print, and exit instead of running (smoke test of the demo).
+    /// Simulated takers (one market maker per market always runs).
+    #[arg(long, default_value_t = 2)]
+    takers: usize,
+    /// Keeper metrics address.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics_addr: String,
+    /// Set everything up, print, and exit without trading.
     #[arg(long)]
     exit_after_setup: bool,
+    /// Trade for this many seconds, print a summary, and exit (non-zero if nothing traded or the
+    /// vault does not balance).
+    #[arg(long)]
+    run_for: Option<u64>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -37,18 +60,36 @@ async fn main() -> Result<()> {
     let rpc_port = (args.rpc_port != 0).then_some(args.rpc_port);
     println!("starting the validator on 127.0.0.1 ...");
     let net = Localnet::start(LocalnetOptions { rpc_port, ledger: Some(ledger) }).await?;
-    let client = net.client();
+    let client = Arc::new(net.client());
 
     let admin = net.wallet(1_000).await?;
     let trader = net.wallet(100).await?;
-    let mint = solana_sdk::signature::Keypair::new();
+    let keeper = net.wallet(10).await?;
+    let mint = Keypair::new();
     let admin_path = write_keypair(&dir, "admin", &admin)?;
     let trader_path = write_keypair(&dir, "trader", &trader)?;
+    let keeper_path = write_keypair(&dir, "keeper", &keeper)?;
     write_keypair(&dir, "usdc-mint", &mint)?;
 
     let out = bootstrap(&client, &admin, &mint, &BootstrapConfig::default()).await?;
-    let usdc = args.usdc * 10u64.pow(out.decimals as u32);
-    fund_wallet(&client, &admin, &mint.pubkey(), &trader.pubkey(), usdc).await?;
+    let exchange = out.exchange.parse()?;
+    let unit = 10u64.pow(out.decimals as u32);
+    fund_wallet(&client, &admin, &mint.pubkey(), &trader.pubkey(), args.usdc * unit).await?;
+
+    let mut markets = vec![];
+    for spec in &DEMO_MARKETS {
+        let (address, m) = ensure_market(&client, &admin, &exchange, perp_params(spec, out.decimals)?).await?;
+        // 1 bp of the starting mark, in ticks (at least one tick)
+        let bp = (m.mark_price / 10_000).max(1);
+        markets.push(SimMarket {
+            accounts: MarketAccounts::of(address, &m),
+            index: m.index,
+            name: market_name(&m),
+            mid: AtomicU64::new(m.mark_price),
+            bp,
+        });
+    }
+    let markets = Arc::new(markets);
 
     let config_path = dir.join("config.yml");
     let mut config = solana_cli_config::Config::default();
@@ -65,33 +106,153 @@ Meridian localnet is up.
   program         {program}
   exchange        {exchange}
   collateral      {mint} (test USDC, {decimals} decimals)
+  markets         {names}
   admin keypair   {admin}
   demo wallet     {wallet} ({trader}), {usd} test USDC
+  keeper          meridian-keeper crank (log: {dir}/keeper.log, metrics: http://{metrics}/metrics)
 
 Try the CLI (another terminal, from the repository root):
   export MERIDIAN_EXCHANGE={exchange}
-  target/debug/meridian -C {c} exchange show
+  target/debug/meridian -C {c} market list
+  target/debug/meridian -C {c} book BTC-PERP
   target/debug/meridian -C {c} account create
-  target/debug/meridian -C {c} account deposit 250.5
+  target/debug/meridian -C {c} account deposit 2500
+  target/debug/meridian -C {c} order place BTC-PERP buy 0.01 --price 65100 --type ioc
+  target/debug/meridian -C {c} positions
   target/debug/meridian -C {c} account show
-  target/debug/meridian -C {c} account withdraw 50
-  target/debug/meridian -C {c} --keypair {admin} exchange pause --deposits
 ",
         rpc = net.rpc_url,
         program = meridian::ID,
         exchange = out.exchange,
         mint = out.collateral_mint,
         decimals = out.decimals,
+        names = markets.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
         admin = admin_path.display(),
         wallet = trader_path.display(),
         trader = trader.pubkey(),
         usd = args.usdc,
+        dir = dir.display(),
+        metrics = args.metrics_addr,
     );
     if args.exit_after_setup {
         return Ok(());
     }
-    println!("Ctrl-C stops the validator.");
-    tokio::signal::ctrl_c().await?;
-    println!("stopping");
+
+    // the real keeper binary, cranking every market
+    let log = std::fs::File::create(dir.join("keeper.log"))?;
+    let mut keeper_child = tokio::process::Command::new(workspace_bin("meridian-keeper"))
+        .args(["--url", &net.rpc_url, "--ws-url", &net.ws_url, "--keypair"])
+        .arg(&keeper_path)
+        .args([
+            "-C",
+            "/nonexistent",
+            "--exchange",
+            &out.exchange,
+            "--metrics-addr",
+            &args.metrics_addr,
+            "crank",
+            "--poll-ms",
+            "500",
+        ])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+
+    // simulated traders, each with its own funded margin account
+    let stop = Arc::new(AtomicBool::new(false));
+    let stats = Arc::new(SimStats::default());
+    let mut tasks = tokio::task::JoinSet::new();
+    let participants = 1 + args.takers;
+    for i in 0..participants {
+        let who = net.wallet(10).await?;
+        fund_wallet(&client, &admin, &mint.pubkey(), &who.pubkey(), 1_000_000 * unit).await?;
+        let margin = meridian_sdk::pda::margin_account(&exchange, &who.pubkey(), 0).0;
+        let c = meridian_sdk::ix::CollateralAccounts::of(exchange, &client.exchange(&exchange).await?);
+        let ata = meridian_sdk::token::associated_token_address(&who.pubkey(), &c.mint, &c.token_program);
+        client
+            .send(
+                &[
+                    ix::create_margin_account(&exchange, &who.pubkey(), &who.pubkey(), 0),
+                    ix::deposit(&c, &margin, &who.pubkey(), &ata, 500_000 * unit),
+                ],
+                &who,
+                &[],
+            )
+            .await?;
+        let (client, markets, stop, stats) = (client.clone(), markets.clone(), stop.clone(), stats.clone());
+        if i == 0 {
+            tasks.spawn(sim::market_maker(client, who, exchange, markets, 5, Duration::from_secs(2), stop, stats));
+        } else {
+            tasks.spawn(sim::taker(
+                client,
+                who,
+                exchange,
+                markets,
+                3,
+                Duration::from_millis(1_500),
+                stop,
+                stats,
+                7 + i as u64,
+            ));
+        }
+    }
+    tasks.spawn(sim::walk(markets.clone(), stop.clone(), 42));
+    println!("trading: 1 market maker, {} takers; Ctrl-C stops.", args.takers);
+
+    let deadline = args.run_for.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tick.tick() => {}
+            _ = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => break,
+        }
+        for m in markets.iter() {
+            let state = client.market(&m.accounts.market).await?;
+            let book = client.book(&state).await?;
+            let (queue, _) = client.events(&state).await?;
+            println!(
+                "{:<9} bid {:>9} ask {:>9} mark {:>9} OI {:>6} lots, queue {:>3}",
+                m.name,
+                book.best_bid().map_or("-".into(), |p| p.to_string()),
+                book.best_ask().map_or("-".into(), |p| p.to_string()),
+                state.mark_price,
+                state.open_interest,
+                queue.len()
+            );
+        }
+        println!(
+            "quotes {} takes {} filled {} lots, errors {}",
+            stats.quotes.load(Ordering::Relaxed),
+            stats.takes.load(Ordering::Relaxed),
+            stats.filled_lots.load(Ordering::Relaxed),
+            stats.errors.load(Ordering::Relaxed)
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    while tasks.join_next().await.is_some() {}
+    // give the keeper a moment to drain, then check the books balance
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = keeper_child.kill().await;
+    let e = client.exchange(&exchange).await?;
+    let vault = client.token_account(&e.vault).await?.amount;
+    let conserved = vault as i128 == e.vault_liabilities().unwrap_or_default();
+    let filled = stats.filled_lots.load(Ordering::Relaxed);
+    println!(
+        "summary: {} quotes, {} takes, {filled} lots filled, {} errors; vault {} = collateral {} + fees {} + insurance {}: {}",
+        stats.quotes.load(Ordering::Relaxed),
+        stats.takes.load(Ordering::Relaxed),
+        stats.errors.load(Ordering::Relaxed),
+        vault,
+        e.total_collateral,
+        e.fees_accrued,
+        e.insurance_balance,
+        if conserved { "conserved" } else { "NOT CONSERVED" }
+    );
+    if args.run_for.is_some() && (filled == 0 || !conserved) {
+        bail!("demo run failed: filled {filled} lots, conserved {conserved}");
+    }
     Ok(())
 }

@@ -1,0 +1,162 @@
+//! Simulated traders for the demo: a market maker per market quoting both sides around a random
+//! walk (requoting with `replace_order`), and takers crossing the spread with IOC orders.
+
+use meridian_sdk::{
+    client::Client,
+    ix::{self, MarketAccounts},
+    order::{self, OrderExt, Side},
+    pda, Pubkey,
+};
+use solana_sdk::{signature::Keypair, signer::Signer};
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+/// xorshift: deterministic and dependency-free.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in [0, n).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+pub struct SimMarket {
+    pub accounts: MarketAccounts,
+    pub index: u16,
+    pub name: String,
+    /// Mid price in ticks, moved by the walk.
+    pub mid: AtomicU64,
+    /// Ticks per 1 bp of the starting mid (quote spread unit).
+    pub bp: u64,
+}
+
+#[derive(Default)]
+pub struct SimStats {
+    pub quotes: AtomicU64,
+    pub takes: AtomicU64,
+    pub filled_lots: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// A random walk of the mid: +-0.1% steps every second.
+pub async fn walk(markets: Arc<Vec<SimMarket>>, stop: Arc<AtomicBool>, seed: u64) {
+    let mut rng = Rng(seed);
+    while !stop.load(Ordering::Relaxed) {
+        for m in markets.iter() {
+            let mid = m.mid.load(Ordering::Relaxed);
+            let step = m.bp * 10;
+            let next =
+                if rng.below(2) == 0 { mid + rng.below(step + 1) } else { mid.saturating_sub(rng.below(step + 1)) };
+            m.mid.store(next.max(m.bp * 100), Ordering::Relaxed);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Quotes `size_lots` on both sides at mid +- 5 bp, requoting every `period`.
+pub async fn market_maker(
+    client: Arc<Client>,
+    owner: Keypair,
+    exchange: Pubkey,
+    markets: Arc<Vec<SimMarket>>,
+    size_lots: u64,
+    period: Duration,
+    stop: Arc<AtomicBool>,
+    stats: Arc<SimStats>,
+) {
+    let margin = pda::margin_account(&exchange, &owner.pubkey(), 0).0;
+    let mut live: Vec<[Option<u64>; 2]> = vec![[None, None]; markets.len()];
+    while !stop.load(Ordering::Relaxed) {
+        for (i, m) in markets.iter().enumerate() {
+            let mid = m.mid.load(Ordering::Relaxed);
+            let Ok(account) = client.margin_account(&margin).await else { continue };
+            let health = ix::health_markets(&exchange, &account, Some(m.index));
+            for (s, side) in [Side::Bid, Side::Ask].into_iter().enumerate() {
+                let price = if side == Side::Bid { mid - 5 * m.bp } else { mid + 5 * m.bp };
+                let args = order::limit(side, price, size_lots).post_only_slide();
+                // requote if our order is still there, else place anew
+                let still_open = live[i][s].filter(|seq| account.find_order(m.index, *seq).is_some());
+                let ix = match still_open {
+                    Some(seq) => ix::replace_order(&m.accounts, &margin, &owner.pubkey(), seq, args, &health),
+                    None => ix::place_order(&m.accounts, &margin, &owner.pubkey(), args, &health),
+                };
+                match client.send(&[ix], &owner, &[]).await {
+                    Ok(_) => {
+                        let r = client.margin_account(&margin).await.map(|a| a.last_placement).unwrap_or_default();
+                        live[i][s] = (r.posted_lots > 0).then_some(r.order_seq);
+                        stats.quotes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        live[i][s] = None;
+                        stats.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing_log(&format!("maker {}: {e}", m.name));
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(period).await;
+    }
+}
+
+/// Crosses the spread now and then with small IOC orders, alternating sides at random.
+pub async fn taker(
+    client: Arc<Client>,
+    owner: Keypair,
+    exchange: Pubkey,
+    markets: Arc<Vec<SimMarket>>,
+    max_lots: u64,
+    period: Duration,
+    stop: Arc<AtomicBool>,
+    stats: Arc<SimStats>,
+    seed: u64,
+) {
+    let margin = pda::margin_account(&exchange, &owner.pubkey(), 0).0;
+    let mut rng = Rng(seed);
+    while !stop.load(Ordering::Relaxed) {
+        let m = &markets[rng.below(markets.len() as u64) as usize];
+        let mid = m.mid.load(Ordering::Relaxed);
+        let side = if rng.below(2) == 0 { Side::Bid } else { Side::Ask };
+        let price = if side == Side::Bid { mid + 20 * m.bp } else { mid - 20 * m.bp };
+        let lots = 1 + rng.below(max_lots);
+        if let Ok(account) = client.margin_account(&margin).await {
+            let health = ix::health_markets(&exchange, &account, Some(m.index));
+            let ix = ix::place_order(
+                &m.accounts,
+                &margin,
+                &owner.pubkey(),
+                order::limit(side, price, lots).immediate_or_cancel(),
+                &health,
+            );
+            match client.send(&[ix], &owner, &[]).await {
+                Ok(_) => {
+                    stats.takes.fetch_add(1, Ordering::Relaxed);
+                    let r = client.margin_account(&margin).await.map(|a| a.last_placement).unwrap_or_default();
+                    stats.filled_lots.fetch_add(r.filled_lots, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    stats.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing_log(&format!("taker {}: {e}", m.name));
+                }
+            }
+        }
+        tokio::time::sleep(period + Duration::from_millis(rng.below(period.as_millis() as u64 + 1))).await;
+    }
+}
+
+fn tracing_log(line: &str) {
+    if std::env::var_os("MERIDIAN_DEMO_VERBOSE").is_some() {
+        eprintln!("{line}");
+    }
+}

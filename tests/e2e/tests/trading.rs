@@ -1,0 +1,130 @@
+//! End to end on a local validator: a market created with the CLI, two traders crossing through
+//! the CLI, the real crank keeper applying the maker's fill; positions, fees and conservation read
+//! back over RPC.
+use meridian_e2e::{run_bin, run_cli, write_keypair, Localnet, LocalnetOptions};
+use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
+use meridian_sdk::pda;
+use solana_sdk::{signature::Keypair, signer::Signer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_maker() {
+    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+    let client = net.client();
+    let dir = std::env::temp_dir().join(format!("meridian-e2e-trading-{}", std::process::id()));
+    let admin = net.wallet(100).await.unwrap();
+    let (maker, taker, keeper) =
+        (net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap());
+    let paths: Vec<String> = [("admin", &admin), ("maker", &maker), ("taker", &taker), ("keeper", &keeper)]
+        .iter()
+        .map(|(n, k)| write_keypair(&dir, n, k).unwrap().display().to_string())
+        .collect();
+    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
+    let exchange = out.exchange.clone();
+    let mint = out.collateral_mint.parse().unwrap();
+    for w in [&maker, &taker] {
+        fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
+    }
+    let cli = |who: usize, args: Vec<&'static str>| {
+        let (url, path, ex) = (net.rpc_url.clone(), paths[who].clone(), exchange.clone());
+        async move {
+            let out = run_cli(&url, std::path::Path::new(&path), Some(&ex), &args).await;
+            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
+            out
+        }
+    };
+
+    // the admin creates BTC-PERP: lot 0.0001 BTC, tick $0.1, 5 bp taker, 1 bp maker rebate
+    let out = cli(
+        0,
+        vec![
+            "market",
+            "create",
+            "--name",
+            "BTC-PERP",
+            "--lot",
+            "0.0001",
+            "--tick",
+            "0.1",
+            "--mark",
+            "65000",
+            "--book-capacity",
+            "64",
+            "--event-queue-capacity",
+            "64",
+            "--json",
+        ],
+    )
+    .await;
+    let created = out.json();
+    assert_eq!(
+        (created["name"].as_str(), created["tick"].as_str(), created["lot_size"].as_str()),
+        (Some("BTC-PERP"), Some("0.1"), Some("0.00010000"))
+    );
+    for who in [1, 2] {
+        cli(who, vec!["account", "create"]).await;
+        cli(who, vec!["account", "deposit", "5000"]).await;
+    }
+
+    // the maker rests 0.01 BTC at 65,000; the taker buys it
+    let placed =
+        cli(1, vec!["order", "place", "BTC-PERP", "sell", "0.01", "--price", "65000", "--type", "post-only", "--json"])
+            .await
+            .json();
+    assert_eq!((placed["resting"].as_str(), placed["resting_price"].as_str()), (Some("0.01000000"), Some("65000.0")));
+    let book = cli(2, vec!["book", "BTC-PERP", "--json"]).await.json();
+    assert_eq!(book["asks"][0]["price"], "65000.0");
+    let filled =
+        cli(2, vec!["order", "place", "BTC-PERP", "buy", "0.01", "--price", "65100", "--type", "ioc", "--json"])
+            .await
+            .json();
+    // notional 0.01 * 65,000 = 650 USDC; taker fee 5 bp = 0.325
+    assert_eq!(
+        (filled["filled"].as_str(), filled["filled_value"].as_str(), filled["fee"].as_str()),
+        (Some("0.01000000"), Some("650.000000"), Some("0.325000"))
+    );
+
+    let market = client.market(&pda::market(&exchange.parse().unwrap(), 0).0).await.unwrap();
+    assert_eq!(client.events(&market).await.unwrap().0.len(), 1, "the maker's fill waits for the crank");
+
+    // the crank keeper (the real binary) drains the queue
+    let out = run_bin(
+        "meridian-keeper",
+        &[
+            "--url",
+            &net.rpc_url,
+            "--keypair",
+            &paths[3],
+            "-C",
+            "/nonexistent",
+            "--exchange",
+            &exchange,
+            "crank",
+            "--once",
+        ],
+    )
+    .await;
+    assert!(out.success, "keeper: {}\n{}", out.stdout, out.stderr);
+    let market = client.market(&pda::market(&exchange.parse().unwrap(), 0).0).await.unwrap();
+    assert!(client.events(&market).await.unwrap().0.is_empty());
+
+    // positions over RPC through the CLI
+    let maker_pos = cli(1, vec!["positions", "--json"]).await.json();
+    let taker_pos = cli(2, vec!["positions", "--json"]).await.json();
+    assert_eq!(maker_pos[0]["size"], "-0.01000000");
+    assert_eq!(taker_pos[0]["size"], "0.01000000");
+    assert_eq!(taker_pos[0]["entry_price"], "65000.0");
+    // fees: taker -0.325, maker rebate 1 bp = +0.065, keeper reward 0.0001 per event
+    let ex = exchange.parse().unwrap();
+    let maker_acct = client.margin_account(&pda::margin_account(&ex, &maker.pubkey(), 0).0).await.unwrap();
+    let taker_acct = client.margin_account(&pda::margin_account(&ex, &taker.pubkey(), 0).0).await.unwrap();
+    let keeper_acct = client.margin_account(&pda::margin_account(&ex, &keeper.pubkey(), 0).0).await.unwrap();
+    assert_eq!(maker_acct.collateral, 5_000_000_000 + 65_000);
+    assert_eq!(taker_acct.collateral, 5_000_000_000 - 325_000);
+    assert_eq!(keeper_acct.collateral, 100);
+    let show = cli(2, vec!["exchange", "show", "--json"]).await.json();
+    assert_eq!(show["conservation"], "ok");
+    let e = client.exchange(&ex).await.unwrap();
+    // protocol: 325,000 - 65,000 rebate - 100 crank = 259,900; 20% to insurance
+    assert_eq!((e.insurance_balance, e.fees_accrued), (51_980, 259_900 - 51_980));
+    let _ = std::fs::remove_dir_all(&dir);
+}

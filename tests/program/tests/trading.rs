@@ -1,0 +1,628 @@
+//! Markets, every order type and flag, the crank, fees and positions on the SBF binary in LiteSVM;
+//! every bad input gets its specific error and changes nothing; conservation after every step.
+use anchor_lang::error::ErrorCode as Anchor;
+use meridian::{ExchangeParams, MarketParams, MeridianError, PauseFlags, PlaceOrderArgs};
+use meridian_engine::events::{OutReason, EVENT_FILL, EVENT_OUT};
+use meridian_engine::matching::SelfTrade;
+use meridian_program_tests::harness::*;
+use meridian_sdk::{
+    ix,
+    order::{self, OrderExt, Side},
+    pda,
+};
+use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
+
+const PRICE: u64 = 650_000; // $65,000 in ticks
+const USDC: u64 = 1_000_000;
+
+struct Setup {
+    h: Harness,
+    fx: ExchangeFixture,
+    m: MarketFixture,
+    alice: Trader,
+    bob: Trader,
+    crank: Trader,
+}
+
+/// An exchange, one market, two funded traders (100k USDC each) and a crank operator.
+fn setup_with(params: MarketParams) -> Setup {
+    let mut h = Harness::new();
+    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
+    let m = h.setup_market(&fx, params);
+    let (alice, bob, crank) = (h.trader(&fx, 200_000 * USDC), h.trader(&fx, 200_000 * USDC), h.trader(&fx, 0));
+    h.deposit(&fx, &alice, 100_000 * USDC);
+    h.deposit(&fx, &bob, 100_000 * USDC);
+    Setup { h, fx, m, alice, bob, crank }
+}
+
+fn setup() -> Setup {
+    setup_with(default_market_params())
+}
+
+impl Setup {
+    /// Accounts any trading instruction may touch.
+    fn watched(&self) -> Vec<Pubkey> {
+        let a = &self.m.accounts;
+        vec![self.fx.exchange, a.market, a.book, a.event_queue, self.alice.margin, self.bob.margin, self.crank.margin]
+    }
+
+    fn fails(&mut self, t: &Trader, args: PlaceOrderArgs, expected: MeridianError) {
+        let ix = self.h.place_ix(&self.m, t, args);
+        let w = self.watched();
+        self.h.fails(&[ix], &[&t.owner], Expected::Meridian(expected), &w);
+    }
+
+    fn check(&self) {
+        self.h.assert_conserved(&self.fx);
+        self.h.assert_markets_balanced(&self.fx);
+    }
+
+    fn position(&self, t: &Trader) -> meridian_engine::position::Position {
+        let a = self.h.margin(&t.margin);
+        a.find_position(self.m.index).map(|i| *a.position(i)).unwrap_or_default()
+    }
+}
+
+#[test]
+fn create_market_validates_its_parameters() {
+    let mut s = setup();
+    let market = s.h.market(&s.m.accounts.market);
+    assert_eq!((market.index, market.tick_size, market.base_lot_size, market.mark_price), (0, 10, 10_000, PRICE));
+    assert_eq!(meridian_sdk::state::market_name(&market), "BTC-PERP");
+    assert_eq!(s.h.exchange(&s.fx.exchange).num_markets, 1);
+    let book = s.h.book(&s.m);
+    assert_eq!((book.bids.len(), book.asks.len(), book.orders_per_side), (0, 0, 64));
+
+    let bad: Vec<(&str, fn(&mut MarketParams))> = vec![
+        ("zero tick", |p| p.tick_size = 0),
+        ("zero lot", |p| p.base_lot_size = 0),
+        ("zero min size", |p| p.min_order_lots = 0),
+        ("maintenance above initial", |p| p.maintenance_margin_bps = 2_000),
+        ("zero maintenance", |p| p.maintenance_margin_bps = 0),
+        ("initial above 100%", |p| p.initial_margin_bps = 10_001),
+        ("rebate above taker fee", |p| p.maker_fee_ppm = -600),
+        ("unknown kind", |p| p.kind = 9),
+        ("zero mark", |p| p.initial_mark_price = 0),
+        ("zero book", |p| p.book_capacity = 0),
+        ("huge queue", |p| p.event_queue_capacity = 1_000_000),
+    ];
+    for (what, f) in bad {
+        let mut params = default_market_params();
+        f(&mut params);
+        let (book, queue) = (Keypair::new(), Keypair::new());
+        let mut sized = params;
+        sized.book_capacity = sized.book_capacity.clamp(1, 64);
+        sized.event_queue_capacity = sized.event_queue_capacity.clamp(1, 64);
+        let alloc = ix::allocate_market_accounts(&s.h.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &sized, |l| {
+            s.h.svm.minimum_balance_for_rent_exemption(l)
+        });
+        s.h.ok(&alloc, &[&book, &queue]);
+        let create =
+            ix::create_market(&s.fx.exchange, &s.fx.admin.pubkey(), 1, params, &book.pubkey(), &queue.pubkey());
+        let w = [s.fx.exchange, pda::market(&s.fx.exchange, 1).0, book.pubkey(), queue.pubkey()];
+        println!("{what}");
+        s.h.fails(&[create], &[&s.fx.admin], Expected::Meridian(MeridianError::InvalidMarketParams), &w);
+    }
+
+    // a book account of the wrong size, an index out of sequence, and a non-admin
+    let params = default_market_params();
+    let (book, queue) = (Keypair::new(), Keypair::new());
+    let mut small = params;
+    small.book_capacity = 32;
+    let alloc = ix::allocate_market_accounts(&s.h.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &small, |l| {
+        s.h.svm.minimum_balance_for_rent_exemption(l)
+    });
+    s.h.ok(&alloc, &[&book, &queue]);
+    let w = [s.fx.exchange, book.pubkey(), queue.pubkey()];
+    let create = ix::create_market(&s.fx.exchange, &s.fx.admin.pubkey(), 1, params, &book.pubkey(), &queue.pubkey());
+    s.h.fails(&[create], &[&s.fx.admin], Expected::Meridian(MeridianError::InvalidBookAccount), &w);
+    let create = ix::create_market(&s.fx.exchange, &s.fx.admin.pubkey(), 5, small, &book.pubkey(), &queue.pubkey());
+    s.h.fails(&[create], &[&s.fx.admin], Expected::Meridian(MeridianError::InvalidMarketParams), &w);
+    let intruder = Keypair::new();
+    s.h.svm.airdrop(&intruder.pubkey(), 10_000_000_000).unwrap();
+    let create = ix::create_market(&s.fx.exchange, &intruder.pubkey(), 1, small, &book.pubkey(), &queue.pubkey());
+    s.h.fails(&[create], &[&intruder], Expected::Meridian(MeridianError::NotAdmin), &w);
+    // the market's own book cannot be reused for a second market
+    let create =
+        ix::create_market(&s.fx.exchange, &s.fx.admin.pubkey(), 1, params, &s.m.accounts.book, &queue.pubkey());
+    s.h.fails(&[create], &[&s.fx.admin], Expected::Anchor(Anchor::ConstraintZero), &w);
+    let create = ix::create_market(&s.fx.exchange, &s.fx.admin.pubkey(), 1, small, &book.pubkey(), &queue.pubkey());
+    s.h.ok(&[create], &[&s.fx.admin]);
+}
+
+#[test]
+fn resting_orders_are_recorded_in_book_and_account() {
+    let mut s = setup();
+    let r = s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE - 10, 5).client_id(42));
+    assert_eq!((r.order_seq, r.filled_lots, r.posted_lots, r.posted_price), (1, 0, 5, PRICE - 10));
+    let r2 = s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + 10, 3));
+    assert_eq!(r2.order_seq, 2);
+    let book = s.h.book(&s.m);
+    assert_eq!((book.bids[0].price, book.bids[0].size, book.bids[0].client_order_id), (PRICE - 10, 5, 42));
+    assert_eq!(book.bids[0].owner, s.alice.margin);
+    assert_eq!(book.asks[0].size, 3);
+    let a = s.h.margin(&s.alice.margin);
+    assert_eq!(a.num_open_orders, 2);
+    let p = s.position(&s.alice);
+    assert_eq!((p.bid_lots, p.ask_lots, p.base_lots), (5, 3, 0));
+    assert_eq!(p.bid_notional, 5 * (PRICE - 10) * 10);
+    s.check();
+}
+
+#[test]
+fn crossing_fills_at_the_makers_price_and_the_crank_settles_the_maker() {
+    let mut s = setup();
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 10)); // maker
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + 5, 10));
+    let bob_before = s.h.margin(&s.bob.margin).collateral;
+    let r = s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 5, 15)); // taker
+    let notional = 10 * PRICE * 10 + 5 * (PRICE + 5) * 10;
+    assert_eq!((r.filled_lots, r.filled_quote, r.posted_lots), (15, notional, 0));
+    assert_eq!(r.taker_fee, (notional * 500).div_ceil(1_000_000));
+    // taker applied at once
+    let bob = s.h.margin(&s.bob.margin);
+    assert_eq!(bob.collateral, bob_before - r.taker_fee as i64);
+    let p = s.position(&s.bob);
+    assert_eq!((p.base_lots, p.quote_balance), (15, -(notional as i64)));
+    assert_eq!(s.h.market(&s.m.accounts.market).mark_price, PRICE + 5);
+    // maker pending: two fill events
+    let events = s.h.events(&s.m);
+    assert_eq!(
+        events.iter().map(|e| (e.kind, e.size.0, e.maker_out)).collect::<Vec<_>>(),
+        [(EVENT_FILL, 10, 1), (EVENT_FILL, 5, 0)]
+    );
+    s.check();
+    assert_eq!(s.position(&s.alice).base_lots, 0, "maker's fill not applied before the crank");
+
+    let alice_before = s.h.margin(&s.alice.margin).collateral;
+    let applied = s.h.crank(&s.m, &s.crank.margin);
+    assert_eq!(applied, 2);
+    let p = s.position(&s.alice);
+    assert_eq!((p.base_lots, p.quote_balance, p.ask_lots), (-15, notional as i64, 5));
+    let rebate = (10 * PRICE * 10 * 100 / 1_000_000) + (5 * (PRICE + 5) * 10 * 100 / 1_000_000);
+    assert_eq!(s.h.margin(&s.alice.margin).collateral, alice_before + rebate as i64);
+    assert_eq!(s.h.margin(&s.alice.margin).num_open_orders, 1, "the filled order's slot is free");
+    assert_eq!(s.h.margin(&s.crank.margin).collateral, 200, "crank reward: 100 per event");
+    let market = s.h.market(&s.m.accounts.market);
+    assert_eq!((market.open_interest, market.pending_rebates), (15, 0));
+    // fee split: taker fee - rebates - crank = protocol; 20% of it to insurance
+    let e = s.h.exchange(&s.fx.exchange);
+    let protocol = r.taker_fee - rebate - 200;
+    assert_eq!(e.insurance_balance, protocol * 2_000 / 10_000);
+    s.check();
+}
+
+#[test]
+fn post_only_slide_ioc_fok_and_market_orders() {
+    let mut s = setup();
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 4));
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + 10, 4));
+    // post-only would cross
+    s.fails(&s.bob.clone_ref(), order::limit(Side::Bid, PRICE, 1).post_only(), MeridianError::PostOnlyWouldCross);
+    // post-only-slide: one tick behind the best ask
+    let r = s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 50, 1).post_only_slide());
+    assert_eq!((r.filled_lots, r.posted_price), (0, PRICE - 1));
+    // IOC: fills 4 at PRICE, the rest is cancelled (nothing rests)
+    let r = s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE, 6).immediate_or_cancel());
+    assert_eq!((r.filled_lots, r.posted_lots), (4, 0));
+    // FOK that cannot fill entirely: refused, nothing changes
+    s.fails(
+        &s.bob.clone_ref(),
+        order::limit(Side::Bid, PRICE + 10, 5).fill_or_kill(),
+        MeridianError::FillOrKillNotFilled,
+    );
+    let r = s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 10, 4).fill_or_kill());
+    assert_eq!(r.filled_lots, 4);
+    // market order: worst price bounds it
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + 100, 2));
+    let r = s.h.place(&s.m, &s.bob, order::market(Side::Bid, PRICE + 50, 2));
+    assert_eq!(r.filled_lots, 0, "nothing at or below the worst price");
+    let r = s.h.place(&s.m, &s.bob, order::market(Side::Bid, PRICE + 100, 2));
+    assert_eq!(r.filled_lots, 2);
+    s.h.crank(&s.m, &s.crank.margin);
+    assert_eq!(s.position(&s.bob).base_lots, 10);
+    assert_eq!(s.position(&s.alice).base_lots, -10);
+    s.check();
+}
+
+#[test]
+fn reduce_only_orders_only_reduce() {
+    let mut s = setup();
+    s.fails(
+        &s.alice.clone_ref(),
+        order::limit(Side::Ask, PRICE, 1).reduce_only(),
+        MeridianError::ReduceOnlyWouldIncrease,
+    );
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 5));
+    s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE, 5)); // bob long 5
+    s.h.crank(&s.m, &s.crank.margin);
+    s.fails(
+        &s.bob.clone_ref(),
+        order::limit(Side::Bid, PRICE, 1).reduce_only(),
+        MeridianError::ReduceOnlyWouldIncrease,
+    );
+    // a reduce-only sell of 8 is clamped to the 5 held
+    let r = s.h.place(&s.m, &s.bob, order::limit(Side::Ask, PRICE + 20, 8).reduce_only());
+    assert_eq!(r.posted_lots, 5);
+    // and with those 5 resting, nothing more can be reduced
+    s.fails(
+        &s.bob.clone_ref(),
+        order::limit(Side::Ask, PRICE + 30, 1).reduce_only(),
+        MeridianError::ReduceOnlyWouldIncrease,
+    );
+    s.check();
+}
+
+#[test]
+fn self_trade_prevention() {
+    let mut s = setup();
+    let ask = s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 5));
+    s.fails(
+        &s.alice.clone_ref(),
+        order::limit(Side::Bid, PRICE, 2).self_trade(SelfTrade::Abort),
+        MeridianError::SelfTrade,
+    );
+    // decrement: 2 taken off both, no fill, an out event for the maker's side
+    let r = s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE, 2).self_trade(SelfTrade::DecrementTake));
+    assert_eq!((r.filled_lots, r.posted_lots), (0, 0));
+    assert_eq!(s.h.book(&s.m).asks[0].size, 3);
+    // cancel-maker: own ask removed, the bid rests
+    let r = s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE, 1).self_trade(SelfTrade::CancelMaker));
+    assert_eq!((r.filled_lots, r.posted_lots), (0, 1));
+    assert!(s.h.book(&s.m).asks.is_empty());
+    let events = s.h.events(&s.m);
+    assert!(events.iter().all(|e| e.kind == EVENT_OUT
+        && e.out_reason == OutReason::SelfTrade as u8
+        && e.maker_order_seq == ask.order_seq));
+    s.h.crank(&s.m, &s.crank.margin);
+    let a = s.h.margin(&s.alice.margin);
+    assert_eq!(a.num_open_orders, 1, "only the resting bid");
+    assert_eq!((s.position(&s.alice).ask_lots, s.position(&s.alice).bid_lots), (0, 1));
+    s.check();
+}
+
+#[test]
+fn cancel_by_id_by_client_id_all_and_replace() {
+    let mut s = setup();
+    let a = &s.alice.clone_ref();
+    let owner = a.owner.pubkey();
+    let o1 = s.h.place(&s.m, a, order::limit(Side::Bid, PRICE - 100, 1).client_id(7));
+    let o2 = s.h.place(&s.m, a, order::limit(Side::Bid, PRICE - 200, 2).client_id(8));
+    for i in 0..3 {
+        s.h.place(&s.m, a, order::limit(Side::Ask, PRICE + 100 + i, 1));
+    }
+    s.h.ok(&[ix::cancel_order(&s.m.accounts, &a.margin, &owner, o1.order_seq)], &[&a.owner]);
+    s.h.ok(&[ix::cancel_order_by_client_id(&s.m.accounts, &a.margin, &owner, 8)], &[&a.owner]);
+    assert!(s.h.book(&s.m).bids.is_empty());
+    let w = s.watched();
+    s.h.fails(
+        &[ix::cancel_order(&s.m.accounts, &a.margin, &owner, o2.order_seq)],
+        &[&a.owner],
+        Expected::Meridian(MeridianError::OrderNotFound),
+        &w,
+    );
+    // someone else cannot cancel alice's order: it is not in their account
+    let bob = s.bob.clone_ref();
+    let ask_seq = s.h.book(&s.m).asks[0].seq;
+    s.h.fails(
+        &[ix::cancel_order(&s.m.accounts, &bob.margin, &bob.owner.pubkey(), ask_seq)],
+        &[&bob.owner],
+        Expected::Meridian(MeridianError::OrderNotFound),
+        &w,
+    );
+    s.h.fails(
+        &[ix::cancel_order(&s.m.accounts, &a.margin, &bob.owner.pubkey(), ask_seq)],
+        &[&bob.owner],
+        Expected::Meridian(MeridianError::NotAccountOwner),
+        &w,
+    );
+    // replace: cancel + place atomically; the new order gets a new id
+    let r = s.h.ok(
+        &[ix::replace_order(&s.m.accounts, &a.margin, &owner, ask_seq, order::limit(Side::Ask, PRICE + 500, 4), &[])],
+        &[&a.owner],
+    );
+    let r = decode_return(&r);
+    assert_eq!((r.posted_lots, r.posted_price), (4, PRICE + 500));
+    assert!(s.h.book(&s.m).asks.iter().all(|o| o.seq != ask_seq));
+    // replacing an order that is gone fails and changes nothing
+    let ix = ix::replace_order(&s.m.accounts, &a.margin, &owner, ask_seq, order::limit(Side::Ask, PRICE + 600, 1), &[]);
+    s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::OrderNotFound), &w);
+    // cancel all asks
+    let all = s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &a.margin, &owner, 1, 0)], &[&a.owner]);
+    assert_eq!(all.return_data.data, [3u8]);
+    assert!(s.h.book(&s.m).asks.is_empty());
+    let acc = s.h.margin(&a.margin);
+    assert_eq!(acc.num_open_orders, 0);
+    assert!(acc.find_position(s.m.index).is_none(), "flat position released");
+    s.check();
+}
+
+#[test]
+fn expired_orders_are_refused_skipped_and_cleaned_up() {
+    let mut s = setup();
+    // LiteSVM's clock starts at 0 (and expiry 0 means "never"): start it at a real date
+    let mut clock = s.h.svm.get_sysvar::<solana_sdk::clock::Clock>();
+    clock.unix_timestamp = 1_790_000_000;
+    s.h.svm.set_sysvar(&clock);
+    let now = clock.unix_timestamp;
+    s.fails(
+        &s.alice.clone_ref(),
+        order::limit(Side::Ask, PRICE, 1).expires_at(now),
+        MeridianError::OrderAlreadyExpired,
+    );
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 3).expires_at(now + 60));
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + 1, 3));
+    let mut clock = s.h.svm.get_sysvar::<solana_sdk::clock::Clock>();
+    clock.unix_timestamp = now + 61;
+    s.h.svm.set_sysvar(&clock);
+    let r = s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 1, 2).immediate_or_cancel());
+    assert_eq!((r.filled_lots, r.filled_quote), (2, 2 * (PRICE + 1) * 10), "the expired order was skipped");
+    let kinds: Vec<(u8, u8)> = s.h.events(&s.m).iter().map(|e| (e.kind, e.out_reason)).collect();
+    assert_eq!(kinds, [(EVENT_OUT, OutReason::Expired as u8), (EVENT_FILL, 0)]);
+    s.h.crank(&s.m, &s.crank.margin);
+    assert_eq!(s.h.margin(&s.alice.margin).num_open_orders, 1);
+    assert_eq!(s.position(&s.alice).ask_lots, 1);
+    s.check();
+}
+
+#[test]
+fn bad_orders_get_their_error_and_change_nothing() {
+    let mut s = setup();
+    let a = s.alice.clone_ref();
+    s.fails(&a, order::limit(Side::Bid, PRICE, 0), MeridianError::ZeroSize);
+    s.fails(&a, order::limit(Side::Bid, 0, 1), MeridianError::ZeroPrice);
+    let mut bad = order::limit(Side::Bid, PRICE, 1);
+    bad.side = 2;
+    s.fails(&a, bad, MeridianError::InvalidSide);
+    let mut bad = order::limit(Side::Bid, PRICE, 1);
+    bad.order_kind = 6;
+    s.fails(&a, bad, MeridianError::InvalidOrderKind);
+    let mut bad = order::limit(Side::Bid, PRICE, 1);
+    bad.self_trade = 3;
+    s.fails(&a, bad, MeridianError::InvalidSelfTradeBehavior);
+    s.fails(&a, order::limit(Side::Bid, PRICE, 1).match_limit(65), MeridianError::MatchLimitTooHigh);
+    s.fails(&a, order::limit(Side::Bid, u64::MAX, u64::MAX), MeridianError::OrderValueOverflow);
+    // far more than 100k USDC can margin: 20 BTC is $1.3M, 10% initial margin is $130k
+    s.fails(&a, order::limit(Side::Bid, PRICE, 200_000), MeridianError::InsufficientMargin);
+
+    // not the owner
+    let w = s.watched();
+    let ix = ix::place_order(&s.m.accounts, &a.margin, &s.bob.owner.pubkey(), order::limit(Side::Bid, PRICE, 1), &[]);
+    s.h.fails(&[ix], &[&s.bob.owner], Expected::Meridian(MeridianError::NotAccountOwner), &w);
+    // the owner's key present but not signing
+    let mut ix = s.h.place_ix(&s.m, &a, order::limit(Side::Bid, PRICE, 1));
+    ix.accounts[5].is_signer = false;
+    s.h.fails(&[ix], &[], Expected::Anchor(Anchor::AccountNotSigner), &w);
+
+    // wrong market: another market's book or queue
+    let other = s.h.setup_market(&s.fx, default_market_params());
+    let mut w2 = w.clone();
+    w2.extend([other.accounts.book, other.accounts.event_queue]);
+    let mut ix = s.h.place_ix(&s.m, &a, order::limit(Side::Bid, PRICE, 1));
+    ix.accounts[2].pubkey = other.accounts.book;
+    s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::WrongBook), &w2);
+    let mut ix = s.h.place_ix(&s.m, &a, order::limit(Side::Bid, PRICE, 1));
+    ix.accounts[3].pubkey = other.accounts.event_queue;
+    s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::WrongEventQueue), &w2);
+    // a margin account of another exchange
+    let fx2 = s.h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
+    let stranger = s.h.trader(&fx2, 0);
+    let ix = ix::place_order(
+        &s.m.accounts,
+        &stranger.margin,
+        &stranger.owner.pubkey(),
+        order::limit(Side::Bid, PRICE, 1),
+        &[],
+    );
+    s.h.fails(&[ix], &[&stranger.owner], Expected::Meridian(MeridianError::WrongExchange), &w);
+
+    // below the market's minimum size
+    let mut params = default_market_params();
+    params.min_order_lots = 10;
+    let big = s.h.setup_market(&s.fx, params);
+    let ix = s.h.place_ix(&big, &a, order::limit(Side::Bid, PRICE, 9));
+    s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::BelowMinOrderSize), &[big.accounts.book, a.margin]);
+    s.check();
+}
+
+#[test]
+fn market_status_and_exchange_pause_gate_trading() {
+    let mut s = setup();
+    let a = s.alice.clone_ref();
+    let resting = s.h.place(&s.m, &a, order::limit(Side::Bid, PRICE - 100, 1));
+    let admin = s.fx.admin.pubkey();
+    let w = s.watched();
+    // not the admin
+    s.h.fails(
+        &[ix::set_market_status(&s.m.accounts, &a.owner.pubkey(), 2)],
+        &[&a.owner],
+        Expected::Meridian(MeridianError::NotAdmin),
+        &w,
+    );
+    s.h.fails(
+        &[ix::set_market_status(&s.m.accounts, &admin, 7)],
+        &[&s.fx.admin],
+        Expected::Meridian(MeridianError::InvalidMarketStatus),
+        &w,
+    );
+    // cancel-only: no new orders, cancels work
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 1)], &[&s.fx.admin]);
+    s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::MarketCancelOnly);
+    s.h.ok(&[ix::cancel_order(&s.m.accounts, &a.margin, &a.owner.pubkey(), resting.order_seq)], &[&a.owner]);
+    // paused: nothing but the crank
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 2)], &[&s.fx.admin]);
+    s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::MarketPaused);
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 0)], &[&s.fx.admin]);
+    // exchange-wide trading pause
+    s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin, PauseFlags::TRADING)], &[&s.fx.admin]);
+    s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::TradingPaused);
+    s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin, 0)], &[&s.fx.admin]);
+    // closing needs an empty book
+    let o = s.h.place(&s.m, &a, order::limit(Side::Bid, PRICE - 100, 1));
+    let w = s.watched();
+    s.h.fails(
+        &[ix::set_market_status(&s.m.accounts, &admin, 3)],
+        &[&s.fx.admin],
+        Expected::Meridian(MeridianError::MarketNotEmpty),
+        &w,
+    );
+    s.h.ok(&[ix::cancel_order(&s.m.accounts, &a.margin, &a.owner.pubkey(), o.order_seq)], &[&a.owner]);
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 3)], &[&s.fx.admin]);
+    s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::MarketClosed);
+    s.check();
+}
+
+#[test]
+fn full_book_evicts_worse_orders_or_refuses() {
+    let mut params = default_market_params();
+    params.book_capacity = 4;
+    let mut s = setup_with(params);
+    let a = s.alice.clone_ref();
+    for i in 0..4 {
+        s.h.place(&s.m, &a, order::limit(Side::Bid, PRICE - 10 - i, 1));
+    }
+    s.fails(&s.bob.clone_ref(), order::limit(Side::Bid, PRICE - 13, 1), MeridianError::BookFull);
+    // a better bid evicts the worst (PRICE - 13) with an out event
+    s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE - 5, 1));
+    let bids: Vec<u64> = s.h.book(&s.m).bids.iter().map(|o| o.price).collect();
+    assert_eq!(bids, [PRICE - 5, PRICE - 10, PRICE - 11, PRICE - 12]);
+    let e = s.h.events(&s.m);
+    assert_eq!((e[0].kind, e[0].out_reason, e[0].price.0), (EVENT_OUT, OutReason::Evicted as u8, PRICE - 13));
+    s.h.crank(&s.m, &s.crank.margin);
+    assert_eq!(s.h.margin(&a.margin).num_open_orders, 3);
+    assert_eq!(s.position(&a).bid_lots, 3);
+    s.check();
+}
+
+#[test]
+fn full_event_queue_refuses_placements_that_would_add_events() {
+    let mut params = default_market_params();
+    params.event_queue_capacity = 2;
+    let mut s = setup_with(params);
+    for i in 0..3 {
+        s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + i, 1));
+    }
+    s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 1, 2)); // two fills: queue full
+                                                                    // resting orders still work (no event), crossing ones do not
+    s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE - 50, 1));
+    s.fails(&s.bob.clone_ref(), order::limit(Side::Bid, PRICE + 2, 1), MeridianError::EventQueueFull);
+    s.h.crank(&s.m, &s.crank.margin);
+    s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 2, 1));
+    s.h.crank(&s.m, &s.crank.margin);
+    s.check();
+}
+
+#[test]
+fn consume_events_is_exact_and_tolerates_stale_cranks() {
+    let mut s = setup();
+    let carol = s.h.trader(&s.fx, 200_000 * USDC);
+    s.h.deposit(&s.fx, &carol, 100_000 * USDC);
+    s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 1));
+    s.h.place(&s.m, &s.bob, order::limit(Side::Ask, PRICE + 1, 1));
+    s.h.place(&s.m, &carol, order::limit(Side::Bid, PRICE + 1, 2));
+    assert_eq!(s.h.events(&s.m).len(), 2);
+
+    // only alice's account passed: one event applied, the crank stops at bob's
+    let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+    let meta = s.h.ok(&[ix], &[]);
+    assert_eq!(meta.return_data.data, 1u16.to_le_bytes());
+    assert_eq!(s.h.events(&s.m).len(), 1);
+    assert_eq!(s.position(&s.alice).base_lots, -1);
+    s.check();
+    // a stale crank (alice again): nothing it can apply, refused, nothing changes
+    let w = s.watched();
+    let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+    s.h.fails(&[ix], &[], Expected::Meridian(MeridianError::NoEventsToConsume), &w);
+    // the reward account must belong to the exchange
+    let fx2 = s.h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
+    let outsider = s.h.trader(&fx2, 0);
+    let ix = ix::consume_events(&s.m.accounts, &outsider.margin, 10, &[s.bob.margin]);
+    s.h.fails(&[ix], &[], Expected::Meridian(MeridianError::WrongExchange), &w);
+    // bob's event, then an empty queue
+    let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.bob.margin]);
+    s.h.ok(&[ix], &[]);
+    assert_eq!(s.position(&s.bob).base_lots, -1);
+    let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.bob.margin]);
+    s.h.fails(&[ix], &[], Expected::Meridian(MeridianError::NoEventsToConsume), &w);
+    s.check();
+}
+
+#[test]
+fn margin_bounds_orders_and_withdrawals_across_markets() {
+    let mut s = setup();
+    let second = s.h.setup_market(&s.fx, default_market_params());
+    let (a, b) = (s.alice.clone_ref(), s.bob.clone_ref());
+    // bob goes long 1,000 lots (0.1 BTC, $6,500) in market 0
+    s.h.place(&s.m, &a, order::limit(Side::Ask, PRICE, 1_000));
+    s.h.place(&s.m, &b, order::limit(Side::Bid, PRICE, 1_000));
+    s.h.crank(&s.m, &s.crank.margin);
+    // in market 1 the margin check needs market 0's account; without it the order is refused
+    let ix =
+        ix::place_order(&second.accounts, &b.margin, &b.owner.pubkey(), order::limit(Side::Bid, PRICE - 100, 1), &[]);
+    let w = [b.margin, second.accounts.book, second.accounts.market];
+    s.h.fails(&[ix], &[&b.owner], Expected::Meridian(MeridianError::MissingMarketAccount), &w);
+    // the wrong market in its place
+    let ix = ix::place_order(
+        &second.accounts,
+        &b.margin,
+        &b.owner.pubkey(),
+        order::limit(Side::Bid, PRICE - 100, 1),
+        &[second.accounts.market],
+    );
+    assert!(s.h.send(&[ix], &[&b.owner]).is_err());
+    s.h.place(&second, &b, order::limit(Side::Bid, PRICE - 100, 1));
+
+    // withdrawals stop exactly at the initial margin of both markets
+    let account = s.h.margin(&b.margin);
+    let m0 = s.h.market(&s.m.accounts.market);
+    let m1 = s.h.market(&second.accounts.market);
+    let risks = [m0.risk(), m1.risk()];
+    let positions: Vec<_> = account.positions_in_use().copied().collect();
+    let health = meridian_engine::margin::health(account.collateral, positions.iter().zip(risks.iter()));
+    let free = health.initial_free().min(account.collateral as i128) as u64;
+    assert!(free > 0 && free < account.collateral as u64);
+    let markets = ix::health_markets(&s.fx.exchange, &account, None);
+    let wd = |amount| ix::withdraw_checked(&s.fx.collateral, &b.margin, &b.owner.pubkey(), &b.token, amount, &markets);
+    let w = [b.margin, s.fx.exchange, s.fx.collateral.vault, b.token];
+    s.h.fails(&[wd(free + 1)], &[&b.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &w);
+    let without = ix::withdraw(&s.fx.collateral, &b.margin, &b.owner.pubkey(), &b.token, 1);
+    s.h.fails(&[without], &[&b.owner], Expected::Meridian(MeridianError::MissingMarketAccount), &w);
+    s.h.ok(&[wd(free)], &[&b.owner]);
+    // and now no new risk fits
+    s.fails(&b, order::limit(Side::Bid, PRICE, 1), MeridianError::InsufficientMargin);
+    // but reduce-only orders always do
+    s.h.place(&s.m, &b, order::limit(Side::Ask, PRICE + 10, 10).reduce_only());
+    s.check();
+}
+
+#[test]
+fn account_limits_positions_and_open_orders() {
+    let mut params = default_market_params();
+    params.book_capacity = 70;
+    params.event_queue_capacity = 4;
+    let mut s = setup_with(params);
+    let a = s.alice.clone_ref();
+    for i in 0..64 {
+        s.h.place(&s.m, &a, order::limit(Side::Bid, PRICE - 1_000 - i, 1));
+    }
+    s.fails(&a, order::limit(Side::Bid, PRICE - 2_000, 1), MeridianError::TooManyOpenOrders);
+    // an order that cannot rest needs no slot
+    s.h.place(&s.m, &a, order::limit(Side::Ask, PRICE + 5_000, 1).immediate_or_cancel());
+    s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &a.margin, &a.owner.pubkey(), 2, 0)], &[&a.owner]);
+
+    // positions: 16 markets at most
+    let mut small = default_market_params();
+    small.book_capacity = 2;
+    small.event_queue_capacity = 2;
+    let mut markets = vec![s.m];
+    for _ in 0..16 {
+        markets.push(s.h.setup_market(&s.fx, small));
+    }
+    for m in &markets[..16] {
+        s.h.place(m, &a, order::limit(Side::Bid, PRICE - 1_000, 1));
+    }
+    let last = markets[16];
+    let ix = s.h.place_ix(&last, &a, order::limit(Side::Bid, PRICE - 1_000, 1));
+    s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::TooManyPositions), &[a.margin, last.accounts.book]);
+    s.check();
+}
