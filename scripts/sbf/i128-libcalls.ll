@@ -9,6 +9,7 @@ declare void @sbpf_shim_mul128(i64, i64, i64, i64, ptr)
 declare void @sbpf_shim_udivmod128(i64, i64, i64, i64, ptr)
 declare void @sbpf_shim_sdivmod128(i64, i64, i64, i64, ptr)
 declare void @sbpf_shim_shift128(i64, i64, i64, i64, ptr)
+declare void @sbpf_shim_smulo128(i64, i64, i64, i64, ptr)
 
 ; out[idx] | out[idx + 1] << 64
 define private i128 @load_pair(ptr %out, i64 %idx) alwaysinline {
@@ -56,6 +57,25 @@ define i128 @__divti3(i128 %a, i128 %b) {
 }
 define i128 @__modti3(i128 %a, i128 %b) {
   %r = call i128 @binary(ptr @sbpf_shim_sdivmod128, i128 %a, i128 %b, i64 2)
+  ret i128 %r
+}
+
+; checked signed multiply (Rust's i128::checked_mul and overflow-checked i128 `*`): the wrapped
+; product, and *overflow = 1 when the exact product does not fit i128
+define i128 @__muloti4(i128 %a, i128 %b, ptr %overflow) {
+  %out = alloca [4 x i64], align 8
+  %al = trunc i128 %a to i64
+  %a_hi = lshr i128 %a, 64
+  %ah = trunc i128 %a_hi to i64
+  %bl = trunc i128 %b to i64
+  %b_hi = lshr i128 %b, 64
+  %bh = trunc i128 %b_hi to i64
+  call void @sbpf_shim_smulo128(i64 %al, i64 %ah, i64 %bl, i64 %bh, ptr %out)
+  %r = call i128 @load_pair(ptr %out, i64 0)
+  %fp = getelementptr inbounds i64, ptr %out, i64 2
+  %f64 = load i64, ptr %fp, align 8
+  %f32 = trunc i64 %f64 to i32
+  store i32 %f32, ptr %overflow, align 4
   ret i128 %r
 }
 

@@ -32,10 +32,14 @@ pub enum ProbeOp {
     MulDivI64Down = 10,
     /// div_round_i128(a * b (wrapping), c, Up)
     MulDivRoundUpI128 = 11,
+    /// a.checked_mul(b), i128 (`__muloti4`)
+    CheckedMulI128 = 12,
+    /// (a as u128).checked_mul(b as u128)
+    CheckedMulU128 = 13,
 }
 
 impl ProbeOp {
-    pub const ALL: [ProbeOp; 12] = [
+    pub const ALL: [ProbeOp; 14] = [
         ProbeOp::MulI128,
         ProbeOp::DivI128,
         ProbeOp::RemI128,
@@ -48,6 +52,8 @@ impl ProbeOp {
         ProbeOp::MulDivU64Up,
         ProbeOp::MulDivI64Down,
         ProbeOp::MulDivRoundUpI128,
+        ProbeOp::CheckedMulI128,
+        ProbeOp::CheckedMulU128,
     ];
 
     pub fn from_u8(op: u8) -> Option<ProbeOp> {
@@ -74,6 +80,8 @@ pub fn eval(op: ProbeOp, a: i128, b: i128, c: i128) -> Option<i128> {
         ProbeOp::MulDivU64Up => mul_div_u64(a as u64, b as u64, c as u64, Rounding::Up)? as i128,
         ProbeOp::MulDivI64Down => mul_div_i64(a as i64, b as i64, c as i64, Rounding::Down)? as i128,
         ProbeOp::MulDivRoundUpI128 => div_round_i128(a.wrapping_mul(b), c, Rounding::Up)?,
+        ProbeOp::CheckedMulI128 => a.checked_mul(b)?,
+        ProbeOp::CheckedMulU128 => ua.checked_mul(ub)? as i128,
     })
 }
 

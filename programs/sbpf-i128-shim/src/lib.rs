@@ -137,6 +137,35 @@ pub fn sdivmod128(nl: u64, nh: u64, dl: u64, dh: u64) -> (u64, u64, u64, u64) {
     (ql, qh, rl, rh)
 }
 
+/// Signed 128x128 multiply with overflow detection (what `__muloti4` computes): the wrapped product
+/// and whether the exact product falls outside i128.
+pub fn smulo128(al: u64, ah: u64, bl: u64, bh: u64) -> (u64, u64, bool) {
+    let (wl, wh) = mul128(al, ah, bl, bh);
+    let (a_neg, b_neg) = ((ah as i64) < 0, (bh as i64) < 0);
+    let (ual, uah) = if a_neg { neg128(al, ah) } else { (al, ah) };
+    let (ubl, ubh) = if b_neg { neg128(bl, bh) } else { (bl, bh) };
+    // |a| * |b| as an unsigned 128-bit value, or overflow of 128 bits
+    let overflow = if uah != 0 && ubh != 0 {
+        true
+    } else {
+        let (lo, hi) = mul64(ual, ubl);
+        let (cl, ch) = if uah != 0 { mul64(uah, ubl) } else { mul64(ual, ubh) };
+        let (hi, carry) = hi.overflowing_add(cl);
+        if ch != 0 || carry {
+            true
+        } else {
+            // the magnitude must fit the result's sign: < 2^127, or exactly 2^127 when negative
+            let negative = a_neg != b_neg && (lo | hi) != 0;
+            if negative {
+                hi > 1 << 63 || (hi == 1 << 63 && lo != 0)
+            } else {
+                hi >= 1 << 63
+            }
+        }
+    };
+    (wl, wh, overflow)
+}
+
 /// 128-bit shifts by `b & 127`; kind 0 = shl, 1 = logical shr, 2 = arithmetic shr.
 pub fn shift128(l: u64, h: u64, b: u64, kind: u64) -> (u64, u64) {
     let b = (b & 127) as u32;
@@ -189,6 +218,18 @@ mod exports {
             *out.add(1) = qh;
             *out.add(2) = rl;
             *out.add(3) = rh;
+        }
+    }
+
+    /// out = [product lo, product hi, overflow (0/1)]
+    #[unsafe(no_mangle)]
+    #[inline(never)]
+    pub unsafe extern "C" fn sbpf_shim_smulo128(al: u64, ah: u64, bl: u64, bh: u64, out: *mut u64) {
+        let (lo, hi, overflow) = smulo128(al, ah, bl, bh);
+        unsafe {
+            *out = lo;
+            *out.add(1) = hi;
+            *out.add(2) = overflow as u64;
         }
     }
 
@@ -297,6 +338,17 @@ mod tests {
             let d = (n >> k).max(1);
             check_udiv(n, d);
             check_udiv(n, d.saturating_add(1));
+        }
+
+        #[test]
+        fn smulo_matches_native(a: i128, b: i128, small in any::<(i64, i64)>()) {
+            for (a, b) in [(a, b), (small.0 as i128, small.1 as i128), (a >> 64, b), (i128::MIN, b & 3)] {
+                let ((al, ah), (bl, bh)) = (split(a as u128), split(b as u128));
+                let (l, h, overflow) = smulo128(al, ah, bl, bh);
+                let (want, want_overflow) = a.overflowing_mul(b);
+                prop_assert_eq!(join(l, h) as i128, want);
+                prop_assert_eq!(overflow, want_overflow, "{} * {}", a, b);
+            }
         }
 
         #[test]
