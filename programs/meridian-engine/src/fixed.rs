@@ -8,11 +8,29 @@ pub enum Rounding {
     Up,
 }
 
+/// Checked u64 multiply. Both operands below 2^32 is one native multiply; on SBF (no high-multiply
+/// instruction) `checked_mul` becomes a 128-bit multiply libcall.
+#[inline(always)]
+pub fn mul_u64(a: u64, b: u64) -> Option<u64> {
+    if (a | b) >> 32 == 0 {
+        Some(a.wrapping_mul(b)) // cannot overflow: both factors are below 2^32
+    } else {
+        a.checked_mul(b)
+    }
+}
+
 /// `a * b / c` with a 128-bit intermediate. `None` on division by zero or a result above u64::MAX.
+/// When `a` and `b` are below 2^32 (fees, margins on ordinary sizes) everything stays in native
+/// 64-bit arithmetic; on SBF the 128-bit multiply, divide and remainder are libcalls.
 #[inline]
 pub fn mul_div_u64(a: u64, b: u64, c: u64, rounding: Rounding) -> Option<u64> {
     if c == 0 {
         return None;
+    }
+    if (a | b) >> 32 == 0 {
+        let product = a.wrapping_mul(b); // both factors below 2^32: exact
+        let q = product / c;
+        return Some(if rounding == Rounding::Up && product % c != 0 { q + 1 } else { q });
     }
     let product = a as u128 * b as u128;
     let c = c as u128;
@@ -77,6 +95,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn mul_u64_is_checked_mul(a: u64, b: u64, small in (0u64..(1 << 32), 0u64..(1 << 32))) {
+            prop_assert_eq!(mul_u64(a, b), a.checked_mul(b));
+            prop_assert_eq!(mul_u64(small.0, small.1), small.0.checked_mul(small.1));
+        }
+
+        #[test]
+        fn fast_path_equals_wide_path(a in 0u64..(1 << 32), b in 0u64..(1 << 32), c in 1u64..) {
+            let exact = a as u128 * b as u128;
+            let down = (exact / c as u128) as u64;
+            let up = exact.div_ceil(c as u128) as u64;
+            prop_assert_eq!(mul_div_u64(a, b, c, Rounding::Down), Some(down));
+            prop_assert_eq!(mul_div_u64(a, b, c, Rounding::Up), Some(up));
+        }
+
         #[test]
         fn mul_div_u64_brackets_exact(a: u64, b: u64, c in 1u64..) {
             let exact = a as u128 * b as u128;

@@ -46,25 +46,93 @@ impl Health {
     }
 }
 
-/// Requirement rounded up (toward the protocol).
-fn requirement(notional: i128, bps: u32) -> i128 {
-    let num = notional * bps as i128;
-    (num + 9_999) / 10_000
+/// a * b. Both below 2^32 (the usual case: lots, ticks, tick sizes) is one native multiply; on SBF a
+/// 128-bit multiply is a libcall.
+#[inline(always)]
+fn mul(a: u64, b: u64) -> u128 {
+    if (a | b) >> 32 == 0 {
+        a.wrapping_mul(b) as u128 // both below 2^32: exact
+    } else {
+        a as u128 * b as u128
+    }
+}
+
+/// ceil(n * bps / 10_000): native u64 arithmetic when it fits, exact 128-bit otherwise. (A
+/// comparison, not `>> 32`: on SBF a 128-bit shift is a libcall.)
+#[inline(always)]
+fn requirement(notional: u128, bps: u32) -> i128 {
+    // notional below 2^50 and bps below 2^14 (<= 10_000): the product fits a u64
+    if notional < (1 << 50) && bps < (1 << 14) {
+        let num = (notional as u64).wrapping_mul(bps as u64);
+        return num.div_ceil(10_000) as i128;
+    }
+    (notional * bps as u128).div_ceil(10_000) as i128
+}
+
+/// Below this, products of two such numbers and sums of four of them fit an i64.
+const SMALL: u64 = 1 << 30;
+const SMALL_VALUE: u64 = 1 << 60;
+
+/// A position's value at mark, the loss its resting orders would book if filled, and the notional
+/// of its worst case (all bids or all asks filled).
+#[inline(always)]
+fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
+    // the program keeps mark * tick size within u64 (market creation and every order's notional are
+    // checked), so this never saturates in practice
+    let per_lot = crate::fixed::mul_u64(r.mark.0, r.tick_size).unwrap_or(u64::MAX);
+    // Ordinary sizes: lots and per-lot value below 2^30, balances below 2^60. Every product is then
+    // below 2^60 and every sum of up to four terms below 2^62: plain i64 arithmetic is exact (and
+    // on SBF far cheaper than checked i128).
+    if per_lot < SMALL
+        && p.base_lots.unsigned_abs() < SMALL
+        && p.bid_lots < SMALL
+        && p.ask_lots < SMALL
+        && p.quote_balance.unsigned_abs() < SMALL_VALUE
+        && p.bid_notional < SMALL_VALUE
+        && p.ask_notional < SMALL_VALUE
+    {
+        let per_lot = per_lot as i64;
+        let value = p.base_lots.wrapping_mul(per_lot);
+        let bid_fill_pnl = (p.bid_lots as i64).wrapping_mul(per_lot).wrapping_sub(p.bid_notional as i64);
+        let ask_fill_pnl = (p.ask_notional as i64).wrapping_sub((p.ask_lots as i64).wrapping_mul(per_lot));
+        let equity =
+            p.quote_balance.wrapping_add(value).wrapping_add(bid_fill_pnl.min(0)).wrapping_add(ask_fill_pnl.min(0));
+        let long = p.base_lots.wrapping_add(p.bid_lots as i64).unsigned_abs();
+        let short = p.base_lots.wrapping_sub(p.ask_lots as i64).unsigned_abs();
+        let worst = long.max(short).wrapping_mul(per_lot as u64);
+        return (equity as i128, worst as u128);
+    }
+    let value = if p.base_lots >= 0 {
+        mul(p.base_lots as u64, per_lot) as i128
+    } else {
+        -(mul(p.base_lots.unsigned_abs(), per_lot) as i128)
+    };
+    // a bid filling at a price above mark, or an ask below, books a loss at once
+    let bid_fill_pnl = mul(p.bid_lots, per_lot) as i128 - p.bid_notional as i128;
+    let ask_fill_pnl = p.ask_notional as i128 - mul(p.ask_lots, per_lot) as i128;
+    let equity = p.quote_balance as i128 + value + bid_fill_pnl.min(0) + ask_fill_pnl.min(0);
+    let long = (p.base_lots as i128 + p.bid_lots as i128).unsigned_abs();
+    let short = (p.base_lots as i128 - p.ask_lots as i128).unsigned_abs();
+    let worst = long.max(short) as u64;
+    (equity, mul(worst, per_lot))
 }
 
 /// Adds one market's contribution to `h`.
 pub fn add_position(h: &mut Health, p: &Position, r: &MarketRisk) {
-    let per_lot = r.mark.0 as i128 * r.tick_size as i128;
-    let base = p.base_lots as i128;
-    h.equity += p.quote_balance as i128 + base * per_lot;
-    // a bid filling at a price above mark, or an ask below, books a loss at once
-    let bid_fill_pnl = p.bid_lots as i128 * per_lot - p.bid_notional as i128;
-    let ask_fill_pnl = p.ask_notional as i128 - p.ask_lots as i128 * per_lot;
-    h.equity += bid_fill_pnl.min(0) + ask_fill_pnl.min(0);
-    let worst = (base + p.bid_lots as i128).abs().max((base - p.ask_lots as i128).abs());
-    let worst_notional = worst * per_lot;
+    let (equity, worst_notional) = exposure(p, r);
+    h.equity += equity;
     h.initial += requirement(worst_notional, r.initial_bps);
     h.maintenance += requirement(worst_notional, r.maintenance_bps);
+}
+
+/// Equity minus the initial requirement only (what order placement and withdrawals check).
+pub fn initial_free<'a>(collateral: i64, positions: impl IntoIterator<Item = (&'a Position, &'a MarketRisk)>) -> i128 {
+    let mut free = collateral as i128;
+    for (p, r) in positions {
+        let (equity, worst_notional) = exposure(p, r);
+        free += equity - requirement(worst_notional, r.initial_bps);
+    }
+    free
 }
 
 pub fn health<'a>(collateral: i64, positions: impl IntoIterator<Item = (&'a Position, &'a MarketRisk)>) -> Health {
@@ -102,7 +170,51 @@ mod tests {
         assert_eq!(h.initial, 2_000, "worst case: asks fill, 20 lots short");
     }
 
+    /// The formula without fast paths, in i128.
+    fn reference(collateral: i64, p: &Position, r: &MarketRisk) -> Health {
+        let per_lot = r.mark.0 as i128 * r.tick_size as i128;
+        let base = p.base_lots as i128;
+        let bid = (p.bid_lots as i128 * per_lot - p.bid_notional as i128).min(0);
+        let ask = (p.ask_notional as i128 - p.ask_lots as i128 * per_lot).min(0);
+        let worst = (base + p.bid_lots as i128).abs().max((base - p.ask_lots as i128).abs()) * per_lot;
+        let req = |bps: u32| (worst * bps as i128 + 9_999) / 10_000;
+        Health {
+            equity: collateral as i128 + p.quote_balance as i128 + base * per_lot + bid + ask,
+            initial: req(r.initial_bps),
+            maintenance: req(r.maintenance_bps),
+        }
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fast_paths_equal_the_plain_formula(
+            collateral in any::<i32>(),
+            // shifts by up to 50 bits mix ordinary sizes (the i64 fast path) with huge ones
+            base in (any::<i64>(), 20u32..50).prop_map(|(b, s)| b >> s),
+            quote in (any::<i64>(), 8u32..40).prop_map(|(q, s)| q >> s),
+            bids in (any::<u64>(), 24u32..60).prop_map(|(b, s)| b >> s),
+            asks in (any::<u64>(), 24u32..60).prop_map(|(a, s)| a >> s),
+            bid_px in (any::<u64>(), 28u32..50).prop_map(|(p, s)| p >> s),
+            ask_px in (any::<u64>(), 28u32..50).prop_map(|(p, s)| p >> s),
+            mark in prop_oneof![1u64..(1 << 20), 1u64..(1 << 36)],
+            tick in prop_oneof![1u64..(1 << 8), 1u64..(1 << 20)],
+            im in 1u32..10_000,
+        ) {
+            let mut p = Position::new(0);
+            p.base_lots = base;
+            p.quote_balance = quote;
+            p.bid_lots = bids;
+            p.ask_lots = asks;
+            p.bid_notional = bids.saturating_mul(bid_px);
+            p.ask_notional = asks.saturating_mul(ask_px);
+            let r = MarketRisk { mark: Ticks(mark), tick_size: tick, initial_bps: im, maintenance_bps: im / 2 };
+            let want = reference(collateral as i64, &p, &r);
+            prop_assert_eq!(health(collateral as i64, [(&p, &r)]), want);
+            prop_assert_eq!(initial_free(collateral as i64, [(&p, &r)]), want.equity - want.initial);
+        }
+
         #[test]
         fn requirements_never_negative_and_monotone(base in -1_000i64..1_000, extra in 0u64..1_000, bids in 0u64..500, asks in 0u64..500) {
             // without orders: monotone in the position's size

@@ -250,6 +250,16 @@ fn remove_out<T: Tree, S: EventSink>(
     Ok(())
 }
 
+/// Whether placing `p` can depend on the time: it carries an expiry, it crosses the best opposite
+/// order (whose expiry must be checked, and whose events are timestamped), or its side is full
+/// (an eviction is an event). When false, `MatchContext::now_ts` is not read and may be 0: a
+/// plain resting quote needs no clock.
+pub fn needs_time<T: Tree>(book: &Book<T>, p: &OrderParams) -> bool {
+    p.expiry_ts != 0
+        || book.is_full(p.side)
+        || book.best(p.side.opposite()).is_some_and(|b| crosses(p.side, p.price, book.node(b).price))
+}
+
 /// Places an order: matches what crosses, rests what may rest. See the module docs for policies.
 pub fn place<T: Tree, S: EventSink>(
     book: &mut Book<T>,
@@ -362,7 +372,9 @@ pub fn place<T: Tree, S: EventSink>(
             r.maker_fees = r.maker_fees.checked_add(maker_fee).ok_or(MatchError::Overflow)?;
             r.last_fill_price = Some(maker.price);
         }
-        r.taker_fee = ctx.fees.taker_fee(r.filled_notional).ok_or(MatchError::Overflow)?;
+        if r.filled_notional > 0 {
+            r.taker_fee = ctx.fees.taker_fee(r.filled_notional).ok_or(MatchError::Overflow)?;
+        }
     }
 
     if remaining.is_zero() {

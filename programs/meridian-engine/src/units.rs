@@ -70,7 +70,7 @@ impl Quote {
 /// Quote value of `lots` at `price`: lots * ticks * tick_size (quote units per lot per tick).
 #[inline(always)]
 pub fn notional(price: Ticks, lots: Lots, tick_size: u64) -> Option<u64> {
-    price.0.checked_mul(lots.0)?.checked_mul(tick_size)
+    crate::fixed::mul_u64(crate::fixed::mul_u64(price.0, lots.0)?, tick_size)
 }
 
 /// Which side of the book an order rests on.

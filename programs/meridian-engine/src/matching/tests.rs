@@ -212,6 +212,23 @@ fn match_limit_bounds_work_and_never_leaves_a_crossed_book() {
 }
 
 #[test]
+fn time_is_needed_only_to_meet_makers_expire_or_evict() {
+    let mut m = Market::<RedBlack>::new(2);
+    m.place(params(1, Side::Ask, 100, 1, OrderKind::Limit)).unwrap();
+    let book = m.s.book::<RedBlack>();
+    assert!(!needs_time(&book, &params(2, Side::Bid, 99, 1, OrderKind::Limit)), "a resting bid");
+    assert!(needs_time(&book, &params(2, Side::Bid, 100, 1, OrderKind::Limit)), "crosses the ask");
+    assert!(needs_time(&book, &params(2, Side::Bid, 100, 1, OrderKind::PostOnly)), "post-only checks the ask's expiry");
+    let mut expiring = params(2, Side::Bid, 99, 1, OrderKind::Limit);
+    expiring.expiry_ts = 5_000;
+    assert!(needs_time(&book, &expiring));
+    drop(book);
+    m.place(params(1, Side::Ask, 101, 1, OrderKind::Limit)).unwrap();
+    let book = m.s.book::<RedBlack>();
+    assert!(needs_time(&book, &params(2, Side::Ask, 150, 1, OrderKind::Limit)), "full side: may evict");
+}
+
+#[test]
 fn fees_round_toward_the_protocol() {
     let f = FeeRates { taker_ppm: 300, maker_ppm: -50 };
     assert_eq!(f.taker_fee(1), Some(1));
