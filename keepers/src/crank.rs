@@ -198,6 +198,7 @@ mod tests {
         let (keeper, reward) = (Pubkey::new_unique(), Pubkey::new_unique());
         let distinct: Vec<Pubkey> = (0..100).map(|_| Pubkey::new_unique()).collect();
         let (n, accounts) = plan_batch(&keeper, &m, &reward, &distinct, 500);
+        println!("distinct makers per transaction: {n}");
         assert!(n >= 20 && (n as usize) < 40, "distinct makers per packet: {n}");
         assert_eq!(accounts.len(), n as usize);
         // the same maker over and over costs no extra account: bounded by compute instead

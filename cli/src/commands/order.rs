@@ -215,8 +215,8 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
             };
             let ix = ix::cancel_all_orders(&accounts, &margin, &owner.pubkey(), side, 0);
             let signature = client.send(&[ix], &owner, &[]).await?;
-            let after = client.margin_account(&margin).await?.num_open_orders;
-            let cancelled = account.num_open_orders.saturating_sub(after);
+            let after = client.margin_account(&margin).await?.num_open_orders();
+            let cancelled = account.num_open_orders().saturating_sub(after);
             output::print(
                 ctx.json,
                 &Record::new().with("cancelled", cancelled).with("signature", signature.to_string()),

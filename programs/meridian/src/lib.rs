@@ -10,8 +10,21 @@ use {sbpf_i128_shim as _, solana_compiler_builtins as _};
 
 use anchor_lang::prelude::*;
 
+/// Logs a label and the remaining compute units in `cu-trace` builds; nothing otherwise.
+#[macro_export]
+macro_rules! cu_checkpoint {
+    ($label:expr) => {
+        #[cfg(all(feature = "cu-trace", target_os = "solana"))]
+        {
+            anchor_lang::prelude::msg!($label);
+            unsafe { solana_msg::syscalls::sol_log_compute_units_() };
+        }
+    };
+}
+
 pub mod error;
 pub mod instructions;
+pub mod loaders;
 pub mod risk;
 pub mod state;
 pub mod token;
@@ -20,7 +33,7 @@ pub mod trading;
 pub use error::MeridianError;
 pub use instructions::*;
 pub use state::*;
-pub use trading::{PlaceOrderArgs, PlaceOrderResult};
+pub use trading::PlaceOrderArgs;
 
 declare_id!("Bxe38UGCwSGp5D6KgPxRwMwFsTE81Evkap8qMcUWPTdA");
 
@@ -28,14 +41,45 @@ declare_id!("Bxe38UGCwSGp5D6KgPxRwMwFsTE81Evkap8qMcUWPTdA");
 pub mod meridian {
     use super::*;
 
-    /// Creates an exchange: its state account, the collateral vault, fee and insurance fields.
-    pub fn initialize_exchange(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Result<()> {
-        instructions::process_initialize_exchange(ctx, params)
+    // Order matters: Anchor dispatches by comparing discriminators in this order, so the order
+    // flow comes first.
+    /// Places an order; matches at once against the book, rests what may rest. Remaining accounts:
+    /// the markets of the account's other positions, in position-slot order (margin check). The
+    /// result (order id, fills, fee, resting size) is recorded in the margin account's
+    /// `last_placement`.
+    pub fn place_order<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
+        instructions::process_place_order(ctx, args)
     }
 
-    /// Creates the caller's margin account number `sub_account` on an exchange.
-    pub fn create_margin_account(ctx: Context<CreateMarginAccount>, sub_account: u16) -> Result<()> {
-        instructions::process_create_margin_account(ctx, sub_account)
+    /// Cancels an order by its id (sequence number).
+    pub fn cancel_order(ctx: Context<CancelOrder>, order_seq: u64) -> Result<()> {
+        instructions::process_cancel_order(ctx, order_seq)
+    }
+
+    /// Permissionless crank: applies up to `limit` events to the makers' accounts (remaining
+    /// accounts) and pays the reward account. Returns how many were applied.
+    pub fn consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
+        instructions::process_consume_events(ctx, limit)
+    }
+
+    /// Cancels the account's order `cancel_seq` and places `args`, atomically.
+    pub fn replace_order<'info>(
+        ctx: Context<'info, PlaceOrder<'info>>,
+        cancel_seq: u64,
+        args: PlaceOrderArgs,
+    ) -> Result<()> {
+        instructions::process_replace_order(ctx, cancel_seq, args)
+    }
+
+    /// Cancels an order by the client order id given at placement.
+    pub fn cancel_order_by_client_id(ctx: Context<CancelOrder>, client_order_id: u64) -> Result<()> {
+        instructions::process_cancel_order_by_client_id(ctx, client_order_id)
+    }
+
+    /// Cancels the account's orders in a market: side 0 bids, 1 asks, 2 both; at most `limit` (0 =
+    /// all). Returns how many.
+    pub fn cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
+        instructions::process_cancel_all_orders(ctx, side, limit)
     }
 
     /// Moves `amount` native units of collateral from the owner's token account into the vault.
@@ -49,9 +93,19 @@ pub mod meridian {
         instructions::process_withdraw(ctx, amount)
     }
 
+    /// Creates the caller's margin account number `sub_account` on an exchange.
+    pub fn create_margin_account(ctx: Context<CreateMarginAccount>, sub_account: u16) -> Result<()> {
+        instructions::process_create_margin_account(ctx, sub_account)
+    }
+
     /// Closes an empty margin account and returns its rent to the owner.
     pub fn close_margin_account(ctx: Context<CloseMarginAccount>) -> Result<()> {
         instructions::process_close_margin_account(ctx)
+    }
+
+    /// Creates an exchange: its state account, the collateral vault, fee and insurance fields.
+    pub fn initialize_exchange(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Result<()> {
+        instructions::process_initialize_exchange(ctx, params)
     }
 
     /// Admin: sets the pause flags (bits of `PauseFlags`); 0 resumes everything.
@@ -68,46 +122,6 @@ pub mod meridian {
     /// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed.
     pub fn set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
         instructions::process_set_market_status(ctx, status)
-    }
-
-    /// Places an order; matches at once against the book, rests what may rest. Remaining accounts:
-    /// the markets of the account's other positions, in position-slot order (margin check).
-    pub fn place_order<'info>(
-        ctx: Context<'info, PlaceOrder<'info>>,
-        args: PlaceOrderArgs,
-    ) -> Result<PlaceOrderResult> {
-        instructions::process_place_order(ctx, args)
-    }
-
-    /// Cancels the account's order `cancel_seq` and places `args`, atomically.
-    pub fn replace_order<'info>(
-        ctx: Context<'info, PlaceOrder<'info>>,
-        cancel_seq: u64,
-        args: PlaceOrderArgs,
-    ) -> Result<PlaceOrderResult> {
-        instructions::process_replace_order(ctx, cancel_seq, args)
-    }
-
-    /// Cancels an order by its id (sequence number).
-    pub fn cancel_order(ctx: Context<CancelOrder>, order_seq: u64) -> Result<()> {
-        instructions::process_cancel_order(ctx, order_seq)
-    }
-
-    /// Cancels an order by the client order id given at placement.
-    pub fn cancel_order_by_client_id(ctx: Context<CancelOrder>, client_order_id: u64) -> Result<()> {
-        instructions::process_cancel_order_by_client_id(ctx, client_order_id)
-    }
-
-    /// Cancels the account's orders in a market: side 0 bids, 1 asks, 2 both; at most `limit` (0 =
-    /// all). Returns how many.
-    pub fn cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
-        instructions::process_cancel_all_orders(ctx, side, limit)
-    }
-
-    /// Permissionless crank: applies up to `limit` events to the makers' accounts (remaining
-    /// accounts) and pays the reward account. Returns how many were applied.
-    pub fn consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
-        instructions::process_consume_events(ctx, limit)
     }
 
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return

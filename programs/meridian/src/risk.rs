@@ -7,19 +7,26 @@
 
 use crate::{error::MeridianError, state::*};
 use anchor_lang::prelude::*;
-use meridian_engine::margin::{add_position, Health};
+use meridian_engine::margin::{add_position, initial_free, Health, MarketRisk};
+use meridian_engine::position::Position;
 
-pub fn account_health<'info>(
+/// Calls `f` with each of the account's positions and its market's risk parameters.
+fn for_each_position<'info>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
     remaining: &'info [AccountInfo<'info>],
-) -> Result<Health> {
-    let mut h = Health { equity: account.collateral as i128, ..Health::default() };
+    mut f: impl FnMut(&Position, &MarketRisk),
+) -> Result<()> {
     let mut next = remaining.iter();
+    crate::cu_checkpoint!("risk: start");
     for p in account.positions_in_use() {
+        crate::cu_checkpoint!("risk: position");
         if let Some(m) = current.filter(|m| m.index == p.market_index) {
-            add_position(&mut h, p, &m.risk());
+            let r = m.risk();
+            crate::cu_checkpoint!("risk: risk built");
+            f(p, &r);
+            crate::cu_checkpoint!("risk: position done");
             continue;
         }
         let info = next.next().ok_or(MeridianError::MissingMarketAccount)?;
@@ -27,7 +34,34 @@ pub fn account_health<'info>(
         let market = loader.load()?;
         require_keys_eq!(market.exchange, *exchange, MeridianError::WrongExchange);
         require!(market.index == p.market_index, MeridianError::MissingMarketAccount);
-        add_position(&mut h, p, &market.risk());
+        f(p, &market.risk());
     }
+    crate::cu_checkpoint!("risk: end");
+    Ok(())
+}
+
+/// Equity, initial and maintenance requirements (liquidation checks).
+pub fn account_health<'info>(
+    account: &MarginAccount,
+    exchange: &Pubkey,
+    current: Option<&Market>,
+    remaining: &'info [AccountInfo<'info>],
+) -> Result<Health> {
+    let mut h = Health { equity: account.collateral as i128, ..Health::default() };
+    for_each_position(account, exchange, current, remaining, |p, r| add_position(&mut h, p, r))?;
     Ok(h)
+}
+
+/// Equity above the initial requirement (order placement and withdrawals need only this).
+pub fn account_initial_free<'info>(
+    account: &MarginAccount,
+    exchange: &Pubkey,
+    current: Option<&Market>,
+    remaining: &'info [AccountInfo<'info>],
+) -> Result<i128> {
+    let mut free = account.collateral as i128;
+    for_each_position(account, exchange, current, remaining, |p, r| {
+        free += initial_free(0, [(p, r)]);
+    })?;
+    Ok(free)
 }

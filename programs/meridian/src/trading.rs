@@ -37,18 +37,6 @@ pub struct PlaceOrderArgs {
     pub match_limit: u8,
 }
 
-/// What a placement did, returned as the instruction's return data.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PlaceOrderResult {
-    /// The order id (its sequence number in the market).
-    pub order_seq: u64,
-    pub filled_lots: u64,
-    pub filled_quote: u64,
-    pub taker_fee: u64,
-    pub posted_lots: u64,
-    pub posted_price: u64,
-}
-
 fn match_error(e: MatchError) -> Error {
     match e {
         MatchError::AlreadyExpired => MeridianError::OrderAlreadyExpired,
@@ -100,14 +88,15 @@ pub struct Trade<'a> {
     pub account_key: Pubkey,
 }
 
-/// Places an order for `t.account`. The caller checks margin afterwards.
+/// Places an order for `t.account`. The caller checks margin afterwards. `now` reads the clock; it
+/// is called only if this placement needs the time (see `matching::needs_time`).
 pub fn place(
     t: &mut Trade,
     book: &AccountInfo,
     queue: &AccountInfo,
     args: &PlaceOrderArgs,
-    now: i64,
-) -> Result<PlaceOrderResult> {
+    now: impl FnOnce() -> Result<i64>,
+) -> Result<LastPlacement> {
     let side = Side::from_u8(args.side).ok_or(MeridianError::InvalidSide)?;
     let kind = OrderKind::from_u8(args.order_kind).ok_or(MeridianError::InvalidOrderKind)?;
     let self_trade = SelfTrade::from_u8(args.self_trade).ok_or(MeridianError::InvalidSelfTradeBehavior)?;
@@ -147,7 +136,8 @@ pub fn place(
         owner_slot: order_slot as u8,
         flags: args.reduce_only as u8,
     };
-    let ctx = MatchContext { seq, now_ts: now, fees: market.fees(), tick_size: market.tick_size, match_limit };
+    crate::cu_checkpoint!("place: validated args, position slot");
+    let mut now_ts = 0;
     let r = {
         let mut book_data = book.try_borrow_mut_data()?;
         let (bh, nodes) = book_parts(&mut book_data)?;
@@ -155,8 +145,14 @@ pub fn place(
         let mut queue_data = queue.try_borrow_mut_data()?;
         let (qh, events) = queue_parts(&mut queue_data)?;
         let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
+        if matching::needs_time(&book, &params) {
+            now_ts = now()?;
+        }
+        let ctx = MatchContext { seq, now_ts, fees: market.fees(), tick_size: market.tick_size, match_limit };
+        crate::cu_checkpoint!("place: book and queue open");
         matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?
     };
+    crate::cu_checkpoint!("place: matched");
 
     if r.filled.0 > 0 {
         let p = account.position_mut(pos_slot);
@@ -167,7 +163,7 @@ pub fn place(
         account.realized_pnl = account.realized_pnl.saturating_add(realized);
         update_open_interest(market, before, after);
         market.mark_price = r.last_fill_price.map_or(market.mark_price, |t| t.0);
-        market.last_trade_ts = now;
+        market.last_trade_ts = now_ts;
         market.volume_quote = market.volume_quote.saturating_add(r.filled_notional);
     }
     if r.taker_fee > 0 {
@@ -184,12 +180,13 @@ pub fn place(
         market.crank_pool = market.crank_pool.checked_add(crank_cut).ok_or(MeridianError::MathOverflow)?;
         collect_fee(t.exchange, fee, fee.saturating_sub(rebates + crank_cut))?;
     }
-    let mut out = PlaceOrderResult {
+    let mut out = LastPlacement {
         order_seq: seq,
+        market_index: market.index,
         filled_lots: r.filled.0,
         filled_quote: r.filled_notional,
         taker_fee: r.taker_fee,
-        ..PlaceOrderResult::default()
+        ..LastPlacement::default()
     };
     if let Some(posted) = r.posted {
         let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;

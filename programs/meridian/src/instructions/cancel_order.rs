@@ -1,24 +1,40 @@
-use crate::{error::MeridianError, state::*, trading};
+use crate::{
+    error::MeridianError,
+    loaders::{load, load_mut},
+    state::*,
+    trading,
+};
 use anchor_lang::prelude::*;
 use meridian_engine::units::Side;
+use std::cell::{Ref, RefMut};
 
 #[derive(Accounts)]
 pub struct CancelOrder<'info> {
-    #[account(has_one = book @ MeridianError::WrongBook)]
-    pub market: AccountLoader<'info, Market>,
-    /// CHECK: the market's book (has_one above).
+    /// CHECK: a market; loaded and checked by the handler.
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the market's book (`market.book`).
     #[account(mut)]
     pub book: UncheckedAccount<'info>,
-    #[account(mut, has_one = owner @ MeridianError::NotAccountOwner)]
-    pub margin_account: AccountLoader<'info, MarginAccount>,
+    /// CHECK: the owner's margin account; loaded and checked by the handler.
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
     pub owner: Signer<'info>,
 }
 
-fn cancel_one(ctx: Context<CancelOrder>, find: impl FnOnce(&MarginAccount, u16) -> Option<usize>) -> Result<()> {
-    let market = ctx.accounts.market.load()?;
-    market.check_can_cancel()?;
-    let mut account = ctx.accounts.margin_account.load_mut()?;
+/// The market (read-only) and the owner's account, checked against each other.
+fn open<'a>(ctx: &'a Context<CancelOrder>) -> Result<(Ref<'a, Market>, RefMut<'a, MarginAccount>)> {
+    let a = &ctx.accounts;
+    let market = load::<Market>(&a.market)?;
+    require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
+    let account = load_mut::<MarginAccount>(&a.margin_account)?;
+    require_keys_eq!(account.owner, a.owner.key(), MeridianError::NotAccountOwner);
     require_keys_eq!(account.exchange, market.exchange, MeridianError::WrongExchange);
+    market.check_can_cancel()?;
+    Ok((market, account))
+}
+
+fn cancel_one(ctx: Context<CancelOrder>, find: impl FnOnce(&MarginAccount, u16) -> Option<usize>) -> Result<()> {
+    let (market, mut account) = open(&ctx)?;
     let slot = find(&account, market.index).ok_or(MeridianError::OrderNotFound)?;
     let owner = ctx.accounts.margin_account.key();
     let found =
@@ -46,17 +62,18 @@ pub fn process_cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8)
         2 => None,
         _ => return err!(MeridianError::InvalidSide),
     };
-    let market = ctx.accounts.market.load()?;
-    market.check_can_cancel()?;
-    let mut account = ctx.accounts.margin_account.load_mut()?;
-    require_keys_eq!(account.exchange, market.exchange, MeridianError::WrongExchange);
+    let (market, mut account) = open(&ctx)?;
     let owner = ctx.accounts.margin_account.key();
     let limit = if limit == 0 { u8::MAX } else { limit };
     trading::with_book(&ctx.accounts.book, |b| {
         let mut cancelled = 0u8;
-        for slot in 0..MAX_OPEN_ORDERS {
+        // a copy of the slot mask: cancelling clears bits as we go
+        let mut slots = account.open_order_slots;
+        while slots != 0 {
+            let slot = slots.trailing_zeros() as usize;
+            slots &= slots - 1;
             let o = account.open_orders[slot];
-            if o.in_use == 0 || o.market_index != market.index || only.is_some_and(|s| s as u8 != o.side) {
+            if o.market_index != market.index || only.is_some_and(|s| s as u8 != o.side) {
                 continue;
             }
             if cancelled == limit {

@@ -1,5 +1,6 @@
 use crate::{
     error::MeridianError,
+    loaders::{load, load_mut},
     state::*,
     trading::{adjust_collateral, collect_fee, update_open_interest},
 };
@@ -9,20 +10,18 @@ use meridian_engine::units::{notional, Side};
 
 #[derive(Accounts)]
 pub struct ConsumeEvents<'info> {
+    /// CHECK: the exchange; loaded and checked by the handler.
     #[account(mut)]
-    pub exchange: AccountLoader<'info, Exchange>,
-    #[account(
-        mut,
-        has_one = exchange @ MeridianError::WrongExchange,
-        has_one = event_queue @ MeridianError::WrongEventQueue,
-    )]
-    pub market: AccountLoader<'info, Market>,
-    /// CHECK: the market's event queue (has_one above).
+    pub exchange: UncheckedAccount<'info>,
+    /// CHECK: a market of the exchange; loaded and checked by the handler.
+    #[account(mut)]
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the market's event queue (`market.event_queue`).
     #[account(mut)]
     pub event_queue: UncheckedAccount<'info>,
-    /// Any margin account of the exchange: receives the crank reward.
-    #[account(mut, has_one = exchange @ MeridianError::WrongExchange)]
-    pub reward_account: AccountLoader<'info, MarginAccount>,
+    /// CHECK: any margin account of the exchange: receives the crank reward.
+    #[account(mut)]
+    pub reward_account: UncheckedAccount<'info>,
 }
 
 /// Applies one event to its maker's account.
@@ -77,9 +76,14 @@ fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount
 /// exactly once because it leaves the queue in the same transaction. Pays the reward account
 /// `crank_reward` per event, from the pool taker fees funded.
 pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
-    let exchange_key = ctx.accounts.exchange.key();
-    let mut exchange = ctx.accounts.exchange.load_mut()?;
-    let mut market = ctx.accounts.market.load_mut()?;
+    let a = &ctx.accounts;
+    let exchange_key = a.exchange.key();
+    let mut exchange = load_mut::<Exchange>(&a.exchange)?;
+    let mut market = load_mut::<Market>(&a.market)?;
+    require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
+    require_keys_eq!(market.event_queue, a.event_queue.key(), MeridianError::WrongEventQueue);
+    // checked before any event is applied, so a wrong reward account fails the whole batch
+    require_keys_eq!(load::<MarginAccount>(&a.reward_account)?.exchange, exchange_key, MeridianError::WrongExchange);
     let mut data = ctx.accounts.event_queue.try_borrow_mut_data()?;
     let (qh, events) = queue_parts(&mut data)?;
     let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
@@ -88,8 +92,7 @@ pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, 
     while consumed < limit {
         let Some(e) = queue.peek(consumed as u32).copied() else { break };
         let Some(info) = ctx.remaining_accounts.iter().find(|a| a.key.to_bytes() == e.maker) else { break };
-        let loader = AccountLoader::<MarginAccount>::try_from(info)?;
-        let mut maker = loader.load_mut()?;
+        let mut maker = load_mut::<MarginAccount>(info)?;
         require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
         apply(&mut exchange, &mut market, &mut maker, &e)?;
         consumed += 1;
@@ -101,7 +104,7 @@ pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, 
     if reward > 0 {
         market.crank_pool -= reward;
         exchange.fees_accrued = exchange.fees_accrued.checked_sub(reward).ok_or(MeridianError::MathOverflow)?;
-        let mut crank = ctx.accounts.reward_account.load_mut()?;
+        let mut crank = load_mut::<MarginAccount>(&a.reward_account)?;
         adjust_collateral(&mut exchange, &mut crank, reward as i64)?;
     }
     Ok(consumed)

@@ -38,6 +38,7 @@ fn validate(p: &MarketParams) -> Result<()> {
         && p.tick_size > 0
         && p.min_order_lots > 0
         && p.initial_mark_price > 0
+        && p.initial_mark_price.checked_mul(p.tick_size).is_some()
         && p.maintenance_margin_bps > 0
         && p.initial_margin_bps > p.maintenance_margin_bps
         && p.initial_margin_bps <= 10_000

@@ -1,36 +1,32 @@
 use crate::{
     error::MeridianError,
-    risk::account_health,
+    loaders::load_mut,
+    risk::account_initial_free,
     state::*,
-    trading::{self, PlaceOrderArgs, PlaceOrderResult, Trade},
+    trading::{self, PlaceOrderArgs, Trade},
 };
 use anchor_lang::prelude::*;
 
-/// Accounts shared by place_order and replace_order. Remaining accounts: the markets of the
-/// account's other positions, in position-slot order (for the margin check).
+/// Accounts shared by place_order and replace_order (loaded explicitly, see `loaders`).
+/// Remaining accounts: the markets of the account's other positions, in position-slot order (for
+/// the margin check).
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
+    /// CHECK: the exchange; loaded and checked by the handler.
     #[account(mut)]
-    pub exchange: AccountLoader<'info, Exchange>,
-    #[account(
-        mut,
-        has_one = exchange @ MeridianError::WrongExchange,
-        has_one = book @ MeridianError::WrongBook,
-        has_one = event_queue @ MeridianError::WrongEventQueue,
-    )]
-    pub market: AccountLoader<'info, Market>,
-    /// CHECK: the market's book (has_one above); read and written through the engine.
+    pub exchange: UncheckedAccount<'info>,
+    /// CHECK: a market of the exchange; loaded and checked by the handler.
+    #[account(mut)]
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the market's book (`market.book`).
     #[account(mut)]
     pub book: UncheckedAccount<'info>,
-    /// CHECK: the market's event queue (has_one above).
+    /// CHECK: the market's event queue (`market.event_queue`).
     #[account(mut)]
     pub event_queue: UncheckedAccount<'info>,
-    #[account(
-        mut,
-        has_one = exchange @ MeridianError::WrongExchange,
-        has_one = owner @ MeridianError::NotAccountOwner,
-    )]
-    pub margin_account: AccountLoader<'info, MarginAccount>,
+    /// CHECK: the owner's margin account on the exchange; loaded and checked by the handler.
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
     pub owner: Signer<'info>,
 }
 
@@ -40,14 +36,20 @@ pub fn place_checked<'info>(
     ctx: &Context<'info, PlaceOrder<'info>>,
     args: &PlaceOrderArgs,
     before_place: impl FnOnce(&Market, &mut MarginAccount) -> Result<()>,
-) -> Result<PlaceOrderResult> {
-    let now = Clock::get()?.unix_timestamp;
+) -> Result<()> {
+    crate::cu_checkpoint!("place: accounts validated");
     let a = &ctx.accounts;
-    let mut exchange = a.exchange.load_mut()?;
+    let mut exchange = load_mut::<Exchange>(&a.exchange)?;
+    let mut market = load_mut::<Market>(&a.market)?;
+    require_keys_eq!(market.exchange, a.exchange.key(), MeridianError::WrongExchange);
+    require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
+    require_keys_eq!(market.event_queue, a.event_queue.key(), MeridianError::WrongEventQueue);
+    let mut account = load_mut::<MarginAccount>(&a.margin_account)?;
+    require_keys_eq!(account.exchange, a.exchange.key(), MeridianError::WrongExchange);
+    require_keys_eq!(account.owner, a.owner.key(), MeridianError::NotAccountOwner);
     require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
-    let mut market = a.market.load_mut()?;
     market.check_can_place()?;
-    let mut account = a.margin_account.load_mut()?;
+    crate::cu_checkpoint!("place: loaded");
     before_place(&market, &mut account)?;
     let result = trading::place(
         &mut Trade {
@@ -59,28 +61,20 @@ pub fn place_checked<'info>(
         &a.book,
         &a.event_queue,
         args,
-        now,
+        || Ok(Clock::get()?.unix_timestamp),
     )?;
+    crate::cu_checkpoint!("place: placed");
     if !args.reduce_only {
-        let health = account_health(&account, &a.exchange.key(), Some(&market), ctx.remaining_accounts)?;
-        require!(health.initial_free() >= 0, MeridianError::InsufficientMargin);
+        let free = account_initial_free(&account, &a.exchange.key(), Some(&market), ctx.remaining_accounts)?;
+        require!(free >= 0, MeridianError::InsufficientMargin);
     }
-    account.last_placement = LastPlacement {
-        order_seq: result.order_seq,
-        market_index: market.index,
-        _pad: [0; 6],
-        filled_lots: result.filled_lots,
-        filled_quote: result.filled_quote,
-        taker_fee: result.taker_fee,
-        posted_lots: result.posted_lots,
-        posted_price: result.posted_price,
-    };
-    Ok(result)
+    crate::cu_checkpoint!("place: margin checked");
+    account.last_placement = result;
+    Ok(())
 }
 
-pub fn process_place_order<'info>(
-    ctx: Context<'info, PlaceOrder<'info>>,
-    args: PlaceOrderArgs,
-) -> Result<PlaceOrderResult> {
+/// The result is recorded in the margin account (`last_placement`) rather than returned: clients
+/// and CPI callers read it there, and the return-data syscall is saved.
+pub fn process_place_order<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
     place_checked(&ctx, &args, |_, _| Ok(()))
 }

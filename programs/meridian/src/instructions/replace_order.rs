@@ -7,7 +7,7 @@ pub fn process_replace_order<'info>(
     ctx: Context<'info, PlaceOrder<'info>>,
     cancel_seq: u64,
     args: trading::PlaceOrderArgs,
-) -> Result<trading::PlaceOrderResult> {
+) -> Result<()> {
     let book = ctx.accounts.book.to_account_info();
     let owner = ctx.accounts.margin_account.key();
     place_checked(&ctx, &args, |market, account| {

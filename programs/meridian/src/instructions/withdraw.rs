@@ -1,4 +1,4 @@
-use crate::{error::MeridianError, risk::account_health, state::*, token::transfer_out};
+use crate::{error::MeridianError, risk::account_initial_free, state::*, token::transfer_out};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
@@ -37,8 +37,8 @@ pub fn process_withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64
         let account = ctx.accounts.margin_account.load()?;
         let mut free = account.collateral.max(0) as i128;
         if account.positions_in_use().next().is_some() {
-            let health = account_health(&account, &ctx.accounts.exchange.key(), None, ctx.remaining_accounts)?;
-            free = free.min(health.initial_free());
+            free =
+                free.min(account_initial_free(&account, &ctx.accounts.exchange.key(), None, ctx.remaining_accounts)?);
         }
         // amount > i64::MAX can never be covered, so this also rejects u64::MAX
         require!(amount as i128 <= free, MeridianError::InsufficientCollateral);

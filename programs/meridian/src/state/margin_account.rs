@@ -11,6 +11,7 @@ pub const MAX_OPEN_ORDERS: usize = 64;
 /// A position is the engine's `Position` (120 bytes), stored as words so the IDL stays plain.
 pub const POSITION_WORDS: usize = 15;
 const _: () = assert!(core::mem::size_of::<Position>() == POSITION_WORDS * 8);
+const _: () = assert!(MAX_OPEN_ORDERS == 64, "open_order_slots is a u64 bitmap");
 
 /// One resting order, as its owner's account knows it (the book holds its live size).
 #[zero_copy]
@@ -52,8 +53,9 @@ pub struct MarginAccount {
     pub sub_account: u16,
     pub bump: u8,
     pub flags: u8,
-    pub num_open_orders: u8,
-    pub _padding: [u8; 3],
+    pub _padding: [u8; 4],
+    /// Bit i set = `open_orders[i]` in use.
+    pub open_order_slots: u64,
     /// Collateral in native units of the exchange's mint: deposits - withdrawals - fees + rebates
     /// (+ settled PnL and funding, later). Signed: only a bankruptcy takes it below zero.
     pub collateral: i64,
@@ -84,10 +86,9 @@ impl MarginAccount {
     }
 
     pub fn find_position(&self, market_index: u16) -> Option<usize> {
-        (0..MAX_POSITIONS).find(|&i| {
-            let p = self.position(i);
-            p.in_use != 0 && p.market_index == market_index
-        })
+        // a position's first word holds market_index (bytes 0-1) and in_use (byte 2)
+        let key = (1u64 << 16) | market_index as u64;
+        self.positions.iter().position(|w| w[0] & 0xff_ffff == key)
     }
 
     /// The position slot for a market, opened if the account has none there yet.
@@ -107,18 +108,37 @@ impl MarginAccount {
         }
     }
 
+    pub fn num_open_orders(&self) -> u32 {
+        self.open_order_slots.count_ones()
+    }
+
     pub fn free_order_slot(&self) -> Option<usize> {
-        self.open_orders.iter().position(|o| o.in_use == 0)
+        let free = !self.open_order_slots;
+        (free != 0).then(|| free.trailing_zeros() as usize)
+    }
+
+    /// Slots of the open orders in use, ascending.
+    pub fn order_slots(&self) -> impl Iterator<Item = usize> {
+        let mut mask = self.open_order_slots;
+        core::iter::from_fn(move || {
+            (mask != 0).then(|| {
+                let i = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                i
+            })
+        })
+    }
+
+    fn find_order_where(&self, f: impl Fn(&OpenOrder) -> bool) -> Option<usize> {
+        self.order_slots().find(|&i| f(&self.open_orders[i]))
     }
 
     pub fn find_order(&self, market_index: u16, seq: u64) -> Option<usize> {
-        self.open_orders.iter().position(|o| o.in_use != 0 && o.market_index == market_index && o.seq == seq)
+        self.find_order_where(|o| o.market_index == market_index && o.seq == seq)
     }
 
     pub fn find_order_by_client_id(&self, market_index: u16, client_order_id: u64) -> Option<usize> {
-        self.open_orders
-            .iter()
-            .position(|o| o.in_use != 0 && o.market_index == market_index && o.client_order_id == client_order_id)
+        self.find_order_where(|o| o.market_index == market_index && o.client_order_id == client_order_id)
     }
 
     pub fn record_order(
@@ -141,18 +161,18 @@ impl MarginAccount {
             seq,
             client_order_id,
         };
-        self.num_open_orders += 1;
+        self.open_order_slots |= 1 << slot;
     }
 
     pub fn clear_order(&mut self, slot: usize) {
-        if self.open_orders[slot].in_use != 0 {
+        if self.open_order_slots & (1 << slot) != 0 {
             self.open_orders[slot] = OpenOrder::default();
-            self.num_open_orders -= 1;
+            self.open_order_slots &= !(1 << slot);
         }
     }
 
     /// Nothing left: no collateral, positions or orders.
     pub fn is_empty(&self) -> bool {
-        self.collateral == 0 && self.num_open_orders == 0 && self.positions_in_use().next().is_none()
+        self.collateral == 0 && self.open_order_slots == 0 && self.positions_in_use().next().is_none()
     }
 }
