@@ -176,6 +176,8 @@ build_program() {
     # dir per variant so switching does not rebuild the default
     local target_dir=$SBF_TARGET_DIR
     [ -n "${MERIDIAN_SBF_FEATURES:-}" ] && target_dir=$SBF_TARGET_DIR-${MERIDIAN_SBF_FEATURES//,/-}
+    # extra flags (diagnostics such as --dump-module) change every crate's fingerprint: own dir
+    [ -n "${MERIDIAN_SBF_RUSTFLAGS:-}" ] && target_dir=$target_dir-custom-flags
     /usr/bin/cargo build --release -p meridian --target "$TARGET_JSON" -Zjson-target-spec \
         -Zbuild-std=std,panic_abort -Zbuild-std-features= --target-dir "$target_dir" \
         ${MERIDIAN_SBF_FEATURES:+--features "$MERIDIAN_SBF_FEATURES"}

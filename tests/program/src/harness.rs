@@ -1,14 +1,13 @@
 //! A LiteSVM harness around the real SBF binary (`target/deploy/meridian.so`), with the bundled SPL
 //! Token and Token-2022 programs. No mocks: every instruction runs in the Solana runtime.
 
-use anchor_lang::AnchorDeserialize;
 use anchor_lang::{solana_program::system_instruction, Discriminator};
 use litesvm::{
     types::{FailedTransactionMetadata, TransactionMetadata},
     LiteSVM,
 };
 use meridian::{
-    Exchange, ExchangeParams, MarginAccount, Market, MarketParams, MeridianError, PlaceOrderArgs, PlaceOrderResult,
+    Exchange, ExchangeParams, LastPlacement, MarginAccount, Market, MarketParams, MeridianError, PlaceOrderArgs,
 };
 use meridian_sdk::{
     book::BookView,
@@ -101,6 +100,13 @@ impl Harness {
         let tx = Transaction::new_signed_with_payer(ixs, Some(&self.payer.pubkey()), &all, self.svm.latest_blockhash());
         let result = self.svm.send_transaction(tx);
         self.svm.expire_blockhash();
+        if std::env::var_os("MERIDIAN_PRINT_LOGS").is_some() {
+            let (logs, cu) = match &result {
+                Ok(m) => (&m.logs, m.compute_units_consumed),
+                Err(f) => (&f.meta.logs, f.meta.compute_units_consumed),
+            };
+            eprintln!("--- {cu} CU\n{}", logs.join("\n"));
+        }
         result.map_err(|FailedTransactionMetadata { err, meta }| Failure { err, logs: meta.logs })
     }
 
@@ -379,12 +385,26 @@ pub struct MarketFixture {
 impl Harness {
     /// Allocates the book and queue and creates the exchange's next market.
     pub fn setup_market(&mut self, fx: &ExchangeFixture, params: MarketParams) -> MarketFixture {
+        self.setup_market_with_book_len(fx, params, meridian::book_account_len(params.book_capacity))
+    }
+
+    /// Like `setup_market`, with the book account sized for a program built with another tree
+    /// (book-bench compares the two builds).
+    pub fn setup_market_with_book_len(
+        &mut self,
+        fx: &ExchangeFixture,
+        params: MarketParams,
+        book_len: usize,
+    ) -> MarketFixture {
         let (book, queue) = (Keypair::new(), Keypair::new());
         let index = self.exchange(&fx.exchange).num_markets;
         let mut ixs =
             ix::allocate_market_accounts(&self.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |len| {
                 self.svm.minimum_balance_for_rent_exemption(len)
             });
+        let payer = self.payer.pubkey();
+        let rent = self.svm.minimum_balance_for_rent_exemption(book_len);
+        ixs[0] = system_instruction::create_account(&payer, &book.pubkey(), rent, book_len as u64, &meridian::ID);
         ixs.push(ix::create_market(&fx.exchange, &fx.admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
         self.ok(&ixs, &[&fx.admin, &book, &queue]);
         let market = pda::market(&fx.exchange, index).0;
@@ -415,13 +435,13 @@ impl Harness {
         m: &MarketFixture,
         t: &Trader,
         args: PlaceOrderArgs,
-    ) -> Result<(PlaceOrderResult, TransactionMetadata), Failure> {
+    ) -> Result<(LastPlacement, TransactionMetadata), Failure> {
         let ix = self.place_ix(m, t, args);
         let meta = self.send(&[ix], &[&t.owner])?;
-        Ok((decode_return(&meta), meta))
+        Ok((self.margin(&t.margin).last_placement, meta))
     }
 
-    pub fn place(&mut self, m: &MarketFixture, t: &Trader, args: PlaceOrderArgs) -> PlaceOrderResult {
+    pub fn place(&mut self, m: &MarketFixture, t: &Trader, args: PlaceOrderArgs) -> LastPlacement {
         match self.try_place(m, t, args) {
             Ok((r, _)) => r,
             Err(f) => panic!("place_order failed: {:?}\n{}", f.err, f.logs.join("\n")),
@@ -445,11 +465,6 @@ impl Harness {
             total += events.len();
         }
     }
-}
-
-/// A placement's return data.
-pub fn decode_return(meta: &TransactionMetadata) -> PlaceOrderResult {
-    PlaceOrderResult::deserialize(&mut &meta.return_data.data[..]).expect("PlaceOrderResult return data")
 }
 
 pub struct ExchangeFixture {

@@ -4,6 +4,7 @@
 //!
 //! Usage: MERIDIAN_SO=<program.so> book-bench <label> [depths...]  -> prints a JSON object.
 use meridian::ExchangeParams;
+use meridian_engine::book::{book_data_len, critbit::Critbit, rbtree::RedBlack};
 use meridian_program_tests::harness::{default_market_params, fixed_keypair, Harness, Trader, SPL_TOKEN};
 use meridian_sdk::{
     ix,
@@ -32,7 +33,13 @@ fn main() {
         let mut params = default_market_params();
         params.book_capacity = depth + 8;
         params.event_queue_capacity = 64;
-        let m = h.setup_market(&fx, params);
+        // the book account must be sized for the tree the binary under test was built with
+        let book_len = meridian::BOOK_HEADER_OFFSET
+            + match label.as_str() {
+                "critbit" => book_data_len::<Critbit>(params.book_capacity),
+                _ => book_data_len::<RedBlack>(params.book_capacity),
+            };
+        let m = h.setup_market_with_book_len(&fx, params, book_len);
         let book_bytes = h.svm.get_account(&m.accounts.book).unwrap().data.len();
         // fill both sides: 64 orders per account (the open-order limit), distinct prices
         assert!(depth <= 4096, "fixed keys cover 128 accounts of 64 orders");
