@@ -6,7 +6,8 @@
 # 3. builds the workspace once, then runs every test: engine unit + property tests, program tests
 #    on the SBF binary in LiteSVM (incl. CU ceilings), CLI tests, end-to-end tests on a local
 #    validator,
-# 4. smoke-tests the demo (validator + program + exchange + funded wallet, then exit).
+# 4. smoke-tests the demo: validator, program, exchange, markets, the crank keeper and simulated
+#    traders trade for 20 s; fails unless orders filled and the vault balances.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -21,5 +22,5 @@ build_workspace
 log "running the tests"
 cargo test --workspace --locked
 log "demo smoke test"
-target/debug/meridian-localnet --rpc-port 0 --dir "$ROOT/target/demo-smoke" --exit-after-setup
+target/debug/meridian-localnet --rpc-port 0 --metrics-addr 127.0.0.1:0 --dir "$ROOT/target/demo-smoke" --run-for 20
 log "all tests passed in $(( $(date +%s) - start )) s"

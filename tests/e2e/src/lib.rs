@@ -173,22 +173,3 @@ pub async fn run_cli(rpc_url: &str, keypair: &Path, exchange: Option<&str>, args
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
-
-/// Runs a workspace binary (e.g. `meridian-keeper`) to completion with `args`.
-pub async fn run_bin(name: &str, args: &[&str]) -> CliOutput {
-    let bin = workspace_bin(name);
-    assert!(bin.exists(), "{} missing: build the workspace binaries", bin.display());
-    let out = tokio::process::Command::new(&bin)
-        .args(args)
-        .env_remove("MERIDIAN_EXCHANGE")
-        .env_remove("MERIDIAN_URL")
-        .env_remove("MERIDIAN_KEYPAIR")
-        .output()
-        .await
-        .expect("run binary");
-    CliOutput {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}

@@ -40,6 +40,8 @@ pub struct SimMarket {
     pub mid: AtomicU64,
     /// Ticks per 1 bp of the starting mid (quote spread unit).
     pub bp: u64,
+    /// For printing prices and sizes as people read them.
+    pub units: meridian_sdk::engine::ui::MarketUnits,
 }
 
 #[derive(Default)]

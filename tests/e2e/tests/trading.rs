@@ -1,7 +1,7 @@
 //! End to end on a local validator: a market created with the CLI, two traders crossing through
 //! the CLI, the real crank keeper applying the maker's fill; positions, fees and conservation read
 //! back over RPC.
-use meridian_e2e::{run_bin, run_cli, write_keypair, Localnet, LocalnetOptions};
+use meridian_e2e::{run_cli, write_keypair, Localnet, LocalnetOptions};
 use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::pda;
 use solana_sdk::{signature::Keypair, signer::Signer};
@@ -65,6 +65,25 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
         cli(who, vec!["account", "deposit", "5000"]).await;
     }
 
+    // off the grid: refused by the CLI with the nearest valid values, nothing sent
+    let url = net.rpc_url.clone();
+    let off_tick = run_cli(
+        &url,
+        std::path::Path::new(&paths[1]),
+        Some(&exchange),
+        &["order", "place", "BTC-PERP", "sell", "0.01", "--price", "65000.05"],
+    )
+    .await;
+    assert!(!off_tick.success && off_tick.stderr.contains("nearest: 65000.0 or 65000.1"), "{}", off_tick.stderr);
+    let off_lot = run_cli(
+        &url,
+        std::path::Path::new(&paths[1]),
+        Some(&exchange),
+        &["order", "place", "BTC-PERP", "sell", "0.00015", "--price", "65000"],
+    )
+    .await;
+    assert!(!off_lot.success && off_lot.stderr.contains("not a multiple of the lot size"), "{}", off_lot.stderr);
+
     // the maker rests 0.01 BTC at 65,000; the taker buys it
     let placed =
         cli(1, vec!["order", "place", "BTC-PERP", "sell", "0.01", "--price", "65000", "--type", "post-only", "--json"])
@@ -86,26 +105,47 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     let market = client.market(&pda::market(&exchange.parse().unwrap(), 0).0).await.unwrap();
     assert_eq!(client.events(&market).await.unwrap().0.len(), 1, "the maker's fill waits for the crank");
 
-    // the crank keeper (the real binary) drains the queue
-    let out = run_bin(
-        "meridian-keeper",
-        &[
+    // the crank keeper (the real binary, as operators run it) drains the queue and reports metrics
+    let metrics_port = meridian_e2e::free_port();
+    let mut keeper_child = tokio::process::Command::new(meridian_e2e::workspace_bin("meridian-keeper"))
+        .args([
             "--url",
             &net.rpc_url,
+            "--ws-url",
+            &net.ws_url,
             "--keypair",
             &paths[3],
             "-C",
             "/nonexistent",
             "--exchange",
             &exchange,
-            "crank",
-            "--once",
-        ],
-    )
-    .await;
-    assert!(out.success, "keeper: {}\n{}", out.stdout, out.stderr);
-    let market = client.market(&pda::market(&exchange.parse().unwrap(), 0).0).await.unwrap();
-    assert!(client.events(&market).await.unwrap().0.is_empty());
+        ])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "crank", "--poll-ms", "300"])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start meridian-keeper");
+    let market_address = pda::market(&exchange.parse().unwrap(), 0).0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let market = client.market(&market_address).await.unwrap();
+        if client.events(&market).await.unwrap().0.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the keeper did not drain the queue in 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    // the keeper counts an event once its transaction is confirmed, which can land after the
+    // queue is seen empty here: poll the endpoint rather than race it
+    let consumed = "meridian_events_consumed_total{market=\"BTC-PERP\"} 1";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut metrics = scrape(metrics_port).await;
+    while !metrics.contains(consumed) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        metrics = scrape(metrics_port).await;
+    }
+    assert!(metrics.contains(consumed), "{metrics}");
+    assert!(metrics.contains("meridian_event_queue_length{market=\"BTC-PERP\"}"), "{metrics}");
+    keeper_child.kill().await.ok();
 
     // positions over RPC through the CLI
     let maker_pos = cli(1, vec!["positions", "--json"]).await.json();
@@ -127,4 +167,23 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     // protocol: 325,000 - 65,000 rebate - 100 crank = 259,900; 20% to insurance
     assert_eq!((e.insurance_balance, e.fees_accrued), (51_980, 259_900 - 51_980));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// GET /metrics from the keeper (plain HTTP/1.1 over a TCP socket).
+async fn scrape(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            Ok(mut s) => {
+                s.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await.unwrap();
+                let mut body = String::new();
+                s.read_to_string(&mut body).await.unwrap();
+                return body;
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("metrics endpoint unreachable: {last_error}");
 }

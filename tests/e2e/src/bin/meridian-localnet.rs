@@ -87,6 +87,7 @@ async fn main() -> Result<()> {
             name: market_name(&m),
             mid: AtomicU64::new(m.mark_price),
             bp,
+            units: meridian_sdk::state::market_units(&m, out.decimals),
         });
     }
     let markets = Arc::new(markets);
@@ -213,13 +214,14 @@ Try the CLI (another terminal, from the repository root):
             let state = client.market(&m.accounts.market).await?;
             let book = client.book(&state).await?;
             let (queue, _) = client.events(&state).await?;
+            let px = |p: Option<u64>| p.map_or("-".to_string(), |t| m.units.format_price(t));
             println!(
-                "{:<9} bid {:>9} ask {:>9} mark {:>9} OI {:>6} lots, queue {:>3}",
+                "{:<9} bid {:>10} ask {:>10} mark {:>10} open interest {} , events queued {}",
                 m.name,
-                book.best_bid().map_or("-".into(), |p| p.to_string()),
-                book.best_ask().map_or("-".into(), |p| p.to_string()),
-                state.mark_price,
-                state.open_interest,
+                px(book.best_bid()),
+                px(book.best_ask()),
+                m.units.format_price(state.mark_price),
+                m.units.format_size(state.open_interest),
                 queue.len()
             );
         }
