@@ -178,10 +178,18 @@ build_program() {
     [ -n "${MERIDIAN_SBF_FEATURES:-}" ] && target_dir=$SBF_TARGET_DIR-${MERIDIAN_SBF_FEATURES//,/-}
     # extra flags (diagnostics such as --dump-module) change every crate's fingerprint: own dir
     [ -n "${MERIDIAN_SBF_RUSTFLAGS:-}" ] && target_dir=$target_dir-custom-flags
+    # sbpf-linker also copies what it links to target/deploy/<crate>.so: keep the default
+    # build's meridian.so when building a variant elsewhere
+    local keep=
+    if [ -n "${MERIDIAN_SBF_OUT:-}" ] && [ -f "$ROOT/target/deploy/meridian.so" ]; then
+      keep=$ROOT/target/deploy/.meridian.so.keep
+      cp -p "$ROOT/target/deploy/meridian.so" "$keep"
+    fi
     /usr/bin/cargo build --release -p meridian --target "$TARGET_JSON" -Zjson-target-spec \
         -Zbuild-std=std,panic_abort -Zbuild-std-features= --target-dir "$target_dir" \
         ${MERIDIAN_SBF_FEATURES:+--features "$MERIDIAN_SBF_FEATURES"}
     cp "$target_dir/$TARGET_NAME/release/libmeridian.so" "$ROOT/target/deploy/.meridian.so.tmp"
+    [ -z "$keep" ] || mv "$keep" "$ROOT/target/deploy/meridian.so"
   )
   # MERIDIAN_SBF_OUT: where the .so goes (default target/deploy/meridian.so)
   local out=${MERIDIAN_SBF_OUT:-$ROOT/target/deploy/meridian.so}
