@@ -22,7 +22,9 @@ macro_rules! cu_checkpoint {
     };
 }
 
+pub mod account_view;
 pub mod error;
+pub mod fast_entry;
 pub mod instructions;
 pub mod loaders;
 pub mod risk;

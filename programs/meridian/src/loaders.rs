@@ -6,20 +6,21 @@
 //! discriminator checked (with Anchor's own error codes), then a zero-copy view. Relations between
 //! accounts are checked by the handlers with plain key comparisons.
 
+use crate::account_view::AccountView;
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::{Discriminator, ZeroCopy};
 use std::cell::{Ref, RefMut};
 
-fn check<T: Discriminator>(info: &AccountInfo, data: &[u8]) -> Result<()> {
-    if info.owner != &crate::ID {
-        return Err(Error::from(ErrorCode::AccountOwnedByWrongProgram).with_account_name(info.key.to_string()));
+fn check<T: Discriminator>(address: &Pubkey, owner: &Pubkey, data: &[u8]) -> Result<()> {
+    if owner != &crate::ID {
+        return Err(Error::from(ErrorCode::AccountOwnedByWrongProgram).with_account_name(address.to_string()));
     }
     if data.len() < 8 {
         return err!(ErrorCode::AccountDiscriminatorNotFound);
     }
     if &data[..8] != T::DISCRIMINATOR {
-        return Err(Error::from(ErrorCode::AccountDiscriminatorMismatch).with_account_name(info.key.to_string()));
+        return Err(Error::from(ErrorCode::AccountDiscriminatorMismatch).with_account_name(address.to_string()));
     }
     if data.len() < 8 + core::mem::size_of::<T>() {
         return err!(ErrorCode::AccountDidNotDeserialize);
@@ -28,15 +29,15 @@ fn check<T: Discriminator>(info: &AccountInfo, data: &[u8]) -> Result<()> {
 }
 
 /// A writable zero-copy view of a program account of type `T`.
-pub fn load_mut<'a, T: ZeroCopy + Discriminator>(info: &'a AccountInfo) -> Result<RefMut<'a, T>> {
-    let data = info.try_borrow_mut_data()?;
-    check::<T>(info, &data)?;
+pub fn load_mut<'r, T: ZeroCopy + Discriminator, A: AccountView>(info: &'r A) -> Result<RefMut<'r, T>> {
+    let data = info.data_mut()?;
+    check::<T>(info.address(), info.owner_program(), &data)?;
     Ok(RefMut::map(data, |d| bytemuck::from_bytes_mut(&mut d[8..8 + core::mem::size_of::<T>()])))
 }
 
 /// A read-only zero-copy view of a program account of type `T`.
-pub fn load<'a, T: ZeroCopy + Discriminator>(info: &'a AccountInfo) -> Result<Ref<'a, T>> {
-    let data = info.try_borrow_data()?;
-    check::<T>(info, &data)?;
+pub fn load<'r, T: ZeroCopy + Discriminator, A: AccountView>(info: &'r A) -> Result<Ref<'r, T>> {
+    let data = info.data()?;
+    check::<T>(info.address(), info.owner_program(), &data)?;
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..8 + core::mem::size_of::<T>()])))
 }

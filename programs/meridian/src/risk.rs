@@ -5,17 +5,17 @@
 //! passed as remaining accounts, in the order of the account's position slots. Each is checked:
 //! owned by the program, a Market of this exchange, the position's market index.
 
-use crate::{error::MeridianError, state::*};
+use crate::{account_view::AccountView, error::MeridianError, loaders::load, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::margin::{add_position, initial_free, Health, MarketRisk};
 use meridian_engine::position::Position;
 
 /// Calls `f` with each of the account's positions and its market's risk parameters.
-fn for_each_position<'info>(
+fn for_each_position<A: AccountView>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
-    remaining: &'info [AccountInfo<'info>],
+    remaining: &[A],
     mut f: impl FnMut(&Position, &MarketRisk),
 ) -> Result<()> {
     let mut next = remaining.iter();
@@ -30,8 +30,7 @@ fn for_each_position<'info>(
             continue;
         }
         let info = next.next().ok_or(MeridianError::MissingMarketAccount)?;
-        let loader = AccountLoader::<Market>::try_from(info)?;
-        let market = loader.load()?;
+        let market = load::<Market, A>(info)?;
         require_keys_eq!(market.exchange, *exchange, MeridianError::WrongExchange);
         require!(market.index == p.market_index, MeridianError::MissingMarketAccount);
         f(p, &market.risk());
@@ -41,11 +40,11 @@ fn for_each_position<'info>(
 }
 
 /// Equity, initial and maintenance requirements (liquidation checks).
-pub fn account_health<'info>(
+pub fn account_health<A: AccountView>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
-    remaining: &'info [AccountInfo<'info>],
+    remaining: &[A],
 ) -> Result<Health> {
     let mut h = Health { equity: account.collateral as i128, ..Health::default() };
     for_each_position(account, exchange, current, remaining, |p, r| add_position(&mut h, p, r))?;
@@ -53,11 +52,11 @@ pub fn account_health<'info>(
 }
 
 /// Equity above the initial requirement (order placement and withdrawals need only this).
-pub fn account_initial_free<'info>(
+pub fn account_initial_free<A: AccountView>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
-    remaining: &'info [AccountInfo<'info>],
+    remaining: &[A],
 ) -> Result<i128> {
     let mut free = account.collateral as i128;
     for_each_position(account, exchange, current, remaining, |p, r| {

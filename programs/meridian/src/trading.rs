@@ -6,7 +6,7 @@
 //! (`market.crank_pool`), then the insurance fund's share; the rest is protocol revenue. Rebates
 //! and crank rewards stay in `exchange.fees_accrued` until paid, so the vault always covers them.
 
-use crate::{error::MeridianError, state::*};
+use crate::{account_view::AccountView, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::book::{ActiveTree, Book};
 use meridian_engine::events::EventQueue as Queue;
@@ -90,10 +90,10 @@ pub struct Trade<'a> {
 
 /// Places an order for `t.account`. The caller checks margin afterwards. `now` reads the clock; it
 /// is called only if this placement needs the time (see `matching::needs_time`).
-pub fn place(
+pub fn place<A: AccountView>(
     t: &mut Trade,
-    book: &AccountInfo,
-    queue: &AccountInfo,
+    book: &A,
+    queue: &A,
     args: &PlaceOrderArgs,
     now: impl FnOnce() -> Result<i64>,
 ) -> Result<LastPlacement> {
@@ -139,10 +139,10 @@ pub fn place(
     crate::cu_checkpoint!("place: validated args, position slot");
     let mut now_ts = 0;
     let r = {
-        let mut book_data = book.try_borrow_mut_data()?;
+        let mut book_data = book.data_mut()?;
         let (bh, nodes) = book_parts(&mut book_data)?;
         let mut book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
-        let mut queue_data = queue.try_borrow_mut_data()?;
+        let mut queue_data = queue.data_mut()?;
         let (qh, events) = queue_parts(&mut queue_data)?;
         let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
         if matching::needs_time(&book, &params) {
@@ -222,8 +222,8 @@ pub fn cancel_slot(
 }
 
 /// Opens the market's book for cancels.
-pub fn with_book<R>(book: &AccountInfo, f: impl FnOnce(&mut Book<ActiveTree>) -> Result<R>) -> Result<R> {
-    let mut data = book.try_borrow_mut_data()?;
+pub fn with_book<A: AccountView, R>(book: &A, f: impl FnOnce(&mut Book<ActiveTree>) -> Result<R>) -> Result<R> {
+    let mut data = book.data_mut()?;
     let (bh, nodes) = book_parts(&mut data)?;
     let mut book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
     f(&mut book)

@@ -1,4 +1,5 @@
 use crate::{
+    account_view::AccountView,
     error::MeridianError,
     loaders::{load, load_mut},
     state::*,
@@ -21,51 +22,67 @@ pub struct CancelOrder<'info> {
     pub owner: Signer<'info>,
 }
 
+/// The accounts of the cancel instructions, from either entry path.
+pub struct CancelAccounts<'r, A> {
+    pub market: &'r A,
+    pub book: &'r A,
+    pub margin_account: &'r A,
+    pub owner: &'r A,
+}
+
+impl<'r, 'info> CancelAccounts<'r, AccountInfo<'info>> {
+    pub fn of(ctx: &'r Context<CancelOrder<'info>>) -> Self {
+        let a = &ctx.accounts;
+        CancelAccounts { market: &a.market, book: &a.book, margin_account: &a.margin_account, owner: &a.owner }
+    }
+}
+
 /// The market (read-only) and the owner's account, checked against each other.
-fn open<'a>(ctx: &'a Context<CancelOrder>) -> Result<(Ref<'a, Market>, RefMut<'a, MarginAccount>)> {
-    let a = &ctx.accounts;
-    let market = load::<Market>(&a.market)?;
-    require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
-    let account = load_mut::<MarginAccount>(&a.margin_account)?;
-    require_keys_eq!(account.owner, a.owner.key(), MeridianError::NotAccountOwner);
+fn open<'r, A: AccountView>(a: &CancelAccounts<'r, A>) -> Result<(Ref<'r, Market>, RefMut<'r, MarginAccount>)> {
+    let market = load::<Market, A>(a.market)?;
+    require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
+    let account = load_mut::<MarginAccount, A>(a.margin_account)?;
+    require_keys_eq!(account.owner, *a.owner.address(), MeridianError::NotAccountOwner);
     require_keys_eq!(account.exchange, market.exchange, MeridianError::WrongExchange);
     market.check_can_cancel()?;
     Ok((market, account))
 }
 
-fn cancel_one(ctx: Context<CancelOrder>, find: impl FnOnce(&MarginAccount, u16) -> Option<usize>) -> Result<()> {
-    let (market, mut account) = open(&ctx)?;
+fn cancel_one<A: AccountView>(
+    a: &CancelAccounts<A>,
+    find: impl FnOnce(&MarginAccount, u16) -> Option<usize>,
+) -> Result<()> {
+    let (market, mut account) = open(a)?;
     let slot = find(&account, market.index).ok_or(MeridianError::OrderNotFound)?;
-    let owner = ctx.accounts.margin_account.key();
-    let found =
-        trading::with_book(&ctx.accounts.book, |b| trading::cancel_slot(&market, b, &mut account, slot, &owner))?;
+    let owner = *a.margin_account.address();
+    let found = trading::with_book(a.book, |b| trading::cancel_slot(&market, b, &mut account, slot, &owner))?;
     require!(found, MeridianError::OrderNotFound);
     Ok(())
 }
 
 /// Cancels by order id (sequence number).
-pub fn process_cancel_order(ctx: Context<CancelOrder>, order_seq: u64) -> Result<()> {
-    cancel_one(ctx, |a, market| a.find_order(market, order_seq))
+pub fn cancel_by_seq<A: AccountView>(a: &CancelAccounts<A>, order_seq: u64) -> Result<()> {
+    cancel_one(a, |acc, market| acc.find_order(market, order_seq))
 }
 
 /// Cancels by the client order id given at placement.
-pub fn process_cancel_order_by_client_id(ctx: Context<CancelOrder>, client_order_id: u64) -> Result<()> {
-    cancel_one(ctx, |a, market| a.find_order_by_client_id(market, client_order_id))
+pub fn cancel_by_client_id<A: AccountView>(a: &CancelAccounts<A>, client_order_id: u64) -> Result<()> {
+    cancel_one(a, |acc, market| acc.find_order_by_client_id(market, client_order_id))
 }
 
 /// Cancels all of the account's orders in this market (side: 0 bids, 1 asks, 2 both), at most
 /// `limit` (0 = all). Orders already filled or out stay for the crank. Returns how many were
 /// cancelled.
-pub fn process_cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
+pub fn cancel_all<A: AccountView>(a: &CancelAccounts<A>, side: u8, limit: u8) -> Result<u8> {
     let only = match side {
         0 | 1 => Side::from_u8(side),
         2 => None,
         _ => return err!(MeridianError::InvalidSide),
     };
-    let (market, mut account) = open(&ctx)?;
-    let owner = ctx.accounts.margin_account.key();
+    let (market, mut account) = open(a)?;
+    let owner = *a.margin_account.address();
     let limit = if limit == 0 { u8::MAX } else { limit };
-    trading::with_book(&ctx.accounts.book, |b| {
+    trading::with_book(a.book, |b| {
         let mut cancelled = 0u8;
         // a copy of the slot mask: cancelling clears bits as we go
         let mut slots = account.open_order_slots;
@@ -85,4 +102,16 @@ pub fn process_cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8)
         }
         Ok(cancelled)
     })
+}
+
+pub fn process_cancel_order(ctx: Context<CancelOrder>, order_seq: u64) -> Result<()> {
+    cancel_by_seq(&CancelAccounts::of(&ctx), order_seq)
+}
+
+pub fn process_cancel_order_by_client_id(ctx: Context<CancelOrder>, client_order_id: u64) -> Result<()> {
+    cancel_by_client_id(&CancelAccounts::of(&ctx), client_order_id)
+}
+
+pub fn process_cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
+    cancel_all(&CancelAccounts::of(&ctx), side, limit)
 }

@@ -1,4 +1,5 @@
 use crate::{
+    account_view::AccountView,
     error::MeridianError,
     loaders::{load, load_mut},
     state::*,
@@ -70,29 +71,51 @@ fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount
     Ok(())
 }
 
+/// The accounts of consume_events, from either entry path.
+pub struct ConsumeAccounts<'r, A> {
+    pub exchange: &'r A,
+    pub market: &'r A,
+    pub event_queue: &'r A,
+    pub reward_account: &'r A,
+    /// The makers' margin accounts, writable, in any order.
+    pub makers: &'r [A],
+}
+
+impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
+    pub fn of(ctx: &'r Context<'info, ConsumeEvents<'info>>) -> Self {
+        let a = &ctx.accounts;
+        ConsumeAccounts {
+            exchange: &a.exchange,
+            market: &a.market,
+            event_queue: &a.event_queue,
+            reward_account: &a.reward_account,
+            makers: ctx.remaining_accounts,
+        }
+    }
+}
+
 /// Applies up to `limit` events, oldest first, to the makers' margin accounts (remaining accounts,
 /// writable, in any order). Stops at the first event whose maker account was not passed, so a
 /// crank with a stale view applies a prefix and never skips an event; each event is applied
 /// exactly once because it leaves the queue in the same transaction. Pays the reward account
 /// `crank_reward` per event, from the pool taker fees funded.
-pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
-    let a = &ctx.accounts;
-    let exchange_key = a.exchange.key();
-    let mut exchange = load_mut::<Exchange>(&a.exchange)?;
-    let mut market = load_mut::<Market>(&a.market)?;
+pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16> {
+    let exchange_key = *a.exchange.address();
+    let mut exchange = load_mut::<Exchange, A>(a.exchange)?;
+    let mut market = load_mut::<Market, A>(a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
-    require_keys_eq!(market.event_queue, a.event_queue.key(), MeridianError::WrongEventQueue);
+    require_keys_eq!(market.event_queue, *a.event_queue.address(), MeridianError::WrongEventQueue);
     // checked before any event is applied, so a wrong reward account fails the whole batch
-    require_keys_eq!(load::<MarginAccount>(&a.reward_account)?.exchange, exchange_key, MeridianError::WrongExchange);
-    let mut data = ctx.accounts.event_queue.try_borrow_mut_data()?;
+    require_keys_eq!(load::<MarginAccount, A>(a.reward_account)?.exchange, exchange_key, MeridianError::WrongExchange);
+    let mut data = a.event_queue.data_mut()?;
     let (qh, events) = queue_parts(&mut data)?;
     let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
 
     let mut consumed: u16 = 0;
     while consumed < limit {
         let Some(e) = queue.peek(consumed as u32).copied() else { break };
-        let Some(info) = ctx.remaining_accounts.iter().find(|a| a.key.to_bytes() == e.maker) else { break };
-        let mut maker = load_mut::<MarginAccount>(info)?;
+        let Some(info) = a.makers.iter().find(|m| m.address().to_bytes() == e.maker) else { break };
+        let mut maker = load_mut::<MarginAccount, A>(info)?;
         require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
         apply(&mut exchange, &mut market, &mut maker, &e)?;
         consumed += 1;
@@ -104,8 +127,12 @@ pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, 
     if reward > 0 {
         market.crank_pool -= reward;
         exchange.fees_accrued = exchange.fees_accrued.checked_sub(reward).ok_or(MeridianError::MathOverflow)?;
-        let mut crank = load_mut::<MarginAccount>(&a.reward_account)?;
+        let mut crank = load_mut::<MarginAccount, A>(a.reward_account)?;
         adjust_collateral(&mut exchange, &mut crank, reward as i64)?;
     }
     Ok(consumed)
+}
+
+pub fn process_consume_events<'info>(ctx: Context<'info, ConsumeEvents<'info>>, limit: u16) -> Result<u16> {
+    consume(&ConsumeAccounts::of(&ctx), limit)
 }

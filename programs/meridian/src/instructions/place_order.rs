@@ -1,4 +1,5 @@
 use crate::{
+    account_view::AccountView,
     error::MeridianError,
     loaders::load_mut,
     risk::account_initial_free,
@@ -30,23 +31,50 @@ pub struct PlaceOrder<'info> {
     pub owner: Signer<'info>,
 }
 
+/// The accounts of place_order and replace_order, from either entry path.
+pub struct PlaceAccounts<'r, A> {
+    pub exchange: &'r A,
+    pub market: &'r A,
+    pub book: &'r A,
+    pub event_queue: &'r A,
+    pub margin_account: &'r A,
+    pub owner: &'r A,
+    /// The markets of the account's other positions, in position-slot order.
+    pub remaining: &'r [A],
+}
+
+impl<'r, 'info> PlaceAccounts<'r, AccountInfo<'info>> {
+    pub fn of(ctx: &'r Context<'info, PlaceOrder<'info>>) -> Self {
+        let a = &ctx.accounts;
+        PlaceAccounts {
+            exchange: &a.exchange,
+            market: &a.market,
+            book: &a.book,
+            event_queue: &a.event_queue,
+            margin_account: &a.margin_account,
+            owner: &a.owner,
+            remaining: ctx.remaining_accounts,
+        }
+    }
+}
+
 /// Places, then checks that the account stays above initial margin (reduce-only orders are always
-/// allowed: they cannot add risk).
-pub fn place_checked<'info>(
-    ctx: &Context<'info, PlaceOrder<'info>>,
+/// allowed: they cannot add risk). The signer and writable flags were checked by the entry path.
+pub fn place_checked<A: AccountView>(
+    a: &PlaceAccounts<A>,
     args: &PlaceOrderArgs,
     before_place: impl FnOnce(&Market, &mut MarginAccount) -> Result<()>,
 ) -> Result<()> {
     crate::cu_checkpoint!("place: accounts validated");
-    let a = &ctx.accounts;
-    let mut exchange = load_mut::<Exchange>(&a.exchange)?;
-    let mut market = load_mut::<Market>(&a.market)?;
-    require_keys_eq!(market.exchange, a.exchange.key(), MeridianError::WrongExchange);
-    require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
-    require_keys_eq!(market.event_queue, a.event_queue.key(), MeridianError::WrongEventQueue);
-    let mut account = load_mut::<MarginAccount>(&a.margin_account)?;
-    require_keys_eq!(account.exchange, a.exchange.key(), MeridianError::WrongExchange);
-    require_keys_eq!(account.owner, a.owner.key(), MeridianError::NotAccountOwner);
+    let exchange_key = a.exchange.address();
+    let mut exchange = load_mut::<Exchange, A>(a.exchange)?;
+    let mut market = load_mut::<Market, A>(a.market)?;
+    require_keys_eq!(market.exchange, *exchange_key, MeridianError::WrongExchange);
+    require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
+    require_keys_eq!(market.event_queue, *a.event_queue.address(), MeridianError::WrongEventQueue);
+    let mut account = load_mut::<MarginAccount, A>(a.margin_account)?;
+    require_keys_eq!(account.exchange, *exchange_key, MeridianError::WrongExchange);
+    require_keys_eq!(account.owner, *a.owner.address(), MeridianError::NotAccountOwner);
     require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
     market.check_can_place()?;
     crate::cu_checkpoint!("place: loaded");
@@ -56,16 +84,16 @@ pub fn place_checked<'info>(
             exchange: &mut exchange,
             market: &mut market,
             account: &mut account,
-            account_key: a.margin_account.key(),
+            account_key: *a.margin_account.address(),
         },
-        &a.book,
-        &a.event_queue,
+        a.book,
+        a.event_queue,
         args,
         || Ok(Clock::get()?.unix_timestamp),
     )?;
     crate::cu_checkpoint!("place: placed");
     if !args.reduce_only {
-        let free = account_initial_free(&account, &a.exchange.key(), Some(&market), ctx.remaining_accounts)?;
+        let free = account_initial_free(&account, exchange_key, Some(&market), a.remaining)?;
         require!(free >= 0, MeridianError::InsufficientMargin);
     }
     crate::cu_checkpoint!("place: margin checked");
@@ -76,5 +104,5 @@ pub fn place_checked<'info>(
 /// The result is recorded in the margin account (`last_placement`) rather than returned: clients
 /// and CPI callers read it there, and the return-data syscall is saved.
 pub fn process_place_order<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
-    place_checked(&ctx, &args, |_, _| Ok(()))
+    place_checked(&PlaceAccounts::of(&ctx), &args, |_, _| Ok(()))
 }
