@@ -90,11 +90,22 @@ pub async fn market_maker(
                 let args = order::limit(side, price, size_lots).post_only_slide();
                 // requote if our order is still there, else place anew
                 let still_open = live[i][s].filter(|seq| account.find_order(m.index, *seq).is_some());
-                let ix = match still_open {
-                    Some(seq) => ix::replace_order(&m.accounts, &margin, &owner.pubkey(), seq, args, &health),
-                    None => ix::place_order(&m.accounts, &margin, &owner.pubkey(), args, &health),
+                let place = ix::place_order(&m.accounts, &margin, &owner.pubkey(), args, &health);
+                let mut sent = match still_open {
+                    Some(seq) => {
+                        let ix = ix::replace_order(&m.accounts, &margin, &owner.pubkey(), seq, args, &health);
+                        client.send(&[ix], &owner, &[]).await
+                    }
+                    None => client.send(&[place.clone()], &owner, &[]).await,
                 };
-                match client.send(&[ix], &owner, &[]).await {
+                // the quote was filled since we looked (its fill may still wait for the crank):
+                // nothing to replace, so quote anew, as a market maker would
+                if still_open.is_some()
+                    && sent.as_ref().err().and_then(|e| e.program_error_name()) == Some("OrderNotFound")
+                {
+                    sent = client.send(&[place], &owner, &[]).await;
+                }
+                match sent {
                     Ok(_) => {
                         let r = client.margin_account(&margin).await.map(|a| a.last_placement).unwrap_or_default();
                         live[i][s] = (r.posted_lots > 0).then_some(r.order_seq);
