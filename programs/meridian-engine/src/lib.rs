@@ -15,6 +15,7 @@ pub mod fixed;
 pub mod margin;
 pub mod matching;
 pub mod position;
+pub mod pricing;
 pub mod probe;
 pub mod ui;
 pub mod units;

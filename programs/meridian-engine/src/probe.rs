@@ -4,6 +4,7 @@
 //! engine's math shows up as a failed comparison instead of a wrong balance.
 
 use crate::fixed::{div_round_i128, mul_div_i64, mul_div_u64, Rounding};
+use crate::pricing;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -36,10 +37,18 @@ pub enum ProbeOp {
     CheckedMulI128 = 12,
     /// (a as u128).checked_mul(b as u128)
     CheckedMulU128 = 13,
+    /// pricing::exp(a)
+    Exp = 14,
+    /// pricing::ln(a)
+    Ln = 15,
+    /// pricing::normal_cdf(a)
+    NormalCdf = 16,
+    /// pricing::black_scholes call price: spot a, strike b, vol c >> 64, years c & (2^64 - 1)
+    BlackScholesCall = 17,
 }
 
 impl ProbeOp {
-    pub const ALL: [ProbeOp; 14] = [
+    pub const ALL: [ProbeOp; 18] = [
         ProbeOp::MulI128,
         ProbeOp::DivI128,
         ProbeOp::RemI128,
@@ -54,6 +63,10 @@ impl ProbeOp {
         ProbeOp::MulDivRoundUpI128,
         ProbeOp::CheckedMulI128,
         ProbeOp::CheckedMulU128,
+        ProbeOp::Exp,
+        ProbeOp::Ln,
+        ProbeOp::NormalCdf,
+        ProbeOp::BlackScholesCall,
     ];
 
     pub fn from_u8(op: u8) -> Option<ProbeOp> {
@@ -82,6 +95,15 @@ pub fn eval(op: ProbeOp, a: i128, b: i128, c: i128) -> Option<i128> {
         ProbeOp::MulDivRoundUpI128 => div_round_i128(a.wrapping_mul(b), c, Rounding::Up)?,
         ProbeOp::CheckedMulI128 => a.checked_mul(b)?,
         ProbeOp::CheckedMulU128 => ua.checked_mul(ub)? as i128,
+        ProbeOp::Exp => pricing::exp(a)?,
+        ProbeOp::Ln => pricing::ln(a)?,
+        ProbeOp::NormalCdf => pricing::normal_cdf(a)?,
+        ProbeOp::BlackScholesCall => {
+            let (vol, years) = ((c as u128 >> 64) as i128, (c as u128 & u64::MAX as u128) as i128);
+            let inputs =
+                pricing::OptionInputs { kind: pricing::OptionKind::Call, spot: a, strike: b, vol, rate: 0, years };
+            pricing::black_scholes(&inputs)?.price
+        }
     })
 }
 
