@@ -10,7 +10,9 @@ mod context;
 mod output;
 
 use clap::{Parser, Subcommand};
-use commands::{account::AccountCommand, exchange::ExchangeCommand, market::MarketCommand, order::OrderCommand};
+use commands::{
+    account::AccountCommand, exchange::ExchangeCommand, market::MarketCommand, order::OrderCommand, risk::RiskCommand,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "meridian", version, about = "Trade and operate the Meridian derivatives exchange")]
@@ -51,6 +53,9 @@ enum Command {
     /// Orders: place, cancel, cancel-all, replace.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Risk engine numbers, offline: option prices and greeks.
+    #[command(subcommand)]
+    Risk(RiskCommand),
     /// A market's order book as a price ladder.
     Book {
         market: String,
@@ -88,6 +93,10 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // offline commands need neither an RPC endpoint nor a keypair
+    if let Command::Risk(cmd) = cli.command {
+        return commands::risk::run(cli.json, cmd);
+    }
     let ctx = context::Context::from_cli(&cli)?;
     match cli.command {
         Command::Exchange(cmd) => commands::exchange::run(&ctx, cmd).await,
@@ -99,5 +108,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Positions { sub_account, owner } => {
             commands::order::positions(&ctx, sub_account, owner.as_deref()).await
         }
+        Command::Risk(_) => unreachable!("handled above"),
     }
 }

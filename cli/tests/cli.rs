@@ -86,3 +86,39 @@ fn pause_needs_a_target() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("pause what?"), "{}", stderr(&o));
 }
+
+#[test]
+fn risk_price_needs_no_cluster_and_matches_black_scholes() {
+    // S 100, K 110, vol 60%, r 5%, 30 days: call 3.389790 (f64 reference 3.3897898763), delta 0.328455
+    let o = meridian(&[
+        "-C",
+        "/nonexistent",
+        "--json",
+        "risk",
+        "price",
+        "--kind",
+        "call",
+        "--spot",
+        "100",
+        "--strike",
+        "110",
+        "--vol",
+        "0.6",
+        "--rate",
+        "0.05",
+        "--days",
+        "30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["price"].as_str(), v["delta"].as_str()), (Some("3.389790"), Some("0.328455")));
+    assert_eq!(v["gamma"].as_str(), Some("0.021013660"));
+    let o = meridian(&[
+        "risk", "price", "--kind", "put", "--spot", "100", "--strike", "abc", "--vol", "0.6", "--days", "30",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--strike \"abc\" is not a decimal number"), "{}", stderr(&o));
+    let o =
+        meridian(&["risk", "price", "--kind", "put", "--spot", "0", "--strike", "1", "--vol", "0.6", "--days", "30"]);
+    assert!(stderr(&o).contains("must be positive"), "{}", stderr(&o));
+}

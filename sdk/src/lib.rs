@@ -20,6 +20,8 @@ pub mod ix;
 pub mod order;
 pub mod pda;
 pub mod risk;
+/// Black-Scholes prices and greeks in the engine's fixed point (the margin engine's math).
+pub use meridian_engine::pricing;
 pub mod state;
 pub mod token;
 

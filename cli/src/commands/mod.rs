@@ -2,3 +2,4 @@ pub mod account;
 pub mod exchange;
 pub mod market;
 pub mod order;
+pub mod risk;
