@@ -95,3 +95,26 @@ fn unknown_op_is_rejected() {
     let ix = ix::math_probe(ProbeOp::ALL.len() as u8, 1, 1, 1);
     h.fails(&[ix], &[], Expected::Meridian(MeridianError::UnknownProbeOp), &[]);
 }
+
+/// The pricing library (exp, ln, the normal CDF, Black-Scholes) gives the same integers on the SBF
+/// binary as on the host: the margin engine and the SDK agree to the unit.
+#[test]
+fn pricing_functions_match_host() {
+    use meridian_engine::pricing::ONE;
+    let mut h = Harness::new();
+    let mut check = |op: ProbeOp, a: i128, b: i128, c: i128| {
+        assert_eq!(on_chain(&mut h, op, a, b, c), eval(op, a, b, c), "{op:?}({a}, {b}, {c})");
+    };
+    for i in -45..=45 {
+        check(ProbeOp::Exp, i * ONE + 123_456_789, 0, 0);
+        check(ProbeOp::NormalCdf, i * ONE / 5 + 7, 0, 0);
+    }
+    for x in [1, 2, 999, ONE / 3, ONE, 2 * ONE, 65_000 * ONE, i128::MAX / ONE, 0, -1] {
+        check(ProbeOp::Ln, x, 0, 0);
+    }
+    let pack = |vol: i128, years: i128| ((vol as u128) << 64 | years as u128) as i128;
+    for (strike, vol, hours) in [(100, 60, 720), (50, 5, 1), (500, 300, 17_520), (95, 80, 24), (130, 25, 2_000)] {
+        let c = pack(vol * ONE / 100, hours * ONE / 8760);
+        check(ProbeOp::BlackScholesCall, 100 * ONE, strike * ONE, c);
+    }
+}
