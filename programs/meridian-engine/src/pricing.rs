@@ -192,7 +192,8 @@ pub fn black_scholes(o: &OptionInputs) -> Option<Greeks> {
     let discount = exp(-mul(o.rate, o.years)?)?;
     let pv_strike = mul(o.strike, discount)?;
     let sign = if o.kind == OptionKind::Call { 1 } else { -1 };
-    let vol_sqrt_t = mul(o.vol, sqrt(o.years)?)?;
+    let sqrt_t = sqrt(o.years)?;
+    let vol_sqrt_t = mul(o.vol, sqrt_t)?;
     if vol_sqrt_t == 0 {
         let intrinsic = sign * (o.spot - pv_strike);
         let in_the_money = intrinsic > 0;
@@ -211,9 +212,10 @@ pub fn black_scholes(o: &OptionInputs) -> Option<Greeks> {
     let price = sign * (mul(o.spot, n1)? - mul(pv_strike, n2)?);
     let delta = sign * n1;
     let gamma = div(pdf1, mul(o.spot, vol_sqrt_t)?)?;
-    let vega = mul(mul(o.spot, pdf1)?, sqrt(o.years)?)?;
+    let spot_pdf = mul(o.spot, pdf1)?;
+    let vega = mul(spot_pdf, sqrt_t)?;
     // theta = -S phi(d1) vol / (2 sqrt T) - sign r K e^-rT N(sign d2)
-    let decay = div(mul(mul(o.spot, pdf1)?, o.vol)?, 2 * sqrt(o.years)?)?;
+    let decay = div(mul(spot_pdf, o.vol)?, 2 * sqrt_t)?;
     let carry = mul(mul(o.rate, pv_strike)?, n2)?;
     Some(Greeks { price: price.max(0), delta, gamma, vega, theta: -decay - sign * carry })
 }
