@@ -4,7 +4,7 @@
 use crate::pda;
 use anchor_lang::solana_program::{system_instruction, system_program};
 use anchor_lang::{InstructionData, ToAccountMetas};
-use meridian::{accounts, instruction, ExchangeParams, MarketParams, PlaceOrderArgs};
+use meridian::{accounts, instruction, ExchangeParams, MarketParams, OracleParams, PlaceOrderArgs};
 use solana_sdk::{
     instruction::{AccountMeta, Instruction},
     pubkey::Pubkey,
@@ -119,6 +119,35 @@ pub fn close_margin_account(exchange: &Pubkey, margin_account: &Pubkey, owner: &
 
 pub fn set_paused(exchange: &Pubkey, admin: &Pubkey, flags: u8) -> Instruction {
     build(accounts::SetPaused { exchange: *exchange, admin: *admin }, instruction::SetPaused { flags })
+}
+
+/// Admin: creates the oracle aggregate `name` of an exchange.
+pub fn create_oracle(exchange: &Pubkey, admin: &Pubkey, name: [u8; 16], params: OracleParams) -> Instruction {
+    build(
+        accounts::CreateOracle {
+            exchange: *exchange,
+            admin: *admin,
+            oracle: pda::oracle(exchange, &name).0,
+            system_program: system_program::ID,
+        },
+        instruction::CreateOracle { name, params },
+    )
+}
+
+/// Admin: replaces an oracle's sources and limits.
+pub fn configure_oracle(exchange: &Pubkey, admin: &Pubkey, oracle: &Pubkey, params: OracleParams) -> Instruction {
+    build(
+        accounts::ConfigureOracle { exchange: *exchange, admin: *admin, oracle: *oracle },
+        instruction::ConfigureOracle { params },
+    )
+}
+
+/// Permissionless: refreshes an oracle from its source accounts (one per configured source, in
+/// configured order: for Pyth any `PriceUpdateV2` of the feed, for Switchboard the feed account).
+pub fn refresh_oracle(oracle: &Pubkey, sources: &[Pubkey]) -> Instruction {
+    let mut ix = build(accounts::RefreshOracle { oracle: *oracle }, instruction::RefreshOracle {});
+    ix.accounts.extend(sources.iter().map(|s| AccountMeta::new_readonly(*s, false)));
+    ix
 }
 
 pub fn math_probe(op: u8, a: i128, b: i128, c: i128) -> Instruction {

@@ -25,3 +25,8 @@ pub fn margin_account(exchange: &Pubkey, owner: &Pubkey, sub_account: u16) -> (P
 pub fn market(exchange: &Pubkey, index: u16) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[meridian::MARKET_SEED, exchange.as_ref(), &index.to_le_bytes()], &meridian::ID)
 }
+
+/// Oracle aggregate PDA: [b"oracle", exchange, name (16 bytes)].
+pub fn oracle(exchange: &Pubkey, name: &[u8; 16]) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[meridian::ORACLE_SEED, exchange.as_ref(), name], &meridian::ID)
+}

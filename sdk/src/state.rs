@@ -1,7 +1,7 @@
 //! Decoding the program's zero-copy accounts from raw account data.
 
 use anchor_lang::Discriminator;
-pub use meridian::{Exchange, LastPlacement, MarginAccount, Market};
+pub use meridian::{Exchange, LastPlacement, MarginAccount, Market, OracleAggregate, OracleStatus};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -38,6 +38,10 @@ impl ZeroCopyAccount for MarginAccount {
 
 impl ZeroCopyAccount for Market {
     const NAME: &'static str = "Market";
+}
+
+impl ZeroCopyAccount for OracleAggregate {
+    const NAME: &'static str = "OracleAggregate";
 }
 
 /// A market's name as text (the 16-byte field, NUL-padded).

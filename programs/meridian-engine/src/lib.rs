@@ -13,6 +13,7 @@ pub mod book;
 pub mod events;
 pub mod fixed;
 pub mod margin;
+pub mod oracle;
 pub mod matching;
 pub mod position;
 pub mod pricing;

@@ -79,4 +79,11 @@ meridian_errors! {
     InsufficientMargin => "order would take the account below its initial margin",
     MissingMarketAccount => "a market the account has a position in was not passed",
     NoEventsToConsume => "no event could be consumed (queue empty or maker accounts missing)",
+    InvalidOracleParams => "oracle parameters are invalid (1-4 distinct sources of a known kind, min valid sources within them, non-zero limits, bps at most 10000)",
+    OracleSourceCount => "pass exactly the oracle's configured sources, in configured order",
+    OracleSourceWrongOwner => "oracle source account is not owned by the Pyth receiver/push oracle or Switchboard on-demand program",
+    OracleSourceWrongFeed => "oracle source is not the configured feed (Pyth feed id or Switchboard feed address)",
+    OracleSourceInvalidData => "oracle source account is not a Pyth PriceUpdateV2 or Switchboard pull feed",
+    OracleSourceNotVerified => "Pyth price update is only partially verified",
+    OracleSourceReplayed => "oracle source update is older than one already used",
 }

@@ -126,6 +126,23 @@ pub mod meridian {
         instructions::process_set_market_status(ctx, status)
     }
 
+    /// Admin: creates the oracle aggregate `name` (PDA [b"oracle", exchange, name]) over 1-4 Pyth or
+    /// Switchboard sources with its limits.
+    pub fn create_oracle(ctx: Context<CreateOracle>, name: [u8; 16], params: OracleParams) -> Result<()> {
+        instructions::process_create_oracle(ctx, name, params)
+    }
+
+    /// Admin: replaces an oracle's sources and limits.
+    pub fn configure_oracle(ctx: Context<ConfigureOracle>, params: OracleParams) -> Result<()> {
+        instructions::process_configure_oracle(ctx, params)
+    }
+
+    /// Permissionless: reads every source (remaining accounts, in configured order), takes the
+    /// median of the valid ones, updates price, status, TWAP accumulator and realized volatility.
+    pub fn refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
+        instructions::process_refresh_oracle(ctx)
+    }
+
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return
     /// data, so the SBF binary's arithmetic can be compared with the host's for any input.
     pub fn math_probe(ctx: Context<MathProbe>, op: u8, a: i128, b: i128, c: i128) -> Result<i128> {

@@ -37,6 +37,13 @@ pub const ROWS: &[Row] = &[
     Row { name: "math_probe", scenario: "u128 / u128 with a 128-bit divisor (worst case)", ceiling: 950 },
     Row { name: "create_market", scenario: "64 orders/side book, 128-event queue", ceiling: 12_050 },
     Row { name: "set_market_status", scenario: "admin sets cancel-only", ceiling: 2_450 },
+    Row { name: "create_oracle", scenario: "PDA init, 3 sources", ceiling: 8_000 },
+    Row { name: "configure_oracle", scenario: "admin replaces 3 sources' limits", ceiling: 2_350 },
+    Row {
+        name: "refresh_oracle_3_sources",
+        scenario: "2 Pyth PriceUpdateV2 + 1 Switchboard pull feed, all valid; median, TWAP, EWMA volatility",
+        ceiling: 8_400,
+    },
     Row {
         name: "place_limit_resting",
         scenario: "bid rests in a book of 32 orders/side; account with 1 position; margin check",
@@ -100,6 +107,7 @@ pub fn measure() -> BTreeMap<String, u64> {
     out.insert("math_probe".into(), h.ok(&[probe], &[]).compute_units_consumed);
 
     measure_trading(&mut h, &mut out);
+    measure_oracle(&mut h, &mut out);
 
     for row in ROWS {
         assert!(out.contains_key(row.name), "no measurement for {}", row.name);
@@ -192,6 +200,36 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
 
     let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
     out.insert("set_market_status".into(), cu(h.ok(&[ix], &[&fx.admin])));
+    h.assert_conserved(&fx);
+}
+
+/// An aggregate over two Pyth feeds and one Switchboard feed, refreshed twice (the second refresh
+/// takes a volatility sample, the costlier path).
+fn measure_oracle(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
+    use crate::oracle::{default_oracle_params, Source};
+    let mint = h.create_mint(6, SPL_TOKEN);
+    let fx = h.setup_exchange_as(fixed_keypair(80), mint, SPL_TOKEN, ExchangeParams::default());
+    let sources = vec![
+        Source::Pyth { account: fixed_keypair(81).pubkey(), feed_id: [81; 32] },
+        Source::Pyth { account: fixed_keypair(82).pubkey(), feed_id: [82; 32] },
+        Source::Switchboard { account: fixed_keypair(83).pubkey() },
+    ];
+    let params = default_oracle_params(&sources);
+    let name = meridian_sdk::state::encode_name("SOL");
+    let create = ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, params.clone());
+    out.insert("create_oracle".into(), h.ok(&[create], &[&fx.admin]).compute_units_consumed);
+    let o = crate::oracle::OracleFixture { address: pda::oracle(&fx.exchange, &name).0, sources };
+    let configure = ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, params);
+    out.insert("configure_oracle".into(), h.ok(&[configure], &[&fx.admin]).compute_units_consumed);
+    h.set_clock(5_000, 1_700_000_000);
+    h.set_sources(&o, &[150.0, 150.2, 149.9]);
+    h.ok(&[o.refresh_ix()], &[]);
+    h.set_clock(5_002, 1_700_000_001);
+    h.set_sources(&o, &[150.3, 150.4, 150.2]);
+    let meta = h.ok(&[o.refresh_ix()], &[]);
+    assert_eq!(h.oracle(&o.address).status(), meridian::OracleStatus::Valid);
+    assert!(h.oracle(&o.address).ewma_variance > 0);
+    out.insert("refresh_oracle_3_sources".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

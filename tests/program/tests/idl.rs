@@ -30,9 +30,12 @@ fn idl_matches_the_program() {
         "close_margin_account",
         "set_paused",
         "math_probe",
+        "create_oracle",
+        "configure_oracle",
+        "refresh_oracle",
     ] {
         assert!(names.contains(&expected), "IDL lacks {expected}: {names:?}");
     }
     let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(accounts, ["EventQueue", "Exchange", "MarginAccount", "Market", "OrderBook"]);
+    assert_eq!(accounts, ["EventQueue", "Exchange", "MarginAccount", "Market", "OracleAggregate", "OrderBook"]);
 }

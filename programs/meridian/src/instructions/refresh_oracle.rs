@@ -1,0 +1,129 @@
+use crate::{error::MeridianError, state::*};
+use anchor_lang::prelude::*;
+use meridian_engine::oracle::{self, Outcome, Quote, Reading, SourceKind, MAX_SOURCES};
+
+#[derive(Accounts)]
+pub struct RefreshOracle<'info> {
+    #[account(mut)]
+    pub oracle: AccountLoader<'info, OracleAggregate>,
+    // remaining accounts: one account per configured source, in configured order
+}
+
+/// Reads a source account after checking it is what the configuration names. Failing here is the
+/// caller's fault (wrong account), so the whole refresh fails and nothing changes.
+fn read_source(info: &AccountInfo, src: &OracleSource) -> Result<Reading> {
+    use oracle_programs::*;
+    let data = info.try_borrow_data()?;
+    let reading = match SourceKind::from_u8(src.kind) {
+        Some(SourceKind::Pyth) => {
+            require!(
+                *info.owner == PYTH_RECEIVER || *info.owner == PYTH_PUSH_ORACLE,
+                MeridianError::OracleSourceWrongOwner
+            );
+            let r = oracle::read_pyth_price_update(&data).map_err(|_| MeridianError::OracleSourceInvalidData)?;
+            require!(r.feed_id == src.id, MeridianError::OracleSourceWrongFeed);
+            // anyone can post an update verified by a few guardians only: never use one
+            require!(r.fully_verified, MeridianError::OracleSourceNotVerified);
+            r
+        }
+        Some(SourceKind::Switchboard) => {
+            require!(
+                *info.owner == SWITCHBOARD_ON_DEMAND || *info.owner == SWITCHBOARD_ON_DEMAND_DEVNET,
+                MeridianError::OracleSourceWrongOwner
+            );
+            require!(info.key.to_bytes() == src.id, MeridianError::OracleSourceWrongFeed);
+            oracle::read_switchboard_pull_feed(&data).map_err(|_| MeridianError::OracleSourceInvalidData)?
+        }
+        None => return err!(MeridianError::InvalidOracleParams),
+    };
+    // an older update than one already used is a replay (it could only make the price worse)
+    require!(
+        reading.publish_ts >= src.last_publish_ts && reading.slot >= src.last_slot,
+        MeridianError::OracleSourceReplayed
+    );
+    Ok(reading)
+}
+
+/// Permissionless: judges every source, aggregates the valid ones and updates price, status, TWAP
+/// accumulator and realized volatility.
+pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
+    let clock = Clock::get()?;
+    let (now_slot, now_ts) = (clock.slot, clock.unix_timestamp);
+    let mut o = ctx.accounts.oracle.load_mut()?;
+    let n = o.num_sources as usize;
+    require!(ctx.remaining_accounts.len() == n, MeridianError::OracleSourceCount);
+    let limits = o.limits();
+    let mut quotes = [Quote::default(); MAX_SOURCES];
+    let mut valid = 0;
+    for (src, info) in o.sources[..n].iter_mut().zip(ctx.remaining_accounts) {
+        let reading = read_source(info, src)?;
+        match oracle::judge(&reading, &limits, now_slot, now_ts) {
+            Ok(q) => {
+                quotes[valid] = q;
+                valid += 1;
+                *src = OracleSource {
+                    last_fault: 0,
+                    last_publish_ts: reading.publish_ts,
+                    last_slot: reading.slot,
+                    last_price: q.price,
+                    last_conf: q.conf,
+                    ..*src
+                };
+            }
+            Err(fault) => {
+                src.last_fault = fault as u8;
+                src.last_price = 0;
+                src.last_conf = 0;
+            }
+        }
+    }
+
+    // the TWAP integrates the price held since the last refresh, before it changes
+    if o.price != 0 {
+        let elapsed = now_ts.saturating_sub(o.twap_last_ts).max(0) as u64;
+        let cumulative = oracle::accumulate_twap(o.twap_cumulative(), o.price, elapsed);
+        o.set_twap_cumulative(cumulative);
+    }
+    match oracle::aggregate(&mut quotes[..valid], o.min_valid_sources as usize, o.max_deviation_bps) {
+        Outcome::Valid(q) => {
+            set_price(&mut o, q, now_slot, now_ts);
+            o.status = OracleStatus::Valid as u8;
+            o.valid_slot = now_slot;
+            o.valid_ts = now_ts;
+            sample_volatility(&mut o, q.price, now_ts);
+        }
+        Outcome::Divergent(q) => {
+            set_price(&mut o, q, now_slot, now_ts);
+            o.status = OracleStatus::Divergent as u8;
+        }
+        Outcome::TooFewSources => o.status = OracleStatus::TooFewSources as u8,
+    }
+    if o.price != 0 {
+        o.twap_last_ts = now_ts;
+    }
+    o.num_refreshes += 1;
+    Ok(())
+}
+
+fn set_price(o: &mut OracleAggregate, q: Quote, slot: u64, ts: i64) {
+    o.price = q.price;
+    o.conf = q.conf;
+    o.price_slot = slot;
+    o.price_ts = ts;
+}
+
+/// One EWMA sample per Valid refresh at least a second after the last one.
+fn sample_volatility(o: &mut OracleAggregate, price: u64, now_ts: i64) {
+    if o.ewma_price != 0 {
+        let elapsed = now_ts.saturating_sub(o.ewma_ts);
+        if elapsed <= 0 {
+            return;
+        }
+        if let Some(r) = oracle::log_return(o.ewma_price, price) {
+            o.ewma_variance = oracle::update_variance(o.ewma_variance, r, elapsed as u64, o.vol_tau_secs as u64);
+            o.realized_vol = oracle::volatility(o.ewma_variance);
+        }
+    }
+    o.ewma_price = price;
+    o.ewma_ts = now_ts;
+}
