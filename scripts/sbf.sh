@@ -2,8 +2,9 @@
 # scripts/sbf.sh -- build programs/meridian to a real SBF binary from crates.io, PyPI and Debian alone.
 #
 #   scripts/sbf.sh install   install the toolchain (idempotent; a second run takes seconds)
-#   scripts/sbf.sh build     install if needed, then build target/deploy/meridian.so and
+#   scripts/sbf.sh build     install if needed, then build target/deploy/meridian.so, oracle_writer.so and
 #                            target/idl/meridian.json   (the default)
+#   scripts/sbf.sh oracle-writer   only target/deploy/oracle_writer.so (test-only program, tests/oracle-writer)
 #   scripts/sbf.sh idl       only the IDL
 #   scripts/sbf.sh check     print what is installed and the .so's ELF machine
 #
@@ -130,15 +131,9 @@ install_all() {
 }
 
 # -------------------------------------------------------------------------------------------- build
-build_program() {
-  if [ "${MERIDIAN_SBF:-upstream}" = platform-tools ]; then
-    (cd "$ROOT/programs/meridian" && cargo build-sbf --sbf-out-dir "$ROOT/target/deploy")
-    return 0
-  fi
-  install_all
-  log "building programs/meridian for SBPF v3 (target/sbf)${MERIDIAN_SBF_FEATURES:+, features: $MERIDIAN_SBF_FEATURES}"
-  mkdir -p "$ROOT/target/deploy"
-  local flags=(
+# sbf_flags: rustc flags of the registry-only route, shared by every program built here.
+sbf_flags() {
+  flags=(
     # bpfel with os = "solana": Solana crates take their on-chain code paths
     -C relocation-model=static
     # cpu v4 = the instruction set of SBPF v3 (32-bit ALU, signed division, ...); misaligned
@@ -163,8 +158,10 @@ build_program() {
     # the target claims atomics (std needs them); one thread, so they become plain loads/stores
     -C passes=lower-atomic
   )
-  (
-    cd "$ROOT"
+}
+
+# sbf_env: the environment of the registry-only route (run in a subshell).
+sbf_env() {
     export PATH=/usr/bin:/bin:$SBF_HOME/tools/bin RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
     export LD_LIBRARY_PATH=$SBF_HOME/llvm23lib            # sbpf-linker dlopen()s libLLVM 23 from here
     export RUSTC_BOOTSTRAP_SYNTHETIC_TARGET=1              # std's build.rs: do not gate std as restricted
@@ -172,6 +169,21 @@ build_program() {
     export CARGO_TARGET_SBPF_UPSTREAM_SOLANA_LINKER=$LINKER
     CARGO_TARGET_SBPF_UPSTREAM_SOLANA_RUSTFLAGS="${flags[*]} ${MERIDIAN_SBF_RUSTFLAGS:-}"
     export CARGO_TARGET_SBPF_UPSTREAM_SOLANA_RUSTFLAGS
+}
+
+build_program() {
+  if [ "${MERIDIAN_SBF:-upstream}" = platform-tools ]; then
+    (cd "$ROOT/programs/meridian" && cargo build-sbf --sbf-out-dir "$ROOT/target/deploy")
+    return 0
+  fi
+  install_all
+  log "building programs/meridian for SBPF v3 (target/sbf)${MERIDIAN_SBF_FEATURES:+, features: $MERIDIAN_SBF_FEATURES}"
+  mkdir -p "$ROOT/target/deploy"
+  local flags
+  sbf_flags
+  (
+    cd "$ROOT"
+    sbf_env
     # MERIDIAN_SBF_FEATURES: program features for variant builds (book-critbit); separate target
     # dir per variant so switching does not rebuild the default
     local target_dir=$SBF_TARGET_DIR
@@ -198,6 +210,27 @@ build_program() {
   check_elf "$out"
 }
 
+# The test-only oracle writer (tests/oracle-writer), deployed by the local validator at the oracle
+# programs' addresses: target/deploy/oracle_writer.so. Same toolchain and target dir as the program.
+build_oracle_writer() {
+  if [ "${MERIDIAN_SBF:-upstream}" = platform-tools ]; then
+    (cd "$ROOT/tests/oracle-writer" && cargo build-sbf --sbf-out-dir "$ROOT/target/deploy")
+    return 0
+  fi
+  install_all
+  log "building tests/oracle-writer for SBPF v3"
+  local flags
+  sbf_flags
+  (
+    cd "$ROOT"
+    sbf_env
+    /usr/bin/cargo build --release -p meridian-oracle-writer --target "$TARGET_JSON" -Zjson-target-spec \
+        -Zbuild-std=std,panic_abort -Zbuild-std-features= --target-dir "$SBF_TARGET_DIR"
+    cp "$SBF_TARGET_DIR/$TARGET_NAME/release/liboracle_writer.so" "$ROOT/target/deploy/oracle_writer.so"
+  )
+  check_elf "$ROOT/target/deploy/oracle_writer.so"
+}
+
 # e_machine 247 = EM_SBPF (SBF); e_flags 3 = SBPF v3.
 check_elf() {
   python3 - "$1" <<'EOF'
@@ -220,13 +253,14 @@ build_idl() {
 
 case "${1:-build}" in
   install) install_all; log "SBF toolchain ready in $SBF_HOME" ;;
-  build) build_program; build_idl ;;
+  build) build_program; build_oracle_writer; build_idl ;;
   program) build_program ;;
+  oracle-writer) build_oracle_writer ;;
   idl) build_idl ;;
   check)
     echo "rustc-web: $(deb_version rustc-web)  rust-web-src: $(deb_version rust-web-src)"
     echo "libLLVM:   $( [ -f "$LIBLLVM" ] && echo "$LIBLLVM" || echo missing)"
     echo "linker:    $("$LINKER" --version 2>/dev/null | head -1 || echo missing)"
     [ -f "$ROOT/target/deploy/meridian.so" ] && check_elf "$ROOT/target/deploy/meridian.so" ;;
-  *) echo "usage: scripts/sbf.sh [install|build|program|idl|check]" >&2; exit 2 ;;
+  *) echo "usage: scripts/sbf.sh [install|build|program|oracle-writer|idl|check]" >&2; exit 2 ;;
 esac

@@ -222,7 +222,7 @@ impl Client {
     }
 
     /// Program accounts of type `T` whose `exchange` field (offset 8) is `exchange`.
-    async fn program_accounts<T: ZeroCopyAccount>(
+    pub(crate) async fn program_accounts<T: ZeroCopyAccount>(
         &self,
         space: usize,
         exchange: &Pubkey,

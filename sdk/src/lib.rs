@@ -7,6 +7,7 @@
 //! - [`token`]: the SPL Token / Token-2022 pieces the exchange needs (ATA address, raw layouts);
 //! - [`client`]: an async client over solana-client's nonblocking RPC;
 //! - [`order`]: order builders for every order type; [`book`]: L2/L3 book and event decoding;
+//! - [`oracle`]: oracle aggregates, their source accounts and what a refresh will make of them;
 //! - [`amount`]: UI amounts ("100.5") to native units and back, with the mint's decimals.
 //!
 //! The account and instruction types are the program crate's own (built with `no-entrypoint`), so
@@ -17,6 +18,7 @@ pub mod budget;
 pub mod client;
 pub mod error;
 pub mod ix;
+pub mod oracle;
 pub mod order;
 pub mod pda;
 pub mod risk;

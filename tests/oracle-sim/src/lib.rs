@@ -101,3 +101,4 @@ pub fn switchboard_account_data(p: &SwitchboardPrice) -> Vec<u8> {
 }
 
 pub mod path;
+pub mod writer;

@@ -1,0 +1,186 @@
+//! Oracle aggregates off-chain: finding source accounts, reading them with the program's own
+//! readers, and predicting what `refresh_oracle` will make of them (the same engine code).
+
+use crate::client::{Client, Result};
+use meridian::{oracle_programs, OracleAggregate};
+use meridian_engine::oracle::{self, Outcome, Quote, Reading, SourceFault, SourceKind};
+use solana_client::rpc_config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+use solana_client::rpc_filter::{Memcmp, RpcFilterType};
+use solana_sdk::pubkey::Pubkey;
+
+pub use meridian::{OracleParams, OracleSourceParams, OracleStatus};
+
+/// The owner programs each source kind may have.
+pub fn owners(kind: SourceKind) -> [Pubkey; 2] {
+    match kind {
+        SourceKind::Pyth => [oracle_programs::PYTH_RECEIVER, oracle_programs::PYTH_PUSH_ORACLE],
+        SourceKind::Switchboard => {
+            [oracle_programs::SWITCHBOARD_ON_DEMAND, oracle_programs::SWITCHBOARD_ON_DEMAND_DEVNET]
+        }
+    }
+}
+
+/// Reads a source account as `refresh_oracle` does (owner, format, identity); Err says why it
+/// would fail the refresh.
+pub fn read_source(kind: SourceKind, id: &[u8; 32], address: &Pubkey, owner: &Pubkey, data: &[u8]) -> std::result::Result<Reading, &'static str> {
+    if !owners(kind).contains(owner) {
+        return Err("OracleSourceWrongOwner");
+    }
+    let reading = match kind {
+        SourceKind::Pyth => oracle::read_pyth_price_update(data),
+        SourceKind::Switchboard => oracle::read_switchboard_pull_feed(data),
+    }
+    .map_err(|_| "OracleSourceInvalidData")?;
+    let identity_ok = match kind {
+        SourceKind::Pyth => reading.feed_id == *id,
+        SourceKind::Switchboard => address.to_bytes() == *id,
+    };
+    if !identity_ok {
+        return Err("OracleSourceWrongFeed");
+    }
+    if !reading.fully_verified {
+        return Err("OracleSourceNotVerified");
+    }
+    Ok(reading)
+}
+
+/// What a refresh at (`slot`, `ts`) with these readings (one per configured source) would store:
+/// the outcome and each source's fault (None = used). Mirrors `refresh_oracle`.
+pub fn predict(o: &OracleAggregate, readings: &[Reading], slot: u64, ts: i64) -> (Outcome, Vec<Option<SourceFault>>) {
+    let limits = o.limits();
+    let mut quotes: Vec<Quote> = Vec::new();
+    let mut faults = Vec::new();
+    for r in readings {
+        match oracle::judge(r, &limits, slot, ts) {
+            Ok(q) => {
+                quotes.push(q);
+                faults.push(None);
+            }
+            Err(f) => faults.push(Some(f)),
+        }
+    }
+    (oracle::aggregate(&mut quotes, o.min_valid_sources as usize, o.max_deviation_bps), faults)
+}
+
+/// A source fault's name.
+pub fn fault_name(code: u8) -> &'static str {
+    match code {
+        0 => "ok",
+        1 => "stale",
+        2 => "wide-confidence",
+        3 => "no-price",
+        4 => "exponent-out-of-range",
+        5 => "partially-verified",
+        _ => "unknown",
+    }
+}
+
+pub fn status_name(s: OracleStatus) -> &'static str {
+    match s {
+        OracleStatus::Uninitialized => "uninitialized",
+        OracleStatus::Valid => "valid",
+        OracleStatus::Divergent => "divergent",
+        OracleStatus::TooFewSources => "too-few-sources",
+    }
+}
+
+/// Parses a 32-byte Pyth feed id from hex (with or without 0x).
+pub fn parse_feed_id(s: &str) -> Option<[u8; 32]> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+pub fn feed_id_hex(id: &[u8; 32]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Client {
+    pub async fn oracle(&self, address: &Pubkey) -> Result<OracleAggregate> {
+        self.decode(address).await
+    }
+
+    /// Every oracle aggregate of an exchange, by name.
+    pub async fn oracles(&self, exchange: &Pubkey) -> Result<Vec<(Pubkey, OracleAggregate)>> {
+        let mut out = self.program_accounts::<OracleAggregate>(OracleAggregate::SPACE, exchange, None).await?;
+        out.sort_by_key(|(_, o)| o.name);
+        Ok(out)
+    }
+
+    /// An oracle given as its name or address.
+    pub async fn find_oracle(&self, exchange: &Pubkey, s: &str) -> Result<Option<(Pubkey, OracleAggregate)>> {
+        if let Ok(address) = s.parse::<Pubkey>() {
+            if let Ok(o) = self.oracle(&address).await {
+                return Ok(Some((address, o)));
+            }
+        }
+        let address = crate::pda::oracle(exchange, &crate::state::encode_name(s)).0;
+        Ok(self.oracle(&address).await.ok().map(|o| (address, o)))
+    }
+
+    /// Fully verified `PriceUpdateV2` accounts of a Pyth feed, owned by the receiver or the push
+    /// oracle (getProgramAccounts: discriminator, verification level Full, feed id at offset 41).
+    pub async fn pyth_updates(&self, feed_id: &[u8; 32]) -> Result<Vec<(Pubkey, Reading)>> {
+        let mut out = Vec::new();
+        for program in owners(SourceKind::Pyth) {
+            let config = RpcProgramAccountsConfig {
+                filters: Some(vec![
+                    RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, &oracle::PYTH_PRICE_UPDATE_V2_DISCRIMINATOR)),
+                    RpcFilterType::Memcmp(Memcmp::new_base58_encoded(40, &[1])),
+                    RpcFilterType::Memcmp(Memcmp::new_base58_encoded(41, feed_id)),
+                ]),
+                account_config: RpcAccountInfoConfig {
+                    encoding: Some(solana_client::rpc_config::UiAccountEncoding::Base64),
+                    commitment: Some(self.rpc().commitment()),
+                    ..RpcAccountInfoConfig::default()
+                },
+                ..RpcProgramAccountsConfig::default()
+            };
+            let accounts = match self.rpc().get_program_ui_accounts_with_config(&program, config).await {
+                Ok(a) => a,
+                Err(_) => continue, // the program does not exist on this cluster
+            };
+            for (address, account) in accounts {
+                let data = account.data.decode().unwrap_or_default();
+                if let Ok(r) = oracle::read_pyth_price_update(&data) {
+                    out.push((address, r));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The account to pass for each configured source, with its reading: for Pyth the freshest
+    /// fully verified update of the feed, for Switchboard the feed account. Err names a source
+    /// with no usable account.
+    pub async fn oracle_sources(&self, o: &OracleAggregate) -> std::result::Result<Vec<(Pubkey, Reading)>, String> {
+        let mut out = Vec::new();
+        for (i, s) in o.sources[..o.num_sources as usize].iter().enumerate() {
+            let kind = SourceKind::from_u8(s.kind).ok_or(format!("source {i}: unknown kind {}", s.kind))?;
+            match kind {
+                SourceKind::Pyth => {
+                    let updates = self.pyth_updates(&s.id).await.map_err(|e| format!("source {i}: {e}"))?;
+                    let best = updates
+                        .into_iter()
+                        .max_by_key(|(_, r)| (r.publish_ts, r.slot))
+                        .ok_or(format!("source {i}: no PriceUpdateV2 for Pyth feed {}", feed_id_hex(&s.id)))?;
+                    out.push(best);
+                }
+                SourceKind::Switchboard => {
+                    let address = Pubkey::new_from_array(s.id);
+                    let account = self.account(&address).await.map_err(|e| format!("source {i}: {e}"))?;
+                    let r = read_source(kind, &s.id, &address, &account.owner, &account.data)
+                        .map_err(|e| format!("source {i} ({address}): {e}"))?;
+                    out.push((address, r));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
