@@ -11,7 +11,7 @@ mod output;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    account::AccountCommand, exchange::ExchangeCommand, market::MarketCommand, order::OrderCommand, risk::RiskCommand,
+    account::AccountCommand, exchange::ExchangeCommand, market::MarketCommand, oracle::OracleCommand, order::OrderCommand, risk::RiskCommand,
 };
 
 #[derive(Parser, Debug)]
@@ -50,6 +50,9 @@ enum Command {
     /// Markets: create, list, show, status.
     #[command(subcommand)]
     Market(MarketCommand),
+    /// Oracle aggregates: create, configure, list, show, refresh.
+    #[command(subcommand)]
+    Oracle(OracleCommand),
     /// Orders: place, cancel, cancel-all, replace.
     #[command(subcommand)]
     Order(OrderCommand),
@@ -103,6 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(cmd) => commands::account::run(&ctx, cmd).await,
         Command::Market(cmd) => commands::market::run(&ctx, cmd).await,
         Command::Order(cmd) => commands::order::run(&ctx, cmd).await,
+        Command::Oracle(cmd) => commands::oracle::run(&ctx, cmd).await,
         Command::Book { market, depth, l3 } => commands::order::book(&ctx, &market, depth, l3).await,
         Command::Orders { sub_account, owner } => commands::order::orders(&ctx, sub_account, owner.as_deref()).await,
         Command::Positions { sub_account, owner } => {

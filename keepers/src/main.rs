@@ -1,6 +1,7 @@
 //! meridian-keeper: permissionless keeper roles for Meridian, paid for their work.
 //!
 //!   meridian-keeper [--url] [--ws-url] [--keypair] [--exchange] [--metrics-addr] crank [--market M]...
+//!   meridian-keeper ... oracle [--oracle NAME]...
 //!   meridian-keeper ... status
 //!
 //! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
@@ -8,6 +9,7 @@
 //! missing.
 mod crank;
 mod metrics;
+mod oracle;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
@@ -62,6 +64,27 @@ enum Role {
         #[arg(long)]
         once: bool,
     },
+    /// Keep oracle aggregates fresh (refresh_oracle) when sources publish and the price moves.
+    Oracle {
+        /// Oracles (name or address); default: every oracle of the exchange.
+        #[arg(long = "oracle")]
+        oracles: Vec<String>,
+        /// How often to look at the sources, milliseconds.
+        #[arg(long, default_value_t = 1_000)]
+        poll_ms: u64,
+        /// Refresh at least this often (seconds) while sources publish.
+        #[arg(long, default_value_t = 10)]
+        heartbeat_secs: i64,
+        /// Refresh when the price would move this much (basis points).
+        #[arg(long, default_value_t = 10)]
+        move_bps: u64,
+        /// Priority fee, micro-lamports per compute unit.
+        #[arg(long, default_value_t = 0)]
+        priority_fee: u64,
+        /// Refresh each oracle once (if a source has news) and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Print the exchange's accounting and conservation check once.
     Status,
 }
@@ -72,6 +95,11 @@ pub struct Keeper {
     pub exchange: Pubkey,
     pub reward_account: Pubkey,
     pub ws_url: String,
+}
+
+fn load_payer(keypair: Option<&str>, config: &Config) -> Result<Keypair> {
+    let (_, keypair) = ConfigInput::compute_keypair_path_setting(keypair.unwrap_or(""), &config.keypair_path);
+    solana_sdk::signer::keypair::read_keypair_file(&keypair).map_err(|e| anyhow!("keypair {keypair}: {e}"))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -110,11 +138,32 @@ async fn main() -> Result<()> {
                 e.total_collateral, e.fees_accrued, e.insurance_balance
             );
         }
+        Role::Oracle { oracles, poll_ms, heartbeat_secs, move_bps, priority_fee, once } => {
+            let payer = load_payer(args.keypair.as_deref(), &config)?;
+            let selected = if oracles.is_empty() {
+                client.oracles(&exchange).await?.into_iter().map(|(a, _)| a).collect::<Vec<_>>()
+            } else {
+                let mut out = vec![];
+                for o in &oracles {
+                    out.push(client.find_oracle(&exchange, o).await?.ok_or_else(|| anyhow!("no oracle {o:?}"))?.0);
+                }
+                out
+            };
+            anyhow::ensure!(!selected.is_empty(), "the exchange has no oracle");
+            tracing::info!(oracles = selected.len(), %url, "oracle keeper starting");
+            let reward_account = pda::margin_account(&exchange, &payer.pubkey(), 0).0;
+            let keeper = Arc::new(Keeper { client, payer, exchange, reward_account, ws_url });
+            let cfg = oracle::OracleConfig {
+                poll: Duration::from_millis(poll_ms),
+                heartbeat_secs,
+                move_bps,
+                priority_fee,
+                once,
+            };
+            oracle::run(keeper, selected, cfg, metrics).await?;
+        }
         Role::Crank { markets, batch, poll_ms, priority_fee, reward_sub_account, once } => {
-            let (_, keypair) =
-                ConfigInput::compute_keypair_path_setting(args.keypair.as_deref().unwrap_or(""), &config.keypair_path);
-            let payer = solana_sdk::signer::keypair::read_keypair_file(&keypair)
-                .map_err(|e| anyhow!("keypair {keypair}: {e}"))?;
+            let payer = load_payer(args.keypair.as_deref(), &config)?;
             let reward_account = pda::margin_account(&exchange, &payer.pubkey(), reward_sub_account).0;
             if client.account_if_exists(&reward_account).await?.is_none() {
                 let ix = ix::create_margin_account(&exchange, &payer.pubkey(), &payer.pubkey(), reward_sub_account);

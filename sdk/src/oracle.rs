@@ -101,7 +101,22 @@ pub fn feed_id_hex(id: &[u8; 32]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The cluster's clock as the program sees it (the Clock sysvar).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterClock {
+    pub slot: u64,
+    pub unix_timestamp: i64,
+}
+
 impl Client {
+    /// Reads the Clock sysvar (slot at offset 0, unix_timestamp at 32).
+    pub async fn clock(&self) -> Result<ClusterClock> {
+        let account = self.account(&solana_sdk::sysvar::clock::ID).await?;
+        let d = &account.data;
+        let word = |at: usize| u64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+        Ok(ClusterClock { slot: word(0), unix_timestamp: word(32) as i64 })
+    }
+
     pub async fn oracle(&self, address: &Pubkey) -> Result<OracleAggregate> {
         self.decode(address).await
     }

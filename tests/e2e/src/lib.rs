@@ -1,11 +1,13 @@
 //! A local Solana cluster for end-to-end tests and the demo: the in-process `solana-test-validator`
 //! (agave 4.2) on 127.0.0.1 with `target/deploy/meridian.so` deployed at the program id, SPL Token,
-//! Token-2022 and the ATA program in genesis.
+//! Token-2022 and the ATA program in genesis, and the test-only oracle writer at the Pyth receiver,
+//! Pyth push oracle and Switchboard on-demand addresses (simulated feeds, `feeds`).
 //!
 //! Binding: gossip, TPU and the other validator sockets bind `bind_ip_addr` = 127.0.0.1; ports are
 //! free ones found at start. agave 4.2.2's TestValidator hard-codes its RPC and pubsub listeners to
 //! 0.0.0.0 (solana-test-validator-4.2.2/src/lib.rs, `rpc_addrs`); clients here use 127.0.0.1.
 
+pub mod feeds;
 pub mod sim;
 
 use anchor_lang::solana_program::{bpf_loader_upgradeable, system_instruction};
@@ -24,6 +26,11 @@ pub fn program_so_path() -> PathBuf {
     std::env::var("MERIDIAN_SO")
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace_root().join("target/deploy/meridian.so"))
+}
+
+/// The test-only oracle writer (tests/oracle-writer), built by `scripts/sbf.sh build`.
+pub fn oracle_writer_so_path() -> PathBuf {
+    workspace_root().join("target/deploy/oracle_writer.so")
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -66,6 +73,28 @@ impl Localnet {
     pub async fn start(options: LocalnetOptions) -> Result<Localnet> {
         let so = program_so_path();
         anyhow::ensure!(so.exists(), "{} is missing: run `scripts/sbf.sh build` first", so.display());
+        let writer = oracle_writer_so_path();
+        anyhow::ensure!(writer.exists(), "{} is missing: run `scripts/sbf.sh build` first", writer.display());
+        // the test-only oracle writer at the oracle programs' own addresses: simulated price accounts
+        // get the real owners (feeds::SimulatedFeeds)
+        let mut programs = vec![UpgradeableProgramInfo {
+            program_id: meridian::ID,
+            loader: bpf_loader_upgradeable::ID,
+            upgrade_authority: Pubkey::default(),
+            program_path: so,
+        }];
+        for program_id in [
+            meridian_oracle_sim::PYTH_RECEIVER_ID,
+            meridian_oracle_sim::PYTH_PUSH_ORACLE_ID,
+            meridian_oracle_sim::switchboard_program_id(),
+        ] {
+            programs.push(UpgradeableProgramInfo {
+                program_id,
+                loader: bpf_loader_upgradeable::ID,
+                upgrade_authority: Pubkey::default(),
+                program_path: writer.clone(),
+            });
+        }
         let mut genesis = TestValidatorGenesis::default();
         let rpc_port = options.rpc_port.unwrap_or_else(|| loop {
             let p = free_port();
@@ -78,12 +107,7 @@ impl Localnet {
             .gossip_host(IpAddr::V4(Ipv4Addr::LOCALHOST))
             .gossip_port(free_port())
             .rpc_port(rpc_port)
-            .add_upgradeable_programs_with_path(&[UpgradeableProgramInfo {
-                program_id: meridian::ID,
-                loader: bpf_loader_upgradeable::ID,
-                upgrade_authority: Pubkey::default(),
-                program_path: so,
-            }]);
+            .add_upgradeable_programs_with_path(&programs);
         if let Some(ledger) = options.ledger {
             genesis.ledger_path(ledger);
         }
@@ -172,4 +196,23 @@ pub async fn run_cli(rpc_url: &str, keypair: &Path, exchange: Option<&str>, args
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// GET /metrics from the keeper (plain HTTP/1.1 over a TCP socket).
+pub async fn scrape_metrics(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            Ok(mut s) => {
+                s.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await.unwrap();
+                let mut body = String::new();
+                s.read_to_string(&mut body).await.unwrap();
+                return body;
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("metrics endpoint unreachable: {last_error}");
 }

@@ -138,10 +138,10 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     // queue is seen empty here: poll the endpoint rather than race it
     let consumed = "meridian_events_consumed_total{market=\"BTC-PERP\"} 1";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut metrics = scrape(metrics_port).await;
+    let mut metrics = meridian_e2e::scrape_metrics(metrics_port).await;
     while !metrics.contains(consumed) && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        metrics = scrape(metrics_port).await;
+        metrics = meridian_e2e::scrape_metrics(metrics_port).await;
     }
     assert!(metrics.contains(consumed), "{metrics}");
     assert!(metrics.contains("meridian_event_queue_length{market=\"BTC-PERP\"}"), "{metrics}");
@@ -167,23 +167,4 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     // protocol: 325,000 - 65,000 rebate - 100 crank = 259,900; 20% to insurance
     assert_eq!((e.insurance_balance, e.fees_accrued), (51_980, 259_900 - 51_980));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// GET /metrics from the keeper (plain HTTP/1.1 over a TCP socket).
-async fn scrape(port: u16) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut last_error = String::new();
-    for _ in 0..20 {
-        match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            Ok(mut s) => {
-                s.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await.unwrap();
-                let mut body = String::new();
-                s.read_to_string(&mut body).await.unwrap();
-                return body;
-            }
-            Err(e) => last_error = e.to_string(),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    panic!("metrics endpoint unreachable: {last_error}");
 }

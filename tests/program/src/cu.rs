@@ -42,7 +42,12 @@ pub const ROWS: &[Row] = &[
     Row {
         name: "refresh_oracle_3_sources",
         scenario: "2 Pyth PriceUpdateV2 + 1 Switchboard pull feed, all valid; median, TWAP, EWMA volatility",
-        ceiling: 8_400,
+        ceiling: 8_900,
+    },
+    Row {
+        name: "refresh_oracle_3_sources_3x_move",
+        scenario: "same, the price tripled since the last refresh (the costliest volatility update)",
+        ceiling: 10_000,
     },
     Row {
         name: "place_limit_resting",
@@ -230,6 +235,11 @@ fn measure_oracle(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     assert_eq!(h.oracle(&o.address).status(), meridian::OracleStatus::Valid);
     assert!(h.oracle(&o.address).ewma_variance > 0);
     out.insert("refresh_oracle_3_sources".into(), meta.compute_units_consumed);
+    // the costliest refresh: a 3x jump (longer 128-bit divisions in the volatility update)
+    h.set_clock(5_004, 1_700_000_002);
+    h.set_sources(&o, &[450.0, 450.5, 449.0]);
+    let meta = h.ok(&[o.refresh_ix()], &[]);
+    out.insert("refresh_oracle_3_sources_3x_move".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

@@ -1,0 +1,184 @@
+//! The oracle role: keeps oracle aggregates fresh by sending `refresh_oracle`.
+//!
+//! Each poll it finds every source's current account (the freshest fully verified Pyth update of
+//! the feed, the Switchboard feed account), predicts with the program's own engine code what a
+//! refresh would store, and sends one when a source has published something new and either the
+//! price moved by `move_bps`, the heartbeat elapsed, or the aggregate is not Valid. A refresh that
+//! another keeper beat to a newer update fails with `OracleSourceReplayed`: counted as a race, not
+//! an error.
+
+use crate::{metrics::Metrics, Keeper};
+use anyhow::Result;
+use meridian_sdk::{
+    client::SdkError,
+    engine::oracle::Outcome,
+    ix,
+    oracle::{predict, status_name},
+    state::{market_name_bytes, OracleAggregate},
+    Pubkey,
+};
+use std::{sync::Arc, time::Duration};
+
+/// Compute units requested per refresh: bench/cu.json measures 7,400-8,600 for 3 sources (the
+/// latter after a 3x move); this leaves room for a fourth source.
+pub const CU_REFRESH: u32 = 14_000;
+
+#[derive(Clone, Debug)]
+pub struct OracleConfig {
+    pub poll: Duration,
+    /// Refresh at least this often while sources publish, even if the price did not move.
+    pub heartbeat_secs: i64,
+    /// Refresh when the predicted price is this far from the stored one.
+    pub move_bps: u64,
+    pub priority_fee: u64,
+    /// Refresh each oracle once (when a source has something new) and return.
+    pub once: bool,
+}
+
+/// Why a refresh is due, or None.
+pub fn due(o: &OracleAggregate, outcome: &Outcome, something_new: bool, now_ts: i64, cfg: &OracleConfig) -> Option<&'static str> {
+    if !something_new {
+        return None;
+    }
+    if cfg.once {
+        return Some("once");
+    }
+    if o.status() != meridian_sdk::oracle::OracleStatus::Valid {
+        return Some("not-valid");
+    }
+    if now_ts - o.price_ts >= cfg.heartbeat_secs {
+        return Some("heartbeat");
+    }
+    match outcome {
+        Outcome::Valid(q) | Outcome::Divergent(q) => {
+            let moved = q.price.abs_diff(o.price) as u128 * 10_000 >= cfg.move_bps as u128 * o.price as u128;
+            moved.then_some("moved")
+        }
+        Outcome::TooFewSources => None,
+    }
+}
+
+/// One look at one oracle; refreshes it when due. Returns whether a refresh landed.
+pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Metrics) -> Result<bool> {
+    let o = k.client.oracle(address).await?;
+    let name = market_name_bytes(&o.name);
+    let labels = format!("oracle=\"{name}\"");
+    publish_gauges(&o, &labels, metrics);
+    let sources = match k.client.oracle_sources(&o).await {
+        Ok(s) => s,
+        Err(e) => {
+            metrics.add("meridian_oracle_source_missing_total", "Polls where a source had no account.", &labels, 1.0);
+            tracing::warn!(oracle = %name, error = %e, "cannot assemble the sources");
+            return Ok(false);
+        }
+    };
+    let clock = k.client.clock().await?;
+    let readings: Vec<_> = sources.iter().map(|(_, r)| *r).collect();
+    let something_new = readings
+        .iter()
+        .zip(&o.sources)
+        .any(|(r, s)| r.publish_ts > s.last_publish_ts || r.slot > s.last_slot || s.last_fault != 0);
+    let (outcome, _) = predict(&o, &readings, clock.slot, clock.unix_timestamp);
+    let Some(reason) = due(&o, &outcome, something_new, clock.unix_timestamp, cfg) else {
+        return Ok(false);
+    };
+    let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
+    let refresh = ix::refresh_oracle(address, &accounts);
+    metrics.add("meridian_oracle_refresh_sent_total", "refresh_oracle transactions sent.", &labels, 1.0);
+    match k.client.send_with_budget(&[refresh], &k.payer, &[], CU_REFRESH, cfg.priority_fee).await {
+        Ok(sig) => {
+            metrics.add("meridian_oracle_refreshes_total", "refresh_oracle transactions landed.", &labels, 1.0);
+            let after = k.client.oracle(address).await?;
+            publish_gauges(&after, &labels, metrics);
+            tracing::info!(oracle = %name, reason, price = after.price, status = status_name(after.status()), %sig, "refreshed");
+            Ok(true)
+        }
+        Err(e) if e.program_error_name() == Some("OracleSourceReplayed") => {
+            metrics.add("meridian_oracle_races_total", "Refreshes another keeper landed first.", &labels, 1.0);
+            tracing::debug!(oracle = %name, "raced by another keeper");
+            Ok(false)
+        }
+        Err(e) => {
+            let reason = match &e {
+                SdkError::Program { failure, .. } => failure.name.clone(),
+                SdkError::Rpc(_) => "rpc".to_string(),
+                _ => "transaction".to_string(),
+            };
+            metrics.add(
+                "meridian_oracle_refresh_failures_total",
+                "refresh_oracle transactions that failed.",
+                &format!("{labels},reason=\"{reason}\""),
+                1.0,
+            );
+            Err(e.into())
+        }
+    }
+}
+
+fn publish_gauges(o: &OracleAggregate, labels: &str, metrics: &Metrics) {
+    let scale = 1e12;
+    metrics.set("meridian_oracle_price", "Aggregate price (quote per unit).", labels, o.price as f64 / scale);
+    metrics.set("meridian_oracle_confidence", "Aggregate confidence (quote per unit).", labels, o.conf as f64 / scale);
+    metrics.set("meridian_oracle_status", "0 uninitialized, 1 valid, 2 divergent, 3 too few sources.", labels, o.status as f64);
+    metrics.set("meridian_oracle_realized_vol", "EWMA realized volatility (annualized).", labels, o.realized_vol as f64 / scale);
+}
+
+/// Runs the role for `oracles` until stopped (or once).
+pub async fn run(k: Arc<Keeper>, oracles: Vec<Pubkey>, cfg: OracleConfig, metrics: Arc<Metrics>) -> Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for address in oracles {
+        let (k, cfg, metrics) = (k.clone(), cfg.clone(), metrics.clone());
+        tasks.spawn(async move {
+            if cfg.once {
+                return tick(&k, &address, &cfg, &metrics).await.map(|_| ());
+            }
+            let mut failures = 0u32;
+            loop {
+                match tick(&k, &address, &cfg, &metrics).await {
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(oracle = %address, error = %e, "oracle round failed");
+                    }
+                }
+                // back off on repeated failures, never beyond 30 s
+                let wait = if failures == 0 { cfg.poll } else { cfg.poll * 2u32.pow(failures.min(5)) };
+                tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_sdk::engine::oracle::Quote;
+
+    fn aggregate(price: u64, price_ts: i64, status: u8) -> OracleAggregate {
+        let mut o: OracleAggregate = bytemuck::Zeroable::zeroed();
+        o.price = price;
+        o.price_ts = price_ts;
+        o.status = status;
+        o
+    }
+
+    #[test]
+    fn refreshes_only_when_due() {
+        let cfg = OracleConfig { poll: Duration::ZERO, heartbeat_secs: 10, move_bps: 10, priority_fee: 0, once: false };
+        let o = aggregate(1_000_000, 100, 1);
+        let at = |p: u64| Outcome::Valid(Quote { price: p, conf: 0 });
+        assert_eq!(due(&o, &at(1_001_000), false, 200, &cfg), None, "nothing new published");
+        assert_eq!(due(&o, &at(1_000_999), true, 105, &cfg), None, "moved < 10 bp, heartbeat not due");
+        assert_eq!(due(&o, &at(1_001_000), true, 105, &cfg), Some("moved"));
+        assert_eq!(due(&o, &at(999_000), true, 105, &cfg), Some("moved"));
+        assert_eq!(due(&o, &at(1_000_000), true, 110, &cfg), Some("heartbeat"));
+        assert_eq!(due(&aggregate(1_000_000, 100, 2), &at(1_000_000), true, 105, &cfg), Some("not-valid"));
+        assert_eq!(due(&o, &Outcome::TooFewSources, true, 105, &cfg), None);
+        let once = OracleConfig { once: true, ..cfg };
+        assert_eq!(due(&o, &at(1_000_000), true, 105, &once), Some("once"));
+    }
+}
