@@ -2,7 +2,7 @@
 //!
 //! Each poll it finds every source's current account (the freshest fully verified Pyth update of
 //! the feed, the Switchboard feed account), predicts with the program's own engine code what a
-//! refresh would store, and sends one when a source has published something new and either the
+//! refresh would store, and sends one (pushing the price to every market the oracle prices) when a source has published something new and either the
 //! price moved by `move_bps`, the heartbeat elapsed, or the aggregate is not Valid. A refresh that
 //! another keeper beat to a newer update fails with `OracleSourceReplayed`: counted as a race, not
 //! an error.
@@ -83,7 +83,8 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
         return Ok(false);
     };
     let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
-    let refresh = ix::refresh_oracle(address, &accounts);
+    let markets = k.client.markets_priced_by(&k.exchange, address).await?;
+    let refresh = ix::refresh_oracle(address, &accounts, &markets);
     metrics.add("meridian_oracle_refresh_sent_total", "refresh_oracle transactions sent.", &labels, 1.0);
     match k.client.send_with_budget(&[refresh], &k.payer, &[], CU_REFRESH, cfg.priority_fee).await {
         Ok(sig) => {

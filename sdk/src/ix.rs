@@ -143,11 +143,21 @@ pub fn configure_oracle(exchange: &Pubkey, admin: &Pubkey, oracle: &Pubkey, para
 }
 
 /// Permissionless: refreshes an oracle from its source accounts (one per configured source, in
-/// configured order: for Pyth any `PriceUpdateV2` of the feed, for Switchboard the feed account).
-pub fn refresh_oracle(oracle: &Pubkey, sources: &[Pubkey]) -> Instruction {
+/// configured order: for Pyth any `PriceUpdateV2` of the feed, for Switchboard the feed account) and
+/// pushes the result to `markets` (markets priced by this oracle).
+pub fn refresh_oracle(oracle: &Pubkey, sources: &[Pubkey], markets: &[Pubkey]) -> Instruction {
     let mut ix = build(accounts::RefreshOracle { oracle: *oracle }, instruction::RefreshOracle {});
     ix.accounts.extend(sources.iter().map(|s| AccountMeta::new_readonly(*s, false)));
+    ix.accounts.extend(markets.iter().map(|m| AccountMeta::new(*m, false)));
     ix
+}
+
+/// Admin: prices `market` from `oracle`.
+pub fn set_market_oracle(exchange: &Pubkey, admin: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instruction {
+    build(
+        accounts::SetMarketOracle { exchange: *exchange, admin: *admin, market: *market, oracle: *oracle },
+        instruction::SetMarketOracle {},
+    )
 }
 
 pub fn math_probe(op: u8, a: i128, b: i128, c: i128) -> Instruction {

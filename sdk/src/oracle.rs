@@ -128,6 +128,11 @@ impl Client {
         Ok(out)
     }
 
+    /// The markets of an exchange priced by `oracle` (to pass to `refresh_oracle`).
+    pub async fn markets_priced_by(&self, exchange: &Pubkey, oracle: &Pubkey) -> Result<Vec<Pubkey>> {
+        Ok(self.markets(exchange).await?.into_iter().filter(|(_, m)| m.oracle == *oracle).map(|(a, _)| a).collect())
+    }
+
     /// An oracle given as its name or address.
     pub async fn find_oracle(&self, exchange: &Pubkey, s: &str) -> Result<Option<(Pubkey, OracleAggregate)>> {
         if let Ok(address) = s.parse::<Pubkey>() {

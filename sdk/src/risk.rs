@@ -6,11 +6,25 @@ use meridian_engine::margin::{self, Health, MarketRisk};
 use solana_sdk::pubkey::Pubkey;
 use std::collections::BTreeMap;
 
-/// Health of `account` given the markets of its positions (by index).
+pub use meridian::risk::Valuation;
+
+/// Health of `account` given the markets of its positions (by index), at each market's mark.
 pub fn health_of(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> Option<Health> {
+    health_with(account, markets, Valuation::Mark)
+}
+
+/// Health with a choice of valuation: `Valuation::Conservative { now_slot }` is how `withdraw`
+/// judges an account (positions in markets whose oracle is stale or degraded at the conservative
+/// end of the last confidence band).
+pub fn health_with(account: &MarginAccount, markets: &BTreeMap<u16, Market>, valuation: Valuation) -> Option<Health> {
     let mut pairs: Vec<(meridian_engine::position::Position, MarketRisk)> = Vec::new();
     for p in account.positions_in_use() {
-        pairs.push((*p, markets.get(&p.market_index)?.risk()));
+        let m = markets.get(&p.market_index)?;
+        let r = match valuation {
+            Valuation::Mark => m.risk(),
+            Valuation::Conservative { now_slot } => m.conservative_risk(p.base_lots, now_slot),
+        };
+        pairs.push((*p, r));
     }
     Some(margin::health(account.collateral, pairs.iter().map(|(p, r)| (p, r))))
 }

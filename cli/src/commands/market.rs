@@ -67,6 +67,8 @@ pub enum MarketCommand {
     Show { market: String },
     /// Admin: active, cancel-only, paused or closed.
     Status { market: String, status: String },
+    /// Admin: price the market from an oracle aggregate (name or address).
+    SetOracle { market: String, oracle: String },
 }
 
 fn kind_from(s: &str) -> Result<u8> {
@@ -121,6 +123,9 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("maintenance_margin_bps", m.maintenance_margin_bps)
         .with("open_interest", u.format_size(m.open_interest))
         .with("volume", amount::format_ui_amount(m.volume_quote, quote_decimals))
+        .with("oracle", if m.has_oracle() { json!(m.oracle.to_string()) } else { json!(null) })
+        .with("oracle_status", meridian_sdk::oracle::status_name(meridian_sdk::oracle::OracleStatus::from_u8(m.oracle_status)))
+        .with("oracle_conf", u.format_price(m.oracle_conf))
         .with("book", m.book.to_string())
         .with("event_queue", m.event_queue.to_string())
 }
@@ -280,6 +285,23 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 &Record::new()
                     .with("market", market_name(&m))
                     .with("status", status)
+                    .with("signature", signature.to_string()),
+            );
+        }
+        MarketCommand::SetOracle { market, oracle } => {
+            let admin = ctx.signer()?;
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            let (oracle_address, _) = client
+                .find_oracle(&exchange, &oracle)
+                .await?
+                .ok_or_else(|| anyhow!("no oracle {oracle:?} on this exchange (`meridian oracle list`)"))?;
+            let ix = ix::set_market_oracle(&exchange, &admin.pubkey(), &address, &oracle_address);
+            let signature = client.send(&[ix], &admin, &[]).await?;
+            output::print(
+                ctx.json,
+                &Record::new()
+                    .with("market", market_name(&m))
+                    .with("oracle", oracle_address.to_string())
                     .with("signature", signature.to_string()),
             );
         }

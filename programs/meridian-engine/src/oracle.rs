@@ -261,6 +261,46 @@ pub fn aggregate(quotes: &mut [Quote], min_valid: usize, max_deviation_bps: u32)
     }
 }
 
+/// A price with [`PRICE_DECIMALS`] (quote per whole unit) in a market's ticks: `price x 10^qd x
+/// lot / (10^(bd + 12) x tick_size)` where `qd`/`bd` are the quote and base decimals, `lot` the base
+/// lot size in atoms and `tick_size` the quote native units per tick per lot. Rounds up or to
+/// nearest; None when it does not fit.
+pub fn to_ticks(
+    price: u64,
+    quote_decimals: u8,
+    base_decimals: u8,
+    base_lot_size: u64,
+    tick_size: u64,
+    round_up: bool,
+) -> Option<u64> {
+    // cancel the powers of ten first: the divisor then usually fits 64 bits, and a 128-by-64-bit
+    // division is far cheaper on SBF than a full 128-bit one
+    let exp = base_decimals as i32 + PRICE_DECIMALS as i32 - quote_decimals as i32;
+    let mut num = (price as u128).checked_mul(base_lot_size as u128)?;
+    let mut den = tick_size as u128;
+    if exp >= 0 {
+        den = den.checked_mul(*POW10.get(exp as usize)? as u128)?;
+    } else {
+        num = num.checked_mul(*POW10.get(exp.unsigned_abs() as usize)? as u128)?;
+    }
+    if den == 0 {
+        return None;
+    }
+    let (q, r) = (num / den, num % den);
+    let bump = if round_up { r != 0 } else { r >= den - den / 2 };
+    u64::try_from(q + bump as u128).ok()
+}
+
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// Adds `price x seconds` to a TWAP accumulator: the TWAP between two snapshots of
 /// (`cumulative`, `ts`) is their difference in `cumulative` over the difference in time.
 pub fn accumulate_twap(cumulative: u128, price: u64, elapsed_secs: u64) -> u128 {

@@ -86,4 +86,6 @@ meridian_errors! {
     OracleSourceInvalidData => "oracle source account is not a Pyth PriceUpdateV2 or Switchboard pull feed",
     OracleSourceNotVerified => "Pyth price update is only partially verified",
     OracleSourceReplayed => "oracle source update is older than one already used",
+    OracleNotUsable => "the market's oracle price is stale or degraded: only reduce-only orders are accepted",
+    WrongOracle => "oracle aggregate is not this market's (or belongs to another exchange)",
 }

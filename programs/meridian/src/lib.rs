@@ -137,8 +137,14 @@ pub mod meridian {
         instructions::process_configure_oracle(ctx, params)
     }
 
+    /// Admin: prices a market from an oracle aggregate of the same exchange.
+    pub fn set_market_oracle(ctx: Context<SetMarketOracle>) -> Result<()> {
+        instructions::process_set_market_oracle(ctx)
+    }
+
     /// Permissionless: reads every source (remaining accounts, in configured order), takes the
-    /// median of the valid ones, updates price, status, TWAP accumulator and realized volatility.
+    /// median of the valid ones, updates price, status, TWAP accumulator and realized volatility,
+    /// then pushes the result to the markets passed after the sources (each priced by this oracle).
     pub fn refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
         instructions::process_refresh_oracle(ctx)
     }

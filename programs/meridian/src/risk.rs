@@ -10,12 +10,32 @@ use anchor_lang::prelude::*;
 use meridian_engine::margin::{add_position, initial_free, Health, MarketRisk};
 use meridian_engine::position::Position;
 
+/// Which mark a position is valued at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Valuation {
+    /// The market's mark.
+    Mark,
+    /// At this slot, positions in markets whose oracle is not usable are valued at the conservative
+    /// end of the last confidence band (withdrawals).
+    Conservative { now_slot: u64 },
+}
+
+impl Valuation {
+    fn risk(self, m: &Market, p: &Position) -> MarketRisk {
+        match self {
+            Valuation::Mark => m.risk(),
+            Valuation::Conservative { now_slot } => m.conservative_risk(p.base_lots, now_slot),
+        }
+    }
+}
+
 /// Calls `f` with each of the account's positions and its market's risk parameters.
 fn for_each_position<A: AccountView>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
     remaining: &[A],
+    valuation: Valuation,
     mut f: impl FnMut(&Position, &MarketRisk),
 ) -> Result<()> {
     let mut next = remaining.iter();
@@ -23,7 +43,7 @@ fn for_each_position<A: AccountView>(
     for p in account.positions_in_use() {
         crate::cu_checkpoint!("risk: position");
         if let Some(m) = current.filter(|m| m.index == p.market_index) {
-            let r = m.risk();
+            let r = valuation.risk(m, p);
             crate::cu_checkpoint!("risk: risk built");
             f(p, &r);
             crate::cu_checkpoint!("risk: position done");
@@ -33,7 +53,7 @@ fn for_each_position<A: AccountView>(
         let market = load::<Market, A>(info)?;
         require_keys_eq!(market.exchange, *exchange, MeridianError::WrongExchange);
         require!(market.index == p.market_index, MeridianError::MissingMarketAccount);
-        f(p, &market.risk());
+        f(p, &valuation.risk(&market, p));
     }
     crate::cu_checkpoint!("risk: end");
     Ok(())
@@ -47,7 +67,7 @@ pub fn account_health<A: AccountView>(
     remaining: &[A],
 ) -> Result<Health> {
     let mut h = Health { equity: account.collateral as i128, ..Health::default() };
-    for_each_position(account, exchange, current, remaining, |p, r| add_position(&mut h, p, r))?;
+    for_each_position(account, exchange, current, remaining, Valuation::Mark, |p, r| add_position(&mut h, p, r))?;
     Ok(h)
 }
 
@@ -57,9 +77,10 @@ pub fn account_initial_free<A: AccountView>(
     exchange: &Pubkey,
     current: Option<&Market>,
     remaining: &[A],
+    valuation: Valuation,
 ) -> Result<i128> {
     let mut free = account.collateral as i128;
-    for_each_position(account, exchange, current, remaining, |p, r| {
+    for_each_position(account, exchange, current, remaining, valuation, |p, r| {
         free += initial_free(0, [(p, r)]);
     })?;
     Ok(free)

@@ -107,6 +107,10 @@ pub fn place<A: AccountView>(
     let (market, account) = (&mut *t.market, &mut *t.account);
     notional(Ticks(args.price), Lots(args.size), market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
 
+    // a stale or degraded oracle: only orders that reduce the position
+    if market.has_oracle() && !args.reduce_only && !market.oracle_usable(Clock::get()?.slot) {
+        return err!(MeridianError::OracleNotUsable);
+    }
     let pos_slot = account.position_slot(market.index)?;
     let mut size = args.size;
     if args.reduce_only {
@@ -162,7 +166,9 @@ pub fn place<A: AccountView>(
         let after = p.base_lots;
         account.realized_pnl = account.realized_pnl.saturating_add(realized);
         update_open_interest(market, before, after);
-        market.mark_price = r.last_fill_price.map_or(market.mark_price, |t| t.0);
+        if !market.has_oracle() {
+            market.mark_price = r.last_fill_price.map_or(market.mark_price, |t| t.0);
+        }
         market.last_trade_ts = now_ts;
         market.volume_quote = market.volume_quote.saturating_add(r.filled_notional);
     }

@@ -101,8 +101,15 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     assert_eq!(o.price, 155_000_000_000_000);
     assert!(o.realized_vol > 0, "moves of 1-4% give a volatility");
     assert!(o.twap_cumulative() > 0);
-    let metrics = scrape_metrics(metrics_port).await;
-    assert!(metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 155"), "{metrics}");
+    // the keeper updates its gauges once its transaction confirms, which can be after the aggregate
+    // is seen here: poll
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut metrics = scrape_metrics(metrics_port).await;
+    while !metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 155\n") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        metrics = scrape_metrics(metrics_port).await;
+    }
+    assert!(metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 155\n"), "{metrics}");
     assert!(metrics.contains("meridian_oracle_refreshes_total{oracle=\"SOL\"}"), "{metrics}");
     daemon.kill().await.ok();
     let _ = std::fs::remove_dir_all(&dir);

@@ -44,6 +44,17 @@ pub const ROWS: &[Row] = &[
         scenario: "2 Pyth PriceUpdateV2 + 1 Switchboard pull feed, all valid; median, TWAP, EWMA volatility",
         ceiling: 8_900,
     },
+    Row { name: "set_market_oracle", scenario: "admin links a market to an oracle", ceiling: 2_250 },
+    Row {
+        name: "refresh_oracle_3_sources_1_market",
+        scenario: "refresh as above, the price pushed to one market (converted to ticks)",
+        ceiling: 11_800,
+    },
+    Row {
+        name: "place_limit_resting_oracle_market",
+        scenario: "place_limit_resting on a market priced by an oracle (clock read, usability check)",
+        ceiling: 2_550,
+    },
     Row {
         name: "refresh_oracle_3_sources_3x_move",
         scenario: "same, the price tripled since the last refresh (the costliest volatility update)",
@@ -240,6 +251,29 @@ fn measure_oracle(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     h.set_sources(&o, &[450.0, 450.5, 449.0]);
     let meta = h.ok(&[o.refresh_ix()], &[]);
     out.insert("refresh_oracle_3_sources_3x_move".into(), meta.compute_units_consumed);
+
+    // a market priced by the oracle: link, push, and a resting order's placement on it
+    let params = default_market_params();
+    let (book, queue) = (fixed_keypair(84), fixed_keypair(85));
+    let alloc = ix::allocate_market_accounts(&h.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |l| {
+        h.svm.minimum_balance_for_rent_exemption(l)
+    });
+    h.ok(&alloc, &[&book, &queue]);
+    let create = ix::create_market(&fx.exchange, &fx.admin.pubkey(), 0, params, &book.pubkey(), &queue.pubkey());
+    h.ok(&[create], &[&fx.admin]);
+    let market = pda::market(&fx.exchange, 0).0;
+    let link = ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &market, &o.address);
+    out.insert("set_market_oracle".into(), h.ok(&[link], &[&fx.admin]).compute_units_consumed);
+    h.set_clock(5_006, 1_700_000_003);
+    h.set_sources(&o, &[65_000.0, 65_010.0, 64_990.0]);
+    let meta = h.ok(&[o.refresh_markets_ix(&[market])], &[]);
+    out.insert("refresh_oracle_3_sources_1_market".into(), meta.compute_units_consumed);
+    let m = MarketFixture { index: 0, accounts: MarketAccounts::of(market, &h.market(&market)) };
+    let trader = h.trader_as(fixed_keypair(86), &fx, 1_000_000 * 1_000_000);
+    h.deposit(&fx, &trader, 500_000 * 1_000_000);
+    h.place(&m, &trader, order::limit(Side::Bid, 640_000, 1)); // the account's position slot
+    let r = h.try_place(&m, &trader, order::limit(Side::Bid, 640_001, 1)).unwrap();
+    out.insert("place_limit_resting_oracle_market".into(), r.1.compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

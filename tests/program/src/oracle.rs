@@ -42,7 +42,12 @@ impl OracleFixture {
         self.sources.iter().map(Source::account).collect()
     }
     pub fn refresh_ix(&self) -> solana_sdk::instruction::Instruction {
-        ix::refresh_oracle(&self.address, &self.source_accounts())
+        ix::refresh_oracle(&self.address, &self.source_accounts(), &[])
+    }
+
+    /// Refresh and push the price to `markets`.
+    pub fn refresh_markets_ix(&self, markets: &[Pubkey]) -> solana_sdk::instruction::Instruction {
+        ix::refresh_oracle(&self.address, &self.source_accounts(), markets)
     }
 }
 

@@ -33,6 +33,7 @@ fn idl_matches_the_program() {
         "create_oracle",
         "configure_oracle",
         "refresh_oracle",
+        "set_market_oracle",
     ] {
         assert!(names.contains(&expected), "IDL lacks {expected}: {names:?}");
     }

@@ -210,13 +210,13 @@ fn wrong_accounts_fail_the_refresh_and_change_nothing() {
     h.set_switchboard(other, &switchboard_price(150.0, TS, SLOT));
     let mut keys = o.source_accounts();
     keys[2] = other;
-    h.fails(&[ix::refresh_oracle(&o.address, &keys)], &[], Expected::Meridian(MeridianError::OracleSourceWrongFeed), &[
+    h.fails(&[ix::refresh_oracle(&o.address, &keys, &[])], &[], Expected::Meridian(MeridianError::OracleSourceWrongFeed), &[
         o.address,
     ]);
     // a Switchboard feed in the Pyth slot: the owner is not Pyth's
     keys = o.source_accounts();
     keys[0] = o.sources[2].account();
-    h.fails(&[ix::refresh_oracle(&o.address, &keys)], &[], Expected::Meridian(MeridianError::OracleSourceWrongOwner), &[
+    h.fails(&[ix::refresh_oracle(&o.address, &keys, &[])], &[], Expected::Meridian(MeridianError::OracleSourceWrongOwner), &[
         o.address,
     ]);
 
@@ -238,13 +238,17 @@ fn wrong_accounts_fail_the_refresh_and_change_nothing() {
     fails(&mut h, &o, MeridianError::OracleSourceNotVerified);
     h.set_pyth(account, &good);
 
-    // missing or extra accounts
+    // missing accounts; an account after the sources must be a market priced by this oracle
     let keys = o.source_accounts();
-    for bad in [&keys[..2], &[keys[0], keys[1], keys[2], keys[2]][..]] {
-        h.fails(&[ix::refresh_oracle(&o.address, bad)], &[], Expected::Meridian(MeridianError::OracleSourceCount), &[
-            o.address,
-        ]);
-    }
+    h.fails(&[ix::refresh_oracle(&o.address, &keys[..2], &[])], &[], Expected::Meridian(MeridianError::OracleSourceCount), &[
+        o.address,
+    ]);
+    h.fails(
+        &[ix::refresh_oracle(&o.address, &keys, &[keys[2]])],
+        &[],
+        Expected::Anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram),
+        &[o.address],
+    );
 
     // a replay: an update older than the one already used
     h.set_clock(SLOT + 5, TS + 5);
@@ -265,7 +269,7 @@ fn wrong_accounts_fail_the_refresh_and_change_nothing() {
         })
         .unwrap();
     h.fails(
-        &[ix::refresh_oracle(&fake, &o.source_accounts())],
+        &[ix::refresh_oracle(&fake, &o.source_accounts(), &[])],
         &[],
         Expected::Anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram),
         &[fake],
@@ -375,7 +379,10 @@ fn create_and_configure_are_admin_only_and_validated() {
     h.ok(&[ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, params)], &[&fx.admin]);
     let a = h.oracle(&o.address);
     assert_eq!((a.num_sources, a.sources[0].last_publish_ts, a.sources[2].kind), (2, TS, 0));
-    fails(&mut h, &o, MeridianError::OracleSourceCount);
-    h.ok(&[ix::refresh_oracle(&o.address, &o.source_accounts()[..2])], &[]);
+    // the dropped source's account now stands where a market would: refused
+    h.fails(&[o.refresh_ix()], &[], Expected::Anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram), &[
+        o.address,
+    ]);
+    h.ok(&[ix::refresh_oracle(&o.address, &o.source_accounts()[..2], &[])], &[]);
     assert_eq!(h.oracle(&o.address).price, 150 * D);
 }

@@ -171,3 +171,19 @@ fn malformed_accounts_are_layout_errors() {
     assert_eq!(read_switchboard_pull_feed(&[0; 3207]), Err(LayoutError::TooShort));
     assert_eq!(read_switchboard_pull_feed(&[0; 3208]), Err(LayoutError::WrongDiscriminator));
 }
+
+#[test]
+fn prices_convert_to_market_ticks() {
+    // BTC-PERP: lot 0.0001 BTC (8 decimals: 10,000 atoms), tick $0.1 on 6-decimal USDC: tick_size 10
+    let ticks = |price: u64, up| to_ticks(price, 6, 8, 10_000, 10, up);
+    assert_eq!(ticks(65_000 * 1_000_000_000_000, false), Some(650_000));
+    assert_eq!(ticks(65_000_040_000_000_000, false), Some(650_000)); // $65,000.04 -> nearest tick
+    assert_eq!(ticks(65_000_050_000_000_000, false), Some(650_001)); // half rounds up
+    assert_eq!(ticks(1, true), Some(1)); // confidence rounds up
+    assert_eq!(ticks(0, true), Some(0));
+    // SOL: 9 decimals, lot 0.01 SOL, tick $0.001 on 6 decimals: tick_size = 0.001 x 0.01 x 10^6 = 10
+    assert_eq!(to_ticks(150_123_000_000_000, 6, 9, 10_000_000, 10, false), Some(150_123));
+    assert_eq!(to_ticks(u64::MAX, 18, 0, u64::MAX, 1, false), None, "overflow");
+    assert_eq!(to_ticks(1, 6, 8, 10_000, 0, false), None, "no tick size");
+    assert_eq!(to_ticks(1, 6, 40, 10_000, 1, false), None, "absurd decimals");
+}

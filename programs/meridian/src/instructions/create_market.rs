@@ -97,6 +97,7 @@ pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: Mar
     m.next_order_seq = 1;
     m.expiry_ts = params.expiry_ts;
     m.strike = params.strike;
+    m.quote_decimals = exchange.collateral_decimals;
     exchange.num_markets += 1;
     Ok(())
 }

@@ -2,7 +2,7 @@ use crate::{
     account_view::AccountView,
     error::MeridianError,
     loaders::load_mut,
-    risk::account_initial_free,
+    risk::{account_initial_free, Valuation},
     state::*,
     trading::{self, PlaceOrderArgs, Trade},
 };
@@ -93,7 +93,7 @@ pub fn place_checked<A: AccountView>(
     )?;
     crate::cu_checkpoint!("place: placed");
     if !args.reduce_only {
-        let free = account_initial_free(&account, exchange_key, Some(&market), a.remaining)?;
+        let free = account_initial_free(&account, exchange_key, Some(&market), a.remaining, Valuation::Mark)?;
         require!(free >= 0, MeridianError::InsufficientMargin);
     }
     crate::cu_checkpoint!("place: margin checked");

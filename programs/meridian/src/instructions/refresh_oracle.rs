@@ -1,4 +1,4 @@
-use crate::{error::MeridianError, state::*};
+use crate::{error::MeridianError, loaders::load_mut, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::oracle::{self, Outcome, Quote, Reading, SourceKind, MAX_SOURCES};
 
@@ -6,7 +6,8 @@ use meridian_engine::oracle::{self, Outcome, Quote, Reading, SourceKind, MAX_SOU
 pub struct RefreshOracle<'info> {
     #[account(mut)]
     pub oracle: AccountLoader<'info, OracleAggregate>,
-    // remaining accounts: one account per configured source, in configured order
+    // remaining accounts: one account per configured source, in configured order, then any
+    // markets priced by this oracle (writable) to receive the new price
 }
 
 /// Reads a source account after checking it is what the configuration names. Failing here is the
@@ -51,11 +52,12 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     let (now_slot, now_ts) = (clock.slot, clock.unix_timestamp);
     let mut o = ctx.accounts.oracle.load_mut()?;
     let n = o.num_sources as usize;
-    require!(ctx.remaining_accounts.len() == n, MeridianError::OracleSourceCount);
+    require!(ctx.remaining_accounts.len() >= n, MeridianError::OracleSourceCount);
+    let (source_infos, market_infos) = ctx.remaining_accounts.split_at(n);
     let limits = o.limits();
     let mut quotes = [Quote::default(); MAX_SOURCES];
     let mut valid = 0;
-    for (src, info) in o.sources[..n].iter_mut().zip(ctx.remaining_accounts) {
+    for (src, info) in o.sources[..n].iter_mut().zip(source_infos) {
         let reading = read_source(info, src)?;
         match oracle::judge(&reading, &limits, now_slot, now_ts) {
             Ok(q) => {
@@ -102,7 +104,34 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
         o.twap_last_ts = now_ts;
     }
     o.num_refreshes += 1;
+    let oracle_key = ctx.accounts.oracle.key();
+    for info in market_infos {
+        let mut m = load_mut::<Market, AccountInfo>(info)?;
+        require_keys_eq!(m.oracle, oracle_key, MeridianError::WrongOracle);
+        push_to_market(&o, &mut m, now_slot);
+    }
     Ok(())
+}
+
+/// The market's mark follows a Valid aggregate; any other status only marks the push so the market
+/// stops taking risk-increasing orders. A price that does not fit the market's ticks counts as
+/// not usable (status 0).
+fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64) {
+    m.oracle_max_age_slots = o.max_age_slots;
+    if o.status() != OracleStatus::Valid {
+        m.oracle_status = o.status;
+        return;
+    }
+    let ticks = |v: u64, up: bool| oracle::to_ticks(v, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, up);
+    match (ticks(o.price, false), ticks(o.conf, true)) {
+        (Some(price), Some(conf)) if price > 0 && price.checked_mul(m.tick_size).is_some() => {
+            m.mark_price = price;
+            m.oracle_conf = conf;
+            m.oracle_slot = now_slot;
+            m.oracle_status = OracleStatus::Valid as u8;
+        }
+        _ => m.oracle_status = OracleStatus::Uninitialized as u8,
+    }
 }
 
 fn set_price(o: &mut OracleAggregate, q: Quote, slot: u64, ts: i64) {

@@ -1,4 +1,9 @@
-use crate::{error::MeridianError, risk::account_initial_free, state::*, token::transfer_out};
+use crate::{
+    error::MeridianError,
+    risk::{account_initial_free, Valuation},
+    state::*,
+    token::transfer_out,
+};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
@@ -37,8 +42,10 @@ pub fn process_withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64
         let account = ctx.accounts.margin_account.load()?;
         let mut free = account.collateral.max(0) as i128;
         if account.positions_in_use().next().is_some() {
-            free =
-                free.min(account_initial_free(&account, &ctx.accounts.exchange.key(), None, ctx.remaining_accounts)?);
+            // a position in a market whose oracle is stale or degraded counts at the conservative price
+            let valuation = Valuation::Conservative { now_slot: Clock::get()?.slot };
+            let exchange = ctx.accounts.exchange.key();
+            free = free.min(account_initial_free(&account, &exchange, None, ctx.remaining_accounts, valuation)?);
         }
         // amount > i64::MAX can never be covered, so this also rejects u64::MAX
         require!(amount as i128 <= free, MeridianError::InsufficientCollateral);

@@ -1,4 +1,5 @@
 use crate::error::MeridianError;
+use crate::state::OracleStatus;
 use anchor_lang::prelude::*;
 use meridian_engine::book::{BookHeader, Node};
 use meridian_engine::events::{Event, QueueHeader};
@@ -65,7 +66,7 @@ pub struct Market {
     pub exchange: Pubkey,
     pub book: Pubkey,
     pub event_queue: Pubkey,
-    /// Price source (the oracle aggregate, with the risk engine); unused by the interim mark.
+    /// The market's oracle aggregate (default = none: the mark is the last trade).
     pub oracle: Pubkey,
     pub name: [u8; 16],
     pub index: u16,
@@ -83,7 +84,8 @@ pub struct Market {
     pub maintenance_margin_bps: u32,
     /// Paid to the crank per event consumed, from taker fees.
     pub crank_reward: u64,
-    /// Mark price in ticks. Interim rule: the last trade price (set at creation before any trade).
+    /// Mark price in ticks: the oracle's price when the market has one (pushed by `refresh_oracle`),
+    /// else the last trade price (set at creation before any trade).
     pub mark_price: u64,
     pub last_trade_ts: i64,
     /// Sequence number of the next order (order ids are unique per market).
@@ -98,7 +100,19 @@ pub struct Market {
     /// Long base lots (= short base lots) once every event is applied.
     pub open_interest: u64,
     pub volume_quote: u64,
-    pub reserved: [u64; 16],
+    /// With an oracle (`oracle` set by `set_market_oracle`), `refresh_oracle` pushes the aggregate
+    /// here: `mark_price` becomes its price in ticks (rounded to nearest), this its confidence in
+    /// ticks (rounded up), `oracle_slot` the slot of that push.
+    pub oracle_conf: u64,
+    pub oracle_slot: u64,
+    /// The aggregate's own staleness limit, copied on each push.
+    pub oracle_max_age_slots: u64,
+    /// `OracleStatus` of the last push (0 also when the price does not fit the market's ticks).
+    pub oracle_status: u8,
+    /// The exchange's collateral decimals (to convert oracle prices to ticks).
+    pub quote_decimals: u8,
+    pub _pad1: [u8; 6],
+    pub reserved: [u64; 12],
 }
 
 impl Market {
@@ -115,6 +129,31 @@ impl Market {
             initial_bps: self.initial_margin_bps,
             maintenance_bps: self.maintenance_margin_bps,
         }
+    }
+
+    pub fn has_oracle(&self) -> bool {
+        self.oracle != Pubkey::default()
+    }
+
+    /// The pushed oracle price is Valid and no older than the aggregate's staleness limit.
+    pub fn oracle_usable(&self, now_slot: u64) -> bool {
+        self.oracle_status == OracleStatus::Valid as u8
+            && now_slot.saturating_sub(self.oracle_slot) <= self.oracle_max_age_slots
+    }
+
+    /// Risk parameters for judging a withdrawal: when the market's oracle is not usable, the
+    /// position is valued at the conservative end of the last confidence band (longs at mark - conf,
+    /// shorts at mark + conf).
+    pub fn conservative_risk(&self, base_lots: i64, now_slot: u64) -> MarketRisk {
+        let mut r = self.risk();
+        if self.has_oracle() && !self.oracle_usable(now_slot) {
+            r.mark = Ticks(match base_lots {
+                b if b > 0 => self.mark_price.saturating_sub(self.oracle_conf),
+                b if b < 0 => self.mark_price.saturating_add(self.oracle_conf),
+                _ => self.mark_price,
+            });
+        }
+        r
     }
 
     pub fn status(&self) -> MarketStatus {
