@@ -1,5 +1,6 @@
-//! Simulated traders for the demo: a market maker per market quoting both sides around a random
-//! walk (requoting with `replace_order`), and takers crossing the spread with IOC orders.
+//! Simulated traders for the demo: a market maker per market quoting both sides around the mid
+//! (the simulated oracle's price path; requoting with `replace_order`), and takers crossing the
+//! spread with IOC orders.
 
 use meridian_sdk::{
     client::Client,
@@ -36,7 +37,7 @@ pub struct SimMarket {
     pub accounts: MarketAccounts,
     pub index: u16,
     pub name: String,
-    /// Mid price in ticks, moved by the walk.
+    /// Mid price in ticks: the simulated feeds' price path.
     pub mid: AtomicU64,
     /// Ticks per 1 bp of the starting mid (quote spread unit).
     pub bp: u64,
@@ -50,21 +51,6 @@ pub struct SimStats {
     pub takes: AtomicU64,
     pub filled_lots: AtomicU64,
     pub errors: AtomicU64,
-}
-
-/// A random walk of the mid: +-0.1% steps every second.
-pub async fn walk(markets: Arc<Vec<SimMarket>>, stop: Arc<AtomicBool>, seed: u64) {
-    let mut rng = Rng(seed);
-    while !stop.load(Ordering::Relaxed) {
-        for m in markets.iter() {
-            let mid = m.mid.load(Ordering::Relaxed);
-            let step = m.bp * 10;
-            let next =
-                if rng.below(2) == 0 { mid + rng.below(step + 1) } else { mid.saturating_sub(rng.below(step + 1)) };
-            m.mid.store(next.max(m.bp * 100), Ordering::Relaxed);
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 /// Quotes `size_lots` on both sides at mid +- 5 bp, requoting every `period`.

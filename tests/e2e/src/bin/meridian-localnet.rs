@@ -1,11 +1,14 @@
 //! meridian-localnet: the local demo. Starts a validator on 127.0.0.1 with the Meridian program,
-//! bootstraps an exchange on a test USDC mint with BTC-PERP and ETH-PERP, runs the real crank keeper
-//! (`meridian-keeper crank`, metrics on 127.0.0.1:9464), simulated market makers and takers, funds a
-//! demo wallet, writes a Solana CLI config for it, prints how to use the CLI, and runs until Ctrl-C
-//! (or `--run-for`).
+//! bootstraps an exchange on a test USDC mint with BTC-PERP and ETH-PERP, each priced by an oracle
+//! aggregate over simulated Pyth and Switchboard feeds (real account formats and owners; a
+//! geometric Brownian motion with jumps), runs the real keepers (`meridian-keeper crank`, metrics on
+//! 127.0.0.1:9464, and `meridian-keeper oracle`, metrics on the next port), simulated market makers
+//! and takers, funds a demo wallet, writes a Solana CLI config for it, prints how to use the CLI,
+//! and runs until Ctrl-C (or `--run-for`).
 use anyhow::{bail, Result};
 use clap::Parser;
 use meridian_e2e::{
+    feeds::SimulatedFeeds,
     sim::{self, SimMarket, SimStats},
     workspace_bin, workspace_root, write_keypair, Localnet, LocalnetOptions,
 };
@@ -92,6 +95,37 @@ async fn main() -> Result<()> {
     }
     let markets = Arc::new(markets);
 
+    // an oracle per underlying: two Pyth feeds and a Switchboard feed, written by the simulator
+    let mut oracles = vec![];
+    for (i, m) in markets.iter().enumerate() {
+        let underlying = m.name.trim_end_matches("-PERP").to_string();
+        let mut ids = [[0u8; 32]; 2];
+        for (j, id) in ids.iter_mut().enumerate() {
+            id[..underlying.len()].copy_from_slice(underlying.as_bytes());
+            id[31] = j as u8 + 1;
+        }
+        let mut feeds = SimulatedFeeds::create(&client, &admin, &ids, 1).await?;
+        let start = ticks_to_dollars(m, m.mid.load(Ordering::Relaxed));
+        feeds.publish(&client, &admin, &[start, start, start]).await?;
+        let name = meridian_sdk::state::encode_name(&underlying);
+        let params = meridian_sdk::oracle::OracleParams {
+            sources: feeds.source_params(),
+            min_valid_sources: 2,
+            max_age_slots: 150,
+            max_age_secs: 60,
+            max_conf_bps: 200,
+            max_deviation_bps: 500,
+            vol_tau_secs: 3_600,
+        };
+        client.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, params)], &admin, &[]).await?;
+        let oracle = meridian_sdk::pda::oracle(&exchange, &name).0;
+        client.send(&[ix::set_market_oracle(&exchange, &admin.pubkey(), &m.accounts.market, &oracle)], &admin, &[]).await?;
+        let mut path = meridian_oracle_sim::path::Gbm::new(start, 0.6, 7 + i as u64);
+        path.jumps_per_year = 2_000.0; // a jump every ~4 hours on average: a few in a long demo
+        path.jump_sigma = 0.01;
+        oracles.push((underlying, feeds, path));
+    }
+
     let config_path = dir.join("config.yml");
     let mut config = solana_cli_config::Config::default();
     config.json_rpc_url = net.rpc_url.clone();
@@ -100,6 +134,7 @@ async fn main() -> Result<()> {
     config.save(config_path.to_str().unwrap())?;
 
     let c = config_path.display();
+    let oracle_metrics_addr = next_port(&args.metrics_addr)?;
     println!(
         "
 Meridian localnet is up.
@@ -110,11 +145,14 @@ Meridian localnet is up.
   markets         {names}
   admin keypair   {admin}
   demo wallet     {wallet} ({trader}), {usd} test USDC
-  keeper          meridian-keeper crank (log: {dir}/keeper.log, metrics: http://{metrics}/metrics)
+  oracles         {oracles} (2 Pyth + 1 Switchboard simulated feeds each)
+  keepers         meridian-keeper crank (log: {dir}/keeper.log, metrics: http://{metrics}/metrics)
+                  meridian-keeper oracle (log: {dir}/oracle-keeper.log, metrics: http://{oracle_metrics}/metrics)
 
 Try the CLI (another terminal, from the repository root):
   export MERIDIAN_EXCHANGE={exchange}
   target/debug/meridian -C {c} market list
+  target/debug/meridian -C {c} oracle list
   target/debug/meridian -C {c} book BTC-PERP
   target/debug/meridian -C {c} account create
   target/debug/meridian -C {c} account deposit 2500
@@ -134,6 +172,8 @@ Try the CLI (another terminal, from the repository root):
         usd = args.usdc,
         dir = dir.display(),
         metrics = args.metrics_addr,
+        oracles = oracles.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        oracle_metrics = oracle_metrics_addr,
     );
     if args.exit_after_setup {
         return Ok(());
@@ -159,6 +199,34 @@ Try the CLI (another terminal, from the repository root):
         .stderr(log)
         .kill_on_drop(true)
         .spawn()?;
+
+    // the oracle keeper keeps the aggregates (and the markets' marks) fresh as the feeds move
+    let log = std::fs::File::create(dir.join("oracle-keeper.log"))?;
+    let mut oracle_keeper = tokio::process::Command::new(workspace_bin("meridian-keeper"))
+        .args(["--url", &net.rpc_url, "--ws-url", &net.ws_url, "--keypair"])
+        .arg(&keeper_path)
+        .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--metrics-addr", &oracle_metrics_addr])
+        .args(["oracle", "--poll-ms", "500", "--move-bps", "5", "--heartbeat-secs", "5"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    // trading starts once every market has a usable oracle price
+    let ready_by = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let slot = client.clock().await?.slot;
+        let mut ready = true;
+        for m in markets.iter() {
+            ready &= client.market(&m.accounts.market).await?.oracle_usable(slot);
+        }
+        if ready {
+            break;
+        }
+        if tokio::time::Instant::now() > ready_by {
+            bail!("the oracle keeper did not price the markets within 60 s (see {}/oracle-keeper.log)", dir.display());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // simulated traders, each with its own funded margin account
     let stop = Arc::new(AtomicBool::new(false));
@@ -198,7 +266,25 @@ Try the CLI (another terminal, from the repository root):
             ));
         }
     }
-    tasks.spawn(sim::walk(markets.clone(), stop.clone(), 42));
+    // the feeds follow their price paths; the makers quote around the path
+    {
+        let (client, markets, stop, admin) = (client.clone(), markets.clone(), stop.clone(), admin.insecure_clone());
+        let mut noise = sim::Rng(99);
+        tasks.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                for ((_, feeds, path), m) in oracles.iter_mut().zip(markets.iter()) {
+                    let price = path.step(1.0);
+                    // each source a few hundredths of a percent apart
+                    let quotes: Vec<f64> =
+                        (0..3).map(|_| price * (1.0 + (noise.below(7) as f64 - 3.0) * 1e-4)).collect();
+                    if feeds.publish(&client, &admin, &quotes).await.is_ok() {
+                        m.mid.store(dollars_to_ticks(m, price).max(m.bp * 100), Ordering::Relaxed);
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
     println!("trading: 1 market maker, {} takers; Ctrl-C stops.", args.takers);
 
     let deadline = args.run_for.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
@@ -238,6 +324,7 @@ Try the CLI (another terminal, from the repository root):
     // give the keeper a moment to drain, then check the books balance
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = keeper_child.kill().await;
+    let _ = oracle_keeper.kill().await;
     let e = client.exchange(&exchange).await?;
     let vault = client.token_account(&e.vault).await?.amount;
     let conserved = vault as i128 == e.vault_liabilities().unwrap_or_default();
@@ -257,4 +344,22 @@ Try the CLI (another terminal, from the repository root):
         bail!("demo run failed: filled {filled} lots, conserved {conserved}");
     }
     Ok(())
+}
+
+fn ticks_to_dollars(m: &SimMarket, ticks: u64) -> f64 {
+    m.units.format_price(ticks).parse().unwrap_or(0.0)
+}
+
+fn dollars_to_ticks(m: &SimMarket, dollars: f64) -> u64 {
+    let price12 = (dollars * 1e12) as u64;
+    let u = &m.units;
+    meridian_sdk::engine::oracle::to_ticks(price12, u.quote_decimals, u.base_decimals, u.base_lot_size, u.tick_size, false)
+        .unwrap_or(0)
+}
+
+/// host:port -> host:(port + 1) (0 stays 0: any free port).
+fn next_port(addr: &str) -> Result<String> {
+    let (host, port) = addr.rsplit_once(':').ok_or_else(|| anyhow::anyhow!("--metrics-addr {addr}: host:port"))?;
+    let port: u16 = port.parse()?;
+    Ok(format!("{host}:{}", if port == 0 { 0 } else { port + 1 }))
 }
