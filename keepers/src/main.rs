@@ -2,12 +2,14 @@
 //!
 //!   meridian-keeper [--url] [--ws-url] [--keypair] [--exchange] [--metrics-addr] crank [--market M]...
 //!   meridian-keeper ... oracle [--oracle NAME]...
+//!   meridian-keeper ... funding [--market M]...
 //!   meridian-keeper ... status
 //!
 //! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
 //! paid into the keeper's margin account (sub-account `--reward-sub-account`), created on start if
 //! missing.
 mod crank;
+mod funding;
 mod metrics;
 mod oracle;
 
@@ -82,6 +84,21 @@ enum Role {
         #[arg(long, default_value_t = 0)]
         priority_fee: u64,
         /// Refresh each oracle once (if a source has news) and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Accrue perpetual funding (update_funding) on a fixed cadence.
+    Funding {
+        /// Perpetual markets (index, name or address); default: every perpetual of the exchange.
+        #[arg(long = "market")]
+        markets: Vec<String>,
+        /// Seconds between updates.
+        #[arg(long, default_value_t = 60)]
+        interval_secs: u64,
+        /// Priority fee, micro-lamports per compute unit.
+        #[arg(long, default_value_t = 0)]
+        priority_fee: u64,
+        /// Update each market once and exit.
         #[arg(long)]
         once: bool,
     },
@@ -161,6 +178,27 @@ async fn main() -> Result<()> {
                 once,
             };
             oracle::run(keeper, selected, cfg, metrics).await?;
+        }
+        Role::Funding { markets, interval_secs, priority_fee, once } => {
+            let payer = load_payer(args.keypair.as_deref(), &config)?;
+            let perpetual = |m: &meridian_sdk::state::Market| m.kind == 0 && m.funding_period_secs > 0;
+            let selected: Vec<Pubkey> = if markets.is_empty() {
+                client.markets(&exchange).await?.into_iter().filter(|(_, m)| perpetual(m)).map(|(a, _)| a).collect()
+            } else {
+                let mut out = vec![];
+                for m in &markets {
+                    let (a, market) = client.find_market(&exchange, m).await?.ok_or_else(|| anyhow!("no market {m:?}"))?;
+                    anyhow::ensure!(perpetual(&market), "{m} is not a perpetual");
+                    out.push(a);
+                }
+                out
+            };
+            anyhow::ensure!(!selected.is_empty(), "the exchange has no perpetual market");
+            tracing::info!(markets = selected.len(), %url, "funding keeper starting");
+            let reward_account = pda::margin_account(&exchange, &payer.pubkey(), 0).0;
+            let keeper = Keeper { client, payer, exchange, reward_account, ws_url };
+            let cfg = funding::FundingConfig { interval: Duration::from_secs(interval_secs), priority_fee, once };
+            funding::run(&keeper, selected, cfg, &metrics).await?;
         }
         Role::Crank { markets, batch, poll_ms, priority_fee, reward_sub_account, once } => {
             let payer = load_payer(args.keypair.as_deref(), &config)?;

@@ -152,6 +152,33 @@ pub fn refresh_oracle(oracle: &Pubkey, sources: &[Pubkey], markets: &[Pubkey]) -
     ix
 }
 
+/// Permissionless: accrues funding into a perpetual's index.
+pub fn update_funding(m: &MarketAccounts) -> Instruction {
+    build(accounts::UpdateFunding { market: m.market, book: m.book }, instruction::UpdateFunding {})
+}
+
+/// Permissionless: settles the funding of `margin_accounts`' positions in the market.
+pub fn settle_funding(market: &Pubkey, margin_accounts: &[Pubkey]) -> Instruction {
+    let mut ix = build(accounts::SettleFunding { market: *market }, instruction::SettleFunding {});
+    ix.accounts.extend(margin_accounts.iter().map(|a| AccountMeta::new(*a, false)));
+    ix
+}
+
+/// Admin: a perpetual's funding period (seconds), clamp (bp per period) and impact size (quote
+/// native units; 0 = best prices).
+pub fn set_funding_params(
+    m: &MarketAccounts,
+    admin: &Pubkey,
+    period_secs: u32,
+    max_rate_bps: u32,
+    impact_notional: u64,
+) -> Instruction {
+    build(
+        accounts::SetFundingParams { exchange: m.exchange, admin: *admin, market: m.market },
+        instruction::SetFundingParams { period_secs, max_rate_bps, impact_notional },
+    )
+}
+
 /// Admin: prices `market` from `oracle`.
 pub fn set_market_oracle(exchange: &Pubkey, admin: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instruction {
     build(

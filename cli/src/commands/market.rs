@@ -69,6 +69,19 @@ pub enum MarketCommand {
     Status { market: String, status: String },
     /// Admin: price the market from an oracle aggregate (name or address).
     SetOracle { market: String, oracle: String },
+    /// Admin: a perpetual's funding period, rate clamp and impact size.
+    SetFunding {
+        market: String,
+        /// Funding accrues at the premium over this many seconds.
+        #[arg(long, default_value_t = 3_600)]
+        period_secs: u32,
+        /// Clamp on the rate, basis points per period.
+        #[arg(long, default_value_t = 10)]
+        max_bps: u32,
+        /// Impact size in collateral (UI units); 0 = the best bid and ask.
+        #[arg(long, default_value = "0")]
+        impact: String,
+    },
 }
 
 fn kind_from(s: &str) -> Result<u8> {
@@ -126,6 +139,11 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("oracle", if m.has_oracle() { json!(m.oracle.to_string()) } else { json!(null) })
         .with("oracle_status", meridian_sdk::oracle::status_name(meridian_sdk::oracle::OracleStatus::from_u8(m.oracle_status)))
         .with("oracle_conf", u.format_price(m.oracle_conf))
+        .with("funding_rate_pct_per_period", m.funding_rate as f64 / 1e7)
+        .with("funding_period_secs", m.funding_period_secs)
+        .with("funding_max_bps", m.funding_max_bps)
+        .with("funding_impact", amount::format_ui_amount(m.funding_impact_notional, quote_decimals))
+        .with("funding_last_ts", m.funding_last_ts)
         .with("book", m.book.to_string())
         .with("event_queue", m.event_queue.to_string())
 }
@@ -287,6 +305,17 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                     .with("status", status)
                     .with("signature", signature.to_string()),
             );
+        }
+        MarketCommand::SetFunding { market, period_secs, max_bps, impact } => {
+            let admin = ctx.signer()?;
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            let impact_notional = amount::parse_ui_amount(&impact, qd).map_err(|e| anyhow!("--impact: {e}"))?;
+            let accounts = MarketAccounts::of(address, &m);
+            let ix = ix::set_funding_params(&accounts, &admin.pubkey(), period_secs, max_bps, impact_notional);
+            let signature = client.send(&[ix], &admin, &[]).await?;
+            let mut r = describe(&address, &client.market(&address).await?, qd);
+            r.push("signature", signature.to_string());
+            output::print(ctx.json, &r);
         }
         MarketCommand::SetOracle { market, oracle } => {
             let admin = ctx.signer()?;

@@ -50,6 +50,16 @@ pub struct Event {
     pub size: Lots,
     /// Fill: fee charged to the maker in quote units (negative = rebate).
     pub maker_fee: i64,
+    /// Fill: the market's funding index at the fill (i128 as lo/hi). The crank settles the maker's
+    /// funding to it before applying the fill, so funding stays exact while the event waits.
+    pub funding_index_lo: u64,
+    pub funding_index_hi: u64,
+}
+
+impl Event {
+    pub fn funding_index(&self) -> i128 {
+        ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
+    }
 }
 
 /// The queue account's header; the events follow it.
@@ -162,7 +172,7 @@ mod tests {
 
     #[test]
     fn event_layout_is_stable() {
-        assert_eq!(core::mem::size_of::<Event>(), 128);
+        assert_eq!(core::mem::size_of::<Event>(), 144);
         assert_eq!(core::mem::size_of::<QueueHeader>(), 40);
     }
 }

@@ -17,6 +17,9 @@ pub struct MarketRisk {
     /// Initial and maintenance requirements, basis points of notional.
     pub initial_bps: u32,
     pub maintenance_bps: u32,
+    /// The market's cumulative funding index: funding a position has not settled counts against
+    /// (or for) its equity, rounded against the account.
+    pub funding_index: i128,
 }
 
 /// An account's health in quote units (i128: sums over many positions cannot overflow).
@@ -117,9 +120,21 @@ fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
     (equity, mul(worst, per_lot))
 }
 
+/// `exposure` with unsettled funding taken off the equity.
+#[inline(always)]
+fn exposure_with_funding(p: &Position, r: &MarketRisk) -> (i128, u128) {
+    let (equity, worst) = exposure(p, r);
+    if p.funding_index() == r.funding_index {
+        return (equity, worst);
+    }
+    // an overflowing debt makes the account worthless rather than healthy
+    let owed = crate::funding::pending(p, r.funding_index).unwrap_or(i64::MAX);
+    (equity - owed as i128, worst)
+}
+
 /// Adds one market's contribution to `h`.
 pub fn add_position(h: &mut Health, p: &Position, r: &MarketRisk) {
-    let (equity, worst_notional) = exposure(p, r);
+    let (equity, worst_notional) = exposure_with_funding(p, r);
     h.equity += equity;
     h.initial += requirement(worst_notional, r.initial_bps);
     h.maintenance += requirement(worst_notional, r.maintenance_bps);
@@ -129,7 +144,7 @@ pub fn add_position(h: &mut Health, p: &Position, r: &MarketRisk) {
 pub fn initial_free<'a>(collateral: i64, positions: impl IntoIterator<Item = (&'a Position, &'a MarketRisk)>) -> i128 {
     let mut free = collateral as i128;
     for (p, r) in positions {
-        let (equity, worst_notional) = exposure(p, r);
+        let (equity, worst_notional) = exposure_with_funding(p, r);
         free += equity - requirement(worst_notional, r.initial_bps);
     }
     free
@@ -149,7 +164,22 @@ mod tests {
     use crate::units::{Lots, Side};
     use proptest::prelude::*;
 
-    const R: MarketRisk = MarketRisk { mark: Ticks(100), tick_size: 10, initial_bps: 1_000, maintenance_bps: 500 };
+    const R: MarketRisk =
+        MarketRisk { mark: Ticks(100), tick_size: 10, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0 };
+
+    #[test]
+    fn unsettled_funding_counts_in_equity() {
+        let mut p = Position::new(0);
+        p.apply_fill(Side::Bid, Lots(10), 10_000).unwrap();
+        let at = |index| health(1_000, [(&p, &MarketRisk { funding_index: index, ..R })]);
+        assert_eq!(at(0).equity, 1_000);
+        // 2.5 units per lot owed by the long: 25
+        assert_eq!(at(5 * crate::funding::FUNDING_SCALE / 2).equity, 1_000 - 25);
+        // a fraction rounds against the account both ways
+        assert_eq!(at(1).equity, 1_000 - 1);
+        assert_eq!(at(-1).equity, 1_000);
+        assert_eq!(initial_free(1_000, [(&p, &MarketRisk { funding_index: 1, ..R })]), 1_000 - 1 - 1_000);
+    }
 
     #[test]
     fn long_position_and_orders() {
@@ -209,7 +239,7 @@ mod tests {
             p.ask_lots = asks;
             p.bid_notional = bids.saturating_mul(bid_px);
             p.ask_notional = asks.saturating_mul(ask_px);
-            let r = MarketRisk { mark: Ticks(mark), tick_size: tick, initial_bps: im, maintenance_bps: im / 2 };
+            let r = MarketRisk { mark: Ticks(mark), tick_size: tick, initial_bps: im, maintenance_bps: im / 2, funding_index: 0 };
             let want = reference(collateral as i64, &p, &r);
             prop_assert_eq!(health(collateral as i64, [(&p, &r)]), want);
             prop_assert_eq!(initial_free(collateral as i64, [(&p, &r)]), want.equity - want.initial);

@@ -132,6 +132,8 @@ pub struct MatchContext {
     pub tick_size: u64,
     /// Most makers one placement may touch.
     pub match_limit: u32,
+    /// The market's funding index now (recorded in fill events).
+    pub funding_index: i128,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -362,6 +364,8 @@ pub fn place<T: Tree, S: EventSink>(
                 price: maker.price,
                 size: fill,
                 maker_fee,
+                funding_index_lo: ctx.funding_index as u64,
+                funding_index_hi: ((ctx.funding_index as u128) >> 64) as u64,
                 ..Event::default()
             })?;
             r.events += 1;

@@ -32,7 +32,11 @@ pub struct Position {
     pub maker_volume: u64,
     /// Fees paid, net of rebates.
     pub fees_paid: i64,
-    pub reserved: [u64; 3],
+    /// The market's cumulative funding index (i128 as lo/hi) this position has settled to.
+    pub funding_index_lo: u64,
+    pub funding_index_hi: u64,
+    /// Funding paid (+) or received (-) over the position's life, native units.
+    pub funding_paid: i64,
 }
 
 impl Position {
@@ -40,9 +44,25 @@ impl Position {
         Position { market_index, in_use: 1, ..Position::default() }
     }
 
+    /// A new position in a market whose funding index is `index` (owes nothing for the past).
+    pub fn opened_at(market_index: u16, index: i128) -> Position {
+        let mut p = Position::new(market_index);
+        p.set_funding_index(index);
+        p
+    }
+
     /// No exposure, no orders, no unsettled cash: the slot can be released.
     pub fn is_flat(&self) -> bool {
         self.base_lots == 0 && self.quote_balance == 0 && self.bid_lots == 0 && self.ask_lots == 0
+    }
+
+    pub fn funding_index(&self) -> i128 {
+        ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
+    }
+
+    pub fn set_funding_index(&mut self, index: i128) {
+        self.funding_index_lo = index as u64;
+        self.funding_index_hi = ((index as u128) >> 64) as u64;
     }
 
     pub fn has_orders(&self) -> bool {

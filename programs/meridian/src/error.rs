@@ -88,4 +88,7 @@ meridian_errors! {
     OracleSourceReplayed => "oracle source update is older than one already used",
     OracleNotUsable => "the market's oracle price is stale or degraded: only reduce-only orders are accepted",
     WrongOracle => "oracle aggregate is not this market's (or belongs to another exchange)",
+    NotPerpetual => "funding applies to perpetual markets only",
+    InvalidFundingParams => "funding period must be 1 s to 30 days and the clamp at most 10000 bp",
+    AccountNotWritable => "margin account must be writable",
 }

@@ -149,6 +149,28 @@ pub mod meridian {
         instructions::process_refresh_oracle(ctx)
     }
 
+    /// Permissionless: accrues perpetual funding into the market's index (premium of the book's
+    /// impact prices over the oracle, clamped).
+    pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
+        instructions::process_update_funding(ctx)
+    }
+
+    /// Permissionless: settles the funding of the margin accounts passed (remaining accounts,
+    /// writable) in this market. Returns how many positions were settled.
+    pub fn settle_funding<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Result<u16> {
+        instructions::process_settle_funding(ctx)
+    }
+
+    /// Admin: a perpetual's funding period (seconds), clamp (bp per period) and impact size.
+    pub fn set_funding_params(
+        ctx: Context<SetFundingParams>,
+        period_secs: u32,
+        max_rate_bps: u32,
+        impact_notional: u64,
+    ) -> Result<()> {
+        instructions::process_set_funding_params(ctx, period_secs, max_rate_bps, impact_notional)
+    }
+
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return
     /// data, so the SBF binary's arithmetic can be compared with the host's for any input.
     pub fn math_probe(ctx: Context<MathProbe>, op: u8, a: i128, b: i128, c: i128) -> Result<i128> {

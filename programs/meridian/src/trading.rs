@@ -111,7 +111,7 @@ pub fn place<A: AccountView>(
     if market.has_oracle() && !args.reduce_only && !market.oracle_usable(Clock::get()?.slot) {
         return err!(MeridianError::OracleNotUsable);
     }
-    let pos_slot = account.position_slot(market.index)?;
+    let pos_slot = account.position_slot(market.index, market.funding_index())?;
     let mut size = args.size;
     if args.reduce_only {
         let p = account.position(pos_slot);
@@ -152,13 +152,16 @@ pub fn place<A: AccountView>(
         if matching::needs_time(&book, &params) {
             now_ts = now()?;
         }
-        let ctx = MatchContext { seq, now_ts, fees: market.fees(), tick_size: market.tick_size, match_limit };
+        let funding_index = market.funding_index();
+        let ctx = MatchContext { seq, now_ts, fees: market.fees(), tick_size: market.tick_size, match_limit, funding_index };
         crate::cu_checkpoint!("place: book and queue open");
         matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?
     };
     crate::cu_checkpoint!("place: matched");
 
     if r.filled.0 > 0 {
+        // funding up to now is owed on the position as it was
+        market.settle_funding(account.position_mut(pos_slot))?;
         let p = account.position_mut(pos_slot);
         let before = p.base_lots;
         let realized = p.apply_fill(side, r.filled, r.filled_notional).ok_or(MeridianError::MathOverflow)?;

@@ -55,6 +55,8 @@ pub const ROWS: &[Row] = &[
         scenario: "place_limit_resting on a market priced by an oracle (clock read, usability check)",
         ceiling: 2_550,
     },
+    Row { name: "update_funding", scenario: "premium from the book's best prices, index accrued", ceiling: 3_550 },
+    Row { name: "settle_funding_1", scenario: "one margin account's position settled", ceiling: 1_550 },
     Row {
         name: "refresh_oracle_3_sources_3x_move",
         scenario: "same, the price tripled since the last refresh (the costliest volatility update)",
@@ -274,6 +276,26 @@ fn measure_oracle(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     h.place(&m, &trader, order::limit(Side::Bid, 640_000, 1)); // the account's position slot
     let r = h.try_place(&m, &trader, order::limit(Side::Bid, 640_001, 1)).unwrap();
     out.insert("place_limit_resting_oracle_market".into(), r.1.compute_units_consumed);
+
+    // funding on that market: the clock starts, then an update with the best bid above the oracle
+    h.place(&m, &trader, order::limit(Side::Bid, 651_000, 1));
+    h.place(&m, &trader, order::limit(Side::Ask, 660_000, 1));
+    h.ok(&[ix::update_funding(&m.accounts)], &[]);
+    h.set_clock(5_010, 1_700_000_600);
+    h.set_sources(&o, &[65_000.0, 65_010.0, 64_990.0]);
+    h.ok(&[o.refresh_markets_ix(&[market])], &[]);
+    let meta = h.ok(&[ix::update_funding(&m.accounts)], &[]);
+    assert_ne!(h.market(&market).funding_index(), 0);
+    out.insert("update_funding".into(), meta.compute_units_consumed);
+    let taker = h.trader_as(fixed_keypair(87), &fx, 1_000_000 * 1_000_000);
+    h.deposit(&fx, &taker, 500_000 * 1_000_000);
+    h.place(&m, &taker, order::limit(Side::Ask, 640_000, 1).immediate_or_cancel()); // fills a bid
+    h.set_clock(5_011, 1_700_000_700);
+    h.ok(&[o.refresh_markets_ix(&[market])], &[]);
+    h.ok(&[ix::update_funding(&m.accounts)], &[]);
+    let meta = h.ok(&[ix::settle_funding(&market, &[taker.margin])], &[]);
+    assert_eq!(meta.return_data.data, 1u16.to_le_bytes());
+    out.insert("settle_funding_1".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

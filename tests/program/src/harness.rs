@@ -315,15 +315,24 @@ impl Harness {
             if !queue.is_empty() {
                 continue; // makers' sides still pending
             }
-            let (mut base, mut quote, mut longs) = (0i128, 0i128, 0u64);
+            // funding: settled amounts sit in the quote balances; each position still owes exactly
+            // base x (index - position's index), which will come out of its quote balance;
+            // settlement rounding is the market's
+            let scale = meridian_engine::funding::FUNDING_SCALE;
+            let (mut base, mut quote_scaled, mut longs) = (0i128, market.funding_rounding as i128, 0u64);
             for (_, a) in &accounts {
                 for p in a.positions_in_use().filter(|p| p.market_index == index) {
                     base += p.base_lots as i128;
-                    quote += p.quote_balance as i128;
+                    quote_scaled += p.quote_balance as i128 * scale
+                        - p.base_lots as i128 * (market.funding_index() - p.funding_index());
                     longs += p.base_lots.max(0) as u64;
                 }
             }
-            assert_eq!((base, quote), (0, 0), "market {index}: base and quote must sum to zero");
+            assert_eq!(
+                (base, quote_scaled),
+                (0, 0),
+                "market {index}: base and quote (with funding owed and rounding) must sum to zero"
+            );
             assert_eq!(market.open_interest, longs, "market {index}: open interest");
             assert_eq!(market.pending_rebates, 0, "market {index}: all rebates paid once the queue is empty");
         }

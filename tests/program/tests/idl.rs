@@ -34,6 +34,9 @@ fn idl_matches_the_program() {
         "configure_oracle",
         "refresh_oracle",
         "set_market_oracle",
+        "update_funding",
+        "settle_funding",
+        "set_funding_params",
     ] {
         assert!(names.contains(&expected), "IDL lacks {expected}: {names:?}");
     }

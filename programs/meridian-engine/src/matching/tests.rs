@@ -7,7 +7,7 @@ const TICK: u64 = 10;
 const FEES: FeeRates = FeeRates { taker_ppm: 500, maker_ppm: -100 };
 
 fn ctx(seq: u64) -> MatchContext {
-    MatchContext { seq, now_ts: 1_000, fees: FEES, tick_size: TICK, match_limit: 16 }
+    MatchContext { seq, now_ts: 1_000, fees: FEES, tick_size: TICK, match_limit: 16, funding_index: 7 }
 }
 
 fn params(owner: u8, side: Side, price: u64, size: u64, kind: OrderKind) -> OrderParams {

@@ -29,13 +29,18 @@ pub struct ConsumeEvents<'info> {
 fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<()> {
     let side = Side::from_u8(e.side).ok_or(MeridianError::InvalidSide)?;
     let value = notional(e.price, e.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
-    let pos_slot = maker.position_slot(market.index)?;
+    let pos_slot = maker.position_slot(market.index, market.funding_index())?;
     let (maker_side, filled) = if e.kind == EVENT_FILL { (side.opposite(), true) } else { (side, false) };
     {
         let p = maker.position_mut(pos_slot);
         p.remove_resting(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;
     }
     if filled {
+        // funding to the moment of the fill on the position as it was; from then on the new size
+        // accrues (from the fill's index, not the crank's: waiting in the queue changes nothing)
+        let s = meridian_engine::funding::settle(maker.position_mut(pos_slot), e.funding_index())
+            .ok_or(MeridianError::MathOverflow)?;
+        market.funding_rounding = market.funding_rounding.checked_add(s.rounding).ok_or(MeridianError::MathOverflow)?;
         let p = maker.position_mut(pos_slot);
         let before = p.base_lots;
         let realized = p.apply_fill(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;

@@ -28,6 +28,11 @@ pub struct CreateMarket<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Perpetual funding defaults (`set_funding_params` changes them): the premium accrues over an hour,
+/// clamped to +-10 bp per hour (about +-0.24% a day).
+pub const DEFAULT_FUNDING_PERIOD_SECS: u32 = 3_600;
+pub const DEFAULT_FUNDING_MAX_BPS: u32 = 10;
+
 /// Largest book and queue a market accepts (account size stays far below Solana's 10 MiB).
 pub const MAX_BOOK_CAPACITY: u32 = 8_192;
 pub const MAX_EVENT_QUEUE_CAPACITY: u32 = 8_192;
@@ -98,6 +103,10 @@ pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: Mar
     m.expiry_ts = params.expiry_ts;
     m.strike = params.strike;
     m.quote_decimals = exchange.collateral_decimals;
+    if params.kind == MarketKind::Perpetual as u8 {
+        m.funding_period_secs = DEFAULT_FUNDING_PERIOD_SECS;
+        m.funding_max_bps = DEFAULT_FUNDING_MAX_BPS;
+    }
     exchange.num_markets += 1;
     Ok(())
 }

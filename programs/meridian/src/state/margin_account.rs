@@ -91,13 +91,14 @@ impl MarginAccount {
         self.positions.iter().position(|w| w[0] & 0xff_ffff == key)
     }
 
-    /// The position slot for a market, opened if the account has none there yet.
-    pub fn position_slot(&mut self, market_index: u16) -> Result<usize> {
+    /// The slot of the position in `market_index`, opened (owing no past funding: at the market's
+    /// `funding_index`) if there is none.
+    pub fn position_slot(&mut self, market_index: u16, funding_index: i128) -> Result<usize> {
         if let Some(i) = self.find_position(market_index) {
             return Ok(i);
         }
         let i = (0..MAX_POSITIONS).find(|&i| self.position(i).in_use == 0).ok_or(MeridianError::TooManyPositions)?;
-        *self.position_mut(i) = Position::new(market_index);
+        *self.position_mut(i) = Position::opened_at(market_index, funding_index);
         Ok(i)
     }
 

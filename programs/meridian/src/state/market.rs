@@ -111,8 +111,24 @@ pub struct Market {
     pub oracle_status: u8,
     /// The exchange's collateral decimals (to convert oracle prices to ticks).
     pub quote_decimals: u8,
-    pub _pad1: [u8; 6],
-    pub reserved: [u64; 12],
+    pub _pad1: [u8; 2],
+    /// Perpetuals: funding accrues over this period (seconds) at the clamped premium.
+    pub funding_period_secs: u32,
+    /// Cumulative funding per lot (quote native units x 10^9, i128 as lo/hi; engine `funding`).
+    pub funding_index_lo: u64,
+    pub funding_index_hi: u64,
+    pub funding_last_ts: i64,
+    /// The last rate applied, parts per 10^9 per period (positive: longs pay).
+    pub funding_rate: i64,
+    /// The rate's clamp, basis points per period.
+    pub funding_max_bps: u32,
+    pub _pad2: u32,
+    /// Impact size in quote native units: the price a market order of this size would reach on
+    /// each side is the impact bid/ask (0 = the best prices).
+    pub funding_impact_notional: u64,
+    /// What settlement rounding kept for the protocol, 10^-9 units (funding paid = received + this).
+    pub funding_rounding: u64,
+    pub reserved: [u64; 5],
 }
 
 impl Market {
@@ -128,7 +144,24 @@ impl Market {
             tick_size: self.tick_size,
             initial_bps: self.initial_margin_bps,
             maintenance_bps: self.maintenance_margin_bps,
+            funding_index: self.funding_index(),
         }
+    }
+
+    pub fn funding_index(&self) -> i128 {
+        ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
+    }
+
+    pub fn set_funding_index(&mut self, index: i128) {
+        self.funding_index_lo = index as u64;
+        self.funding_index_hi = ((index as u128) >> 64) as u64;
+    }
+
+    /// Settles a position's funding to the market's index, keeping the rounding.
+    pub fn settle_funding(&mut self, p: &mut meridian_engine::position::Position) -> Result<i64> {
+        let s = meridian_engine::funding::settle(p, self.funding_index()).ok_or(MeridianError::MathOverflow)?;
+        self.funding_rounding = self.funding_rounding.checked_add(s.rounding).ok_or(MeridianError::MathOverflow)?;
+        Ok(s.paid)
     }
 
     pub fn has_oracle(&self) -> bool {

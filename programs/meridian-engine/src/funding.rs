@@ -1,0 +1,99 @@
+//! Perpetual funding: the premium of the book over the oracle, clamped, accrued into a cumulative
+//! index per lot, and settled lazily into positions.
+//!
+//! Units: the index is quote native units per lot x [`FUNDING_SCALE`] (i128), rates are parts per
+//! 10^9 per funding period. A position of `b` lots owes `b x (index_now - index_then) / SCALE` (longs
+//! pay a positive rate, shorts receive it). Settlement rounds toward the protocol: a payer pays the
+//! amount rounded up, a receiver gets it rounded down; the difference (under one native unit per
+//! settlement) is the market's `funding_rounding`, so paid = received + rounding, exactly.
+
+use crate::book::{Book, Tree};
+use crate::position::Position;
+use crate::units::{Side, Ticks};
+
+pub const FUNDING_SCALE: i128 = 1_000_000_000;
+/// Rates: parts per 10^9.
+pub const RATE_ONE: i128 = 1_000_000_000;
+
+/// The price at which a market order worth `impact_notional` quote units would finish filling
+/// against `side` of the book (the worst level reached); None when the side is thinner than that.
+/// `impact_notional` 0 means the best price.
+pub fn impact_price<T: Tree>(book: &Book<T>, side: Side, impact_notional: u64, tick_size: u64) -> Option<Ticks> {
+    let mut filled: u128 = 0;
+    for (_, node) in book.iter(side) {
+        filled += node.size.0 as u128 * node.price.0 as u128 * tick_size as u128;
+        if filled >= impact_notional as u128 {
+            return Some(node.price);
+        }
+    }
+    None
+}
+
+/// The premium of the book over the oracle, parts per 10^9 of the oracle price: positive when the
+/// impact bid is above the oracle (longs pay), negative when the impact ask is below it (shorts
+/// pay), 0 inside the spread or when a side is too thin to say.
+pub fn premium(impact_bid: Option<Ticks>, impact_ask: Option<Ticks>, oracle: Ticks) -> i128 {
+    if oracle.0 == 0 {
+        return 0;
+    }
+    let o = oracle.0 as i128;
+    let above = impact_bid.map_or(0, |b| (b.0 as i128 - o).max(0));
+    let below = impact_ask.map_or(0, |a| (o - a.0 as i128).max(0));
+    (above - below) * RATE_ONE / o
+}
+
+/// The rate for a period: the premium clamped to +-`max_rate_bps`.
+pub fn clamp_rate(premium: i128, max_rate_bps: u32) -> i128 {
+    let max = max_rate_bps as i128 * (RATE_ONE / 10_000);
+    premium.clamp(-max, max)
+}
+
+/// Index increase for `elapsed_secs` at `rate` per `period_secs`, on a lot worth `oracle` ticks x
+/// `tick_size` quote units. Truncated toward zero (the index, not anyone's balance, absorbs it).
+pub fn index_delta(rate: i128, oracle: Ticks, tick_size: u64, elapsed_secs: u64, period_secs: u64) -> Option<i128> {
+    if period_secs == 0 {
+        return None;
+    }
+    let lot_value = (oracle.0 as i128).checked_mul(tick_size as i128)?;
+    rate.checked_mul(lot_value)?.checked_mul(elapsed_secs as i128)?.checked_div(period_secs as i128)
+}
+
+/// What one settlement moved: the native units paid (negative: received) and the rounding kept by
+/// the protocol, in units of 10^-9 (always in [0, 10^9)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub paid: i64,
+    pub rounding: u64,
+}
+
+/// Settles `p`'s funding up to `index` (either direction) into `quote_balance`, rounding up: payers
+/// pay a fraction more, receivers get a fraction less.
+pub fn settle(p: &mut Position, index: i128) -> Option<Settled> {
+    let last = p.funding_index();
+    if last == index {
+        return Some(Settled::default());
+    }
+    let owed = (p.base_lots as i128).checked_mul(index.checked_sub(last)?)?;
+    let paid = crate::fixed::div_round_i128(owed, FUNDING_SCALE, crate::Rounding::Up)?;
+    let rounding = (paid * FUNDING_SCALE - owed) as u64;
+    let paid = i64::try_from(paid).ok()?;
+    p.quote_balance = p.quote_balance.checked_sub(paid)?;
+    p.funding_paid = p.funding_paid.checked_add(paid)?;
+    p.set_funding_index(index);
+    Some(Settled { paid, rounding })
+}
+
+/// Funding `p` owes at `index` and has not settled, in native units, rounded up (an account's debt
+/// is never understated, its credit never overstated).
+#[inline]
+pub fn pending(p: &Position, index: i128) -> Option<i64> {
+    let last = p.funding_index();
+    if last == index || p.base_lots == 0 {
+        return Some(0);
+    }
+    let owed = (p.base_lots as i128).checked_mul(index.checked_sub(last)?)?;
+    i64::try_from(crate::fixed::div_round_i128(owed, FUNDING_SCALE, crate::Rounding::Up)?).ok()
+}
+
+#[cfg(test)]
+mod tests;
