@@ -2,7 +2,8 @@
 //! bootstraps an exchange on a test USDC mint with BTC-PERP and ETH-PERP, each priced by an oracle
 //! aggregate over simulated Pyth and Switchboard feeds (real account formats and owners; a
 //! geometric Brownian motion with jumps), runs the real keepers (`meridian-keeper crank`, metrics on
-//! 127.0.0.1:9464, and `meridian-keeper oracle`, metrics on the next port), simulated market makers
+//! 127.0.0.1:9464, `meridian-keeper oracle`, metrics on the next port, and `meridian-keeper
+//! funding`), simulated market makers
 //! and takers, funds a demo wallet, writes a Solana CLI config for it, prints how to use the CLI,
 //! and runs until Ctrl-C (or `--run-for`).
 use anyhow::{bail, Result};
@@ -148,6 +149,7 @@ Meridian localnet is up.
   oracles         {oracles} (2 Pyth + 1 Switchboard simulated feeds each)
   keepers         meridian-keeper crank (log: {dir}/keeper.log, metrics: http://{metrics}/metrics)
                   meridian-keeper oracle (log: {dir}/oracle-keeper.log, metrics: http://{oracle_metrics}/metrics)
+                  meridian-keeper funding (log: {dir}/funding-keeper.log)
 
 Try the CLI (another terminal, from the repository root):
   export MERIDIAN_EXCHANGE={exchange}
@@ -207,6 +209,16 @@ Try the CLI (another terminal, from the repository root):
         .arg(&keeper_path)
         .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--metrics-addr", &oracle_metrics_addr])
         .args(["oracle", "--poll-ms", "500", "--move-bps", "5", "--heartbeat-secs", "5"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    // the funding keeper accrues perpetual funding every 10 s
+    let log = std::fs::File::create(dir.join("funding-keeper.log"))?;
+    let mut funding_keeper = tokio::process::Command::new(workspace_bin("meridian-keeper"))
+        .args(["--url", &net.rpc_url, "--keypair"])
+        .arg(&keeper_path)
+        .args(["-C", "/nonexistent", "--exchange", &out.exchange, "funding", "--interval-secs", "10"])
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true)
@@ -325,6 +337,7 @@ Try the CLI (another terminal, from the repository root):
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = keeper_child.kill().await;
     let _ = oracle_keeper.kill().await;
+    let _ = funding_keeper.kill().await;
     let e = client.exchange(&exchange).await?;
     let vault = client.token_account(&e.vault).await?.amount;
     let conserved = vault as i128 == e.vault_liabilities().unwrap_or_default();
