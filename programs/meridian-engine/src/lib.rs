@@ -16,6 +16,7 @@ pub mod funding;
 pub mod margin;
 pub mod oracle;
 pub mod matching;
+pub mod portfolio;
 pub mod position;
 pub mod pricing;
 pub mod probe;
