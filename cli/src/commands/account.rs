@@ -84,11 +84,35 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
         .with("total_withdrawn", amount::format_ui_amount(m.total_withdrawn, decimals))
 }
 
-/// Decodes and describes an account with its live health.
+/// Decodes and describes an account with its live health, and the portfolio engine's view of it.
 async fn show(ctx: &Context, exchange: &Pubkey, address: &Pubkey, decimals: u8) -> Result<Record> {
     let m = ctx.client.margin_account(address).await?;
     let health = ctx.client.health(exchange, &m).await?;
-    Ok(describe(address, &m, &health, decimals))
+    let mut r = describe(address, &m, &health, decimals);
+    if let Some(view) = ctx.client.portfolio(exchange, &m).await? {
+        let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
+        let h = view.health;
+        let ratio = if h.maintenance > 0 { format!("{:.2}", h.equity as f64 / h.maintenance as f64) } else { "-".into() };
+        r.push(
+            "portfolio",
+            serde_json::json!({
+                "note": "portfolio margin preview (the program enforces the per-market rule above)",
+                "equity": ui(h.equity),
+                "initial_margin": ui(h.initial),
+                "maintenance_margin": ui(h.maintenance),
+                "liquidation_end": ui(h.liquidation_end),
+                "health_ratio": ratio,
+                "greeks": view.greeks.iter().map(|(name, g)| serde_json::json!({
+                    "underlying": name,
+                    "delta": meridian_sdk::pricing::format_fixed(g.delta, 8),
+                    "gamma": meridian_sdk::pricing::format_fixed(g.gamma, 8),
+                    "vega_per_vol_point": ui(g.vega),
+                    "theta_per_day": ui(g.theta),
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    Ok(r)
 }
 
 pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {

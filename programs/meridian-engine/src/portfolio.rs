@@ -182,41 +182,72 @@ pub fn lot_value(i: &Instrument, scale: &LotScale, spot: i128, vol: i128, now_ts
     scale.value(price, 1)
 }
 
+/// One lot's risk on its underlying, computed once per market and scan (or per oracle refresh
+/// on-chain) and shared by every account holding it: its value now and in each scenario, its
+/// greeks, and what a short lot's minimum is measured on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LotRisk {
+    pub now: i128,
+    pub shocked: [i128; SCENARIOS],
+    /// Delta and gamma in underlying units (12 decimals) per lot; vega, theta native per lot.
+    pub greeks: PortfolioGreeks,
+    pub is_option: bool,
+    /// The underlying's value of one lot, native units.
+    pub underlying_value: i128,
+}
+
+/// The per-lot risk of an instrument on underlying `u` over `grid`.
+pub fn lot_risk(instrument: &Instrument, scale: &LotScale, u: &Underlying, grid: &Grid) -> Option<LotRisk> {
+    let mut shocked = [0i128; SCENARIOS];
+    for (pi, p) in grid.price_shocks_bps.iter().enumerate() {
+        let spot = (u.spot.checked_mul(BPS + *p as i128)? / BPS).max(1);
+        for (vi, m) in grid.vol_multipliers_bps.iter().enumerate() {
+            let vol = u.vol.checked_mul(*m as i128)? / BPS;
+            shocked[pi * 3 + vi] = lot_value(instrument, scale, spot, vol, u.now_ts)?;
+        }
+    }
+    let units = scale.units_per_lot()?;
+    let greeks = match *instrument {
+        Instrument::Linear => PortfolioGreeks { delta: units, ..PortfolioGreeks::default() },
+        Instrument::Option { kind, strike, expiry_ts } => {
+            let years = (expiry_ts.saturating_sub(u.now_ts)).max(0) as i128 * ONE / YEAR_SECS;
+            let g = pricing::black_scholes(&OptionInputs { kind, spot: u.spot, strike, vol: u.vol, rate: 0, years })?;
+            PortfolioGreeks {
+                delta: g.delta.checked_mul(units)? / ONE,
+                gamma: g.gamma.checked_mul(units)? / ONE,
+                vega: scale.value(g.vega / 100, 1)?,
+                theta: scale.value(g.theta / 365, 1)?,
+            }
+        }
+    };
+    Some(LotRisk {
+        now: lot_value(instrument, scale, u.spot, u.vol, u.now_ts)?,
+        shocked,
+        greeks,
+        is_option: matches!(instrument, Instrument::Option { .. }),
+        underlying_value: scale.value(u.spot, 1)?,
+    })
+}
+
 /// The three order cases: positions as they are, plus all bids filled, minus all asks filled.
-fn order_cases(h: &Holding) -> [(i128, i128); 3] {
+fn case_lots(h: &Holding, case: usize) -> i128 {
     let base = h.base_lots as i128;
-    [
-        (base, 0),
-        (base + h.bid_lots as i128, -(h.bid_notional as i128)),
-        (base - h.ask_lots as i128, h.ask_notional as i128),
-    ]
+    match case {
+        0 => base,
+        1 => base + h.bid_lots as i128,
+        _ => base - h.ask_lots as i128,
+    }
 }
 
 /// Worst loss over the grid for one underlying's holdings, with each order case applied to every
 /// holding at once.
-pub fn worst_loss(holdings: &[Holding], u: &Underlying, grid: &Grid) -> Option<i128> {
-    // per-lot values at the current state and in every scenario, computed once per holding
-    let mut now = Vec::with_capacity(holdings.len());
-    let mut shocked = Vec::with_capacity(holdings.len());
-    for h in holdings {
-        now.push(lot_value(&h.instrument, &h.scale, u.spot, u.vol, u.now_ts)?);
-        let mut v = [0i128; SCENARIOS];
-        for (pi, p) in grid.price_shocks_bps.iter().enumerate() {
-            let spot = u.spot.checked_mul(BPS + *p as i128)? / BPS;
-            for (vi, m) in grid.vol_multipliers_bps.iter().enumerate() {
-                let vol = u.vol.checked_mul(*m as i128)? / BPS;
-                v[pi * 3 + vi] = lot_value(&h.instrument, &h.scale, spot.max(1), vol, u.now_ts)?;
-            }
-        }
-        shocked.push(v);
-    }
+pub fn worst_loss(holdings: &[(&Holding, &LotRisk)]) -> Option<i128> {
     let mut worst = 0i128;
     for case in 0..3 {
         for s in 0..SCENARIOS {
             let mut loss = 0i128;
-            for (k, h) in holdings.iter().enumerate() {
-                let (lots, _) = order_cases(h)[case];
-                loss = loss.checked_add(lots.checked_mul(now[k] - shocked[k][s])?)?;
+            for (h, r) in holdings {
+                loss = loss.checked_add(case_lots(h, case).checked_mul(r.now - r.shocked[s])?)?;
             }
             worst = worst.max(loss);
         }
@@ -225,18 +256,18 @@ pub fn worst_loss(holdings: &[Holding], u: &Underlying, grid: &Grid) -> Option<i
 }
 
 /// Short option minimum and concentration add-on for one underlying.
-fn add_ons(holdings: &[Holding], u: &Underlying, p: &RiskParams) -> Option<i128> {
+fn add_ons(holdings: &[(&Holding, &LotRisk)], u: &Underlying, p: &RiskParams) -> Option<i128> {
     let mut short_min = 0i128;
     let mut net_delta = 0i128; // underlying units, 12 decimals
-    for h in holdings {
-        if let Instrument::Option { .. } = h.instrument {
+    for (h, r) in holdings {
+        if r.is_option {
             // every lot that can end up short (position and resting asks) needs the minimum
             let worst_short = (h.base_lots as i128 - h.ask_lots as i128).min(0).abs();
-            short_min += h.scale.value(u.spot, worst_short)? * p.short_option_min_bps as i128 / BPS;
+            short_min += worst_short * r.underlying_value * p.short_option_min_bps as i128 / BPS;
         }
-        net_delta += greeks_of(h, u)?.delta;
+        net_delta += r.greeks.delta.checked_mul(h.base_lots as i128)?;
     }
-    let quote_decimals = holdings.first().map_or(0, |h| h.scale.quote_decimals);
+    let quote_decimals = holdings.first().map_or(0, |(h, _)| h.scale.quote_decimals);
     let delta_value = quote_native(net_delta.abs().checked_mul(u.spot)? / ONE, quote_decimals)?;
     let excess = (delta_value - p.concentration_threshold).max(0);
     Some(short_min + excess * p.concentration_bps as i128 / BPS)
@@ -252,52 +283,47 @@ fn quote_native(amount: i128, quote_decimals: u8) -> Option<i128> {
     }
 }
 
-/// Greeks of one holding (its current base lots), delta in underlying units (12 decimals).
-fn greeks_of(h: &Holding, u: &Underlying) -> Option<PortfolioGreeks> {
-    let units = h.scale.units_per_lot()?.checked_mul(h.base_lots as i128)?; // underlying units, 12 dec
-    match h.instrument {
-        Instrument::Linear => Some(PortfolioGreeks { delta: units, ..PortfolioGreeks::default() }),
-        Instrument::Option { kind, strike, expiry_ts } => {
-            let years = (expiry_ts.saturating_sub(u.now_ts)).max(0) as i128 * ONE / YEAR_SECS;
-            let g = pricing::black_scholes(&OptionInputs { kind, spot: u.spot, strike, vol: u.vol, rate: 0, years })?;
-            let lots = h.base_lots as i128;
-            Some(PortfolioGreeks {
-                delta: g.delta * units / ONE,
-                gamma: g.gamma * units / ONE,
-                vega: h.scale.value(g.vega / 100, lots)?,
-                theta: h.scale.value(g.theta / 365, lots)?,
-            })
-        }
-    }
-}
-
 /// Net greeks of the holdings on one underlying.
-pub fn greeks(holdings: &[Holding], u: &Underlying) -> Option<PortfolioGreeks> {
+pub fn greeks_cached(holdings: &[(&Holding, &LotRisk)]) -> PortfolioGreeks {
     let mut t = PortfolioGreeks::default();
-    for h in holdings {
-        let g = greeks_of(h, u)?;
-        t.delta += g.delta;
-        t.gamma += g.gamma;
-        t.vega += g.vega;
-        t.theta += g.theta;
+    for (h, r) in holdings {
+        let lots = h.base_lots as i128;
+        t.delta += r.greeks.delta * lots;
+        t.gamma += r.greeks.gamma * lots;
+        t.vega += r.greeks.vega * lots;
+        t.theta += r.greeks.theta * lots;
     }
-    Some(t)
+    t
 }
 
-/// Equity, initial, maintenance and liquidation-end requirements of an account: `collateral` plus
-/// its holdings grouped by underlying.
-pub fn portfolio_health(collateral: i64, groups: &[(Underlying, Vec<Holding>)], p: &RiskParams) -> Option<PortfolioHealth> {
+/// Net greeks of the holdings on one underlying (lot risks computed here).
+pub fn greeks(holdings: &[Holding], u: &Underlying) -> Option<PortfolioGreeks> {
+    let risks = holdings
+        .iter()
+        .map(|h| lot_risk(&h.instrument, &h.scale, u, &Grid::standard()))
+        .collect::<Option<Vec<_>>>()?;
+    let pairs: Vec<(&Holding, &LotRisk)> = holdings.iter().zip(&risks).collect();
+    Some(greeks_cached(&pairs))
+}
+
+/// Equity and requirements from holdings whose lot risks are already known (a scan over many
+/// accounts shares them per market).
+pub fn portfolio_health_cached(
+    collateral: i64,
+    groups: &[(Underlying, Vec<(&Holding, &LotRisk)>)],
+    p: &RiskParams,
+) -> Option<PortfolioHealth> {
     let mut upnl = 0i128;
     let mut maintenance = 0i128;
     for (u, holdings) in groups {
-        for h in holdings {
+        for (h, _) in holdings {
             let value = h.scale.value(h.mark, h.base_lots as i128)?;
             // resting orders book their loss (never their gain) at once, as in the per-market rule
             let bid_fill = h.scale.value(h.mark, h.bid_lots as i128)? - h.bid_notional as i128;
             let ask_fill = h.ask_notional as i128 - h.scale.value(h.mark, h.ask_lots as i128)?;
             upnl += h.quote_balance as i128 + value + bid_fill.min(0) + ask_fill.min(0);
         }
-        maintenance += worst_loss(holdings, u, &p.grid)? + add_ons(holdings, u, p)?;
+        maintenance += worst_loss(holdings)? + add_ons(holdings, u, p)?;
     }
     let upnl = if upnl > 0 { upnl * (BPS - p.upnl_haircut_bps as i128) / BPS } else { upnl };
     Some(PortfolioHealth {
@@ -306,6 +332,19 @@ pub fn portfolio_health(collateral: i64, groups: &[(Underlying, Vec<Holding>)], 
         maintenance,
         liquidation_end: maintenance * p.liquidation_end_multiplier_bps as i128 / BPS,
     })
+}
+
+/// Equity, initial, maintenance and liquidation-end requirements of an account: `collateral` plus
+/// its holdings grouped by underlying (lot risks computed here).
+pub fn portfolio_health(collateral: i64, groups: &[(Underlying, Vec<Holding>)], p: &RiskParams) -> Option<PortfolioHealth> {
+    let mut risks = Vec::new();
+    for (u, holdings) in groups {
+        let r = holdings.iter().map(|h| lot_risk(&h.instrument, &h.scale, u, &p.grid)).collect::<Option<Vec<_>>>()?;
+        risks.push(r);
+    }
+    let cached: Vec<(Underlying, Vec<(&Holding, &LotRisk)>)> =
+        groups.iter().zip(&risks).map(|((u, hs), rs)| (*u, hs.iter().zip(rs).collect())).collect();
+    portfolio_health_cached(collateral, &cached, p)
 }
 
 #[cfg(test)]
