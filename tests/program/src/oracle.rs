@@ -2,7 +2,7 @@
 //! (serialized by the oracle crates' own types, `meridian-oracle-sim`), owned by the real oracle
 //! program ids, and aggregates over them.
 
-use crate::harness::{ExchangeFixture, Harness};
+use crate::harness::{default_market_params, ExchangeFixture, Harness, MarketFixture, Trader};
 use meridian::{OracleAggregate, OracleParams, OracleSourceParams};
 use meridian_engine::oracle::SourceKind;
 use meridian_oracle_sim::{self as sim, PythPrice, SwitchboardPrice};
@@ -154,6 +154,25 @@ impl Harness {
         let create = ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, params);
         self.ok(&[create], &[&fx.admin]);
         OracleFixture { address: pda::oracle(&fx.exchange, &name).0, sources }
+    }
+
+    /// BTC-PERP (`default_market_params`) priced by a "BTC" oracle over 2 Pyth feeds and 1
+    /// Switchboard feed (default limits), linked with `set_market_oracle`; the clock at (slot, ts).
+    /// No price is pushed yet.
+    pub fn setup_oracle_market(&mut self, fx: &ExchangeFixture, slot: u64, ts: i64) -> (MarketFixture, OracleFixture) {
+        let m = self.setup_market(fx, default_market_params());
+        self.set_clock(slot, ts);
+        let o = self.setup_oracle(fx, "BTC", 2, 1, None);
+        let link = ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address);
+        self.ok(&[link], &[&fx.admin]);
+        (m, o)
+    }
+
+    /// A trader with `tokens` in its wallet, `deposited` of them in its margin account.
+    pub fn funded_trader(&mut self, fx: &ExchangeFixture, tokens: u64, deposited: u64) -> Trader {
+        let t = self.trader(fx, tokens);
+        self.deposit(fx, &t, deposited);
+        t
     }
 
     pub fn oracle(&self, address: &Pubkey) -> OracleAggregate {

@@ -32,20 +32,11 @@ struct Setup {
 fn setup() -> Setup {
     let mut h = Harness::new();
     let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let m = h.setup_market(&fx, default_market_params());
-    h.set_clock(SLOT, TS);
-    let o = h.setup_oracle(&fx, "BTC", 2, 1, None);
-    h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address)], &[&fx.admin]);
-    let mut traders = vec![];
-    for _ in 0..3 {
-        let t = h.trader(&fx, 300_000 * USDC);
-        h.deposit(&fx, &t, 200_000 * USDC);
-        traders.push(t);
-    }
+    let (m, o) = h.setup_oracle_market(&fx, SLOT, TS);
+    let alice = h.funded_trader(&fx, 300_000 * USDC, 200_000 * USDC);
+    let bob = h.funded_trader(&fx, 300_000 * USDC, 200_000 * USDC);
+    let carol = h.funded_trader(&fx, 300_000 * USDC, 200_000 * USDC);
     let crank = h.trader(&fx, 0);
-    let carol = traders.pop().unwrap();
-    let bob = traders.pop().unwrap();
-    let alice = traders.pop().unwrap();
     let mut s = Setup { h, fx, m, o, alice, bob, carol, crank };
     s.at(0, 65_000.0);
     s

@@ -30,14 +30,9 @@ struct Setup {
 fn setup() -> Setup {
     let mut h = Harness::new();
     let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let m = h.setup_market(&fx, default_market_params());
-    h.set_clock(SLOT, TS);
-    let o = h.setup_oracle(&fx, "BTC", 2, 1, None);
-    let (alice, bob) = (h.trader(&fx, 200_000 * USDC), h.trader(&fx, 200_000 * USDC));
-    h.deposit(&fx, &alice, 100_000 * USDC);
-    h.deposit(&fx, &bob, 100_000 * USDC);
-    let link = ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address);
-    h.ok(&[link], &[&fx.admin]);
+    let (m, o) = h.setup_oracle_market(&fx, SLOT, TS);
+    let alice = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
+    let bob = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
     Setup { h, fx, m, o, alice, bob }
 }
 
