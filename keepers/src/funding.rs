@@ -11,8 +11,9 @@ use meridian_sdk::{
 };
 use std::time::Duration;
 
-/// Compute units requested per update: bench/cu.json measures ~2,950.
-pub const CU_UPDATE: u32 = 6_000;
+/// Compute units requested per update: bench/cu.json measures ~2,950 with the best prices; the
+/// impact walk visits at most 32 orders per side (engine `funding::IMPACT_WALK_LIMIT`).
+pub const CU_UPDATE: u32 = 15_000;
 
 #[derive(Clone, Debug)]
 pub struct FundingConfig {

@@ -13,7 +13,7 @@ use meridian_sdk::{
     client::SdkError,
     engine::oracle::Outcome,
     ix,
-    oracle::{predict, status_name},
+    oracle::{predict, status_name, OracleStatus},
     state::{market_name_bytes, OracleAggregate},
     Pubkey,
 };
@@ -35,8 +35,19 @@ pub struct OracleConfig {
     pub once: bool,
 }
 
-/// Why a refresh is due, or None.
-pub fn due(o: &OracleAggregate, outcome: &Outcome, something_new: bool, now_ts: i64, cfg: &OracleConfig) -> Option<&'static str> {
+/// Why a refresh is due, or None. `markets_behind`: a market priced by this oracle holds an older
+/// push than the aggregate (someone refreshed without passing the markets).
+pub fn due(
+    o: &OracleAggregate,
+    outcome: &Outcome,
+    something_new: bool,
+    markets_behind: bool,
+    now_ts: i64,
+    cfg: &OracleConfig,
+) -> Option<&'static str> {
+    if markets_behind {
+        return Some("markets-behind");
+    }
     if !something_new {
         return None;
     }
@@ -79,11 +90,16 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
         .zip(&o.sources)
         .any(|(r, s)| r.publish_ts > s.last_publish_ts || r.slot > s.last_slot || s.last_fault != 0);
     let (outcome, _) = predict(&o, &readings, clock.slot, clock.unix_timestamp);
-    let Some(reason) = due(&o, &outcome, something_new, clock.unix_timestamp, cfg) else {
+    let markets = k.client.markets_priced_by(&k.exchange, address).await?;
+    let mut markets_behind = false;
+    for m in &markets {
+        let m = k.client.market(m).await?;
+        markets_behind |= m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot);
+    }
+    let Some(reason) = due(&o, &outcome, something_new, markets_behind, clock.unix_timestamp, cfg) else {
         return Ok(false);
     };
     let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
-    let markets = k.client.markets_priced_by(&k.exchange, address).await?;
     let refresh = ix::refresh_oracle(address, &accounts, &markets);
     metrics.add("meridian_oracle_refresh_sent_total", "refresh_oracle transactions sent.", &labels, 1.0);
     match k.client.send_with_budget(&[refresh], &k.payer, &[], CU_REFRESH, cfg.priority_fee).await {
@@ -172,14 +188,16 @@ mod tests {
         let cfg = OracleConfig { poll: Duration::ZERO, heartbeat_secs: 10, move_bps: 10, priority_fee: 0, once: false };
         let o = aggregate(1_000_000, 100, 1);
         let at = |p: u64| Outcome::Valid(Quote { price: p, conf: 0 });
-        assert_eq!(due(&o, &at(1_001_000), false, 200, &cfg), None, "nothing new published");
-        assert_eq!(due(&o, &at(1_000_999), true, 105, &cfg), None, "moved < 10 bp, heartbeat not due");
-        assert_eq!(due(&o, &at(1_001_000), true, 105, &cfg), Some("moved"));
-        assert_eq!(due(&o, &at(999_000), true, 105, &cfg), Some("moved"));
-        assert_eq!(due(&o, &at(1_000_000), true, 110, &cfg), Some("heartbeat"));
-        assert_eq!(due(&aggregate(1_000_000, 100, 2), &at(1_000_000), true, 105, &cfg), Some("not-valid"));
-        assert_eq!(due(&o, &Outcome::TooFewSources, true, 105, &cfg), None);
+        assert_eq!(due(&o, &at(1_001_000), false, false, 200, &cfg), None, "nothing new published");
+        assert_eq!(due(&o, &at(1_000_999), true, false, 105, &cfg), None, "moved < 10 bp, heartbeat not due");
+        assert_eq!(due(&o, &at(1_001_000), true, false, 105, &cfg), Some("moved"));
+        assert_eq!(due(&o, &at(999_000), true, false, 105, &cfg), Some("moved"));
+        assert_eq!(due(&o, &at(1_000_000), true, false, 110, &cfg), Some("heartbeat"));
+        assert_eq!(due(&aggregate(1_000_000, 100, 2), &at(1_000_000), true, false, 105, &cfg), Some("not-valid"));
+        assert_eq!(due(&o, &Outcome::TooFewSources, true, false, 105, &cfg), None);
+        // someone refreshed without pushing to the markets: push even with nothing new
+        assert_eq!(due(&o, &at(1_000_000), false, true, 105, &cfg), Some("markets-behind"));
         let once = OracleConfig { once: true, ..cfg };
-        assert_eq!(due(&o, &at(1_000_000), true, 105, &once), Some("once"));
+        assert_eq!(due(&o, &at(1_000_000), true, false, 105, &once), Some("once"));
     }
 }

@@ -13,9 +13,9 @@ pub fn health_of(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> Op
     health_with(account, markets, Valuation::Mark)
 }
 
-/// Health with a choice of valuation: `Valuation::Conservative { now_slot }` is how `withdraw`
-/// judges an account (positions in markets whose oracle is stale or degraded at the conservative
-/// end of the last confidence band).
+/// Health with a choice of valuation: `Valuation::Conservative { now_slot }` is how `withdraw` and
+/// order placement judge an account (positions in markets whose oracle is stale or degraded at the
+/// conservative end of the last confidence band). `ConservativeNow` needs the cluster's slot: None.
 pub fn health_with(account: &MarginAccount, markets: &BTreeMap<u16, Market>, valuation: Valuation) -> Option<Health> {
     let mut pairs: Vec<(meridian_engine::position::Position, MarketRisk)> = Vec::new();
     for p in account.positions_in_use() {
@@ -23,6 +23,7 @@ pub fn health_with(account: &MarginAccount, markets: &BTreeMap<u16, Market>, val
         let r = match valuation {
             Valuation::Mark => m.risk(),
             Valuation::Conservative { now_slot } => m.conservative_risk(p.base_lots, now_slot),
+            Valuation::ConservativeNow => return None,
         };
         pairs.push((*p, r));
     }
@@ -109,7 +110,14 @@ pub fn portfolio_of(
     for p in account.positions_in_use() {
         let m = markets.get(&p.market_index)?;
         let h = holding_of(m, p)?;
-        let key = if m.has_oracle() { m.oracle } else { Pubkey::new_from_array([p.market_index as u8; 32]) };
+        let key = if m.has_oracle() {
+            m.oracle
+        } else {
+            // a market without an oracle is its own underlying: key it by its full index
+            let mut k = [0u8; 32];
+            k[..2].copy_from_slice(&p.market_index.to_le_bytes());
+            Pubkey::new_from_array(k)
+        };
         let entry = groups.entry(key).or_insert_with(|| {
             let (name, spot, vol) = match oracles.get(&m.oracle) {
                 Some(o) => (crate::state::market_name_bytes(&o.name), o.price as i128, params.volatility(o.realized_vol as i128)),

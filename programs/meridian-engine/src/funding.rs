@@ -15,12 +15,16 @@ pub const FUNDING_SCALE: i128 = 1_000_000_000;
 /// Rates: parts per 10^9.
 pub const RATE_ONE: i128 = 1_000_000_000;
 
+/// Most orders `impact_price` walks: a bounded cost however crowded the book (a side that needs more
+/// to reach the impact size counts as too thin).
+pub const IMPACT_WALK_LIMIT: usize = 32;
+
 /// The price at which a market order worth `impact_notional` quote units would finish filling
-/// against `side` of the book (the worst level reached); None when the side is thinner than that.
-/// `impact_notional` 0 means the best price.
+/// against `side` of the book (the worst level reached); None when the side is thinner than that
+/// within [`IMPACT_WALK_LIMIT`] orders. `impact_notional` 0 means the best price.
 pub fn impact_price<T: Tree>(book: &Book<T>, side: Side, impact_notional: u64, tick_size: u64) -> Option<Ticks> {
     let mut filled: u128 = 0;
-    for (_, node) in book.iter(side) {
+    for (_, node) in book.iter(side).take(IMPACT_WALK_LIMIT) {
         filled += node.size.0 as u128 * node.price.0 as u128 * tick_size as u128;
         if filled >= impact_notional as u128 {
             return Some(node.price);
@@ -31,14 +35,18 @@ pub fn impact_price<T: Tree>(book: &Book<T>, side: Side, impact_notional: u64, t
 
 /// The premium of the book over the oracle, parts per 10^9 of the oracle price: positive when the
 /// impact bid is above the oracle (longs pay), negative when the impact ask is below it (shorts
-/// pay), 0 inside the spread or when a side is too thin to say.
+/// pay), 0 inside the spread. A one-sided book says nothing (0): a lone order on an empty side
+/// must not set the rate.
 pub fn premium(impact_bid: Option<Ticks>, impact_ask: Option<Ticks>, oracle: Ticks) -> i128 {
+    let (Some(bid), Some(ask)) = (impact_bid, impact_ask) else {
+        return 0;
+    };
     if oracle.0 == 0 {
         return 0;
     }
     let o = oracle.0 as i128;
-    let above = impact_bid.map_or(0, |b| (b.0 as i128 - o).max(0));
-    let below = impact_ask.map_or(0, |a| (o - a.0 as i128).max(0));
+    let above = (bid.0 as i128 - o).max(0);
+    let below = (o - ask.0 as i128).max(0);
     (above - below) * RATE_ONE / o
 }
 

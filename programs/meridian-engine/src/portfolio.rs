@@ -8,8 +8,8 @@
 //!
 //! The grid ([`Grid::standard`]): spot moves of -16% .. +16% in 9 steps (as Deribit's portfolio
 //! margin) x volatility multiplied by 0.7, 1 and 1.3 (implied volatility falls or rises 30%):
-//! 27 scenarios. Resting orders are judged as filled at their own prices, all bids or all asks of
-//! the account at once, whichever is worse (with the current positions as the third case).
+//! 27 scenarios. In each scenario every holding counts with the worst of: as it is, with all its
+//! resting bids filled, with all its resting asks filled.
 
 use crate::pricing::{self, OptionInputs, OptionKind, ONE};
 
@@ -239,18 +239,22 @@ fn case_lots(h: &Holding, case: usize) -> i128 {
     }
 }
 
-/// Worst loss over the grid for one underlying's holdings, with each order case applied to every
-/// holding at once.
+/// Worst loss over the grid for one underlying's holdings. In each scenario every holding counts
+/// with the worst of its order cases (as it is, its bids filled, or its asks filled), so resting
+/// orders in different markets can never hide each other's risk.
 pub fn worst_loss(holdings: &[(&Holding, &LotRisk)]) -> Option<i128> {
     let mut worst = 0i128;
-    for case in 0..3 {
-        for s in 0..SCENARIOS {
-            let mut loss = 0i128;
-            for (h, r) in holdings {
-                loss = loss.checked_add(case_lots(h, case).checked_mul(r.now - r.shocked[s])?)?;
+    for s in 0..SCENARIOS {
+        let mut loss = 0i128;
+        for (h, r) in holdings {
+            let per_lot = r.now - r.shocked[s];
+            let mut holding_worst = i128::MIN;
+            for case in 0..3 {
+                holding_worst = holding_worst.max(case_lots(h, case).checked_mul(per_lot)?);
             }
-            worst = worst.max(loss);
+            loss = loss.checked_add(holding_worst)?;
         }
+        worst = worst.max(loss);
     }
     Some(worst)
 }

@@ -18,14 +18,26 @@ pub enum Valuation {
     /// At this slot, positions in markets whose oracle is not usable are valued at the conservative
     /// end of the last confidence band (withdrawals).
     Conservative { now_slot: u64 },
+    /// `Conservative` at the clock's slot, read on-chain only if a market with an oracle is met
+    /// (order placement: most accounts never pay for the clock).
+    ConservativeNow,
 }
 
 impl Valuation {
-    fn risk(self, m: &Market, p: &Position) -> MarketRisk {
-        match self {
+    /// The risk parameters of `p`'s market; `slot` caches the clock for `ConservativeNow`.
+    fn risk(self, m: &Market, p: &Position, slot: &mut Option<u64>) -> Result<MarketRisk> {
+        Ok(match self {
             Valuation::Mark => m.risk(),
             Valuation::Conservative { now_slot } => m.conservative_risk(p.base_lots, now_slot),
-        }
+            Valuation::ConservativeNow if m.has_oracle() => {
+                let now_slot = match *slot {
+                    Some(s) => s,
+                    None => *slot.insert(Clock::get()?.slot),
+                };
+                m.conservative_risk(p.base_lots, now_slot)
+            }
+            Valuation::ConservativeNow => m.risk(),
+        })
     }
 }
 
@@ -39,11 +51,12 @@ fn for_each_position<A: AccountView>(
     mut f: impl FnMut(&Position, &MarketRisk),
 ) -> Result<()> {
     let mut next = remaining.iter();
+    let mut slot = None;
     crate::cu_checkpoint!("risk: start");
     for p in account.positions_in_use() {
         crate::cu_checkpoint!("risk: position");
         if let Some(m) = current.filter(|m| m.index == p.market_index) {
-            let r = valuation.risk(m, p);
+            let r = valuation.risk(m, p, &mut slot)?;
             crate::cu_checkpoint!("risk: risk built");
             f(p, &r);
             crate::cu_checkpoint!("risk: position done");
@@ -53,7 +66,7 @@ fn for_each_position<A: AccountView>(
         let market = load::<Market, A>(info)?;
         require_keys_eq!(market.exchange, *exchange, MeridianError::WrongExchange);
         require!(market.index == p.market_index, MeridianError::MissingMarketAccount);
-        f(p, &valuation.risk(&market, p));
+        f(p, &valuation.risk(&market, p, &mut slot)?);
     }
     crate::cu_checkpoint!("risk: end");
     Ok(())

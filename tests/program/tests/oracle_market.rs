@@ -104,7 +104,8 @@ fn a_stale_or_degraded_oracle_takes_only_reduce_only_orders() {
     s.push(&[65_000.0, 65_000.0, 70_000.0]);
     let market = s.h.market(&s.m.accounts.market);
     assert_eq!(market.oracle_status, OracleStatus::Divergent as u8);
-    assert_eq!(market.mark_price, 650_000, "the mark keeps the last valid price");
+    assert_eq!(market.mark_price, 650_000, "the median");
+    assert!(market.oracle_conf >= 50_000, "the confidence covers the divergent source ($5,000)");
     s.fails(&alice, order::limit(Side::Bid, 600_000, 1), MeridianError::OracleNotUsable);
     s.push(&[65_100.0, 65_100.0, 65_100.0]);
     s.h.place(&s.m, &alice, order::limit(Side::Bid, 600_000, 1));
@@ -151,6 +152,10 @@ fn linking_and_pushing_are_checked() {
     let foreign = s.h.setup_oracle(&other, "BTC", 1, 0, None);
     let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &s.m.accounts.market, &foreign.address);
     s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongOracle), &[s.m.accounts.market]);
+    // an option's mark is its premium: it cannot take the underlying's price
+    let call = s.h.setup_market(&s.fx, meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() });
+    let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &call.accounts.market, &s.o.address);
+    s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::OracleNeedsLinearMarket), &[call.accounts.market]);
     // pushing to a market this oracle does not price
     let other_market = s.h.setup_market(&other, default_market_params());
     s.h.set_sources(&s.o, &[65_000.0, 65_000.0, 65_000.0]);

@@ -9,7 +9,8 @@ fn premium_is_the_book_over_the_oracle() {
     assert_eq!(premium(Some(Ticks(10_010)), Some(Ticks(10_020)), o), 1_000_000); // bid 0.1% above
     assert_eq!(premium(Some(Ticks(9_980)), Some(Ticks(9_990)), o), -1_000_000); // ask 0.1% below
     assert_eq!(premium(Some(Ticks(9_990)), Some(Ticks(10_010)), o), 0, "oracle inside the spread");
-    assert_eq!(premium(None, Some(Ticks(9_990)), o), -1_000_000, "a missing side says nothing");
+    assert_eq!(premium(None, Some(Ticks(9_990)), o), 0, "a one-sided book says nothing");
+    assert_eq!(premium(Some(Ticks(20_000)), None, o), 0);
     assert_eq!(premium(None, None, o), 0);
     assert_eq!(premium(Some(Ticks(1)), None, Ticks(0)), 0);
     assert_eq!(clamp_rate(5_000_000, 10), 1_000_000); // 0.5% clamped to 10 bp

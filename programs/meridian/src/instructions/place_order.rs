@@ -93,7 +93,9 @@ pub fn place_checked<A: AccountView>(
     )?;
     crate::cu_checkpoint!("place: placed");
     if !args.reduce_only {
-        let free = account_initial_free(&account, exchange_key, Some(&market), a.remaining, Valuation::Mark)?;
+        // positions in markets whose oracle is stale or degraded count at the conservative price
+        let valuation = Valuation::ConservativeNow;
+        let free = account_initial_free(&account, exchange_key, Some(&market), a.remaining, valuation)?;
         require!(free >= 0, MeridianError::InsufficientMargin);
     }
     crate::cu_checkpoint!("place: margin checked");

@@ -57,12 +57,15 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     let limits = o.limits();
     let mut quotes = [Quote::default(); MAX_SOURCES];
     let mut valid = 0;
+    // the aggregate is as old as the oldest reading it used
+    let mut oldest_slot = now_slot;
     for (src, info) in o.sources[..n].iter_mut().zip(source_infos) {
         let reading = read_source(info, src)?;
         match oracle::judge(&reading, &limits, now_slot, now_ts) {
             Ok(q) => {
                 quotes[valid] = q;
                 valid += 1;
+                oldest_slot = oldest_slot.min(reading.slot);
                 *src = OracleSource {
                     last_fault: 0,
                     last_publish_ts: reading.publish_ts,
@@ -90,7 +93,7 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
         Outcome::Valid(q) => {
             set_price(&mut o, q, now_slot, now_ts);
             o.status = OracleStatus::Valid as u8;
-            o.valid_slot = now_slot;
+            o.valid_slot = oldest_slot;
             o.valid_ts = now_ts;
             sample_volatility(&mut o, q.price, now_ts);
         }
@@ -108,17 +111,19 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     for info in market_infos {
         let mut m = load_mut::<Market, AccountInfo>(info)?;
         require_keys_eq!(m.oracle, oracle_key, MeridianError::WrongOracle);
-        push_to_market(&o, &mut m, now_slot);
+        push_to_market(&o, &mut m);
     }
     Ok(())
 }
 
-/// The market's mark follows a Valid aggregate; any other status only marks the push so the market
-/// stops taking risk-increasing orders. A price that does not fit the market's ticks counts as
-/// not usable (status 0).
-fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64) {
+/// The market's mark follows the aggregate's price when it has one this refresh (Valid or
+/// Divergent, the latter with its wide confidence, so a withdrawal's conservative price sees the
+/// disagreement); only a Valid one is stamped usable, with the slot of its oldest reading. A
+/// price that does not fit the market's ticks counts as not usable (status 0).
+fn push_to_market(o: &OracleAggregate, m: &mut Market) {
     m.oracle_max_age_slots = o.max_age_slots;
-    if o.status() != OracleStatus::Valid {
+    let status = o.status();
+    if status == OracleStatus::TooFewSources || status == OracleStatus::Uninitialized {
         m.oracle_status = o.status;
         return;
     }
@@ -127,8 +132,10 @@ fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64) {
         (Some(price), Some(conf)) if price > 0 && price.checked_mul(m.tick_size).is_some() => {
             m.mark_price = price;
             m.oracle_conf = conf;
-            m.oracle_slot = now_slot;
-            m.oracle_status = OracleStatus::Valid as u8;
+            m.oracle_status = o.status;
+            if status == OracleStatus::Valid {
+                m.oracle_slot = o.valid_slot;
+            }
         }
         _ => m.oracle_status = OracleStatus::Uninitialized as u8,
     }

@@ -13,10 +13,17 @@ pub struct SetMarketOracle<'info> {
 }
 
 /// Admin: prices the market from `oracle`. Until the next `refresh_oracle` pushes a price to it,
-/// the market takes only reduce-only orders.
+/// the market takes only reduce-only orders. Only linear markets (perpetuals, futures): an option's
+/// mark is its premium, not the underlying's price.
 pub fn process_set_market_oracle(ctx: Context<SetMarketOracle>) -> Result<()> {
     let max_age = ctx.accounts.oracle.load()?.max_age_slots;
+    let quote_decimals = ctx.accounts.exchange.load()?.collateral_decimals;
     let mut m = ctx.accounts.market.load_mut()?;
+    require!(
+        m.kind == MarketKind::Perpetual as u8 || m.kind == MarketKind::Future as u8,
+        MeridianError::OracleNeedsLinearMarket
+    );
+    m.quote_decimals = quote_decimals;
     m.oracle = ctx.accounts.oracle.key();
     m.oracle_status = OracleStatus::Uninitialized as u8;
     m.oracle_slot = 0;
