@@ -90,12 +90,11 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
         .zip(&o.sources)
         .any(|(r, s)| r.publish_ts > s.last_publish_ts || r.slot > s.last_slot || s.last_fault != 0);
     let (outcome, _) = predict(&o, &readings, clock.slot, clock.unix_timestamp);
-    let markets = k.client.markets_priced_by(&k.exchange, address).await?;
-    let mut markets_behind = false;
-    for m in &markets {
-        let m = k.client.market(m).await?;
-        markets_behind |= m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot);
-    }
+    let priced = k.client.markets_priced_by(&k.exchange, address).await?;
+    let markets_behind = priced.iter().any(|(_, m)| {
+        m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot)
+    });
+    let markets: Vec<Pubkey> = priced.iter().map(|(a, _)| *a).collect();
     let Some(reason) = due(&o, &outcome, something_new, markets_behind, clock.unix_timestamp, cfg) else {
         return Ok(false);
     };

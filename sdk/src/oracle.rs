@@ -2,7 +2,7 @@
 //! readers, and predicting what `refresh_oracle` will make of them (the same engine code).
 
 use crate::client::{Client, Result};
-use meridian::{oracle_programs, OracleAggregate};
+use meridian::OracleAggregate;
 use meridian_engine::oracle::{self, Outcome, Quote, Reading, SourceFault, SourceKind};
 use solana_client::rpc_config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_client::rpc_filter::{Memcmp, RpcFilterType};
@@ -10,39 +10,7 @@ use solana_sdk::pubkey::Pubkey;
 
 pub use meridian::{OracleParams, OracleSourceParams, OracleStatus};
 
-/// The owner programs each source kind may have.
-pub fn owners(kind: SourceKind) -> [Pubkey; 2] {
-    match kind {
-        SourceKind::Pyth => [oracle_programs::PYTH_RECEIVER, oracle_programs::PYTH_PUSH_ORACLE],
-        SourceKind::Switchboard => {
-            [oracle_programs::SWITCHBOARD_ON_DEMAND, oracle_programs::SWITCHBOARD_ON_DEMAND_DEVNET]
-        }
-    }
-}
-
-/// Reads a source account as `refresh_oracle` does (owner, format, identity); Err says why it
-/// would fail the refresh.
-pub fn read_source(kind: SourceKind, id: &[u8; 32], address: &Pubkey, owner: &Pubkey, data: &[u8]) -> std::result::Result<Reading, &'static str> {
-    if !owners(kind).contains(owner) {
-        return Err("OracleSourceWrongOwner");
-    }
-    let reading = match kind {
-        SourceKind::Pyth => oracle::read_pyth_price_update(data),
-        SourceKind::Switchboard => oracle::read_switchboard_pull_feed(data),
-    }
-    .map_err(|_| "OracleSourceInvalidData")?;
-    let identity_ok = match kind {
-        SourceKind::Pyth => reading.feed_id == *id,
-        SourceKind::Switchboard => address.to_bytes() == *id,
-    };
-    if !identity_ok {
-        return Err("OracleSourceWrongFeed");
-    }
-    if !reading.fully_verified {
-        return Err("OracleSourceNotVerified");
-    }
-    Ok(reading)
-}
+pub use meridian::{read_source_account, source_owners};
 
 /// What a refresh at (`slot`, `ts`) with these readings (one per configured source) would store:
 /// the outcome and each source's fault (None = used). Mirrors `refresh_oracle`.
@@ -128,9 +96,9 @@ impl Client {
         Ok(out)
     }
 
-    /// The markets of an exchange priced by `oracle` (to pass to `refresh_oracle`).
-    pub async fn markets_priced_by(&self, exchange: &Pubkey, oracle: &Pubkey) -> Result<Vec<Pubkey>> {
-        Ok(self.markets(exchange).await?.into_iter().filter(|(_, m)| m.oracle == *oracle).map(|(a, _)| a).collect())
+    /// The markets of an exchange priced by `oracle` (their addresses go to `refresh_oracle`).
+    pub async fn markets_priced_by(&self, exchange: &Pubkey, oracle: &Pubkey) -> Result<Vec<(Pubkey, meridian::Market)>> {
+        Ok(self.markets(exchange).await?.into_iter().filter(|(_, m)| m.oracle == *oracle).collect())
     }
 
     /// An oracle given as its name or address.
@@ -148,7 +116,7 @@ impl Client {
     /// oracle (getProgramAccounts: discriminator, verification level Full, feed id at offset 41).
     pub async fn pyth_updates(&self, feed_id: &[u8; 32]) -> Result<Vec<(Pubkey, Reading)>> {
         let mut out = Vec::new();
-        for program in owners(SourceKind::Pyth) {
+        for program in source_owners(SourceKind::Pyth) {
             let config = RpcProgramAccountsConfig {
                 filters: Some(vec![
                     RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, &oracle::PYTH_PRICE_UPDATE_V2_DISCRIMINATOR)),
@@ -195,8 +163,8 @@ impl Client {
                 SourceKind::Switchboard => {
                     let address = Pubkey::new_from_array(s.id);
                     let account = self.account(&address).await.map_err(|e| format!("source {i}: {e}"))?;
-                    let r = read_source(kind, &s.id, &address, &account.owner, &account.data)
-                        .map_err(|e| format!("source {i} ({address}): {e}"))?;
+                    let r = read_source_account(s.kind, &s.id, &address, &account.owner, &account.data)
+                        .map_err(|e| format!("source {i} ({address}): {}", e.name()))?;
                     out.push((address, r));
                 }
             }

@@ -212,7 +212,8 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
             let readings: Vec<_> = sources.iter().map(|(_, r)| *r).collect();
             let (expected, _) = predict(&o, &readings, clock.slot, clock.unix_timestamp);
             let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
-            let markets = client.markets_priced_by(&exchange, &address).await?;
+            let markets: Vec<Pubkey> =
+                client.markets_priced_by(&exchange, &address).await?.into_iter().map(|(a, _)| a).collect();
             let sig = client.send(&[ix::refresh_oracle(&address, &accounts, &markets)], &payer, &[]).await?;
             let mut r = describe(&address, &client.oracle(&address).await?);
             r.push("predicted", format!("{expected:?}"));

@@ -170,12 +170,17 @@ pub struct PortfolioGreeks {
     pub theta: i128,
 }
 
+/// Time to expiry in years (12 decimals), 0 once expired.
+fn years_to(expiry_ts: i64, now_ts: i64) -> i128 {
+    expiry_ts.saturating_sub(now_ts).max(0) as i128 * ONE / YEAR_SECS
+}
+
 /// Per-lot value (native units) of an instrument at `spot` and `vol`.
 pub fn lot_value(i: &Instrument, scale: &LotScale, spot: i128, vol: i128, now_ts: i64) -> Option<i128> {
     let price = match *i {
         Instrument::Linear => spot,
         Instrument::Option { kind, strike, expiry_ts } => {
-            let years = (expiry_ts.saturating_sub(now_ts)).max(0) as i128 * ONE / YEAR_SECS;
+            let years = years_to(expiry_ts, now_ts);
             pricing::black_scholes(&OptionInputs { kind, spot, strike, vol, rate: 0, years })?.price
         }
     };
@@ -210,7 +215,7 @@ pub fn lot_risk(instrument: &Instrument, scale: &LotScale, u: &Underlying, grid:
     let greeks = match *instrument {
         Instrument::Linear => PortfolioGreeks { delta: units, ..PortfolioGreeks::default() },
         Instrument::Option { kind, strike, expiry_ts } => {
-            let years = (expiry_ts.saturating_sub(u.now_ts)).max(0) as i128 * ONE / YEAR_SECS;
+            let years = years_to(expiry_ts, u.now_ts);
             let g = pricing::black_scholes(&OptionInputs { kind, spot: u.spot, strike, vol: u.vol, rate: 0, years })?;
             PortfolioGreeks {
                 delta: g.delta.checked_mul(units)? / ONE,

@@ -38,9 +38,7 @@ fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount
     if filled {
         // funding to the moment of the fill on the position as it was; from then on the new size
         // accrues (from the fill's index, not the crank's: waiting in the queue changes nothing)
-        let s = meridian_engine::funding::settle(maker.position_mut(pos_slot), e.funding_index())
-            .ok_or(MeridianError::MathOverflow)?;
-        market.funding_rounding = market.funding_rounding.checked_add(s.rounding).ok_or(MeridianError::MathOverflow)?;
+        market.settle_funding_to(maker.position_mut(pos_slot), e.funding_index())?;
         let p = maker.position_mut(pos_slot);
         let before = p.base_lots;
         let realized = p.apply_fill(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;

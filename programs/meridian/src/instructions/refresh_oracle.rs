@@ -1,6 +1,6 @@
 use crate::{error::MeridianError, loaders::load_mut, state::*};
 use anchor_lang::prelude::*;
-use meridian_engine::oracle::{self, Outcome, Quote, Reading, SourceKind, MAX_SOURCES};
+use meridian_engine::oracle::{self, Outcome, Quote, Reading, MAX_SOURCES};
 
 #[derive(Accounts)]
 pub struct RefreshOracle<'info> {
@@ -13,30 +13,8 @@ pub struct RefreshOracle<'info> {
 /// Reads a source account after checking it is what the configuration names. Failing here is the
 /// caller's fault (wrong account), so the whole refresh fails and nothing changes.
 fn read_source(info: &AccountInfo, src: &OracleSource) -> Result<Reading> {
-    use oracle_programs::*;
     let data = info.try_borrow_data()?;
-    let reading = match SourceKind::from_u8(src.kind) {
-        Some(SourceKind::Pyth) => {
-            require!(
-                *info.owner == PYTH_RECEIVER || *info.owner == PYTH_PUSH_ORACLE,
-                MeridianError::OracleSourceWrongOwner
-            );
-            let r = oracle::read_pyth_price_update(&data).map_err(|_| MeridianError::OracleSourceInvalidData)?;
-            require!(r.feed_id == src.id, MeridianError::OracleSourceWrongFeed);
-            // anyone can post an update verified by a few guardians only: never use one
-            require!(r.fully_verified, MeridianError::OracleSourceNotVerified);
-            r
-        }
-        Some(SourceKind::Switchboard) => {
-            require!(
-                *info.owner == SWITCHBOARD_ON_DEMAND || *info.owner == SWITCHBOARD_ON_DEMAND_DEVNET,
-                MeridianError::OracleSourceWrongOwner
-            );
-            require!(info.key.to_bytes() == src.id, MeridianError::OracleSourceWrongFeed);
-            oracle::read_switchboard_pull_feed(&data).map_err(|_| MeridianError::OracleSourceInvalidData)?
-        }
-        None => return err!(MeridianError::InvalidOracleParams),
-    };
+    let reading = read_source_account(src.kind, &src.id, info.key, info.owner, &data)?;
     // an older update than one already used is a replay (it could only make the price worse)
     require!(
         reading.publish_ts >= src.last_publish_ts && reading.slot >= src.last_slot,

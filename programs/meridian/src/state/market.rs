@@ -159,7 +159,12 @@ impl Market {
 
     /// Settles a position's funding to the market's index, keeping the rounding.
     pub fn settle_funding(&mut self, p: &mut meridian_engine::position::Position) -> Result<i64> {
-        let s = meridian_engine::funding::settle(p, self.funding_index()).ok_or(MeridianError::MathOverflow)?;
+        self.settle_funding_to(p, self.funding_index())
+    }
+
+    /// Settles a position's funding to `index` (a fill event's), keeping the rounding.
+    pub fn settle_funding_to(&mut self, p: &mut meridian_engine::position::Position, index: i128) -> Result<i64> {
+        let s = meridian_engine::funding::settle(p, index).ok_or(MeridianError::MathOverflow)?;
         self.funding_rounding = self.funding_rounding.checked_add(s.rounding).ok_or(MeridianError::MathOverflow)?;
         Ok(s.paid)
     }

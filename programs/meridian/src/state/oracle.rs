@@ -1,5 +1,8 @@
 use anchor_lang::prelude::*;
-use meridian_engine::oracle::{Limits, SourceKind, MAX_SOURCES};
+use crate::error::MeridianError;
+use meridian_engine::oracle::{
+    read_pyth_price_update, read_switchboard_pull_feed, Limits, Reading, SourceKind, MAX_SOURCES,
+};
 
 pub const ORACLE_SEED: &[u8] = b"oracle";
 
@@ -13,6 +16,60 @@ pub mod oracle_programs {
     /// Switchboard on-demand (mainnet and devnet deployments).
     pub const SWITCHBOARD_ON_DEMAND: Pubkey = pubkey!("SBondMDrcV3K4kxZR1HNVT7osZxAHVHgYXL5Ze1oMUv");
     pub const SWITCHBOARD_ON_DEMAND_DEVNET: Pubkey = pubkey!("Aio4gaXjXzJNVLtzwtNVmSqGKpANtXhybbkhtAC94ji2");
+}
+
+/// The owner programs a source of `kind` may have.
+pub const fn source_owners(kind: SourceKind) -> [Pubkey; 2] {
+    use oracle_programs::*;
+    match kind {
+        SourceKind::Pyth => [PYTH_RECEIVER, PYTH_PUSH_ORACLE],
+        SourceKind::Switchboard => [SWITCHBOARD_ON_DEMAND, SWITCHBOARD_ON_DEMAND_DEVNET],
+    }
+}
+
+/// `owner` may own a source of `kind` (compared in place: no copies on the refresh path).
+#[inline]
+fn is_source_owner(kind: SourceKind, owner: &Pubkey) -> bool {
+    const PYTH: [Pubkey; 2] = source_owners(SourceKind::Pyth);
+    const SWITCHBOARD: [Pubkey; 2] = source_owners(SourceKind::Switchboard);
+    let owners = match kind {
+        SourceKind::Pyth => &PYTH,
+        SourceKind::Switchboard => &SWITCHBOARD,
+    };
+    owner == &owners[0] || owner == &owners[1]
+}
+
+/// Reads a source account after checking it is what a configured source (`kind`, `id`) names:
+/// owner program, format, identity (Pyth feed id / Switchboard address), and for Pyth full
+/// verification (anyone can post an update verified by a few guardians only: never use one).
+/// The program's `refresh_oracle` and the SDK both judge accounts with this.
+pub fn read_source_account(
+    kind: u8,
+    id: &[u8; 32],
+    address: &Pubkey,
+    owner: &Pubkey,
+    data: &[u8],
+) -> core::result::Result<Reading, MeridianError> {
+    let kind = SourceKind::from_u8(kind).ok_or(MeridianError::InvalidOracleParams)?;
+    if !is_source_owner(kind, owner) {
+        return Err(MeridianError::OracleSourceWrongOwner);
+    }
+    let reading = match kind {
+        SourceKind::Pyth => read_pyth_price_update(data),
+        SourceKind::Switchboard => read_switchboard_pull_feed(data),
+    }
+    .map_err(|_| MeridianError::OracleSourceInvalidData)?;
+    let identity = match kind {
+        SourceKind::Pyth => reading.feed_id == *id,
+        SourceKind::Switchboard => address.as_ref() == id.as_slice(),
+    };
+    if !identity {
+        return Err(MeridianError::OracleSourceWrongFeed);
+    }
+    if !reading.fully_verified {
+        return Err(MeridianError::OracleSourceNotVerified);
+    }
+    Ok(reading)
 }
 
 /// What the aggregate says about its price.
