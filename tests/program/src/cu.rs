@@ -56,6 +56,7 @@ pub const ROWS: &[Row] = &[
         ceiling: 2_550,
     },
     Row { name: "update_funding", scenario: "premium from the book's best prices, index accrued", ceiling: 3_550 },
+    Row { name: "set_funding_params", scenario: "admin sets period, clamp, impact size", ceiling: 1_800 },
     Row { name: "settle_funding_1", scenario: "one margin account's position settled", ceiling: 1_550 },
     Row {
         name: "refresh_oracle_3_sources_3x_move",
@@ -287,6 +288,8 @@ fn measure_oracle(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let meta = h.ok(&[ix::update_funding(&m.accounts)], &[]);
     assert_ne!(h.market(&market).funding_index(), 0);
     out.insert("update_funding".into(), meta.compute_units_consumed);
+    let params = ix::set_funding_params(&m.accounts, &fx.admin.pubkey(), 3_600, 10, 0);
+    out.insert("set_funding_params".into(), h.ok(&[params], &[&fx.admin]).compute_units_consumed);
     let taker = h.trader_as(fixed_keypair(87), &fx, 1_000_000 * 1_000_000);
     h.deposit(&fx, &taker, 500_000 * 1_000_000);
     h.place(&m, &taker, order::limit(Side::Ask, 640_000, 1).immediate_or_cancel()); // fills a bid

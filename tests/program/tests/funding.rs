@@ -208,6 +208,13 @@ fn funding_params_and_bad_inputs() {
     let ix = ix::set_funding_params(&s.m.accounts, &intruder.pubkey(), 900, 10, 0);
     s.h.fails(&[ix], &[&intruder], Expected::Meridian(MeridianError::NotAdmin), &watched);
 
+    // through another exchange (its admin signs)
+    let other = s.h.setup_exchange(6, SPL_TOKEN, ExchangeParams { index: 1, ..Default::default() });
+    let mut via_other = s.m.accounts;
+    via_other.exchange = other.exchange;
+    let ix = ix::set_funding_params(&via_other, &other.admin.pubkey(), 900, 10, 0);
+    s.h.fails(&[ix], &[&other.admin], Expected::Meridian(MeridianError::WrongExchange), &watched);
+
     // not a perpetual
     let future = s.h.setup_market(&s.fx, meridian::MarketParams { kind: MarketKind::Future as u8, ..default_market_params() });
     let w = [future.accounts.market];
@@ -220,7 +227,6 @@ fn funding_params_and_bad_inputs() {
     s.h.fails(&[ix::update_funding(&wrong)], &[], Expected::Meridian(MeridianError::WrongBook), &watched);
 
     // settle_funding: an account of another exchange, a read-only account
-    let other = s.h.setup_exchange(6, SPL_TOKEN, ExchangeParams { index: 1, ..Default::default() });
     let stranger = s.h.trader(&other, 0);
     let ix = ix::settle_funding(&s.m.accounts.market, &[stranger.margin]);
     s.h.fails(&[ix], &[], Expected::Meridian(MeridianError::WrongExchange), &[stranger.margin]);

@@ -349,6 +349,11 @@ fn create_and_configure_are_admin_only_and_validated() {
     let configure = ix::configure_oracle(&fx.exchange, &intruder.pubkey(), &o.address, params.clone());
     h.fails(&[configure], &[&intruder], Expected::Meridian(MeridianError::NotAdmin), &[o.address]);
 
+    // another exchange's admin cannot configure this exchange's oracle through their own exchange
+    let other = h.setup_exchange(6, SPL_TOKEN, meridian::ExchangeParams { index: 1, ..Default::default() });
+    let configure = ix::configure_oracle(&other.exchange, &other.admin.pubkey(), &o.address, params.clone());
+    h.fails(&[configure], &[&other.admin], Expected::Meridian(MeridianError::WrongExchange), &[o.address]);
+
     let bad: Vec<Box<dyn Fn(&mut meridian::OracleParams)>> = vec![
         Box::new(|p| p.sources.clear()),
         Box::new(|p| p.sources = vec![p.sources[0]; 5]),

@@ -152,12 +152,16 @@ fn linking_and_pushing_are_checked() {
     let foreign = s.h.setup_oracle(&other, "BTC", 1, 0, None);
     let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &s.m.accounts.market, &foreign.address);
     s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongOracle), &[s.m.accounts.market]);
+    // a market of another exchange
+    let foreign_market = s.h.setup_market(&other, default_market_params());
+    let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &foreign_market.accounts.market, &s.o.address);
+    s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongExchange), &[foreign_market.accounts.market]);
     // an option's mark is its premium: it cannot take the underlying's price
     let call = s.h.setup_market(&s.fx, meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() });
     let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &call.accounts.market, &s.o.address);
     s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::OracleNeedsLinearMarket), &[call.accounts.market]);
     // pushing to a market this oracle does not price
-    let other_market = s.h.setup_market(&other, default_market_params());
+    let other_market = foreign_market;
     s.h.set_sources(&s.o, &[65_000.0, 65_000.0, 65_000.0]);
     let ix = s.o.refresh_markets_ix(&[other_market.accounts.market]);
     s.h.fails(&[ix], &[], Expected::Meridian(MeridianError::WrongOracle), &[s.o.address, other_market.accounts.market]);
