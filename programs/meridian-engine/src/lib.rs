@@ -19,6 +19,7 @@ pub mod matching;
 pub mod portfolio;
 pub mod position;
 pub mod pricing;
+pub mod risk_pricing;
 pub mod probe;
 pub mod ui;
 pub mod units;
