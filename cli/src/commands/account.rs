@@ -84,32 +84,28 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
         .with("total_withdrawn", amount::format_ui_amount(m.total_withdrawn, decimals))
 }
 
-/// Decodes and describes an account with its live health, and the portfolio engine's view of it.
+/// Decodes and describes an account with its live health and its greeks per underlying.
 async fn show(ctx: &Context, exchange: &Pubkey, address: &Pubkey, decimals: u8) -> Result<Record> {
     let m = ctx.client.margin_account(address).await?;
     let health = ctx.client.health(exchange, &m).await?;
     let mut r = describe(address, &m, &health, decimals);
-    if let Some(view) = ctx.client.portfolio(exchange, &m).await? {
+    let greeks = ctx.client.greeks(exchange, &m).await?;
+    if !greeks.is_empty() {
         let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
-        let h = view.health;
-        let ratio = if h.maintenance > 0 { format!("{:.2}", h.equity as f64 / h.maintenance as f64) } else { "-".into() };
         r.push(
-            "portfolio",
-            serde_json::json!({
-                "note": "portfolio margin preview (the program enforces the per-market rule above)",
-                "equity": ui(h.equity),
-                "initial_margin": ui(h.initial),
-                "maintenance_margin": ui(h.maintenance),
-                "liquidation_end": ui(h.liquidation_end),
-                "health_ratio": ratio,
-                "greeks": view.greeks.iter().map(|(name, g)| serde_json::json!({
-                    "underlying": name,
-                    "delta": meridian_sdk::pricing::format_fixed(g.delta, 8),
-                    "gamma": meridian_sdk::pricing::format_fixed(g.gamma, 8),
-                    "vega_per_vol_point": ui(g.vega),
-                    "theta_per_day": ui(g.theta),
-                })).collect::<Vec<_>>(),
-            }),
+            "greeks",
+            serde_json::json!(greeks
+                .iter()
+                .map(|g| serde_json::json!({
+                    "underlying": g.name,
+                    "oracle": g.oracle.to_string(),
+                    "delta": g.delta_units.map(|d| meridian_sdk::pricing::format_fixed(d, 8)),
+                    "delta_value": ui(g.greeks.delta_value),
+                    "gamma_per_1pct": ui(g.greeks.gamma_1pct),
+                    "vega_per_vol_point": ui(g.greeks.vega_1pt),
+                    "theta_per_day": ui(g.greeks.theta_1d),
+                }))
+                .collect::<Vec<_>>()),
         );
     }
     Ok(r)

@@ -1,24 +1,28 @@
 //! Off-chain margin scan benchmark: 100,000 synthetic accounts over two underlyings, judged by the
-//! per-market rule (`margin::health`, what the program enforces today) and by the portfolio engine
-//! (`portfolio::portfolio_health_cached`, lot risks computed once per market as a liquidator's scan
-//! does). Single thread: the figures are per core.
+//! portfolio engine (`portfolio::Portfolio`, what the program enforces on markets with an oracle,
+//! lot risks computed once per market as a liquidator's scan does) and, for comparison, by the
+//! per-market rule (`margin::health`, markets without an oracle). Single thread: per core.
 //!
 //!   cargo run --release -p meridian-engine --example risk_scan [-- bench/RISK_SCAN.md]
 
 use meridian_engine::margin::{self, MarketRisk};
-use meridian_engine::portfolio::{self, Holding, Instrument, LotRisk, LotScale, RiskParams, Underlying};
+use meridian_engine::portfolio::{Holding, LotRisk, Portfolio, RiskParams};
 use meridian_engine::position::Position;
-use meridian_engine::pricing::{OptionKind, ONE};
+use meridian_engine::pricing::OptionKind;
 use meridian_engine::units::Ticks;
 use std::time::Instant;
 
 const ACCOUNTS: usize = 100_000;
 const NOW: i64 = 1_700_000_000;
 
+/// A market: how to build its lot risk, and its per-market rule.
+enum Lot {
+    Linear(i64),
+    Option { kind: OptionKind, strike: i64 },
+}
+
 struct Market {
-    instrument: Instrument,
-    scale: LotScale,
-    mark: i128,
+    lot: Lot,
     risk: MarketRisk,
 }
 
@@ -33,22 +37,12 @@ impl Rng {
     }
 }
 
-fn markets(spot: i128, lot: u64) -> Vec<Market> {
-    let scale = LotScale { quote_decimals: 6, base_decimals: 8, base_lot_size: lot };
-    let linear = |mark: i128| Market {
-        instrument: Instrument::Linear,
-        scale,
-        mark,
-        risk: MarketRisk { mark: Ticks(1), tick_size: 1, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0 },
-    };
-    let mut out: Vec<Market> = (0..4).map(|i| linear(spot + spot * i / 200)).collect(); // perp + 3 futures
+/// A perpetual, three futures and four options on an underlying whose lot is worth `spot` native.
+fn markets(spot: i64) -> Vec<Market> {
+    let risk = |mark: i64| MarketRisk { mark: Ticks(mark as u64), tick_size: 1, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0 };
+    let mut out: Vec<Market> = (0..4).map(|i| Market { lot: Lot::Linear(spot + spot * i / 200), risk: risk(spot) }).collect();
     for (k, kind) in [(95, OptionKind::Put), (100, OptionKind::Call), (100, OptionKind::Put), (110, OptionKind::Call)] {
-        out.push(Market {
-            instrument: Instrument::Option { kind, strike: spot * k / 100, expiry_ts: NOW + 30 * 86_400 },
-            scale,
-            mark: spot / 20,
-            risk: MarketRisk { mark: Ticks(1), tick_size: 1, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0 },
-        });
+        out.push(Market { lot: Lot::Option { kind, strike: spot * k / 100 }, risk: risk(spot / 20) });
     }
     out
 }
@@ -56,14 +50,23 @@ fn markets(spot: i128, lot: u64) -> Vec<Market> {
 fn main() {
     let out_path = std::env::args().nth(1);
     let params = RiskParams::standard();
-    let underlyings = [
-        (Underlying { spot: 65_000 * ONE, vol: ONE * 6 / 10, now_ts: NOW }, markets(65_000 * ONE, 10_000)),
-        (Underlying { spot: 3_500 * ONE, vol: ONE * 7 / 10, now_ts: NOW }, markets(3_500 * ONE, 100_000)),
-    ];
+    // BTC lots of 0.0001 at 65,000 and ETH lots of 0.001 at 3,500 (6-decimal quote); vol 60%, 70%
+    let underlyings = [(6_500_000i64, 600_000_000_000i128), (3_500_000, 700_000_000_000)];
+    let markets: Vec<Vec<Market>> = underlyings.iter().map(|(spot, _)| markets(*spot)).collect();
     let t = Instant::now();
     let risks: Vec<Vec<LotRisk>> = underlyings
         .iter()
-        .map(|(u, ms)| ms.iter().map(|m| portfolio::lot_risk(&m.instrument, &m.scale, u, &params.grid).unwrap()).collect())
+        .zip(&markets)
+        .map(|((spot, vol), ms)| {
+            ms.iter()
+                .map(|m| match m.lot {
+                    Lot::Linear(per_lot) => LotRisk::linear(per_lot, &params.grid).unwrap(),
+                    Lot::Option { kind, strike } => {
+                        LotRisk::option(kind, *spot, strike, *vol, NOW, NOW + 30 * 86_400, &params.grid).unwrap()
+                    }
+                })
+                .collect()
+        })
         .collect();
     let lot_risk_time = t.elapsed();
 
@@ -80,18 +83,14 @@ fn main() {
             picks
                 .into_iter()
                 .map(|(u, m)| {
-                    let mk = &underlyings[u].1[m];
                     let lots = rng.below(200) as i64 - 100;
                     let h = Holding {
-                        instrument: mk.instrument,
-                        scale: mk.scale,
                         base_lots: lots,
-                        quote_balance: -(mk.scale.value(mk.mark, lots as i128).unwrap() as i64),
+                        quote_balance: -lots * risks[u][m].now,
                         bid_lots: rng.below(20),
                         ask_lots: rng.below(20),
                         bid_notional: 1_000,
                         ask_notional: 1_000,
-                        mark: mk.mark,
                     };
                     (u, m, h)
                 })
@@ -110,7 +109,7 @@ fn main() {
                 p.quote_balance = h.quote_balance;
                 p.bid_lots = h.bid_lots;
                 p.ask_lots = h.ask_lots;
-                (p, underlyings[*u].1[*m].risk)
+                (p, markets[*u][*m].risk)
             })
             .collect();
         checksum += margin::health(1_000_000_000, positions.iter().map(|(p, r)| (p, r))).maintenance;
@@ -119,13 +118,11 @@ fn main() {
 
     let t = Instant::now();
     for a in &accounts {
-        let mut groups: Vec<(Underlying, Vec<(&Holding, &LotRisk)>)> =
-            underlyings.iter().map(|(u, _)| (*u, Vec::new())).collect();
+        let mut portfolio = Portfolio::with_capacity(2);
         for (u, m, h) in a {
-            groups[*u].1.push((h, &risks[*u][*m]));
+            portfolio.add(*u, h, &risks[*u][*m], &params).unwrap();
         }
-        groups.retain(|(_, hs)| !hs.is_empty());
-        checksum += portfolio::portfolio_health_cached(1_000_000_000, &groups, &params).unwrap().maintenance;
+        checksum += portfolio.health(1_000_000_000, &params).unwrap().maintenance;
     }
     let portfolio_time = t.elapsed();
 
@@ -137,9 +134,9 @@ fn main() {
          four options each; 30% of the accounts hold 16 positions: 8 options + 8 linear, the rest 1-4\n\
          linear positions; every position with resting orders on both sides).\n\n\
          | step | time | accounts per second per core |\n| --- | ---: | ---: |\n\
-         | lot risks of the 16 markets (27 scenarios + greeks each, once per scan) | {:.1} ms | |\n\
-         | per-market rule (`margin::health`, enforced on-chain today) | {:.1} ms | {:.0} |\n\
-         | portfolio engine (`portfolio::portfolio_health_cached`) | {:.1} ms | {:.0} |\n\n\
+         | lot risks of the 16 markets (27 scenarios + greeks each, once per scan; on-chain each option's is stored by `refresh_oracle`) | {:.1} ms | |\n\
+         | per-market rule (`margin::health`: markets without an oracle) | {:.1} ms | {:.0} |\n\
+         | portfolio engine (`portfolio::Portfolio`: markets with an oracle, as the program checks them) | {:.1} ms | {:.0} |\n\n\
          (checksum {checksum})\n",
         lot_risk_time.as_secs_f64() * 1e3,
         per_market.as_secs_f64() * 1e3,

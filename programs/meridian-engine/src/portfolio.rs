@@ -1,92 +1,28 @@
 //! Portfolio margin: an account's positions and resting orders on one underlying are revalued
 //! together under a grid of price and volatility shocks; the worst loss, a short-option minimum and
 //! a concentration add-on make the requirement. Hedges offset (a covered call needs less than its
-//! legs), which the per-market rule cannot see.
+//! legs), which a per-market rule cannot see.
 //!
-//! Units: prices (spot, strike) and volatility are `pricing` fixed point (12 decimals: quote
-//! currency per whole unit of the underlying; 0.6 = 60%); money is quote native units (i128).
+//! Units: money in quote native units. Each market's lot is described by a [`LotRisk`]: its value
+//! now and in each scenario, per lot. The program stores an option market's `LotRisk` in the market
+//! account when its oracle is refreshed (28 Black-Scholes valuations with `risk_pricing`) and builds
+//! a linear market's from its mark on the fly, so an account's check only sums per-lot vectors.
 //!
 //! The grid ([`Grid::standard`]): spot moves of -16% .. +16% in 9 steps (as Deribit's portfolio
 //! margin) x volatility multiplied by 0.7, 1 and 1.3 (implied volatility falls or rises 30%):
 //! 27 scenarios. In each scenario every holding counts with the worst of: as it is, with all its
 //! resting bids filled, with all its resting asks filled.
 
-use crate::pricing::{self, OptionInputs, OptionKind, ONE};
+use crate::position::Position;
+use crate::pricing::OptionKind;
+use crate::risk_pricing;
+use bytemuck::{Pod, Zeroable};
 
 pub const SCENARIOS: usize = 27;
-const YEAR_SECS: i128 = 31_536_000;
+const YEAR_SECS: i64 = 31_536_000;
 const BPS: i128 = 10_000;
-
-/// What a market's lot is: a linear claim (perpetual, future) or an option on the underlying.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Instrument {
-    Linear,
-    Option { kind: OptionKind, strike: i128, expiry_ts: i64 },
-}
-
-/// Converts a price per whole underlying unit into quote native units per lot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LotScale {
-    pub quote_decimals: u8,
-    pub base_decimals: u8,
-    /// Atoms of the underlying per lot.
-    pub base_lot_size: u64,
-}
-
-impl LotScale {
-    /// `price` (12 decimals) x lots, in quote native units: price x 10^qd x lot x lots / 10^(bd+12).
-    pub fn value(&self, price: i128, lots: i128) -> Option<i128> {
-        let num = price.checked_mul(lots)?.checked_mul(self.base_lot_size as i128)?;
-        let exp = self.base_decimals as i32 + pricing_decimals() - self.quote_decimals as i32;
-        if exp >= 0 {
-            num.checked_div(10i128.checked_pow(exp as u32)?)
-        } else {
-            num.checked_mul(10i128.checked_pow(exp.unsigned_abs())?)
-        }
-    }
-
-    /// Underlying units per lot, 12 decimals.
-    pub fn units_per_lot(&self) -> Option<i128> {
-        let exp = self.base_decimals as i32 - pricing_decimals();
-        let lot = self.base_lot_size as i128;
-        if exp >= 0 {
-            lot.checked_div(10i128.checked_pow(exp as u32)?)
-        } else {
-            lot.checked_mul(10i128.checked_pow(exp.unsigned_abs())?)
-        }
-    }
-}
-
-const fn pricing_decimals() -> i32 {
-    12
-}
-
-/// One market's holding: position, cash and resting orders (the engine `Position`'s fields that
-/// matter here), with what the lot is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Holding {
-    pub instrument: Instrument,
-    pub scale: LotScale,
-    pub base_lots: i64,
-    /// Cash from fills and settled funding, native units; minus unsettled funding.
-    pub quote_balance: i64,
-    pub bid_lots: u64,
-    pub ask_lots: u64,
-    pub bid_notional: u64,
-    pub ask_notional: u64,
-    /// The market's own mark price (12 decimals) for the equity of this holding: the oracle for a
-    /// linear market, the option's book/theoretical mark for an option.
-    pub mark: i128,
-}
-
-/// The underlying as the risk engine sees it now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Underlying {
-    pub spot: i128,
-    /// Volatility input: max(realized EWMA, floor), within bounds ([`RiskParams::volatility`]).
-    pub vol: i128,
-    pub now_ts: i64,
-}
+/// 1.0 in the 12-decimal convention of volatilities (`pricing`, the oracle's realized vol).
+const ONE_12: i128 = 1_000_000_000_000;
 
 /// The scenario grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +44,7 @@ impl Grid {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RiskParams {
     pub grid: Grid,
-    /// Volatility floor and bounds (12 decimals).
+    /// Volatility floor and bound (12 decimals: 0.3 = 30%).
     pub vol_floor: i128,
     pub vol_max: i128,
     /// Each short option lot needs at least this fraction of its underlying's value (bps).
@@ -129,8 +65,8 @@ impl RiskParams {
     pub const fn standard() -> RiskParams {
         RiskParams {
             grid: Grid::standard(),
-            vol_floor: ONE * 3 / 10,
-            vol_max: ONE * 5,
+            vol_floor: ONE_12 * 3 / 10,
+            vol_max: ONE_12 * 5,
             short_option_min_bps: 100,
             concentration_threshold: 1_000_000_000_000, // 1M units of a 6-decimal quote
             concentration_bps: 200,
@@ -146,6 +82,182 @@ impl RiskParams {
     }
 }
 
+/// One lot's risk on its underlying, shared by every account holding it: its value now and in each
+/// scenario (`shocked[price * 3 + vol]`), its greeks, and what a short lot's minimum is measured on.
+/// Stored as is in option market accounts (hence `Pod`, all 64-bit).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct LotRisk {
+    pub now: i64,
+    pub shocked: [i64; SCENARIOS],
+    /// The underlying's value of one lot.
+    pub underlying_value: i64,
+    /// Value change of one lot for a 100% rise, to first order (delta x underlying value).
+    pub delta_value: i64,
+    /// Change of `delta_value` for a 1% rise.
+    pub gamma_1pct: i64,
+    /// Value change per volatility point and per day.
+    pub vega_1pt: i64,
+    pub theta_1d: i64,
+    /// 1 for an option (the short-option minimum applies), 0 for a linear lot.
+    pub is_option: u64,
+}
+
+impl LotRisk {
+    /// A linear lot (perpetual, future) worth `per_lot` (mark x tick size). A shock moves it by its
+    /// fraction of `per_lot`, rounded away from zero (the move that hurts is never understated).
+    pub fn linear(per_lot: i64, grid: &Grid) -> Option<LotRisk> {
+        let mut shocked = [0i64; SCENARIOS];
+        for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
+            let magnitude = (per_lot as i128 * shock.unsigned_abs() as i128 + BPS - 1) / BPS;
+            let value = i64::try_from(per_lot as i128 + shock.signum() as i128 * magnitude).ok()?;
+            shocked[pi * 3..pi * 3 + 3].fill(value);
+        }
+        Some(LotRisk {
+            now: per_lot,
+            shocked,
+            underlying_value: per_lot,
+            delta_value: per_lot,
+            gamma_1pct: 0,
+            vega_1pt: 0,
+            theta_1d: 0,
+            is_option: 0,
+        })
+    }
+
+    /// A European option lot: `spot` and `strike` are the underlying's and the strike's value of one
+    /// lot (quote native units), `vol` the grid's centre (12 decimals, [`RiskParams::volatility`]).
+    pub fn option(kind: OptionKind, spot: i64, strike: i64, vol: i128, now_ts: i64, expiry_ts: i64, grid: &Grid) -> Option<LotRisk> {
+        let secs = expiry_ts.saturating_sub(now_ts).max(0);
+        let years = i64::try_from(((secs as i128) << risk_pricing::Q) / YEAR_SECS as i128).ok()?;
+        let mut shocked = [0i64; SCENARIOS];
+        for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
+            let spot_p = i64::try_from(spot as i128 * (BPS + *shock as i128) / BPS).ok()?.max(1);
+            for (vi, m) in grid.vol_multipliers_bps.iter().enumerate() {
+                let vol_v = risk_pricing::from_12_decimals(vol.checked_mul(*m as i128)? / BPS)?;
+                shocked[pi * 3 + vi] = risk_pricing::black_scholes(kind, spot_p, strike, vol_v, years)?.value;
+            }
+        }
+        let g = risk_pricing::black_scholes(kind, spot, strike, risk_pricing::from_12_decimals(vol)?, years)?;
+        Some(LotRisk {
+            now: g.value,
+            shocked,
+            underlying_value: spot,
+            delta_value: ((spot as i128 * g.delta as i128) >> risk_pricing::Q) as i64,
+            gamma_1pct: g.gamma_1pct,
+            vega_1pt: g.vega_1pt,
+            theta_1d: g.theta_1d,
+            is_option: 1,
+        })
+    }
+
+    /// This lot for a holder on the `long` side when its inputs are stale: worth now what it is worth
+    /// in its worst scenario for that side, and that much less (or more) in every scenario, so the
+    /// equity falls while the scenario losses (measured from the new value) stay as they were.
+    pub fn conservative(&self, long: bool) -> LotRisk {
+        let worst = if long { self.shocked.iter().min() } else { self.shocked.iter().max() };
+        let shift = worst.map_or(0, |w| w - self.now);
+        let mut r = *self;
+        r.now = self.now.saturating_add(shift);
+        for v in r.shocked.iter_mut() {
+            *v = v.saturating_add(shift);
+        }
+        r
+    }
+}
+
+/// One market's holding: position, cash (less unsettled funding) and resting orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holding {
+    pub base_lots: i64,
+    pub quote_balance: i64,
+    pub bid_lots: u64,
+    pub ask_lots: u64,
+    pub bid_notional: u64,
+    pub ask_notional: u64,
+}
+
+impl Holding {
+    /// `p` with `funding_owed` (unsettled funding, positive = owed by the account) taken off its cash.
+    pub fn of(p: &Position, funding_owed: i64) -> Option<Holding> {
+        Some(Holding {
+            base_lots: p.base_lots,
+            quote_balance: p.quote_balance.checked_sub(funding_owed)?,
+            bid_lots: p.bid_lots,
+            ask_lots: p.ask_lots,
+            bid_notional: p.bid_notional,
+            ask_notional: p.ask_notional,
+        })
+    }
+
+    /// Cash + position at `per_lot`, and the loss (never the gain) resting orders would book if
+    /// filled at their own prices.
+    pub fn equity(&self, per_lot: i64) -> Option<i128> {
+        let v = |lots: i128| lots.checked_mul(per_lot as i128);
+        let bid_fill = v(self.bid_lots as i128)? - self.bid_notional as i128;
+        let ask_fill = self.ask_notional as i128 - v(self.ask_lots as i128)?;
+        Some(self.quote_balance as i128 + v(self.base_lots as i128)? + bid_fill.min(0) + ask_fill.min(0))
+    }
+
+    /// The extreme positions the order cases reach: all bids filled (highest), all asks (lowest).
+    fn extremes(&self) -> (i128, i128) {
+        let base = self.base_lots as i128;
+        (base + self.bid_lots as i128, base - self.ask_lots as i128)
+    }
+}
+
+/// a x b in i64 when both fit 32 bits (native on-chain), else checked i128.
+#[inline(always)]
+fn product(a: i128, b: i64) -> Option<i128> {
+    if a as i32 as i128 == a && b as i32 as i64 == b {
+        Some((a as i64 * b) as i128)
+    } else {
+        a.checked_mul(b as i128)
+    }
+}
+
+/// Scenario losses and add-on inputs of one underlying's holdings, accumulated holding by holding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnderlyingRisk {
+    /// Loss in each scenario (negative: gain).
+    pub loss: [i128; SCENARIOS],
+    pub short_option_min: i128,
+    /// Net delta value (position lots only).
+    pub delta_value: i128,
+}
+
+impl Default for UnderlyingRisk {
+    fn default() -> Self {
+        UnderlyingRisk { loss: [0; SCENARIOS], short_option_min: 0, delta_value: 0 }
+    }
+}
+
+impl UnderlyingRisk {
+    pub fn add(&mut self, h: &Holding, r: &LotRisk, p: &RiskParams) -> Option<()> {
+        let (high, low) = h.extremes();
+        for (loss, shocked) in self.loss.iter_mut().zip(&r.shocked) {
+            // the loss lots x (now - shocked) is linear in lots: its worst order case is an extreme
+            let drop = r.now.checked_sub(*shocked)?;
+            *loss = loss.checked_add(product(if drop > 0 { high } else { low }, drop)?)?;
+        }
+        if r.is_option != 0 {
+            // every lot that can end up short (position and resting asks) needs the minimum
+            let short = (-low).max(0);
+            let min = product(short, r.underlying_value)?.checked_mul(p.short_option_min_bps as i128)? / BPS;
+            self.short_option_min = self.short_option_min.checked_add(min)?;
+        }
+        self.delta_value = self.delta_value.checked_add(product(h.base_lots as i128, r.delta_value)?)?;
+        Some(())
+    }
+
+    /// Worst scenario loss + short-option minimum + concentration add-on.
+    pub fn requirement(&self, p: &RiskParams) -> Option<i128> {
+        let worst = self.loss.iter().copied().fold(0, i128::max);
+        let excess = (self.delta_value.abs() - p.concentration_threshold).max(0);
+        worst.checked_add(self.short_option_min)?.checked_add(excess.checked_mul(p.concentration_bps as i128)? / BPS)
+    }
+}
+
 /// The portfolio view of an account.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PortfolioHealth {
@@ -156,204 +268,82 @@ pub struct PortfolioHealth {
     pub liquidation_end: i128,
 }
 
-/// Sensitivities of an account's holdings on one underlying, in quote native units: per 1.00 move
-/// of the underlying price (delta: underlying units, 12 decimals), per vol point, per day.
+/// An account's holdings grouped by underlying (`K`: the program uses the oracle's address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Portfolio<K> {
+    /// Unrealized PnL of every holding, before the haircut.
+    pub upnl: i128,
+    pub groups: Vec<(K, UnderlyingRisk)>,
+}
+
+impl<K: PartialEq + Copy> Portfolio<K> {
+    pub fn with_capacity(n: usize) -> Self {
+        Portfolio { upnl: 0, groups: Vec::with_capacity(n) }
+    }
+
+    pub fn add(&mut self, underlying: K, h: &Holding, r: &LotRisk, p: &RiskParams) -> Option<()> {
+        self.upnl = self.upnl.checked_add(h.equity(r.now)?)?;
+        let i = match self.groups.iter().position(|(k, _)| *k == underlying) {
+            Some(i) => i,
+            None => {
+                self.groups.push((underlying, UnderlyingRisk::default()));
+                self.groups.len() - 1
+            }
+        };
+        self.groups[i].1.add(h, r, p)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Equity (with `collateral`; positive PnL after the haircut) and the requirements.
+    pub fn health(&self, collateral: i128, p: &RiskParams) -> Option<PortfolioHealth> {
+        let mut maintenance = 0i128;
+        for (_, g) in &self.groups {
+            maintenance = maintenance.checked_add(g.requirement(p)?)?;
+        }
+        let upnl = if self.upnl > 0 { self.upnl * (BPS - p.upnl_haircut_bps as i128) / BPS } else { self.upnl };
+        Some(PortfolioHealth {
+            equity: collateral.checked_add(upnl)?,
+            initial: maintenance.checked_mul(p.initial_multiplier_bps as i128)? / BPS,
+            maintenance,
+            liquidation_end: maintenance.checked_mul(p.liquidation_end_multiplier_bps as i128)? / BPS,
+        })
+    }
+}
+
+/// Net greeks of holdings on one underlying, quote native units: delta value (for a 100% rise, to
+/// first order), its change for a 1% rise, value per volatility point, per day.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PortfolioGreeks {
-    /// Net underlying units (12 decimals).
-    pub delta: i128,
-    /// Change of delta per 1.00 of price (12 decimals, units per price unit).
-    pub gamma: i128,
-    /// Value change per vol point (native units).
-    pub vega: i128,
-    /// Value change per day (native units).
-    pub theta: i128,
+    pub delta_value: i128,
+    pub gamma_1pct: i128,
+    pub vega_1pt: i128,
+    pub theta_1d: i128,
 }
 
-/// Time to expiry in years (12 decimals), 0 once expired.
-fn years_to(expiry_ts: i64, now_ts: i64) -> i128 {
-    expiry_ts.saturating_sub(now_ts).max(0) as i128 * ONE / YEAR_SECS
-}
-
-/// Per-lot value (native units) of an instrument at `spot` and `vol`.
-pub fn lot_value(i: &Instrument, scale: &LotScale, spot: i128, vol: i128, now_ts: i64) -> Option<i128> {
-    let price = match *i {
-        Instrument::Linear => spot,
-        Instrument::Option { kind, strike, expiry_ts } => {
-            let years = years_to(expiry_ts, now_ts);
-            pricing::black_scholes(&OptionInputs { kind, spot, strike, vol, rate: 0, years })?.price
-        }
-    };
-    scale.value(price, 1)
-}
-
-/// One lot's risk on its underlying, computed once per market and scan (or per oracle refresh
-/// on-chain) and shared by every account holding it: its value now and in each scenario, its
-/// greeks, and what a short lot's minimum is measured on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LotRisk {
-    pub now: i128,
-    pub shocked: [i128; SCENARIOS],
-    /// Delta and gamma in underlying units (12 decimals) per lot; vega, theta native per lot.
-    pub greeks: PortfolioGreeks,
-    pub is_option: bool,
-    /// The underlying's value of one lot, native units.
-    pub underlying_value: i128,
-}
-
-/// The per-lot risk of an instrument on underlying `u` over `grid`.
-pub fn lot_risk(instrument: &Instrument, scale: &LotScale, u: &Underlying, grid: &Grid) -> Option<LotRisk> {
-    let mut shocked = [0i128; SCENARIOS];
-    for (pi, p) in grid.price_shocks_bps.iter().enumerate() {
-        let spot = (u.spot.checked_mul(BPS + *p as i128)? / BPS).max(1);
-        for (vi, m) in grid.vol_multipliers_bps.iter().enumerate() {
-            let vol = u.vol.checked_mul(*m as i128)? / BPS;
-            shocked[pi * 3 + vi] = lot_value(instrument, scale, spot, vol, u.now_ts)?;
-        }
-    }
-    let units = scale.units_per_lot()?;
-    let greeks = match *instrument {
-        Instrument::Linear => PortfolioGreeks { delta: units, ..PortfolioGreeks::default() },
-        Instrument::Option { kind, strike, expiry_ts } => {
-            let years = years_to(expiry_ts, u.now_ts);
-            let g = pricing::black_scholes(&OptionInputs { kind, spot: u.spot, strike, vol: u.vol, rate: 0, years })?;
-            PortfolioGreeks {
-                delta: g.delta.checked_mul(units)? / ONE,
-                gamma: g.gamma.checked_mul(units)? / ONE,
-                vega: scale.value(g.vega / 100, 1)?,
-                theta: scale.value(g.theta / 365, 1)?,
-            }
-        }
-    };
-    Some(LotRisk {
-        now: lot_value(instrument, scale, u.spot, u.vol, u.now_ts)?,
-        shocked,
-        greeks,
-        is_option: matches!(instrument, Instrument::Option { .. }),
-        underlying_value: scale.value(u.spot, 1)?,
-    })
-}
-
-/// The three order cases: positions as they are, plus all bids filled, minus all asks filled.
-fn case_lots(h: &Holding, case: usize) -> i128 {
-    let base = h.base_lots as i128;
-    match case {
-        0 => base,
-        1 => base + h.bid_lots as i128,
-        _ => base - h.ask_lots as i128,
-    }
-}
-
-/// Worst loss over the grid for one underlying's holdings. In each scenario every holding counts
-/// with the worst of its order cases (as it is, its bids filled, or its asks filled), so resting
-/// orders in different markets can never hide each other's risk.
-pub fn worst_loss(holdings: &[(&Holding, &LotRisk)]) -> Option<i128> {
-    let mut worst = 0i128;
-    for s in 0..SCENARIOS {
-        let mut loss = 0i128;
-        for (h, r) in holdings {
-            let per_lot = r.now - r.shocked[s];
-            let mut holding_worst = i128::MIN;
-            for case in 0..3 {
-                holding_worst = holding_worst.max(case_lots(h, case).checked_mul(per_lot)?);
-            }
-            loss = loss.checked_add(holding_worst)?;
-        }
-        worst = worst.max(loss);
-    }
-    Some(worst)
-}
-
-/// Short option minimum and concentration add-on for one underlying.
-fn add_ons(holdings: &[(&Holding, &LotRisk)], u: &Underlying, p: &RiskParams) -> Option<i128> {
-    let mut short_min = 0i128;
-    let mut net_delta = 0i128; // underlying units, 12 decimals
-    for (h, r) in holdings {
-        if r.is_option {
-            // every lot that can end up short (position and resting asks) needs the minimum
-            let worst_short = (h.base_lots as i128 - h.ask_lots as i128).min(0).abs();
-            short_min += worst_short * r.underlying_value * p.short_option_min_bps as i128 / BPS;
-        }
-        net_delta += r.greeks.delta.checked_mul(h.base_lots as i128)?;
-    }
-    let quote_decimals = holdings.first().map_or(0, |(h, _)| h.scale.quote_decimals);
-    let delta_value = quote_native(net_delta.abs().checked_mul(u.spot)? / ONE, quote_decimals)?;
-    let excess = (delta_value - p.concentration_threshold).max(0);
-    Some(short_min + excess * p.concentration_bps as i128 / BPS)
-}
-
-/// An amount of quote currency (12 decimals) in native units.
-fn quote_native(amount: i128, quote_decimals: u8) -> Option<i128> {
-    let exp = pricing_decimals() - quote_decimals as i32;
-    if exp >= 0 {
-        amount.checked_div(10i128.checked_pow(exp as u32)?)
-    } else {
-        amount.checked_mul(10i128.checked_pow(exp.unsigned_abs())?)
-    }
-}
-
-/// Net greeks of the holdings on one underlying.
-pub fn greeks_cached(holdings: &[(&Holding, &LotRisk)]) -> PortfolioGreeks {
+pub fn greeks<'a>(holdings: impl IntoIterator<Item = (&'a Holding, &'a LotRisk)>) -> PortfolioGreeks {
     let mut t = PortfolioGreeks::default();
     for (h, r) in holdings {
         let lots = h.base_lots as i128;
-        t.delta += r.greeks.delta * lots;
-        t.gamma += r.greeks.gamma * lots;
-        t.vega += r.greeks.vega * lots;
-        t.theta += r.greeks.theta * lots;
+        t.delta_value += r.delta_value as i128 * lots;
+        t.gamma_1pct += r.gamma_1pct as i128 * lots;
+        t.vega_1pt += r.vega_1pt as i128 * lots;
+        t.theta_1d += r.theta_1d as i128 * lots;
     }
     t
 }
 
-/// Net greeks of the holdings on one underlying (lot risks computed here).
-pub fn greeks(holdings: &[Holding], u: &Underlying) -> Option<PortfolioGreeks> {
-    let risks = holdings
-        .iter()
-        .map(|h| lot_risk(&h.instrument, &h.scale, u, &Grid::standard()))
-        .collect::<Option<Vec<_>>>()?;
-    let pairs: Vec<(&Holding, &LotRisk)> = holdings.iter().zip(&risks).collect();
-    Some(greeks_cached(&pairs))
-}
-
-/// Equity and requirements from holdings whose lot risks are already known (a scan over many
-/// accounts shares them per market).
-pub fn portfolio_health_cached(
-    collateral: i64,
-    groups: &[(Underlying, Vec<(&Holding, &LotRisk)>)],
-    p: &RiskParams,
-) -> Option<PortfolioHealth> {
-    let mut upnl = 0i128;
-    let mut maintenance = 0i128;
-    for (u, holdings) in groups {
-        for (h, _) in holdings {
-            let value = h.scale.value(h.mark, h.base_lots as i128)?;
-            // resting orders book their loss (never their gain) at once, as in the per-market rule
-            let bid_fill = h.scale.value(h.mark, h.bid_lots as i128)? - h.bid_notional as i128;
-            let ask_fill = h.ask_notional as i128 - h.scale.value(h.mark, h.ask_lots as i128)?;
-            upnl += h.quote_balance as i128 + value + bid_fill.min(0) + ask_fill.min(0);
+/// Health of `collateral` plus holdings grouped by underlying (tests and scans).
+pub fn portfolio_health(collateral: i64, groups: &[Vec<(Holding, LotRisk)>], p: &RiskParams) -> Option<PortfolioHealth> {
+    let mut portfolio = Portfolio::with_capacity(groups.len());
+    for (i, holdings) in groups.iter().enumerate() {
+        for (h, r) in holdings {
+            portfolio.add(i, h, r, p)?;
         }
-        maintenance += worst_loss(holdings)? + add_ons(holdings, u, p)?;
     }
-    let upnl = if upnl > 0 { upnl * (BPS - p.upnl_haircut_bps as i128) / BPS } else { upnl };
-    Some(PortfolioHealth {
-        equity: collateral as i128 + upnl,
-        initial: maintenance * p.initial_multiplier_bps as i128 / BPS,
-        maintenance,
-        liquidation_end: maintenance * p.liquidation_end_multiplier_bps as i128 / BPS,
-    })
-}
-
-/// Equity, initial, maintenance and liquidation-end requirements of an account: `collateral` plus
-/// its holdings grouped by underlying (lot risks computed here).
-pub fn portfolio_health(collateral: i64, groups: &[(Underlying, Vec<Holding>)], p: &RiskParams) -> Option<PortfolioHealth> {
-    let mut risks = Vec::new();
-    for (u, holdings) in groups {
-        let r = holdings.iter().map(|h| lot_risk(&h.instrument, &h.scale, u, &p.grid)).collect::<Option<Vec<_>>>()?;
-        risks.push(r);
-    }
-    let cached: Vec<(Underlying, Vec<(&Holding, &LotRisk)>)> =
-        groups.iter().zip(&risks).map(|((u, hs), rs)| (*u, hs.iter().zip(rs).collect())).collect();
-    portfolio_health_cached(collateral, &cached, p)
+    portfolio.health(collateral as i128, p)
 }
 
 #[cfg(test)]

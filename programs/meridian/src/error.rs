@@ -91,5 +91,5 @@ meridian_errors! {
     NotPerpetual => "funding applies to perpetual markets only",
     InvalidFundingParams => "funding period must be 1 s to 30 days and the clamp at most 10000 bp",
     AccountNotWritable => "margin account must be writable",
-    OracleNeedsLinearMarket => "only perpetual and future markets take their mark from an oracle",
+    OptionNeedsStrikeAndExpiry => "an option market needs a strike and an expiry to be priced from its underlying's oracle",
 }

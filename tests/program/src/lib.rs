@@ -9,3 +9,4 @@
 pub mod cu;
 pub mod harness;
 pub mod oracle;
+pub mod portfolio;

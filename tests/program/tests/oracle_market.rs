@@ -130,8 +130,11 @@ fn withdrawals_use_the_conservative_price_when_the_oracle_is_not_usable() {
     s.h.set_clock(SLOT + 51, TS + 20);
     let conservative = free(&s, Valuation::Conservative { now_slot: SLOT + 51 });
     let conf = s.h.market(&s.m.accounts.market).oracle_conf;
-    // 1 BTC valued 'conf' ticks lower (10 USDC units per tick per lot), 10% less required on it
-    assert_eq!(at_mark - conservative, 10_000 * conf * 10 * 9 / 10);
+    // 1 BTC valued 'conf' ticks lower (10 USDC units per tick per lot); the portfolio engine's
+    // initial requirement (1.5 x its worst 16% move, rounded up per lot) shrinks with it
+    let initial = |per_lot: u64| 10_000 * (per_lot * 1_600).div_ceil(10_000) * 3 / 2;
+    let value_lost = 10_000 * conf * 10;
+    assert_eq!(at_mark - conservative, value_lost - (initial(6_500_000) - initial((650_000 - conf) * 10)));
     let watched = [s.fx.exchange, alice.margin, alice.token, s.fx.collateral.vault];
     let too_much = meridian_sdk::ix::withdraw_checked(&s.fx.collateral, &alice.margin, &alice.owner.pubkey(), &alice.token, conservative + 1, &[s.m.accounts.market]);
     s.h.fails(&[too_much], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &watched);
@@ -156,10 +159,10 @@ fn linking_and_pushing_are_checked() {
     let foreign_market = s.h.setup_market(&other, default_market_params());
     let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &foreign_market.accounts.market, &s.o.address);
     s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongExchange), &[foreign_market.accounts.market]);
-    // an option's mark is its premium: it cannot take the underlying's price
+    // an option priced from its underlying needs a strike and an expiry
     let call = s.h.setup_market(&s.fx, meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() });
     let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &call.accounts.market, &s.o.address);
-    s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::OracleNeedsLinearMarket), &[call.accounts.market]);
+    s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::OptionNeedsStrikeAndExpiry), &[call.accounts.market]);
     // pushing to a market this oracle does not price
     let other_market = foreign_market;
     s.h.set_sources(&s.o, &[65_000.0, 65_000.0, 65_000.0]);

@@ -3,66 +3,48 @@ use proptest::prelude::*;
 
 const NOW: i64 = 1_700_000_000;
 const DAY: i64 = 86_400;
-/// BTC: 8 decimals, lot 0.0001 BTC; USDC 6 decimals.
-const BTC: LotScale = LotScale { quote_decimals: 6, base_decimals: 8, base_lot_size: 10_000 };
-/// Option lots of 0.01 BTC.
-const BTC_OPT: LotScale = LotScale { quote_decimals: 6, base_decimals: 8, base_lot_size: 1_000_000 };
+const GRID: Grid = Grid::standard();
+/// BTC at 65,000 USDC (6 decimals): a perpetual lot is 0.0001 BTC, an option lot 0.01 BTC.
+const PERP_LOT: i64 = 6_500_000;
+const OPTION_LOT_SPOT: i64 = 650_000_000;
+const VOL: i128 = ONE_12 * 6 / 10;
 
-fn usd(x: i128) -> i128 {
-    x * ONE
+fn perp(lots: i64) -> (Holding, LotRisk) {
+    // bought at the mark
+    let h = Holding { base_lots: lots, quote_balance: -lots * PERP_LOT, ..Holding::default() };
+    (h, LotRisk::linear(PERP_LOT, &GRID).unwrap())
 }
 
-fn u() -> Underlying {
-    Underlying { spot: usd(65_000), vol: ONE * 6 / 10, now_ts: NOW }
+fn option(kind: OptionKind, strike_usd: i64, days: i64, lots: i64) -> (Holding, LotRisk) {
+    let r = LotRisk::option(kind, OPTION_LOT_SPOT, strike_usd * 10_000, VOL, NOW, NOW + days * DAY, &GRID).unwrap();
+    // traded at the model value
+    (Holding { base_lots: lots, quote_balance: -lots * r.now, ..Holding::default() }, r)
 }
 
-fn perp(lots: i64) -> Holding {
-    Holding {
-        instrument: Instrument::Linear,
-        scale: BTC,
-        base_lots: lots,
-        quote_balance: -(lots as i128 * 6_500_000) as i64, // bought at 65,000
-        bid_lots: 0,
-        ask_lots: 0,
-        bid_notional: 0,
-        ask_notional: 0,
-        mark: usd(65_000),
-    }
-}
-
-fn option(kind: OptionKind, strike: i128, days: i64, lots: i64) -> Holding {
-    let instrument = Instrument::Option { kind, strike: usd(strike), expiry_ts: NOW + days * DAY };
-    let mark = match lot_value(&instrument, &LotScale { base_lot_size: 100_000_000, ..BTC }, usd(65_000), ONE * 6 / 10, NOW) {
-        Some(v) => v * 1_000_000, // native per BTC (6 decimals) back to 12-decimal price
-        None => 0,
-    };
-    Holding {
-        instrument,
-        scale: BTC_OPT,
-        base_lots: lots,
-        quote_balance: -(BTC_OPT.value(mark, lots as i128).unwrap() as i64),
-        bid_lots: 0,
-        ask_lots: 0,
-        bid_notional: 0,
-        ask_notional: 0,
-        mark,
-    }
-}
-
-fn maintenance(holdings: Vec<Holding>) -> i128 {
-    portfolio_health(0, &[(u(), holdings)], &RiskParams::standard()).unwrap().maintenance
+fn maintenance(holdings: Vec<(Holding, LotRisk)>) -> i128 {
+    portfolio_health(0, &[holdings], &RiskParams::standard()).unwrap().maintenance
 }
 
 #[test]
 fn a_linear_position_needs_its_worst_16_percent_move() {
     // 1 BTC = 10,000 lots; 16% of 65,000 = 10,400 USDC
     let p = RiskParams { concentration_threshold: i128::MAX / 4, ..RiskParams::standard() };
-    let h = portfolio_health(0, &[(u(), vec![perp(10_000)])], &p).unwrap();
+    let h = portfolio_health(0, &[vec![perp(10_000)]], &p).unwrap();
     assert_eq!(h.maintenance, 10_400_000_000);
     assert_eq!(h.initial, 15_600_000_000);
     assert_eq!(h.liquidation_end, 12_480_000_000);
     assert!(h.initial > h.liquidation_end && h.liquidation_end > h.maintenance);
     assert_eq!(h.equity, 0, "bought at the mark");
+    // a short needs the same for the rise
+    assert_eq!(portfolio_health(0, &[vec![perp(-10_000)]], &p).unwrap().maintenance, 10_400_000_000);
+}
+
+#[test]
+fn linear_shocks_round_away_from_zero() {
+    let r = LotRisk::linear(1_001, &GRID).unwrap();
+    // 16% of 1,001 = 160.16: the lot falls to 840 and rises to 1,162
+    assert_eq!((r.shocked[0], r.shocked[26]), (1_001 - 161, 1_001 + 161));
+    assert_eq!(r.shocked[12..15], [1_001; 3], "no move: every vol column");
 }
 
 #[test]
@@ -78,6 +60,9 @@ fn hedges_need_less_than_their_legs() {
     // calendar spread (long the far, short the near call) needs less than the short alone
     let (near, far) = (option(OptionKind::Call, 65_000, 7, -100), option(OptionKind::Call, 65_000, 60, 100));
     assert!(maintenance(vec![near, far]) < maintenance(vec![near]));
+    // the same legs on two different underlyings do not offset
+    let apart = portfolio_health(0, &[vec![perp(10_000)], vec![perp(-10_000)]], &RiskParams::standard()).unwrap();
+    assert_eq!(apart.maintenance, 2 * 10_400_000_000);
 }
 
 #[test]
@@ -86,49 +71,102 @@ fn short_options_pay_at_least_the_minimum() {
     let far = option(OptionKind::Call, 200_000, 1, -100);
     assert!(maintenance(vec![far]) >= 650_000_000);
     // resting asks count as future shorts
-    let mut quoting = option(OptionKind::Call, 200_000, 1, 0);
+    let (mut quoting, r) = option(OptionKind::Call, 200_000, 1, 0);
     quoting.ask_lots = 100;
     quoting.ask_notional = 1;
-    assert!(maintenance(vec![quoting]) >= 650_000_000);
+    assert!(maintenance(vec![(quoting, r)]) >= 650_000_000);
+}
+
+#[test]
+fn resting_orders_count_with_their_worst_case() {
+    // flat with 10,000 lots bid and 5,000 offered: the bids filling is the worst case
+    let (mut h, r) = perp(0);
+    h.bid_lots = 10_000;
+    h.bid_notional = 10_000 * PERP_LOT as u64;
+    h.ask_lots = 5_000;
+    h.ask_notional = 5_000 * PERP_LOT as u64;
+    let p = RiskParams { concentration_threshold: i128::MAX / 4, ..RiskParams::standard() };
+    assert_eq!(portfolio_health(0, &[vec![(h, r)]], &p).unwrap().maintenance, 10_400_000_000);
 }
 
 #[test]
 fn concentration_adds_on_beyond_the_threshold() {
     let p = RiskParams { concentration_threshold: 65_000_000_000, ..RiskParams::standard() }; // 1 BTC
-    let two = portfolio_health(0, &[(u(), vec![perp(20_000)])], &p).unwrap().maintenance;
+    let two = portfolio_health(0, &[vec![perp(20_000)]], &p).unwrap().maintenance;
     // 2 BTC: grid 20,800 USDC + 2% of the 65,000 above the threshold
     assert_eq!(two, 20_800_000_000 + 1_300_000_000);
 }
 
 #[test]
 fn unrealized_profit_counts_after_the_haircut_losses_in_full() {
-    let mut winner = perp(10_000);
-    winner.mark = usd(66_000); // +1,000 USDC
     let p = RiskParams::standard();
-    assert_eq!(portfolio_health(5, &[(u(), vec![winner])], &p).unwrap().equity, 5 + 800_000_000);
-    let mut loser = perp(10_000);
-    loser.mark = usd(64_000);
-    assert_eq!(portfolio_health(5, &[(u(), vec![loser])], &p).unwrap().equity, 5 - 1_000_000_000);
+    let (h, _) = perp(10_000);
+    let up = LotRisk::linear(PERP_LOT + 100_000, &GRID).unwrap(); // 66,000: +1,000 USDC
+    assert_eq!(portfolio_health(5, &[vec![(h, up)]], &p).unwrap().equity, 5 + 800_000_000);
+    let down = LotRisk::linear(PERP_LOT - 100_000, &GRID).unwrap();
+    assert_eq!(portfolio_health(5, &[vec![(h, down)]], &p).unwrap().equity, 5 - 1_000_000_000);
+}
+
+#[test]
+fn stale_lots_are_valued_at_their_worst_scenario() {
+    let (h, r) = option(OptionKind::Call, 65_000, 30, 100);
+    let long = r.conservative(true);
+    assert_eq!(long.now, *r.shocked.iter().min().unwrap());
+    assert!(long.now < r.now);
+    assert_eq!(r.conservative(false).now, *r.shocked.iter().max().unwrap());
+    let p = RiskParams::standard();
+    // alone or hedged, the equity falls and the requirement stays: never more free collateral
+    let (perp_short, lr) = perp(-5_000);
+    for holdings in [vec![(h, r)], vec![(h, r), (perp_short, lr)]] {
+        let fresh = portfolio_health(0, &[holdings.clone()], &p).unwrap();
+        let stale: Vec<_> = holdings.iter().map(|(h, r)| (*h, if r.is_option == 1 { r.conservative(true) } else { *r })).collect();
+        let stale = portfolio_health(0, &[stale], &p).unwrap();
+        assert_eq!(stale.maintenance, fresh.maintenance);
+        assert_eq!(fresh.equity - stale.equity, 100 * (r.now - long.now) as i128);
+    }
+    // a short is valued at the top
+    let (short, _) = option(OptionKind::Call, 65_000, 30, -100);
+    let fresh = portfolio_health(0, &[vec![(short, r)]], &p).unwrap();
+    let stale = portfolio_health(0, &[vec![(short, r.conservative(false))]], &p).unwrap();
+    assert!(stale.equity < fresh.equity && stale.maintenance == fresh.maintenance);
 }
 
 #[test]
 fn greeks_of_a_book() {
-    let g = greeks(&[perp(10_000)], &u()).unwrap();
-    assert_eq!(g.delta, ONE, "1 BTC");
-    let call = greeks(&[option(OptionKind::Call, 65_000, 30, 100)], &u()).unwrap();
-    assert!(call.delta > ONE * 45 / 100 && call.delta < ONE * 60 / 100, "{}", call.delta);
-    assert!(call.gamma > 0 && call.vega > 0 && call.theta < 0);
-    let put = greeks(&[option(OptionKind::Put, 65_000, 30, 100)], &u()).unwrap();
-    assert!((call.delta - put.delta - ONE).abs() < ONE / 1_000_000, "parity: call - put delta = 1");
-    let hedged = greeks(&[perp(-5_300), option(OptionKind::Call, 65_000, 30, 100)], &u()).unwrap();
-    assert!(hedged.delta.abs() < ONE / 20, "delta-hedged: {}", hedged.delta);
-    assert!(RiskParams::standard().volatility(ONE / 10) == ONE * 3 / 10, "floor");
-    assert!(RiskParams::standard().volatility(ONE * 9) == ONE * 5, "bound");
+    let one_btc = |(h, r): (Holding, LotRisk)| greeks([(&h, &r)]);
+    assert_eq!(one_btc(perp(10_000)).delta_value, 65_000_000_000, "1 BTC");
+    let call = one_btc(option(OptionKind::Call, 65_000, 30, 100));
+    let delta = call.delta_value as f64 / 65e9;
+    assert!(delta > 0.45 && delta < 0.6, "{delta}");
+    assert!(call.gamma_1pct > 0 && call.vega_1pt > 0 && call.theta_1d < 0);
+    let put = one_btc(option(OptionKind::Put, 65_000, 30, 100));
+    assert!((call.delta_value - put.delta_value - 65_000_000_000).abs() < 1_000, "parity: call - put delta = 1 BTC");
+    let (hp, rp) = perp(-5_300);
+    let (hc, rc) = option(OptionKind::Call, 65_000, 30, 100);
+    let hedged = greeks([(&hp, &rp), (&hc, &rc)]);
+    assert!(hedged.delta_value.abs() < 65_000_000_000 / 20, "delta-hedged: {}", hedged.delta_value);
+    assert!(RiskParams::standard().volatility(ONE_12 / 10) == ONE_12 * 3 / 10, "floor");
+    assert!(RiskParams::standard().volatility(ONE_12 * 9) == ONE_12 * 5, "bound");
 }
 
-fn arb_holding() -> impl Strategy<Value = Holding> {
-    (0u8..3, 40_000i128..100_000, 1i64..120, -200i64..200, 0u64..50, 0u64..50).prop_map(|(k, strike, days, lots, bids, asks)| {
-        let mut h = match k {
+/// The per-scenario sum of extremes equals the plain definition: the worst of three order cases.
+#[test]
+fn extremes_equal_the_three_order_cases() {
+    let (mut h, r) = option(OptionKind::Put, 60_000, 30, -7);
+    h.bid_lots = 3;
+    h.ask_lots = 11;
+    let mut u = UnderlyingRisk::default();
+    u.add(&h, &r, &RiskParams::standard()).unwrap();
+    for s in 0..SCENARIOS {
+        let per_lot = (r.now - r.shocked[s]) as i128;
+        let cases = [-7i128, -7 + 3, -7 - 11].map(|lots| lots * per_lot);
+        assert_eq!(u.loss[s], *cases.iter().max().unwrap());
+    }
+}
+
+fn arb_holding() -> impl Strategy<Value = (Holding, LotRisk)> {
+    (0u8..3, 40_000i64..100_000, 1i64..120, -200i64..200, 0u64..50, 0u64..50).prop_map(|(k, strike, days, lots, bids, asks)| {
+        let (mut h, r) = match k {
             0 => perp(lots * 50),
             1 => option(OptionKind::Call, strike, days, lots),
             _ => option(OptionKind::Put, strike, days, lots),
@@ -137,7 +175,7 @@ fn arb_holding() -> impl Strategy<Value = Holding> {
         h.ask_lots = asks;
         h.bid_notional = bids * 1_000;
         h.ask_notional = asks * 1_000;
-        h
+        (h, r)
     })
 }
 
@@ -146,19 +184,29 @@ proptest! {
 
     #[test]
     fn requirements_are_never_negative_and_ordered(holdings in prop::collection::vec(arb_holding(), 0..5)) {
-        let h = portfolio_health(0, &[(u(), holdings)], &RiskParams::standard()).unwrap();
+        let h = portfolio_health(0, &[holdings], &RiskParams::standard()).unwrap();
         prop_assert!(h.maintenance >= 0);
         prop_assert!(h.initial >= h.liquidation_end && h.liquidation_end >= h.maintenance);
     }
 
     #[test]
     fn requirements_grow_with_size(holdings in prop::collection::vec(arb_holding(), 1..4), k in 2i64..5) {
-        let scaled: Vec<Holding> = holdings.iter().map(|h| Holding {
+        let scaled: Vec<(Holding, LotRisk)> = holdings.iter().map(|(h, r)| (Holding {
             base_lots: h.base_lots * k,
             bid_lots: h.bid_lots * k as u64,
             ask_lots: h.ask_lots * k as u64,
             ..*h
-        }).collect();
+        }, *r)).collect();
         prop_assert!(maintenance(scaled) >= maintenance(holdings));
+    }
+
+    #[test]
+    fn option_lot_risk_is_deterministic_and_bounded(strike in 20_000i64..200_000, days in 0i64..400, put in any::<bool>()) {
+        let kind = if put { OptionKind::Put } else { OptionKind::Call };
+        let (_, r) = option(kind, strike, days, 1);
+        prop_assert_eq!(Some(r), LotRisk::option(kind, OPTION_LOT_SPOT, strike * 10_000, VOL, NOW, NOW + days * DAY, &GRID));
+        // a call is worth at most the underlying, a put at most the strike; neither below zero
+        let cap = if put { strike * 10_000 } else { OPTION_LOT_SPOT * 116 / 100 + 1 };
+        prop_assert!(r.shocked.iter().chain([&r.now]).all(|v| (0..=cap).contains(v)));
     }
 }

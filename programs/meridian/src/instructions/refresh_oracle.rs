@@ -1,13 +1,16 @@
 use crate::{error::MeridianError, loaders::load_mut, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::oracle::{self, Outcome, Quote, Reading, MAX_SOURCES};
+use meridian_engine::portfolio::LotRisk;
+use meridian_engine::pricing::OptionKind;
 
 #[derive(Accounts)]
 pub struct RefreshOracle<'info> {
     #[account(mut)]
     pub oracle: AccountLoader<'info, OracleAggregate>,
     // remaining accounts: one account per configured source, in configured order, then any
-    // markets priced by this oracle (writable) to receive the new price
+    // markets priced by this oracle (writable) to receive the new price (options on it: their
+    // revalued lot)
 }
 
 /// Reads a source account after checking it is what the configuration names. Failing here is the
@@ -89,9 +92,50 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     for info in market_infos {
         let mut m = load_mut::<Market, AccountInfo>(info)?;
         require_keys_eq!(m.oracle, oracle_key, MeridianError::WrongOracle);
-        push_to_market(&o, &mut m);
+        if m.is_option() {
+            push_to_option(&o, &mut m, now_ts);
+        } else {
+            push_to_market(&o, &mut m);
+        }
     }
     Ok(())
+}
+
+/// An option market on this underlying: its lot is revalued for the portfolio engine from the
+/// aggregate's price (the underlying's value of one lot) and its realized volatility (floored and
+/// bounded, `risk::PORTFOLIO`), stamped like a linear market's mark. ~20,000 CU (28 valuations).
+fn push_to_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
+    m.oracle_max_age_slots = o.max_age_slots;
+    let status = o.status();
+    if status == OracleStatus::TooFewSources || status == OracleStatus::Uninitialized {
+        m.oracle_status = o.status;
+        return;
+    }
+    let kind = if m.kind == MarketKind::Call as u8 { OptionKind::Call } else { OptionKind::Put };
+    let params = &crate::risk::PORTFOLIO;
+    // the underlying's value of one lot in quote native units (a "tick" of 1)
+    let spot = oracle::to_ticks(o.price, m.quote_decimals, m.base_decimals, m.base_lot_size, 1, false);
+    let conf = oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true);
+    let strike = m.strike.checked_mul(m.tick_size);
+    let risk = match (spot, strike) {
+        (Some(spot), Some(strike)) if spot > 0 && spot <= i64::MAX as u64 && strike <= i64::MAX as u64 => {
+            let vol = params.volatility(o.realized_vol as i128);
+            LotRisk::option(kind, spot as i64, strike as i64, vol, now_ts, m.expiry_ts, &params.grid)
+        }
+        _ => None,
+    };
+    match risk {
+        Some(risk) => {
+            m.set_lot_risk(&risk);
+            m.lot_risk_ts = now_ts;
+            m.oracle_conf = conf.unwrap_or(u64::MAX);
+            m.oracle_status = o.status;
+            if status == OracleStatus::Valid {
+                m.oracle_slot = o.valid_slot;
+            }
+        }
+        None => m.oracle_status = OracleStatus::Uninitialized as u8,
+    }
 }
 
 /// The market's mark follows the aggregate's price when it has one this refresh (Valid or

@@ -12,17 +12,15 @@ pub struct SetMarketOracle<'info> {
     pub oracle: AccountLoader<'info, OracleAggregate>,
 }
 
-/// Admin: prices the market from `oracle`. Until the next `refresh_oracle` pushes a price to it,
-/// the market takes only reduce-only orders. Only linear markets (perpetuals, futures): an option's
-/// mark is its premium, not the underlying's price.
+/// Admin: prices the market from `oracle`. A perpetual's or future's mark becomes the oracle's price;
+/// an option's mark stays its premium, and the oracle is its underlying: each refresh revalues its
+/// lot for the portfolio engine (`Market::lot_risk`). Until the next `refresh_oracle` pushes to it,
+/// the market takes only reduce-only orders.
 pub fn process_set_market_oracle(ctx: Context<SetMarketOracle>) -> Result<()> {
     let max_age = ctx.accounts.oracle.load()?.max_age_slots;
     let quote_decimals = ctx.accounts.exchange.load()?.collateral_decimals;
     let mut m = ctx.accounts.market.load_mut()?;
-    require!(
-        m.kind == MarketKind::Perpetual as u8 || m.kind == MarketKind::Future as u8,
-        MeridianError::OracleNeedsLinearMarket
-    );
+    require!(!m.is_option() || (m.strike > 0 && m.expiry_ts > 0), MeridianError::OptionNeedsStrikeAndExpiry);
     m.quote_decimals = quote_decimals;
     m.oracle = ctx.accounts.oracle.key();
     m.oracle_status = OracleStatus::Uninitialized as u8;

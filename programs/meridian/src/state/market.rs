@@ -5,9 +5,11 @@ use meridian_engine::book::{BookHeader, Node};
 use meridian_engine::events::{Event, QueueHeader};
 use meridian_engine::margin::MarketRisk;
 use meridian_engine::matching::FeeRates;
+use meridian_engine::portfolio::LotRisk;
 use meridian_engine::units::Ticks;
 
 pub const MARKET_SEED: &[u8] = b"market";
+pub const LOT_RISK_WORDS: usize = core::mem::size_of::<LotRisk>() / 8;
 
 /// What a market trades. Futures and options use `expiry_ts` (and `strike`); their settlement comes
 /// with the expiry issue, the fields are here so no migration is needed.
@@ -128,6 +130,13 @@ pub struct Market {
     pub funding_impact_notional: u64,
     /// What settlement rounding kept for the protocol, 10^-9 units (funding paid = received + this).
     pub funding_rounding: u64,
+    /// Options with an oracle (the underlying's aggregate): one lot's value now and under the
+    /// portfolio engine's 27 scenarios, its greeks, computed by `refresh_oracle` from the
+    /// underlying's price and realized volatility at `lot_risk_ts`. Linear markets build theirs
+    /// from the mark in each margin check. Held as 64-bit words (the IDL knows no engine types):
+    /// read and written through `lot_risk()` / `set_lot_risk()`.
+    pub lot_risk_words: [i64; LOT_RISK_WORDS],
+    pub lot_risk_ts: i64,
     pub reserved: [u64; 5],
 }
 
@@ -169,6 +178,18 @@ impl Market {
         Ok(s.paid)
     }
 
+    pub fn lot_risk(&self) -> &LotRisk {
+        bytemuck::cast_ref(&self.lot_risk_words)
+    }
+
+    pub fn set_lot_risk(&mut self, r: &LotRisk) {
+        self.lot_risk_words = bytemuck::cast(*r);
+    }
+
+    pub fn is_option(&self) -> bool {
+        self.kind == MarketKind::Call as u8 || self.kind == MarketKind::Put as u8
+    }
+
     pub fn has_oracle(&self) -> bool {
         self.oracle != Pubkey::default()
     }
@@ -179,19 +200,14 @@ impl Market {
             && now_slot.saturating_sub(self.oracle_slot) <= self.oracle_max_age_slots
     }
 
-    /// Risk parameters for judging a withdrawal: when the market's oracle is not usable, the
-    /// position is valued at the conservative end of the last confidence band (longs at mark - conf,
-    /// shorts at mark + conf).
-    pub fn conservative_risk(&self, base_lots: i64, now_slot: u64) -> MarketRisk {
-        let mut r = self.risk();
-        if self.has_oracle() && !self.oracle_usable(now_slot) {
-            r.mark = Ticks(match base_lots {
-                b if b > 0 => self.mark_price.saturating_sub(self.oracle_conf),
-                b if b < 0 => self.mark_price.saturating_add(self.oracle_conf),
-                _ => self.mark_price,
-            });
+    /// The end of the last confidence band worse for a holder of `base_lots` (longs at mark - conf,
+    /// shorts at mark + conf): how a position is valued when the market's oracle is not usable.
+    pub fn conservative_mark(&self, base_lots: i64) -> u64 {
+        match base_lots {
+            b if b > 0 => self.mark_price.saturating_sub(self.oracle_conf),
+            b if b < 0 => self.mark_price.saturating_add(self.oracle_conf),
+            _ => self.mark_price,
         }
-        r
     }
 
     pub fn status(&self) -> MarketStatus {
