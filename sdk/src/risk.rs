@@ -21,7 +21,7 @@ pub fn health_with(account: &MarginAccount, markets: &BTreeMap<u16, Market>, val
     if valuation == Valuation::ConservativeNow {
         return None;
     }
-    let mut b = meridian::risk::HealthBuilder::new(account.collateral, valuation, account.positions_in_use().count());
+    let mut b = meridian::risk::HealthBuilder::new(account.collateral, valuation);
     for p in account.positions_in_use() {
         b.add(p, markets.get(&p.market_index)?).ok()?;
     }

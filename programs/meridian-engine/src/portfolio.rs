@@ -101,17 +101,33 @@ pub struct LotRisk {
     pub theta_1d: i64,
     /// 1 for an option (the short-option minimum applies), 0 for a linear lot.
     pub is_option: u64,
+    /// max |now - shocked[s]| (i64::MAX if it does not fit): lets an account's check take the
+    /// 64-bit path without testing every scenario.
+    pub max_move: i64,
 }
 
 impl LotRisk {
+    /// This lot with `max_move` computed from its values (after building or editing them).
+    pub fn with_max_move(mut self) -> LotRisk {
+        self.max_move = self
+            .shocked
+            .iter()
+            .map(|v| self.now.checked_sub(*v).map_or(i64::MAX, |d| d.checked_abs().unwrap_or(i64::MAX)))
+            .max()
+            .unwrap_or(0);
+        self
+    }
+
     /// A linear lot (perpetual, future) worth `per_lot` (mark x tick size). A shock moves it by its
     /// fraction of `per_lot`, rounded away from zero (the move that hurts is never understated).
     pub fn linear(per_lot: i64, grid: &Grid) -> Option<LotRisk> {
         let mut shocked = [0i64; SCENARIOS];
+        let mut max_move = 0;
         for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
-            let magnitude = (per_lot as i128 * shock.unsigned_abs() as i128 + BPS - 1) / BPS;
-            let value = i64::try_from(per_lot as i128 + shock.signum() as i128 * magnitude).ok()?;
+            let magnitude = i64::try_from(bps_of(per_lot.unsigned_abs(), shock.unsigned_abs(), true)?).ok()?;
+            let value = per_lot.checked_add(if *shock < 0 { -magnitude } else if *shock > 0 { magnitude } else { 0 })?;
             shocked[pi * 3..pi * 3 + 3].fill(value);
+            max_move = max_move.max(magnitude);
         }
         Some(LotRisk {
             now: per_lot,
@@ -122,6 +138,7 @@ impl LotRisk {
             vega_1pt: 0,
             theta_1d: 0,
             is_option: 0,
+            max_move,
         })
     }
 
@@ -130,15 +147,19 @@ impl LotRisk {
     pub fn option(kind: OptionKind, spot: i64, strike: i64, vol: i128, now_ts: i64, expiry_ts: i64, grid: &Grid) -> Option<LotRisk> {
         let secs = expiry_ts.saturating_sub(now_ts).max(0);
         let years = i64::try_from(((secs as i128) << risk_pricing::Q) / YEAR_SECS as i128).ok()?;
+        let terms = risk_pricing::OptionTerms::new(kind, strike, years)?;
+        let mut vols = [0i64; 3];
+        for (v, m) in vols.iter_mut().zip(grid.vol_multipliers_bps) {
+            *v = risk_pricing::from_12_decimals(vol.checked_mul(m as i128)? / BPS)?;
+        }
         let mut shocked = [0i64; SCENARIOS];
         for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
-            let spot_p = i64::try_from(spot as i128 * (BPS + *shock as i128) / BPS).ok()?.max(1);
-            for (vi, m) in grid.vol_multipliers_bps.iter().enumerate() {
-                let vol_v = risk_pricing::from_12_decimals(vol.checked_mul(*m as i128)? / BPS)?;
-                shocked[pi * 3 + vi] = risk_pricing::black_scholes(kind, spot_p, strike, vol_v, years)?.value;
+            let spot_p = i64::try_from(bps_of(spot.unsigned_abs(), (10_000 + shock) as u32, false)?).ok()?.max(1);
+            for (vi, vol_v) in vols.iter().enumerate() {
+                shocked[pi * 3 + vi] = terms.value(spot_p, *vol_v)?;
             }
         }
-        let g = risk_pricing::black_scholes(kind, spot, strike, risk_pricing::from_12_decimals(vol)?, years)?;
+        let g = terms.greeks(spot, risk_pricing::from_12_decimals(vol)?)?;
         Some(LotRisk {
             now: g.value,
             shocked,
@@ -148,7 +169,9 @@ impl LotRisk {
             vega_1pt: g.vega_1pt,
             theta_1d: g.theta_1d,
             is_option: 1,
-        })
+            max_move: 0,
+        }
+        .with_max_move())
     }
 
     /// This lot for a holder on the `long` side when its inputs are stale: worth now what it is worth
@@ -158,12 +181,39 @@ impl LotRisk {
         let worst = if long { self.shocked.iter().min() } else { self.shocked.iter().max() };
         let shift = worst.map_or(0, |w| w - self.now);
         let mut r = *self;
-        r.now = self.now.saturating_add(shift);
-        for v in r.shocked.iter_mut() {
-            *v = v.saturating_add(shift);
+        let mut exact = true;
+        for v in core::iter::once(&mut r.now).chain(r.shocked.iter_mut()) {
+            *v = v.checked_add(shift).unwrap_or_else(|| {
+                exact = false;
+                if shift < 0 { i64::MIN } else { i64::MAX }
+            });
+        }
+        // the moves are unchanged by the shift (unless a value saturated)
+        if !exact {
+            r.max_move = i64::MAX;
         }
         r
     }
+}
+
+/// v x bps / 10,000, rounded up or down; in u64 when the product fits (on-chain a 128-bit
+/// division is a libcall of hundreds of CU).
+#[inline(always)]
+fn bps_of(v: u64, bps: u32, up: bool) -> Option<u64> {
+    let round = if up { 9_999 } else { 0 };
+    if v < 1 << 48 && bps < 1 << 15 {
+        return Some(v.wrapping_mul(bps as u64).wrapping_add(round) / 10_000); // below 2^63: exact
+    }
+    u64::try_from((v as u128 * bps as u128 + round as u128) / 10_000).ok()
+}
+
+/// v x bps / 10,000 for a signed amount, truncated toward zero.
+#[inline(always)]
+fn i128_bps(v: i128, bps: u32) -> Option<i128> {
+    if v.unsigned_abs() < 1 << 48 && bps < 1 << 15 {
+        return Some(((v as i64).wrapping_mul(bps as i64) / 10_000) as i128);
+    }
+    Some(v.checked_mul(bps as i128)? / BPS)
 }
 
 /// One market's holding: position, cash (less unsettled funding) and resting orders.
@@ -193,6 +243,23 @@ impl Holding {
     /// Cash + position at `per_lot`, and the loss (never the gain) resting orders would book if
     /// filled at their own prices.
     pub fn equity(&self, per_lot: i64) -> Option<i128> {
+        // ordinary sizes (lots and per-lot value below 2^30, cash below 2^60): exact in i64
+        const SMALL: u64 = 1 << 30;
+        const SMALL_VALUE: u64 = 1 << 60;
+        if per_lot.unsigned_abs() < SMALL
+            && self.base_lots.unsigned_abs() < SMALL
+            && self.bid_lots < SMALL
+            && self.ask_lots < SMALL
+            && self.quote_balance.unsigned_abs() < SMALL_VALUE
+            && self.bid_notional < SMALL_VALUE
+            && self.ask_notional < SMALL_VALUE
+        {
+            // products below 2^60, sums of four below 2^62: wrapping ops are exact (and unchecked)
+            let bid_fill = (self.bid_lots as i64).wrapping_mul(per_lot).wrapping_sub(self.bid_notional as i64);
+            let ask_fill = (self.ask_notional as i64).wrapping_sub((self.ask_lots as i64).wrapping_mul(per_lot));
+            let value = self.base_lots.wrapping_mul(per_lot);
+            return Some(self.quote_balance.wrapping_add(value).wrapping_add(bid_fill.min(0)).wrapping_add(ask_fill.min(0)) as i128);
+        }
         let v = |lots: i128| lots.checked_mul(per_lot as i128);
         let bid_fill = v(self.bid_lots as i128)? - self.bid_notional as i128;
         let ask_fill = self.ask_notional as i128 - v(self.ask_lots as i128)?;
@@ -210,7 +277,7 @@ impl Holding {
 #[inline(always)]
 fn product(a: i128, b: i64) -> Option<i128> {
     if a as i32 as i128 == a && b as i32 as i64 == b {
-        Some((a as i64 * b) as i128)
+        Some((a as i64).wrapping_mul(b) as i128)
     } else {
         a.checked_mul(b as i128)
     }
@@ -219,32 +286,69 @@ fn product(a: i128, b: i64) -> Option<i128> {
 /// Scenario losses and add-on inputs of one underlying's holdings, accumulated holding by holding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnderlyingRisk {
-    /// Loss in each scenario (negative: gain).
-    pub loss: [i128; SCENARIOS],
+    /// Loss in each scenario (negative: gain): `loss[s] + fast_loss[s]`.
+    loss: [i128; SCENARIOS],
+    /// Ordinary holdings' part, in i64 (on-chain a 128-bit add per scenario costs several times a
+    /// 64-bit one): at most `FAST_ADDS` contributions below 2^58 each, so it cannot overflow.
+    fast_loss: [i64; SCENARIOS],
+    fast_adds: u32,
+    /// Some holding took the 128-bit path.
+    wide: bool,
     pub short_option_min: i128,
     /// Net delta value (position lots only).
     pub delta_value: i128,
 }
 
+const FAST_ADDS: u32 = 16;
+
 impl Default for UnderlyingRisk {
     fn default() -> Self {
-        UnderlyingRisk { loss: [0; SCENARIOS], short_option_min: 0, delta_value: 0 }
+        UnderlyingRisk {
+            loss: [0; SCENARIOS],
+            fast_loss: [0; SCENARIOS],
+            fast_adds: 0,
+            wide: false,
+            short_option_min: 0,
+            delta_value: 0,
+        }
     }
 }
 
 impl UnderlyingRisk {
+    /// The loss in scenario `s`.
+    pub fn loss(&self, s: usize) -> i128 {
+        self.loss[s] + self.fast_loss[s] as i128
+    }
+
     pub fn add(&mut self, h: &Holding, r: &LotRisk, p: &RiskParams) -> Option<()> {
         let (high, low) = h.extremes();
-        for (loss, shocked) in self.loss.iter_mut().zip(&r.shocked) {
-            // the loss lots x (now - shocked) is linear in lots: its worst order case is an extreme
-            let drop = r.now.checked_sub(*shocked)?;
-            *loss = loss.checked_add(product(if drop > 0 { high } else { low }, drop)?)?;
+        // the loss lots x (now - shocked) is linear in lots: its worst order case is an extreme.
+        // Ordinary sizes (extremes below 2^23 lots, moves below 2^35 per lot) multiply exactly in
+        // i64, each contribution below 2^58.
+        const LOTS: i128 = 1 << 23;
+        const MOVE: i64 = 1 << 35;
+        if self.fast_adds < FAST_ADDS && high.abs() < LOTS && low.abs() < LOTS && r.max_move < MOVE {
+            let (high, low) = (high as i64, low as i64);
+            for (loss, shocked) in self.fast_loss.iter_mut().zip(&r.shocked) {
+                // exact: |now - shocked| <= max_move, products below 2^58, sums below 2^62
+                let drop = r.now.wrapping_sub(*shocked);
+                *loss = loss.wrapping_add(if drop > 0 { high } else { low }.wrapping_mul(drop));
+            }
+            self.fast_adds += 1;
+        } else {
+            self.wide = true;
+            for (loss, shocked) in self.loss.iter_mut().zip(&r.shocked) {
+                let drop = r.now.checked_sub(*shocked)?;
+                *loss = loss.checked_add(product(if drop > 0 { high } else { low }, drop)?)?;
+            }
         }
         if r.is_option != 0 {
             // every lot that can end up short (position and resting asks) needs the minimum
             let short = (-low).max(0);
-            let min = product(short, r.underlying_value)?.checked_mul(p.short_option_min_bps as i128)? / BPS;
-            self.short_option_min = self.short_option_min.checked_add(min)?;
+            if short > 0 {
+                let min = i128_bps(product(short, r.underlying_value)?, p.short_option_min_bps)?;
+                self.short_option_min = self.short_option_min.checked_add(min)?;
+            }
         }
         self.delta_value = self.delta_value.checked_add(product(h.base_lots as i128, r.delta_value)?)?;
         Some(())
@@ -252,9 +356,14 @@ impl UnderlyingRisk {
 
     /// Worst scenario loss + short-option minimum + concentration add-on.
     pub fn requirement(&self, p: &RiskParams) -> Option<i128> {
-        let worst = self.loss.iter().copied().fold(0, i128::max);
+        let worst = if self.wide {
+            (0..SCENARIOS).map(|s| self.loss(s)).fold(0, i128::max)
+        } else {
+            self.fast_loss.iter().copied().fold(0, i64::max) as i128
+        };
         let excess = (self.delta_value.abs() - p.concentration_threshold).max(0);
-        worst.checked_add(self.short_option_min)?.checked_add(excess.checked_mul(p.concentration_bps as i128)? / BPS)
+        let add_on = if excess > 0 { i128_bps(excess, p.concentration_bps)? } else { 0 };
+        worst.checked_add(self.short_option_min)?.checked_add(add_on)
     }
 }
 
@@ -303,12 +412,12 @@ impl<K: PartialEq + Copy> Portfolio<K> {
         for (_, g) in &self.groups {
             maintenance = maintenance.checked_add(g.requirement(p)?)?;
         }
-        let upnl = if self.upnl > 0 { self.upnl * (BPS - p.upnl_haircut_bps as i128) / BPS } else { self.upnl };
+        let upnl = if self.upnl > 0 { i128_bps(self.upnl, 10_000 - p.upnl_haircut_bps)? } else { self.upnl };
         Some(PortfolioHealth {
             equity: collateral.checked_add(upnl)?,
-            initial: maintenance.checked_mul(p.initial_multiplier_bps as i128)? / BPS,
+            initial: i128_bps(maintenance, p.initial_multiplier_bps)?,
             maintenance,
-            liquidation_end: maintenance.checked_mul(p.liquidation_end_multiplier_bps as i128)? / BPS,
+            liquidation_end: i128_bps(maintenance, p.liquidation_end_multiplier_bps)?,
         })
     }
 }

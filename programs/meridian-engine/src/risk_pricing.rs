@@ -38,7 +38,17 @@ fn mul(a: i64, b: i64) -> i64 {
 
 /// `mul` in 128 bits, for the rare operands that can reach 2^32.
 fn mul_wide(a: i64, b: i64) -> i64 {
-    ((a as i128 * b as i128) >> Q) as i64
+    ((a as i128).wrapping_mul(b as i128) >> Q) as i64 // two i64 factors cannot overflow i128
+}
+
+/// `x` with the option's sign (calls +1, puts -1): a negation, not a (checked) multiply.
+#[inline(always)]
+fn signed(sign: i64, x: i64) -> i64 {
+    if sign > 0 {
+        x
+    } else {
+        -x
+    }
 }
 
 /// e^x for x <= 20 (the risk engine needs x <= 0); 0 below -20.
@@ -50,8 +60,8 @@ pub fn exp(x: i64) -> Option<i64> {
         return None;
     }
     // x = k ln2 + r, |r| <= ln2 / 2
-    let k = (x + x.signum() * (LN2 / 2)) / LN2;
-    let r = x - ((k * LN2_Q40) >> 12);
+    let k = (x + signed(x.signum(), LN2 / 2)) / LN2; // rounded to nearest
+    let r = x - (k.wrapping_mul(LN2_Q40) >> 12); // |k| <= 30
     let (mut sum, mut term, mut n) = (ONE, ONE, 1);
     while term != 0 {
         term = mul(term, r) / n; // |term|, |r| < 2^28: the product fits
@@ -82,7 +92,7 @@ pub fn ln_int(x: i64) -> Option<i64> {
         sum += term;
         n += 2;
     }
-    Some(2 * sum + ((k * LN2_Q40) >> 12))
+    Some(2 * sum + (k.wrapping_mul(LN2_Q40) >> 12)) // k <= 62
 }
 
 /// Square root of a `Q` value.
@@ -146,49 +156,100 @@ pub struct LotGreeks {
 
 /// `v * q >> Q` for a native amount `v` and a `Q` fraction, in 128 bits (amounts reach 2^40+).
 fn scale(v: i64, q: i64) -> i64 {
-    ((v as i128 * q as i128) >> Q) as i64
+    ((v as i128).wrapping_mul(q as i128) >> Q) as i64
 }
 
 /// A European option on one lot: `spot` and `strike` are the underlying's and the strike's value
 /// of one lot (quote native units), `vol` and `years` in `Q`. None when an input is out of range
-/// (non-positive prices, negative volatility or time).
+/// (non-positive prices, volatility outside 0..8, negative time).
 pub fn black_scholes(kind: OptionKind, spot: i64, strike: i64, vol: i64, years: i64) -> Option<LotGreeks> {
-    if spot <= 0 || strike <= 0 || !(0..=8 * ONE).contains(&vol) || years < 0 {
-        return None;
+    OptionTerms::new(kind, strike, years)?.greeks(spot, vol)
+}
+
+/// What does not change across a scenario grid: the option, its strike's logarithm and the square
+/// root of its time to expiry (valuing many spots and volatilities then costs only the CDFs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionTerms {
+    sign: i64,
+    strike: i64,
+    ln_strike: i64,
+    sqrt_t: i64,
+}
+
+/// d1, d2 and vol sqrt T of an option at `spot` and `vol`, or None when `vol sqrt T` is 0 (the
+/// option is worth its intrinsic value).
+struct Ds {
+    d1: i64,
+    d2: i64,
+    vol_sqrt_t: i64,
+}
+
+impl OptionTerms {
+    pub fn new(kind: OptionKind, strike: i64, years: i64) -> Option<OptionTerms> {
+        if strike <= 0 || years < 0 {
+            return None;
+        }
+        let sign = if kind == OptionKind::Call { 1 } else { -1 };
+        Some(OptionTerms { sign, strike, ln_strike: ln_int(strike)?, sqrt_t: sqrt(years)? })
     }
-    let sign = if kind == OptionKind::Call { 1 } else { -1 };
-    let sqrt_t = sqrt(years)?;
-    let vol_sqrt_t = mul_wide(vol, sqrt_t);
-    if vol_sqrt_t == 0 {
-        let intrinsic = sign * (spot - strike);
-        return Some(LotGreeks {
-            value: intrinsic.max(0),
-            delta: if intrinsic > 0 { sign * ONE } else { 0 },
-            ..LotGreeks::default()
-        });
+
+    fn ds(&self, spot: i64, vol: i64) -> Option<Option<Ds>> {
+        if spot <= 0 || !(0..=8 * ONE).contains(&vol) {
+            return None;
+        }
+        // vol <= 2^31 and sqrt_t < 2^32: the product fits
+        let vol_sqrt_t = vol.wrapping_mul(self.sqrt_t) >> Q;
+        if vol_sqrt_t == 0 {
+            return Some(None);
+        }
+        // d1 = (ln(S/K) + vol^2 T / 2) / (vol sqrt T), clamped where the CDF saturates
+        let numerator = ln_int(spot)? - self.ln_strike + mul_wide(vol_sqrt_t, vol_sqrt_t) / 2;
+        let d1 = if numerator.unsigned_abs() < 1 << 34 {
+            (numerator << Q) / vol_sqrt_t
+        } else {
+            i64::try_from(((numerator as i128) << Q) / vol_sqrt_t as i128).unwrap_or(numerator.signum() * i64::MAX)
+        };
+        let d1 = d1.clamp(-2 * CDF_CUTOFF, 2 * CDF_CUTOFF);
+        Some(Some(Ds { d1, d2: d1 - vol_sqrt_t, vol_sqrt_t }))
     }
-    // d1 = (ln(S/K) + vol^2 T / 2) / (vol sqrt T), clamped where the CDF saturates
-    let numerator = ln_int(spot)? - ln_int(strike)? + mul_wide(vol_sqrt_t, vol_sqrt_t) / 2;
-    let d1 = if numerator.unsigned_abs() < 1 << 34 {
-        (numerator << Q) / vol_sqrt_t
-    } else {
-        i64::try_from(((numerator as i128) << Q) / vol_sqrt_t as i128).unwrap_or(numerator.signum() * i64::MAX)
-    };
-    let d1 = d1.clamp(-2 * CDF_CUTOFF, 2 * CDF_CUTOFF);
-    let d2 = d1 - vol_sqrt_t;
-    let (n1, n2) = (normal_cdf(sign * d1)?, normal_cdf(sign * d2)?);
-    let pdf1 = normal_pdf(d1)?;
-    let value = sign * (scale(spot, n1) - scale(strike, n2));
-    let spot_pdf = scale(spot, pdf1);
-    Some(LotGreeks {
-        value: value.max(0),
-        delta: sign * n1,
-        // gamma x S x 1% x S = S phi(d1) / (vol sqrt T) / 100
-        gamma_1pct: ((spot_pdf as i128) << Q).checked_div(vol_sqrt_t as i128 * 100)? as i64,
-        vega_1pt: scale(spot_pdf, sqrt_t) / 100,
-        // -S phi(d1) vol / (2 sqrt T), per year, / 365
-        theta_1d: -(((scale(spot_pdf, vol) as i128) << Q) / (2 * sqrt_t as i128 * 365)) as i64,
-    })
+
+    fn intrinsic(&self, spot: i64) -> i64 {
+        signed(self.sign, spot - self.strike).max(0)
+    }
+
+    /// The value of one lot at `spot` and `vol`.
+    pub fn value(&self, spot: i64, vol: i64) -> Option<i64> {
+        let Some(d) = self.ds(spot, vol)? else {
+            return Some(self.intrinsic(spot));
+        };
+        let (n1, n2) = (normal_cdf(signed(self.sign, d.d1))?, normal_cdf(signed(self.sign, d.d2))?);
+        Some(signed(self.sign, scale(spot, n1) - scale(self.strike, n2)).max(0))
+    }
+
+    /// Value and sensitivities of one lot at `spot` and `vol`.
+    pub fn greeks(&self, spot: i64, vol: i64) -> Option<LotGreeks> {
+        let Some(d) = self.ds(spot, vol)? else {
+            let intrinsic = self.intrinsic(spot);
+            return Some(LotGreeks {
+                value: intrinsic,
+                delta: if intrinsic > 0 { signed(self.sign, ONE) } else { 0 },
+                ..LotGreeks::default()
+            });
+        };
+        let sign = self.sign;
+        let (n1, n2) = (normal_cdf(signed(sign, d.d1))?, normal_cdf(signed(sign, d.d2))?);
+        let pdf1 = normal_pdf(d.d1)?;
+        let spot_pdf = scale(spot, pdf1);
+        Some(LotGreeks {
+            value: signed(sign, scale(spot, n1) - scale(self.strike, n2)).max(0),
+            delta: signed(sign, n1),
+            // gamma x S x 1% x S = S phi(d1) / (vol sqrt T) / 100
+            gamma_1pct: ((spot_pdf as i128) << Q).checked_div(d.vol_sqrt_t as i128 * 100)? as i64,
+            vega_1pt: scale(spot_pdf, self.sqrt_t) / 100,
+            // -S phi(d1) vol / (2 sqrt T), per year, / 365
+            theta_1d: -(((scale(spot_pdf, vol) as i128) << Q) / (2 * self.sqrt_t as i128 * 365)) as i64,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -69,10 +69,11 @@ pub struct HealthBuilder {
 }
 
 impl HealthBuilder {
-    pub fn new(collateral: i64, valuation: Valuation, positions: usize) -> Self {
+    pub fn new(collateral: i64, valuation: Valuation) -> Self {
         HealthBuilder {
             per_market: Health { equity: collateral as i128, ..Health::default() },
-            portfolio: Portfolio::with_capacity(positions),
+            // allocates on its first underlying (accounts without oracle markets never do)
+            portfolio: Portfolio::with_capacity(0),
             valuation,
             slot: None,
         }
@@ -84,15 +85,19 @@ impl HealthBuilder {
             add_position(&mut self.per_market, p, &m.risk());
             return Ok(());
         }
+        crate::cu_checkpoint!("risk: portfolio position");
         let conservative = self.valuation.conservative(m, &mut self.slot)?;
         let risk = lot_risk_of(m, p.base_lots, conservative)?;
+        crate::cu_checkpoint!("risk: lot risk");
         // an overflowing funding debt makes the account worthless rather than healthy
         let owed = match m.funding_index() {
             i if i == p.funding_index() => 0,
             i => meridian_engine::funding::pending(p, i).unwrap_or(i64::MAX),
         };
         let holding = Holding::of(p, owed).ok_or(MeridianError::MathOverflow)?;
+        crate::cu_checkpoint!("risk: holding");
         self.portfolio.add(m.oracle, &holding, &risk, &PORTFOLIO).ok_or(MeridianError::MathOverflow)?;
+        crate::cu_checkpoint!("risk: added");
         Ok(())
     }
 
@@ -100,7 +105,9 @@ impl HealthBuilder {
         if self.portfolio.is_empty() {
             return Ok(self.per_market);
         }
+        crate::cu_checkpoint!("risk: finish");
         let pf = self.portfolio.health(0, &PORTFOLIO).ok_or(MeridianError::MathOverflow)?;
+        crate::cu_checkpoint!("risk: portfolio health");
         Ok(Health {
             equity: self.per_market.equity + pf.equity,
             initial: self.per_market.initial + pf.initial,
@@ -118,7 +125,7 @@ pub fn account_health<A: AccountView>(
     valuation: Valuation,
 ) -> Result<Health> {
     let mut next = remaining.iter();
-    let mut b = HealthBuilder::new(account.collateral, valuation, account.positions_in_use().count());
+    let mut b = HealthBuilder::new(account.collateral, valuation);
     crate::cu_checkpoint!("risk: start");
     for p in account.positions_in_use() {
         if let Some(m) = current.filter(|m| m.index == p.market_index) {

@@ -52,8 +52,28 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         name: "place_limit_resting_oracle_market",
-        scenario: "place_limit_resting on a market priced by an oracle (clock read, usability check)",
-        ceiling: 2_550,
+        scenario: "place_limit_resting on a market priced by an oracle (clock read, usability check, portfolio margin of its 1 position)",
+        ceiling: 4_700,
+    },
+    Row {
+        name: "refresh_oracle_3_sources_1_option",
+        scenario: "refresh as above, one option market's lot revalued (28 Black-Scholes valuations)",
+        ceiling: 95_000,
+    },
+    Row {
+        name: "margin_check_1_position",
+        scenario: "portfolio margin check of 1 perpetual position (withdraw minus withdraw without positions)",
+        ceiling: 3_000,
+    },
+    Row {
+        name: "margin_check_16_positions",
+        scenario: "8 options + 8 perpetuals/futures over 2 underlyings, same measure (target <= 40,000)",
+        ceiling: 30_500,
+    },
+    Row {
+        name: "place_limit_resting_16_positions",
+        scenario: "resting bid by that 16-position account (portfolio check over 15 remaining markets)",
+        ceiling: 28_600,
     },
     Row { name: "update_funding", scenario: "premium from the book's best prices, index accrued", ceiling: 3_550 },
     Row { name: "set_funding_params", scenario: "admin sets period, clamp, impact size", ceiling: 1_800 },
@@ -127,6 +147,7 @@ pub fn measure() -> BTreeMap<String, u64> {
 
     measure_trading(&mut h, &mut out);
     measure_oracle(&mut h, &mut out);
+    measure_portfolio(&mut h, &mut out);
 
     for row in ROWS {
         assert!(out.contains_key(row.name), "no measurement for {}", row.name);
@@ -219,6 +240,61 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
 
     let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
     out.insert("set_market_status".into(), cu(h.ok(&[ix], &[&fx.admin])));
+    h.assert_conserved(&fx);
+}
+
+/// Portfolio margin: two underlyings (BTC, ETH), each with a perpetual, three futures and four
+/// options linked to its oracle. A margin check's own cost is a `withdraw` by an account with N
+/// positions minus the same `withdraw` by an account with none.
+fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
+    use crate::portfolio::DAY;
+    const TS: i64 = 1_700_000_000;
+    let mint = h.create_mint(6, SPL_TOKEN);
+    let fx = h.setup_exchange_as(fixed_keypair(90), mint, SPL_TOKEN, ExchangeParams::default());
+    h.set_clock(9_000, TS);
+    let expiry = TS + 30 * DAY;
+    let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 4, &[(2, 70_000), (3, 60_000), (2, 65_000), (3, 65_000)], expiry);
+    let eth = h.setup_underlying(&fx, "ETH", 3_500.0, 4, &[(2, 4_000), (3, 3_000), (2, 3_500), (3, 3_500)], expiry);
+    // one option's revaluation within a refresh
+    h.set_sources(&btc.oracle, &[65_000.0; 3]);
+    let meta = h.ok(&[btc.oracle.refresh_markets_ix(&[btc.options[0].accounts.market])], &[]);
+    out.insert("refresh_oracle_3_sources_1_option".into(), meta.compute_units_consumed);
+
+    let funded = |h: &mut Harness, seed: u8| {
+        let t = h.trader_as(fixed_keypair(seed), &fx, 100_000_000 * 1_000_000);
+        h.deposit(&fx, &t, 50_000_000 * 1_000_000);
+        t
+    };
+    let (maker, full, single, empty) = (funded(h, 91), funded(h, 92), funded(h, 93), funded(h, 94));
+    // `full` takes 8 linear and 8 option positions, long and short, from the maker
+    for (i, m) in btc.all_markets().chain(eth.all_markets()).enumerate() {
+        let market = h.market(&m.accounts.market);
+        let price = if market.is_option() { (market.lot_risk().now as u64 / market.tick_size).max(1) } else { market.mark_price };
+        let (side, maker_side) = if i % 2 == 0 { (Side::Bid, Side::Ask) } else { (Side::Ask, Side::Bid) };
+        h.place(m, &maker, order::limit(maker_side, price, 20).post_only());
+        assert_eq!(h.place(m, &full, order::limit(side, price, 10).immediate_or_cancel()).filled_lots, 10);
+        if i == 0 {
+            assert_eq!(h.place(m, &single, order::limit(side, price, 10).immediate_or_cancel()).filled_lots, 10);
+        }
+    }
+    let withdraw = |h: &mut Harness, t: &Trader, markets: &[Pubkey]| {
+        let ix = ix::withdraw_checked(&fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, 1, markets);
+        h.ok(&[ix], &[&t.owner]).compute_units_consumed
+    };
+    let base = withdraw(h, &empty, &[]);
+    let btc_perp = btc.linear[0].accounts.market;
+    let one = withdraw(h, &single, &[btc_perp]);
+    out.insert("margin_check_1_position".into(), one - base);
+    let markets: Vec<Pubkey> = btc.all_markets().chain(eth.all_markets()).map(|m| m.accounts.market).collect();
+    assert_eq!(h.margin(&full.margin).positions_in_use().count(), 16);
+    let sixteen = withdraw(h, &full, &markets);
+    out.insert("margin_check_16_positions".into(), sixteen - base);
+    // a resting order by the 16-position account: its market travels with the order, the other 15
+    // as remaining accounts
+    let others: Vec<Pubkey> = markets[1..].to_vec();
+    let args = order::limit(Side::Bid, 640_000, 1);
+    let place = ix::place_order(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), args, &others);
+    out.insert("place_limit_resting_16_positions".into(), h.ok(&[place], &[&full.owner]).compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

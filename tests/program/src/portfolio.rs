@@ -92,7 +92,7 @@ impl Harness {
         self.set_sources(&u.oracle, &[u.dollars; 3]);
         let linear: Vec<_> = u.linear.iter().map(|m| m.accounts.market).collect();
         self.ok(&[u.oracle.refresh_markets_ix(&linear)], &[]);
-        for pair in u.options.chunks(2) {
+        for pair in u.options.chunks(1) {
             let markets: Vec<_> = pair.iter().map(|m| m.accounts.market).collect();
             self.ok(&[u.oracle.refresh_markets_ix(&markets)], &[]);
         }

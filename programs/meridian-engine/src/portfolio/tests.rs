@@ -160,7 +160,7 @@ fn extremes_equal_the_three_order_cases() {
     for s in 0..SCENARIOS {
         let per_lot = (r.now - r.shocked[s]) as i128;
         let cases = [-7i128, -7 + 3, -7 - 11].map(|lots| lots * per_lot);
-        assert_eq!(u.loss[s], *cases.iter().max().unwrap());
+        assert_eq!(u.loss(s), *cases.iter().max().unwrap());
     }
 }
 
@@ -177,6 +177,47 @@ fn arb_holding() -> impl Strategy<Value = (Holding, LotRisk)> {
         h.ask_notional = asks * 1_000;
         (h, r)
     })
+}
+
+/// Scenario losses of many holdings, small and huge (the i64 path and the checked i128 path), equal
+/// the plain i128 sums.
+#[test]
+fn fast_and_wide_accumulation_agree() {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |bits: u32| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> (64 - bits)) as i64
+    };
+    for _ in 0..200 {
+        let mut u = UnderlyingRisk::default();
+        let mut want = [0i128; SCENARIOS];
+        for _ in 0..40 {
+            // ordinary, huge values with small lots, huge lots with small values
+            let (lot_bits, value_bits) = [(20, 30), (20, 30), (10, 50), (40, 20)][next(2) as usize];
+            let h = Holding {
+                base_lots: next(lot_bits) - (1 << (lot_bits - 1)),
+                bid_lots: next(lot_bits - 2) as u64,
+                ask_lots: next(lot_bits - 2) as u64,
+                ..Holding::default()
+            };
+            let mut r = LotRisk::linear(next(value_bits).max(1), &GRID).unwrap();
+            for v in r.shocked.iter_mut() {
+                *v = next(value_bits);
+            }
+            let r = r.with_max_move();
+            u.add(&h, &r, &RiskParams::standard()).unwrap();
+            for (s, w) in want.iter_mut().enumerate() {
+                let drop = (r.now - r.shocked[s]) as i128;
+                let cases = [h.base_lots as i128, h.base_lots as i128 + h.bid_lots as i128, h.base_lots as i128 - h.ask_lots as i128];
+                *w += cases.iter().map(|l| l * drop).max().unwrap();
+            }
+        }
+        for (s, w) in want.iter().enumerate() {
+            assert_eq!(u.loss(s), *w);
+        }
+    }
 }
 
 proptest! {
