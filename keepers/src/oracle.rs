@@ -20,8 +20,25 @@ use meridian_sdk::{
 use std::{sync::Arc, time::Duration};
 
 /// Compute units requested per refresh: bench/cu.json measures 7,400-8,600 for 3 sources (the
-/// latter after a 3x move); this leaves room for a fourth source.
+/// latter after a 3x move); this leaves room for a fourth source. Each market the price is pushed
+/// to adds ~2,400 (a linear one) or ~72,000 (an option's lot revaluation).
 pub const CU_REFRESH: u32 = 14_000;
+pub const CU_PER_LINEAR_MARKET: u32 = 3_000;
+pub const CU_PER_OPTION_MARKET: u32 = 90_000;
+/// Option markets revalued per transaction (12 x 90,000 stays under the 1.4M limit).
+pub const OPTIONS_PER_TX: usize = 12;
+
+/// The markets of one oracle split into refresh transactions: the linear ones with the first
+/// options, then the remaining options a dozen at a time; with each batch's compute budget.
+pub fn refresh_batches(linear: &[Pubkey], options: &[Pubkey]) -> Vec<(Vec<Pubkey>, u32)> {
+    let budget = |l: usize, o: usize| CU_REFRESH + CU_PER_LINEAR_MARKET * l as u32 + CU_PER_OPTION_MARKET * o as u32;
+    let first = options.len().min(OPTIONS_PER_TX);
+    let mut out = vec![([linear, &options[..first]].concat(), budget(linear.len(), first))];
+    for chunk in options[first..].chunks(OPTIONS_PER_TX) {
+        out.push((chunk.to_vec(), budget(0, chunk.len())));
+    }
+    out
+}
 
 #[derive(Clone, Debug)]
 pub struct OracleConfig {
@@ -94,15 +111,25 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
     let markets_behind = priced.iter().any(|(_, m)| {
         m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot)
     });
-    let markets: Vec<Pubkey> = priced.iter().map(|(a, _)| *a).collect();
+    let linear: Vec<Pubkey> = priced.iter().filter(|(_, m)| !m.is_option()).map(|(a, _)| *a).collect();
+    let options: Vec<Pubkey> = priced.iter().filter(|(_, m)| m.is_option()).map(|(a, _)| *a).collect();
+    let mut batches = refresh_batches(&linear, &options).into_iter();
+    let (markets, budget) = batches.next().expect("at least one batch");
     let Some(reason) = due(&o, &outcome, something_new, markets_behind, clock.unix_timestamp, cfg) else {
         return Ok(false);
     };
     let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
     let refresh = ix::refresh_oracle(address, &accounts, &markets);
     metrics.add("meridian_oracle_refresh_sent_total", "refresh_oracle transactions sent.", &labels, 1.0);
-    match k.client.send_with_budget(&[refresh], &k.payer, &[], CU_REFRESH, cfg.priority_fee).await {
+    match k.client.send_with_budget(&[refresh], &k.payer, &[], budget, cfg.priority_fee).await {
         Ok(sig) => {
+            // more option markets than one transaction revalues: the same readings again
+            for (markets, budget) in batches {
+                let more = ix::refresh_oracle(address, &accounts, &markets);
+                if let Err(e) = k.client.send_with_budget(&[more], &k.payer, &[], budget, cfg.priority_fee).await {
+                    tracing::warn!(oracle = %name, error = %e, "option revaluation batch failed");
+                }
+            }
             metrics.add("meridian_oracle_refreshes_total", "refresh_oracle transactions landed.", &labels, 1.0);
             let after = k.client.oracle(address).await?;
             publish_gauges(&after, &labels, metrics);
@@ -180,6 +207,20 @@ mod tests {
         o.price_ts = price_ts;
         o.status = status;
         o
+    }
+
+    #[test]
+    fn options_are_revalued_a_dozen_per_transaction() {
+        let keys = |n: usize| (0..n).map(|_| Pubkey::new_unique()).collect::<Vec<_>>();
+        let (linear, options) = (keys(2), keys(30));
+        let batches = refresh_batches(&linear, &options);
+        let sizes: Vec<usize> = batches.iter().map(|(m, _)| m.len()).collect();
+        assert_eq!(sizes, [2 + 12, 12, 6]);
+        assert_eq!(batches[0].0[..2], linear[..]);
+        assert!(batches.iter().all(|(_, cu)| *cu <= 1_400_000));
+        assert_eq!(batches[2].1, CU_REFRESH + 6 * CU_PER_OPTION_MARKET);
+        // no options: one transaction at the old budget plus the linear markets
+        assert_eq!(refresh_batches(&linear, &[]), vec![(linear.clone(), CU_REFRESH + 2 * CU_PER_LINEAR_MARKET)]);
     }
 
     #[test]
