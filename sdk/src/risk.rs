@@ -91,6 +91,14 @@ impl Client {
         Ok(health_of(account, &markets).expect("every position's market was fetched"))
     }
 
+    /// The account's health as `withdraw` judges it now: positions in markets whose oracle is not
+    /// usable at the cluster's slot valued conservatively.
+    pub async fn health_now(&self, exchange: &Pubkey, account: &MarginAccount) -> Result<Health> {
+        let markets = self.markets_of(exchange, account).await?;
+        let now_slot = self.clock().await?.slot;
+        Ok(health_with(account, &markets, Valuation::Conservative { now_slot }).expect("every position's market was fetched"))
+    }
+
     /// The account's greeks per underlying (markets and their oracles fetched).
     pub async fn greeks(&self, exchange: &Pubkey, account: &MarginAccount) -> Result<Vec<UnderlyingGreeks>> {
         let markets = self.markets_of(exchange, account).await?;

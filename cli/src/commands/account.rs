@@ -168,7 +168,8 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
             let account = client.margin_account(&margin).await?;
             let native = if ui_amount.eq_ignore_ascii_case("all") {
-                let health = client.health(&exchange, &account).await?;
+                // as the program judges it: a stale oracle's positions valued conservatively
+                let health = client.health_now(&exchange, &account).await?;
                 let free = health.initial_free().min(account.collateral as i128);
                 if free <= 0 {
                     bail!("nothing to withdraw: no free collateral");

@@ -1,8 +1,10 @@
 //! End to end on a local validator: simulated Pyth and Switchboard feeds (real formats, real owner
 //! programs), an oracle created with the CLI, the real `meridian-keeper oracle` refreshing it as
-//! the feeds move; the aggregate equals what the SDK predicts from the feed accounts, to the unit.
+//! the feeds move; the aggregate equals what the SDK predicts from the feed accounts, to the unit,
+//! and so does the health of an account quoting on a market priced by it (the portfolio engine's
+//! requirement follows the price), down to the last unit it can withdraw.
 use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Localnet, LocalnetOptions};
-use meridian_migrations::{bootstrap, BootstrapConfig};
+use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::{
     engine::oracle::Outcome,
     oracle::{feed_id_hex, predict, OracleStatus},
@@ -10,7 +12,21 @@ use meridian_sdk::{
     Pubkey,
 };
 use solana_sdk::{signature::Keypair, signer::Signer};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+/// The account's health if the market's mark were the oracle price `price` (12 decimals), as the
+/// program computes it after a refresh pushes that price.
+fn predicted_health(
+    account: &meridian_sdk::state::MarginAccount,
+    market: &meridian_sdk::state::Market,
+    price: u64,
+) -> meridian_sdk::engine::margin::Health {
+    let mut m = *market;
+    m.mark_price = meridian_sdk::engine::oracle::to_ticks(price, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, false)
+        .unwrap();
+    meridian_sdk::risk::health_of(account, &BTreeMap::from([(m.index, m)])).unwrap()
+}
 
 /// What a refresh now would store, from the feed accounts as the cluster holds them.
 async fn expected_price(client: &meridian_sdk::client::Client, o: &OracleAggregate) -> (u64, u64) {
@@ -60,6 +76,27 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     assert_eq!((created["status"].as_str(), created["sources"][2]["kind"].as_str()), (Some("uninitialized"), Some("switchboard")));
     let address: Pubkey = created["oracle"].as_str().unwrap().parse().unwrap();
 
+    // SOL-PERP priced by it, and a trader quoting a 10 SOL bid on it (its requirement: the bid's
+    // worst case, filled, under the portfolio engine's 16% move at the oracle price)
+    let trader = net.wallet(10).await.unwrap();
+    let trader_path = write_keypair(&dir, "trader", &trader).unwrap();
+    let mint: Pubkey = out.collateral_mint.parse().unwrap();
+    fund_wallet(&client, &admin, &mint, &trader.pubkey(), 10_000_000_000).await.unwrap();
+    let cli = |path: std::path::PathBuf, args: Vec<&'static str>| {
+        let (url, ex) = (net.rpc_url.clone(), exchange.clone());
+        async move {
+            let out = run_cli(&url, &path, Some(&ex), &args).await;
+            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
+            out
+        }
+    };
+    cli(admin_path.clone(), vec!["market", "create", "--name", "SOL-PERP", "--base-decimals", "9", "--lot", "0.01", "--tick", "0.01", "--mark", "150", "--json"]).await;
+    cli(admin_path.clone(), vec!["market", "set-oracle", "SOL-PERP", "SOL"]).await;
+    cli(trader_path.clone(), vec!["account", "create"]).await;
+    cli(trader_path.clone(), vec!["account", "deposit", "1000"]).await;
+    let margin = meridian_sdk::pda::margin_account(&exchange.parse().unwrap(), &trader.pubkey(), 0).0;
+    let market_address = meridian_sdk::pda::market(&exchange.parse().unwrap(), 0).0;
+
     // one refresh by the keeper binary
     let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
     let base_args = ["--url", &net.rpc_url, "--keypair", keeper_path.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange];
@@ -69,6 +106,12 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     assert_eq!(o.status(), OracleStatus::Valid);
     assert_eq!((o.price, o.conf), expected_price(&client, &o).await);
     assert_eq!(o.price, 150_000_000_000_000, "median of 149.95, 150.0, 150.1");
+    // the refresh pushed the price to SOL-PERP: the trader can quote
+    assert_eq!(client.market(&market_address).await.unwrap().mark_price, 15_000);
+    cli(trader_path.clone(), vec!["order", "place", "SOL-PERP", "buy", "10", "--price", "140", "--type", "post-only"]).await;
+    let mut health = client.health(&exchange.parse().unwrap(), &client.margin_account(&margin).await.unwrap()).await.unwrap();
+    // 1,000 lots bid; a lot worth $1.50 needs 1.5 x 16% of it
+    assert_eq!((health.maintenance, health.initial), (1_000 * 240_000, 1_000 * 360_000));
 
     let shown = run_cli(&net.rpc_url, &keeper_path, Some(&exchange), &["oracle", "show", "SOL", "--json"]).await.json();
     assert_eq!((shown["status"].as_str(), shown["price"].as_str()), (Some("valid"), Some("150.000000000000")));
@@ -89,8 +132,19 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
             // the feeds are written one after the other, so the keeper may first refresh from a mix;
             // the heartbeat then brings the aggregate to what all of them say
             let o = client.oracle(&address).await.unwrap();
-            if (o.price, o.conf) == expected_price(&client, &o).await {
+            let expected = expected_price(&client, &o).await;
+            let account = client.margin_account(&margin).await.unwrap();
+            let before = client.market(&market_address).await.unwrap();
+            let predicted = predicted_health(&account, &before, expected.0);
+            if (o.price, o.conf) == expected {
                 assert_eq!(o.status(), OracleStatus::Valid);
+                // the keeper pushed the price with the refresh: the account's health is the SDK's
+                // prediction from the feed accounts, to the unit
+                let market = client.market(&market_address).await.unwrap();
+                let now = meridian_sdk::risk::health_of(&account, &BTreeMap::from([(0u16, market)])).unwrap();
+                assert_eq!(now, predicted, "health after the keeper's refresh at {prices:?}");
+                assert_ne!(now.initial, health.initial, "the requirement follows the price");
+                health = now;
                 break;
             }
             assert!(Instant::now() < deadline, "the keeper did not follow {prices:?}: {o:?}");
@@ -99,6 +153,16 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     }
     let o = client.oracle(&address).await.unwrap();
     assert_eq!(o.price, 155_000_000_000_000);
+    // on-chain, to the unit: one unit more than the predicted free collateral is refused, exactly it
+    // is paid (the keeper keeps the price fresh meanwhile; the feeds no longer move)
+    let free = health.initial_free().min(1_000_000_000) as u64;
+    let ui = |v: u64| format!("{}.{:06}", v / 1_000_000, v % 1_000_000);
+    let (too_much, exact) = (ui(free + 1), ui(free));
+    let refused = run_cli(&net.rpc_url, &trader_path, Some(&exchange), &["account", "withdraw", &too_much]).await;
+    assert!(!refused.success && refused.stderr.contains("InsufficientCollateral"), "{}", refused.stderr);
+    let paid = run_cli(&net.rpc_url, &trader_path, Some(&exchange), &["account", "withdraw", &exact, "--json"]).await;
+    assert!(paid.success, "{}", paid.stderr);
+    assert_eq!(client.margin_account(&margin).await.unwrap().collateral as u64, 1_000_000_000 - free);
     assert!(o.realized_vol > 0, "moves of 1-4% give a volatility");
     assert!(o.twap_cumulative() > 0);
     // the keeper updates its gauges once its transaction confirms, which can be after the aggregate
