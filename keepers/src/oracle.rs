@@ -31,7 +31,9 @@ pub const OPTIONS_PER_TX: usize = 12;
 /// The markets of one oracle split into refresh transactions: the linear ones with the first
 /// options, then the remaining options a dozen at a time; with each batch's compute budget.
 pub fn refresh_batches(linear: &[Pubkey], options: &[Pubkey]) -> Vec<(Vec<Pubkey>, u32)> {
-    let budget = |l: usize, o: usize| CU_REFRESH + CU_PER_LINEAR_MARKET * l as u32 + CU_PER_OPTION_MARKET * o as u32;
+    let budget = |l: usize, o: usize| {
+        (CU_REFRESH + CU_PER_LINEAR_MARKET * l as u32 + CU_PER_OPTION_MARKET * o as u32).min(1_400_000)
+    };
     let first = options.len().min(OPTIONS_PER_TX);
     let mut out = vec![([linear, &options[..first]].concat(), budget(linear.len(), first))];
     for chunk in options[first..].chunks(OPTIONS_PER_TX) {

@@ -50,10 +50,10 @@ pub fn greeks_of(
     let mut groups: BTreeMap<Pubkey, Vec<(Holding, portfolio::LotRisk)>> = BTreeMap::new();
     for p in account.positions_in_use() {
         let m = markets.get(&p.market_index)?;
-        if !m.has_oracle() {
+        if !m.has_oracle() || (m.is_option() && m.lot_risk_ts == 0) {
             continue;
         }
-        let r = meridian::risk::lot_risk_of(m, p.base_lots, false).ok()?;
+        let (r, _) = meridian::risk::lot_risk_of(m, false).ok()?;
         groups.entry(m.oracle).or_default().push((Holding::of(p, 0)?, r));
     }
     Some(

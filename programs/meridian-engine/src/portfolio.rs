@@ -154,7 +154,8 @@ impl LotRisk {
         }
         let mut shocked = [0i64; SCENARIOS];
         for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
-            let spot_p = i64::try_from(bps_of(spot.unsigned_abs(), (10_000 + shock) as u32, false)?).ok()?.max(1);
+            // rounded away from the unshocked spot: every move is at least its fraction
+            let spot_p = i64::try_from(bps_of(spot.unsigned_abs(), (10_000 + shock) as u32, *shock > 0)?).ok()?.max(1);
             for (vi, vol_v) in vols.iter().enumerate() {
                 shocked[pi * 3 + vi] = terms.value(spot_p, *vol_v)?;
             }
@@ -174,25 +175,10 @@ impl LotRisk {
         .with_max_move())
     }
 
-    /// This lot for a holder on the `long` side when its inputs are stale: worth now what it is worth
-    /// in its worst scenario for that side, and that much less (or more) in every scenario, so the
-    /// equity falls while the scenario losses (measured from the new value) stay as they were.
-    pub fn conservative(&self, long: bool) -> LotRisk {
-        let worst = if long { self.shocked.iter().min() } else { self.shocked.iter().max() };
-        let shift = worst.map_or(0, |w| w - self.now);
-        let mut r = *self;
-        let mut exact = true;
-        for v in core::iter::once(&mut r.now).chain(r.shocked.iter_mut()) {
-            *v = v.checked_add(shift).unwrap_or_else(|| {
-                exact = false;
-                if shift < 0 { i64::MIN } else { i64::MAX }
-            });
-        }
-        // the moves are unchanged by the shift (unless a value saturated)
-        if !exact {
-            r.max_move = i64::MAX;
-        }
-        r
+    /// The lowest and highest of its values (now and in every scenario): when its inputs are stale a
+    /// holding's equity is taken at whichever end is worse for it (`Portfolio::add_in_band`).
+    pub fn range(&self) -> (i64, i64) {
+        self.shocked.iter().fold((self.now, self.now), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
     }
 }
 
@@ -207,13 +193,14 @@ fn bps_of(v: u64, bps: u32, up: bool) -> Option<u64> {
     u64::try_from((v as u128 * bps as u128 + round as u128) / 10_000).ok()
 }
 
-/// v x bps / 10,000 for a signed amount, truncated toward zero.
+/// v x bps / 10,000 for an amount v >= 0, rounded down or up (requirements round up).
 #[inline(always)]
-fn i128_bps(v: i128, bps: u32) -> Option<i128> {
-    if v.unsigned_abs() < 1 << 48 && bps < 1 << 15 {
-        return Some(((v as i64).wrapping_mul(bps as i64) / 10_000) as i128);
+fn i128_bps(v: i128, bps: u32, up: bool) -> Option<i128> {
+    let round = if up { 9_999 } else { 0 };
+    if (0..1 << 48).contains(&v) && bps < 1 << 15 {
+        return Some(((v as i64).wrapping_mul(bps as i64).wrapping_add(round) / 10_000) as i128);
     }
-    Some(v.checked_mul(bps as i128)? / BPS)
+    Some((v.checked_mul(bps as i128)? + round as i128) / BPS)
 }
 
 /// One market's holding: position, cash (less unsettled funding) and resting orders.
@@ -346,7 +333,7 @@ impl UnderlyingRisk {
             // every lot that can end up short (position and resting asks) needs the minimum
             let short = (-low).max(0);
             if short > 0 {
-                let min = i128_bps(product(short, r.underlying_value)?, p.short_option_min_bps)?;
+                let min = i128_bps(product(short, r.underlying_value.max(0))?, p.short_option_min_bps, true)?;
                 self.short_option_min = self.short_option_min.checked_add(min)?;
             }
         }
@@ -362,7 +349,7 @@ impl UnderlyingRisk {
             self.fast_loss.iter().copied().fold(0, i64::max) as i128
         };
         let excess = (self.delta_value.abs() - p.concentration_threshold).max(0);
-        let add_on = if excess > 0 { i128_bps(excess, p.concentration_bps)? } else { 0 };
+        let add_on = if excess > 0 { i128_bps(excess, p.concentration_bps, true)? } else { 0 };
         worst.checked_add(self.short_option_min)?.checked_add(add_on)
     }
 }
@@ -391,7 +378,15 @@ impl<K: PartialEq + Copy> Portfolio<K> {
     }
 
     pub fn add(&mut self, underlying: K, h: &Holding, r: &LotRisk, p: &RiskParams) -> Option<()> {
-        self.upnl = self.upnl.checked_add(h.equity(r.now)?)?;
+        self.add_in_band(underlying, h, r, (r.now, r.now), p)
+    }
+
+    /// `add` with the lot's value known only within `band` (low, high): the holding's equity is the
+    /// worse of the two ends (it is concave in the value: a position gains on one side, resting
+    /// orders lose on either), the scenario losses are measured as usual.
+    pub fn add_in_band(&mut self, underlying: K, h: &Holding, r: &LotRisk, band: (i64, i64), p: &RiskParams) -> Option<()> {
+        let equity = if band.0 == band.1 { h.equity(band.0)? } else { h.equity(band.0)?.min(h.equity(band.1)?) };
+        self.upnl = self.upnl.checked_add(equity)?;
         let i = match self.groups.iter().position(|(k, _)| *k == underlying) {
             Some(i) => i,
             None => {
@@ -412,12 +407,12 @@ impl<K: PartialEq + Copy> Portfolio<K> {
         for (_, g) in &self.groups {
             maintenance = maintenance.checked_add(g.requirement(p)?)?;
         }
-        let upnl = if self.upnl > 0 { i128_bps(self.upnl, 10_000 - p.upnl_haircut_bps)? } else { self.upnl };
+        let upnl = if self.upnl > 0 { i128_bps(self.upnl, 10_000 - p.upnl_haircut_bps, false)? } else { self.upnl };
         Some(PortfolioHealth {
             equity: collateral.checked_add(upnl)?,
-            initial: i128_bps(maintenance, p.initial_multiplier_bps)?,
+            initial: i128_bps(maintenance, p.initial_multiplier_bps, true)?,
             maintenance,
-            liquidation_end: i128_bps(maintenance, p.liquidation_end_multiplier_bps)?,
+            liquidation_end: i128_bps(maintenance, p.liquidation_end_multiplier_bps, true)?,
         })
     }
 }

@@ -24,9 +24,9 @@ pub const PORTFOLIO: RiskParams = RiskParams::standard();
 pub enum Valuation {
     /// The market's mark (an option's stored lot value).
     Mark,
-    /// At this slot, positions in markets whose oracle is not usable are valued conservatively:
-    /// linear ones at the end of the last confidence band (longs at mark - conf, shorts at mark +
-    /// conf), options at the worst of their stored scenarios for their side (withdrawals).
+    /// At this slot, positions in markets whose oracle is not usable are valued conservatively: at
+    /// the worse end (for each holding, resting orders included) of the last confidence band for
+    /// linear ones, of their stored scenario range for options (withdrawals).
     Conservative { now_slot: u64 },
     /// `Conservative` at the clock's slot, read on-chain only if a market with an oracle is met
     /// (order placement: most accounts never pay for the clock).
@@ -48,16 +48,29 @@ impl Valuation {
     }
 }
 
-/// The lot risk of market `m` (which has an oracle) for a holder of `base_lots`: an option's stored
-/// one, a linear market's built from its mark; `conservative` when its oracle is not usable.
-pub fn lot_risk_of(m: &Market, base_lots: i64, conservative: bool) -> Result<LotRisk> {
+/// The lot risk of market `m` (which has an oracle and, if an option, a revalued lot) and the band
+/// its value is known within: one point when the oracle is usable; when not (`conservative`), a
+/// linear lot's confidence band (its scenarios measured from the band's top: the larger moves), an
+/// option's whole scenario range.
+pub fn lot_risk_of(m: &Market, conservative: bool) -> Result<(LotRisk, (i64, i64))> {
     if m.is_option() {
-        let r = m.lot_risk();
-        return Ok(if conservative && base_lots != 0 { r.conservative(base_lots > 0) } else { *r });
+        let r = *m.lot_risk();
+        return Ok((r, if conservative { r.range() } else { (r.now, r.now) }));
     }
-    let mark = if conservative { m.conservative_mark(base_lots) } else { m.mark_price };
-    let per_lot = mark.checked_mul(m.tick_size).and_then(|v| i64::try_from(v).ok());
-    Ok(LotRisk::linear(per_lot.ok_or(MeridianError::MathOverflow)?, &PORTFOLIO.grid).ok_or(MeridianError::MathOverflow)?)
+    let per_lot = |ticks: u64| ticks.checked_mul(m.tick_size).and_then(|v| i64::try_from(v).ok()).ok_or(MeridianError::MathOverflow);
+    let (low, high) = if conservative {
+        (per_lot(m.mark_price.saturating_sub(m.oracle_conf))?, per_lot(m.mark_price.saturating_add(m.oracle_conf))?)
+    } else {
+        let v = per_lot(m.mark_price)?;
+        (v, v)
+    };
+    Ok((LotRisk::linear(high, &PORTFOLIO.grid).ok_or(MeridianError::MathOverflow)?, (low, high)))
+}
+
+/// An option market linked to an oracle whose lot was never revalued (no refresh has listed it
+/// since): it keeps its market's own rule until then.
+fn awaits_revaluation(m: &Market) -> bool {
+    m.is_option() && m.lot_risk_ts == 0
 }
 
 /// An account's health, accumulated position by position.
@@ -81,13 +94,13 @@ impl HealthBuilder {
 
     /// Adds position `p` in market `m` (the caller checked that `m` is the position's market).
     pub fn add(&mut self, p: &Position, m: &Market) -> Result<()> {
-        if !m.has_oracle() {
+        if !m.has_oracle() || awaits_revaluation(m) {
             add_position(&mut self.per_market, p, &m.risk());
             return Ok(());
         }
         crate::cu_checkpoint!("risk: portfolio position");
         let conservative = self.valuation.conservative(m, &mut self.slot)?;
-        let risk = lot_risk_of(m, p.base_lots, conservative)?;
+        let (risk, band) = lot_risk_of(m, conservative)?;
         crate::cu_checkpoint!("risk: lot risk");
         // an overflowing funding debt makes the account worthless rather than healthy
         let owed = match m.funding_index() {
@@ -96,7 +109,7 @@ impl HealthBuilder {
         };
         let holding = Holding::of(p, owed).ok_or(MeridianError::MathOverflow)?;
         crate::cu_checkpoint!("risk: holding");
-        self.portfolio.add(m.oracle, &holding, &risk, &PORTFOLIO).ok_or(MeridianError::MathOverflow)?;
+        self.portfolio.add_in_band(m.oracle, &holding, &risk, band, &PORTFOLIO).ok_or(MeridianError::MathOverflow)?;
         crate::cu_checkpoint!("risk: added");
         Ok(())
     }
@@ -108,10 +121,11 @@ impl HealthBuilder {
         crate::cu_checkpoint!("risk: finish");
         let pf = self.portfolio.health(0, &PORTFOLIO).ok_or(MeridianError::MathOverflow)?;
         crate::cu_checkpoint!("risk: portfolio health");
+        let sum = |a: i128, b: i128| a.checked_add(b).ok_or(MeridianError::MathOverflow);
         Ok(Health {
-            equity: self.per_market.equity + pf.equity,
-            initial: self.per_market.initial + pf.initial,
-            maintenance: self.per_market.maintenance + pf.maintenance,
+            equity: sum(self.per_market.equity, pf.equity)?,
+            initial: sum(self.per_market.initial, pf.initial)?,
+            maintenance: sum(self.per_market.maintenance, pf.maintenance)?,
         })
     }
 }

@@ -169,7 +169,8 @@ pub fn place<A: AccountView>(
         let after = p.base_lots;
         account.realized_pnl = account.realized_pnl.saturating_add(realized);
         update_open_interest(market, before, after);
-        if !market.has_oracle() {
+        // an oracle sets a linear market's mark; an option's mark stays its premium
+        if !market.has_oracle() || market.is_option() {
             market.mark_price = r.last_fill_price.map_or(market.mark_price, |t| t.0);
         }
         market.last_trade_ts = now_ts;

@@ -130,11 +130,12 @@ fn withdrawals_use_the_conservative_price_when_the_oracle_is_not_usable() {
     s.h.set_clock(SLOT + 51, TS + 20);
     let conservative = free(&s, Valuation::Conservative { now_slot: SLOT + 51 });
     let conf = s.h.market(&s.m.accounts.market).oracle_conf;
-    // 1 BTC valued 'conf' ticks lower (10 USDC units per tick per lot); the portfolio engine's
-    // initial requirement (1.5 x its worst 16% move, rounded up per lot) shrinks with it
+    // 1 BTC valued 'conf' ticks lower (10 USDC units per tick per lot), and the portfolio engine's
+    // initial requirement (1.5 x its worst 16% move, rounded up per lot) measured from the band's
+    // top, 'conf' ticks higher
     let initial = |per_lot: u64| 10_000 * (per_lot * 1_600).div_ceil(10_000) * 3 / 2;
     let value_lost = 10_000 * conf * 10;
-    assert_eq!(at_mark - conservative, value_lost - (initial(6_500_000) - initial((650_000 - conf) * 10)));
+    assert_eq!(at_mark - conservative, value_lost + (initial((650_000 + conf) * 10) - initial(6_500_000)));
     let watched = [s.fx.exchange, alice.margin, alice.token, s.fx.collateral.vault];
     let too_much = meridian_sdk::ix::withdraw_checked(&s.fx.collateral, &alice.margin, &alice.owner.pubkey(), &alice.token, conservative + 1, &[s.m.accounts.market]);
     s.h.fails(&[too_much], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &watched);

@@ -128,6 +128,15 @@ fn a_hedge_needs_less_margin_than_its_legs() {
     let h = health_with(&account, &markets, Valuation::Mark).unwrap();
     assert_eq!(h.maintenance, 0, "the legs offset in every scenario");
     assert!(h.initial_free() > 0);
+    // closing one leg reduce-only would leave a naked 1 BTC short the 5,000 cannot carry: refused
+    let maker = s.maker.clone_ref();
+    s.h.place(&perp, &maker, order::limit(Side::Bid, 650_000, 10_000).post_only());
+    let close = s.h.place_ix(&perp, &alice, order::limit(Side::Ask, 650_000, 10_000).immediate_or_cancel().reduce_only());
+    let watched = [alice.margin, perp.accounts.market, perp.accounts.book];
+    s.h.fails(&[close], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientMargin), &watched);
+    // a part the account can carry is fine
+    let part = s.h.place(&perp, &alice, order::limit(Side::Ask, 650_000, 1_000).immediate_or_cancel().reduce_only());
+    assert_eq!(part.filled_lots, 1_000);
     s.h.crank(&perp, &s.maker.margin);
     s.h.crank(&future, &s.maker.margin);
     s.h.assert_conserved(&s.fx);
@@ -191,6 +200,39 @@ fn a_covered_call_withdraws_what_the_sdk_predicts_fresh_and_stale() {
     }
     s.h.assert_conserved(&s.fx);
     s.h.assert_markets_balanced(&s.fx);
+}
+
+#[test]
+fn an_option_keeps_its_own_rule_until_its_lot_is_revalued() {
+    let mut s = setup();
+    // an option traded before it had an oracle: the market's own rule
+    let fx = &s.fx;
+    let put = s.h.setup_market(fx, option_params("BTC-P60", 3, 60_000, TS + 7 * DAY));
+    let alice = s.h.funded_trader(&s.fx, 40_000 * USDC, 40_000 * USDC);
+    s.trade(put, &alice, Side::Ask, 5_000, 100);
+    let health = |s: &Setup| {
+        let account = s.h.margin(&alice.margin);
+        let m = s.h.market(&put.accounts.market);
+        health_with(&account, &BTreeMap::from([(put.index, m)]), Valuation::Mark).unwrap()
+    };
+    let own_rule = health(&s);
+    // linked: until a refresh revalues its lot, nothing changes (a zero lot risk would need nothing)
+    let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &put.accounts.market, &s.btc.oracle.address);
+    s.h.ok(&[link], &[&s.fx.admin]);
+    assert_eq!(s.h.market(&put.accounts.market).lot_risk_ts, 0);
+    assert_eq!(health(&s), own_rule);
+    let wd = |amount| ix::withdraw_checked(&s.fx.collateral, &alice.margin, &alice.owner.pubkey(), &alice.token, amount, &[put.accounts.market]);
+    let free = own_rule.initial_free().min(40_000 * USDC as i128) as u64;
+    let watched = [alice.margin, alice.token, s.fx.collateral.vault];
+    s.h.fails(&[wd(free + 1)], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &watched);
+    // revalued: the portfolio engine (a short put's scenarios and minimum)
+    s.h.set_sources(&s.btc.oracle, &[65_000.0; 3]);
+    s.h.ok(&[s.btc.oracle.refresh_markets_ix(&[put.accounts.market])], &[]);
+    let portfolio = health(&s);
+    assert_ne!(portfolio, own_rule);
+    assert!(portfolio.maintenance >= 100 * 6_500_000, "at least 1% of the underlying per short lot");
+    s.h.crank(&put, &s.maker.margin.clone());
+    s.h.assert_conserved(&s.fx);
 }
 
 #[test]

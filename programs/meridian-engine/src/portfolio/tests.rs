@@ -108,27 +108,38 @@ fn unrealized_profit_counts_after_the_haircut_losses_in_full() {
 }
 
 #[test]
-fn stale_lots_are_valued_at_their_worst_scenario() {
-    let (h, r) = option(OptionKind::Call, 65_000, 30, 100);
-    let long = r.conservative(true);
-    assert_eq!(long.now, *r.shocked.iter().min().unwrap());
-    assert!(long.now < r.now);
-    assert_eq!(r.conservative(false).now, *r.shocked.iter().max().unwrap());
+fn stale_lots_are_valued_at_the_worse_end_of_their_range() {
     let p = RiskParams::standard();
-    // alone or hedged, the equity falls and the requirement stays: never more free collateral
-    let (perp_short, lr) = perp(-5_000);
-    for holdings in [vec![(h, r)], vec![(h, r), (perp_short, lr)]] {
-        let fresh = portfolio_health(0, &[holdings.clone()], &p).unwrap();
-        let stale: Vec<_> = holdings.iter().map(|(h, r)| (*h, if r.is_option == 1 { r.conservative(true) } else { *r })).collect();
-        let stale = portfolio_health(0, &[stale], &p).unwrap();
-        assert_eq!(stale.maintenance, fresh.maintenance);
-        assert_eq!(fresh.equity - stale.equity, 100 * (r.now - long.now) as i128);
-    }
-    // a short is valued at the top
+    let health = |holdings: &[(Holding, LotRisk)], stale: bool| {
+        let mut pf = Portfolio::with_capacity(1);
+        for (h, r) in holdings {
+            let band = if stale && r.is_option == 1 { r.range() } else { (r.now, r.now) };
+            pf.add_in_band(0, h, r, band, &p).unwrap();
+        }
+        pf.health(0, &p).unwrap()
+    };
+    let (long, r) = option(OptionKind::Call, 65_000, 30, 100);
+    let (lo, hi) = r.range();
+    assert!(lo < r.now && r.now < hi);
+    // alone or hedged, long or short: the equity falls to the worse end, the requirement stays
     let (short, _) = option(OptionKind::Call, 65_000, 30, -100);
-    let fresh = portfolio_health(0, &[vec![(short, r)]], &p).unwrap();
-    let stale = portfolio_health(0, &[vec![(short, r.conservative(false))]], &p).unwrap();
-    assert!(stale.equity < fresh.equity && stale.maintenance == fresh.maintenance);
+    let (perp_short, lr) = perp(-5_000);
+    for (holdings, end) in [
+        (vec![(long, r)], lo),
+        (vec![(long, r), (perp_short, lr)], lo),
+        (vec![(short, r)], hi),
+    ] {
+        let (fresh, stale) = (health(&holdings, false), health(&holdings, true));
+        assert_eq!(stale.maintenance, fresh.maintenance);
+        assert_eq!(fresh.equity - stale.equity, (holdings[0].0.base_lots as i128 * (r.now - end) as i128).abs());
+    }
+    // resting orders on the other side cannot make a stale holding worth more: a long with an ask
+    // below its value loses on the ask at the high end
+    let mut quoting = long;
+    quoting.ask_lots = 100;
+    quoting.ask_notional = 100 * (r.now as u64 / 2);
+    let (fresh, stale) = (health(&[(quoting, r)], false), health(&[(quoting, r)], true));
+    assert!(stale.equity <= fresh.equity, "{} > {}", stale.equity, fresh.equity);
 }
 
 #[test]

@@ -2,7 +2,7 @@ use crate::{
     account_view::AccountView,
     error::MeridianError,
     loaders::load_mut,
-    risk::{account_initial_free, Valuation},
+    risk::{account_health, Valuation},
     state::*,
     trading::{self, PlaceOrderArgs, Trade},
 };
@@ -58,8 +58,10 @@ impl<'r, 'info> PlaceAccounts<'r, AccountInfo<'info>> {
     }
 }
 
-/// Places, then checks that the account stays above initial margin (reduce-only orders are always
-/// allowed: they cannot add risk). The signer and writable flags were checked by the entry path.
+/// Places, then checks that the account stays above initial margin. A reduce-only order may leave
+/// it below, but never with a larger maintenance requirement than before: under portfolio margin
+/// closing one leg of a hedge can add risk. The signer and writable flags were checked by the
+/// entry path.
 pub fn place_checked<A: AccountView>(
     a: &PlaceAccounts<A>,
     args: &PlaceOrderArgs,
@@ -79,6 +81,12 @@ pub fn place_checked<A: AccountView>(
     market.check_can_place()?;
     crate::cu_checkpoint!("place: loaded");
     before_place(&market, &mut account)?;
+    // positions in markets whose oracle is stale or degraded count at the conservative price
+    let valuation = Valuation::ConservativeNow;
+    let required_before = match args.reduce_only {
+        true => Some(account_health(&account, exchange_key, Some(&market), a.remaining, valuation)?.maintenance),
+        false => None,
+    };
     let result = trading::place(
         &mut Trade {
             exchange: &mut exchange,
@@ -92,12 +100,9 @@ pub fn place_checked<A: AccountView>(
         || Ok(Clock::get()?.unix_timestamp),
     )?;
     crate::cu_checkpoint!("place: placed");
-    if !args.reduce_only {
-        // positions in markets whose oracle is stale or degraded count at the conservative price
-        let valuation = Valuation::ConservativeNow;
-        let free = account_initial_free(&account, exchange_key, Some(&market), a.remaining, valuation)?;
-        require!(free >= 0, MeridianError::InsufficientMargin);
-    }
+    let health = account_health(&account, exchange_key, Some(&market), a.remaining, valuation)?;
+    let reduced = required_before.is_some_and(|before| health.maintenance <= before);
+    require!(health.initial_free() >= 0 || reduced, MeridianError::InsufficientMargin);
     crate::cu_checkpoint!("place: margin checked");
     account.last_placement = result;
     Ok(())

@@ -103,7 +103,7 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
 
 /// An option market on this underlying: its lot is revalued for the portfolio engine from the
 /// aggregate's price (the underlying's value of one lot) and its realized volatility (floored and
-/// bounded, `risk::PORTFOLIO`), stamped like a linear market's mark. ~20,000 CU (28 valuations).
+/// bounded, `risk::PORTFOLIO`), stamped like a linear market's mark. ~72,000 CU (28 valuations).
 fn push_to_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
     m.oracle_max_age_slots = o.max_age_slots;
     let status = o.status();

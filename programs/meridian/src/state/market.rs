@@ -200,16 +200,6 @@ impl Market {
             && now_slot.saturating_sub(self.oracle_slot) <= self.oracle_max_age_slots
     }
 
-    /// The end of the last confidence band worse for a holder of `base_lots` (longs at mark - conf,
-    /// shorts at mark + conf): how a position is valued when the market's oracle is not usable.
-    pub fn conservative_mark(&self, base_lots: i64) -> u64 {
-        match base_lots {
-            b if b > 0 => self.mark_price.saturating_sub(self.oracle_conf),
-            b if b < 0 => self.mark_price.saturating_add(self.oracle_conf),
-            _ => self.mark_price,
-        }
-    }
-
     pub fn status(&self) -> MarketStatus {
         MarketStatus::from_u8(self.status).unwrap_or(MarketStatus::Closed)
     }
