@@ -359,6 +359,28 @@ pub fn cancel_all_orders(
     build(cancel_accounts(m, margin_account, owner), instruction::CancelAllOrders { side, limit })
 }
 
+/// Liquidation stage 1: cancels `liquidatee`'s resting orders in market `m`; the fee goes to
+/// `liquidator_account` (owned by `liquidator`). `health`: the liquidatee's other position markets
+/// ([`health_markets`] with `m` left out).
+pub fn liquidate_cancel_orders(
+    exchange: &Pubkey,
+    m: &MarketAccounts,
+    liquidatee: &Pubkey,
+    liquidator_account: &Pubkey,
+    liquidator: &Pubkey,
+    health: &[Pubkey],
+) -> Instruction {
+    let accounts = accounts::LiquidateCancelOrders {
+        exchange: *exchange,
+        market: m.market,
+        book: m.book,
+        liquidatee: *liquidatee,
+        liquidator_account: *liquidator_account,
+        liquidator: *liquidator,
+    };
+    with_remaining(build(accounts, instruction::LiquidateCancelOrders {}), readonly(health))
+}
+
 /// Applies up to `limit` events; `makers`: the margin accounts the events name (writable).
 pub fn consume_events(m: &MarketAccounts, reward_account: &Pubkey, limit: u16, makers: &[Pubkey]) -> Instruction {
     let ix = build(

@@ -92,4 +92,7 @@ meridian_errors! {
     InvalidFundingParams => "funding period must be 1 s to 30 days and the clamp at most 10000 bp",
     AccountNotWritable => "margin account must be writable",
     OptionNeedsStrikeAndExpiry => "an option market needs a strike and an expiry to be priced from its underlying's oracle",
+    NotLiquidatable => "account is not below its maintenance requirement",
+    CannotLiquidateSelf => "the liquidator's account is the account being liquidated",
+    NoOrdersToCancel => "the account has no resting orders in this market to cancel",
 }

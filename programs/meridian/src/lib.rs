@@ -171,6 +171,13 @@ pub mod meridian {
         instructions::process_set_funding_params(ctx, period_secs, max_rate_bps, impact_notional)
     }
 
+    /// Liquidation stage 1, permissionless: cancels the resting orders in one market of an account
+    /// below maintenance (every oracle of its positions usable); the caller's account earns a small
+    /// fixed fee. Remaining accounts: the liquidatee's other position markets. Returns how many.
+    pub fn liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCancelOrders<'info>>) -> Result<u8> {
+        instructions::process_liquidate_cancel_orders(ctx)
+    }
+
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return
     /// data, so the SBF binary's arithmetic can be compared with the host's for any input.
     pub fn math_probe(ctx: Context<MathProbe>, op: u8, a: i128, b: i128, c: i128) -> Result<i128> {

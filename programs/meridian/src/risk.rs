@@ -31,18 +31,28 @@ pub enum Valuation {
     /// `Conservative` at the clock's slot, read on-chain only if a market with an oracle is met
     /// (order placement: most accounts never pay for the clock).
     ConservativeNow,
+    /// At marks, and only if every oracle of the account's positions is usable at the clock's slot
+    /// (`OracleNotUsable` otherwise): liquidations act on valid prices only.
+    Liquidation,
 }
 
 impl Valuation {
     /// Whether `m` (which has an oracle) is valued conservatively; `slot` caches the clock.
     fn conservative(self, m: &Market, slot: &mut Option<u64>) -> Result<bool> {
+        let mut clock_slot = || -> Result<u64> {
+            Ok(match *slot {
+                Some(s) => s,
+                None => *slot.insert(Clock::get()?.slot),
+            })
+        };
         let now_slot = match self {
             Valuation::Mark => return Ok(false),
             Valuation::Conservative { now_slot } => now_slot,
-            Valuation::ConservativeNow => match *slot {
-                Some(s) => s,
-                None => *slot.insert(Clock::get()?.slot),
-            },
+            Valuation::ConservativeNow => clock_slot()?,
+            Valuation::Liquidation => {
+                require!(m.oracle_usable(clock_slot()?), MeridianError::OracleNotUsable);
+                return Ok(false);
+            }
         };
         Ok(!m.oracle_usable(now_slot))
     }

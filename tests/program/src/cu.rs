@@ -75,6 +75,11 @@ pub const ROWS: &[Row] = &[
         scenario: "resting bid by that 16-position account (portfolio check over 15 remaining markets)",
         ceiling: 28_600,
     },
+    Row {
+        name: "liquidate_cancel_orders_16",
+        scenario: "stage 1: health check of a 1-position account below maintenance, its 16 resting orders cancelled, fee paid",
+        ceiling: 13_100,
+    },
     Row { name: "update_funding", scenario: "premium from the book's best prices, index accrued", ceiling: 3_550 },
     Row { name: "set_funding_params", scenario: "admin sets period, clamp, impact size", ceiling: 1_800 },
     Row { name: "settle_funding_1", scenario: "one margin account's position settled", ceiling: 1_550 },
@@ -253,7 +258,7 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let fx = h.setup_exchange_as(fixed_keypair(90), mint, SPL_TOKEN, ExchangeParams::default());
     h.set_clock(9_000, TS);
     let expiry = TS + 30 * DAY;
-    let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 4, &[(2, 70_000), (3, 60_000), (2, 65_000), (3, 65_000)], expiry);
+    let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 4, &[(2, 70_000), (3, 60_000), (2, 65_000), (3, 65_000)], expiry);
     let eth = h.setup_underlying(&fx, "ETH", 3_500.0, 4, &[(2, 4_000), (3, 3_000), (2, 3_500), (3, 3_500)], expiry);
     // one option's revaluation within a refresh
     h.set_sources(&btc.oracle, &[65_000.0; 3]);
@@ -295,6 +300,17 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let args = order::limit(Side::Bid, 640_000, 1);
     let place = ix::place_order(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), args, &others);
     out.insert("place_limit_resting_16_positions".into(), h.ok(&[place], &[&full.owner]).compute_units_consumed);
+
+    // liquidation stage 1: a leveraged long with 16 resting bids, BTC down 11%
+    let quoter = h.leveraged_quoter(&fx, &btc, &maker, 16);
+    btc.dollars = 58_000.0;
+    h.push_underlying(&btc);
+    let liquidator = funded(h, 95);
+    let perp = &btc.linear[0].accounts;
+    let ix = ix::liquidate_cancel_orders(&fx.exchange, perp, &quoter.margin, &liquidator.margin, &liquidator.owner.pubkey(), &[]);
+    let meta = h.ok(&[ix], &[&liquidator.owner]);
+    assert_eq!(meta.return_data.data, [16u8]);
+    out.insert("liquidate_cancel_orders_16".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

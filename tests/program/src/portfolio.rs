@@ -1,10 +1,11 @@
 //! Underlyings with several markets for portfolio-margin tests and benchmarks: an oracle, linear
 //! markets (a perpetual, then futures) and European options on it, all linked to the oracle.
 
-use crate::harness::{default_market_params, ExchangeFixture, Harness, MarketFixture};
+use crate::harness::{default_market_params, ExchangeFixture, Harness, MarketFixture, Trader};
 use crate::oracle::OracleFixture;
 use meridian::MarketParams;
 use meridian_sdk::{ix, state::encode_name};
+use meridian_sdk::order::{self, OrderExt, Side};
 use solana_sdk::signer::Signer;
 
 pub const DAY: i64 = 86_400;
@@ -96,5 +97,21 @@ impl Harness {
             let markets: Vec<_> = pair.iter().map(|m| m.accounts.market).collect();
             self.ok(&[u.oracle.refresh_markets_ix(&markets)], &[]);
         }
+    }
+}
+
+impl Harness {
+    /// A trader with 8,100 USDC long 0.5 BTC of the underlying's perpetual at the current price
+    /// (bought from `maker`, near its initial requirement) and `orders` resting 1-lot bids 5% below.
+    pub fn leveraged_quoter(&mut self, fx: &ExchangeFixture, u: &Underlying, maker: &Trader, orders: u64) -> Trader {
+        let perp = u.linear[0];
+        let price = (u.dollars * 10.0) as u64;
+        let t = self.funded_trader(fx, 8_100_000_000, 8_100_000_000);
+        self.place(&perp, maker, order::limit(Side::Ask, price, 5_000).post_only());
+        assert_eq!(self.place(&perp, &t, order::limit(Side::Bid, price, 5_000).immediate_or_cancel()).filled_lots, 5_000);
+        for i in 0..orders {
+            self.place(&perp, &t, order::limit(Side::Bid, price * 95 / 100 - i, 1).post_only());
+        }
+        t
     }
 }

@@ -37,6 +37,7 @@ fn idl_matches_the_program() {
         "update_funding",
         "settle_funding",
         "set_funding_params",
+        "liquidate_cancel_orders",
     ] {
         assert!(names.contains(&expected), "IDL lacks {expected}: {names:?}");
     }

@@ -1,0 +1,79 @@
+use crate::{
+    error::MeridianError,
+    loaders::{load, load_mut},
+    risk::{account_health, Valuation},
+    state::*,
+    trading,
+};
+use anchor_lang::prelude::*;
+
+/// What the caller of a successful stage-1 liquidation earns from the liquidatee: 0.1 unit of the
+/// collateral (10^(decimals-1) native units), at most the liquidatee's collateral.
+pub fn cancel_fee(collateral_decimals: u8) -> u64 {
+    10u64.pow(collateral_decimals.saturating_sub(1) as u32)
+}
+
+#[derive(Accounts)]
+pub struct LiquidateCancelOrders<'info> {
+    /// CHECK: the exchange; loaded and checked by the handler.
+    #[account(mut)]
+    pub exchange: UncheckedAccount<'info>,
+    /// CHECK: a market of the exchange with the liquidatee's orders.
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the market's book (`market.book`).
+    #[account(mut)]
+    pub book: UncheckedAccount<'info>,
+    /// CHECK: the account below maintenance; loaded and checked by the handler.
+    #[account(mut)]
+    pub liquidatee: UncheckedAccount<'info>,
+    /// CHECK: the caller's margin account on the exchange, paid the fee.
+    #[account(mut)]
+    pub liquidator_account: UncheckedAccount<'info>,
+    pub liquidator: Signer<'info>,
+    // remaining accounts: the markets of the liquidatee's positions other than `market`, in
+    // position-slot order
+}
+
+/// Stage 1, permissionless: an account below its maintenance requirement (judged at marks, every
+/// oracle of its positions usable) has all its resting orders in `market` cancelled, which frees
+/// what they reserved; the caller's account earns `cancel_fee`. Returns how many were cancelled.
+pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCancelOrders<'info>>) -> Result<u8> {
+    let a = &ctx.accounts;
+    let exchange_key = a.exchange.key();
+    let mut exchange = load_mut::<Exchange, AccountInfo>(&a.exchange)?;
+    let market = load::<Market, AccountInfo>(&a.market)?;
+    require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
+    require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
+    require_keys_neq!(a.liquidatee.key(), a.liquidator_account.key(), MeridianError::CannotLiquidateSelf);
+    let mut account = load_mut::<MarginAccount, AccountInfo>(&a.liquidatee)?;
+    require_keys_eq!(account.exchange, exchange_key, MeridianError::WrongExchange);
+    let mut liquidator = load_mut::<MarginAccount, AccountInfo>(&a.liquidator_account)?;
+    require_keys_eq!(liquidator.exchange, exchange_key, MeridianError::WrongExchange);
+    require_keys_eq!(liquidator.owner, a.liquidator.key(), MeridianError::NotAccountOwner);
+    market.check_can_cancel()?;
+
+    let health = account_health(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;
+    require!(health.maintenance_free() < 0, MeridianError::NotLiquidatable);
+
+    let owner = a.liquidatee.key();
+    let cancelled = trading::with_book::<AccountInfo, _>(a.book.as_ref(), |b| {
+        let mut cancelled = 0u8;
+        let mut slots = account.open_order_slots;
+        while slots != 0 {
+            let slot = slots.trailing_zeros() as usize;
+            slots &= slots - 1;
+            if account.open_orders[slot].market_index == market.index
+                && trading::cancel_slot(&market, b, &mut account, slot, &owner)?
+            {
+                cancelled = cancelled.saturating_add(1);
+            }
+        }
+        Ok(cancelled)
+    })?;
+    require!(cancelled > 0, MeridianError::NoOrdersToCancel);
+
+    let fee = cancel_fee(exchange.collateral_decimals).min(account.collateral.max(0) as u64) as i64;
+    trading::adjust_collateral(&mut exchange, &mut account, -fee)?;
+    trading::adjust_collateral(&mut exchange, &mut liquidator, fee)?;
+    Ok(cancelled)
+}
