@@ -76,6 +76,19 @@ enum Command {
         #[arg(long)]
         owner: Option<String>,
     },
+    /// Liquidate an account below its maintenance requirement (stage 1: cancels its resting
+    /// orders); the fees go to your margin account.
+    Liquidate {
+        /// The margin account to liquidate.
+        #[arg(long)]
+        account: String,
+        /// Only this market's orders (default: every market with some).
+        #[arg(long)]
+        market: Option<String>,
+        /// Your sub-account the fees are paid into.
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+    },
     /// Your positions: size, entry, mark, PnL, resting orders.
     Positions {
         #[arg(short, long, default_value_t = 0)]
@@ -111,6 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Orders { sub_account, owner } => commands::order::orders(&ctx, sub_account, owner.as_deref()).await,
         Command::Positions { sub_account, owner } => {
             commands::order::positions(&ctx, sub_account, owner.as_deref()).await
+        }
+        Command::Liquidate { account, market, sub_account } => {
+            commands::liquidate::run(&ctx, &account, market.as_deref(), sub_account).await
         }
         Command::Risk(_) => unreachable!("handled above"),
     }

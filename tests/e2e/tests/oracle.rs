@@ -2,7 +2,8 @@
 //! programs), an oracle created with the CLI, the real `meridian-keeper oracle` refreshing it as
 //! the feeds move; the aggregate equals what the SDK predicts from the feed accounts, to the unit,
 //! and so does the health of an account quoting on a market priced by it (the portfolio engine's
-//! requirement follows the price), down to the last unit it can withdraw.
+//! requirement follows the price), down to the last unit it can withdraw; after a crash
+//! `meridian liquidate` cancels that account's orders for a fee (liquidation stage 1).
 use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Localnet, LocalnetOptions};
 use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::{
@@ -163,17 +164,38 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     let paid = run_cli(&net.rpc_url, &trader_path, Some(&exchange), &["account", "withdraw", &exact, "--json"]).await;
     assert!(paid.success, "{}", paid.stderr);
     assert_eq!(client.margin_account(&margin).await.unwrap().collateral as u64, 1_000_000_000 - free);
+
+    // SOL crashes to 120: the bid at 140 is now a loss, the account falls below maintenance, and
+    // `meridian liquidate` (stage 1) cancels it for a fee once the keeper has priced the crash
+    cli(keeper_path.clone(), vec!["account", "create"]).await;
+    let healthy = run_cli(&net.rpc_url, &keeper_path, Some(&exchange), &["liquidate", "--account", &margin.to_string()]).await;
+    assert!(!healthy.success && healthy.stderr.contains("not liquidatable"), "{}", healthy.stderr);
+    feeds.publish(&client, &admin, &[120.0, 120.0, 120.0]).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.market(&market_address).await.unwrap().mark_price != 12_000 {
+        assert!(Instant::now() < deadline, "the keeper did not price the crash");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let account = client.margin_account(&margin).await.unwrap();
+    let market = client.market(&market_address).await.unwrap();
+    let h = meridian_sdk::risk::health_of(&account, &BTreeMap::from([(0u16, market)])).unwrap();
+    assert!(h.maintenance_free() < 0, "{h:?}");
+    let liquidated = run_cli(&net.rpc_url, &keeper_path, Some(&exchange), &["liquidate", "--account", &margin.to_string(), "--json"]).await;
+    assert!(liquidated.success, "{}", liquidated.stderr);
+    let liquidated = liquidated.json();
+    assert_eq!((liquidated["orders_cancelled"].as_u64(), liquidated["fees_earned"].as_str()), (Some(1), Some("0.100000")));
+    assert_eq!(client.margin_account(&margin).await.unwrap().num_open_orders(), 0);
     assert!(o.realized_vol > 0, "moves of 1-4% give a volatility");
     assert!(o.twap_cumulative() > 0);
     // the keeper updates its gauges once its transaction confirms, which can be after the aggregate
     // is seen here: poll
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut metrics = scrape_metrics(metrics_port).await;
-    while !metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 155\n") && Instant::now() < deadline {
+    while !metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 120\n") && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(300)).await;
         metrics = scrape_metrics(metrics_port).await;
     }
-    assert!(metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 155\n"), "{metrics}");
+    assert!(metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 120\n"), "{metrics}");
     assert!(metrics.contains("meridian_oracle_refreshes_total{oracle=\"SOL\"}"), "{metrics}");
     daemon.kill().await.ok();
     let _ = std::fs::remove_dir_all(&dir);
