@@ -231,6 +231,36 @@ pub fn cancel_slot(
     Ok(true)
 }
 
+/// Cancels the account's orders in `market` (only one side's if `only`), at most `limit`. Orders
+/// already filled or out stay for the crank. Returns how many were cancelled.
+pub fn cancel_orders_in_market(
+    market: &Market,
+    book: &mut Book<ActiveTree>,
+    account: &mut MarginAccount,
+    owner: &Pubkey,
+    only: Option<Side>,
+    limit: u8,
+) -> Result<u8> {
+    let mut cancelled = 0u8;
+    // a copy of the slot mask: cancelling clears bits as we go
+    let mut slots = account.open_order_slots;
+    while slots != 0 {
+        let slot = slots.trailing_zeros() as usize;
+        slots &= slots - 1;
+        let o = account.open_orders[slot];
+        if o.market_index != market.index || only.is_some_and(|s| s as u8 != o.side) {
+            continue;
+        }
+        if cancelled == limit {
+            break;
+        }
+        if cancel_slot(market, book, account, slot, owner)? {
+            cancelled += 1;
+        }
+    }
+    Ok(cancelled)
+}
+
 /// Opens the market's book for cancels.
 pub fn with_book<A: AccountView, R>(book: &A, f: impl FnOnce(&mut Book<ActiveTree>) -> Result<R>) -> Result<R> {
     let mut data = book.data_mut()?;

@@ -82,26 +82,7 @@ pub fn cancel_all<A: AccountView>(a: &CancelAccounts<A>, side: u8, limit: u8) ->
     let (market, mut account) = open(a)?;
     let owner = *a.margin_account.address();
     let limit = if limit == 0 { u8::MAX } else { limit };
-    trading::with_book(a.book, |b| {
-        let mut cancelled = 0u8;
-        // a copy of the slot mask: cancelling clears bits as we go
-        let mut slots = account.open_order_slots;
-        while slots != 0 {
-            let slot = slots.trailing_zeros() as usize;
-            slots &= slots - 1;
-            let o = account.open_orders[slot];
-            if o.market_index != market.index || only.is_some_and(|s| s as u8 != o.side) {
-                continue;
-            }
-            if cancelled == limit {
-                break;
-            }
-            if trading::cancel_slot(&market, b, &mut account, slot, &owner)? {
-                cancelled += 1;
-            }
-        }
-        Ok(cancelled)
-    })
+    trading::with_book(a.book, |b| trading::cancel_orders_in_market(&market, b, &mut account, &owner, only, limit))
 }
 
 pub fn process_cancel_order(ctx: Context<CancelOrder>, order_seq: u64) -> Result<()> {

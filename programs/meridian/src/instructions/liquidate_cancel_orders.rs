@@ -57,18 +57,7 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
 
     let owner = a.liquidatee.key();
     let cancelled = trading::with_book::<AccountInfo, _>(a.book.as_ref(), |b| {
-        let mut cancelled = 0u8;
-        let mut slots = account.open_order_slots;
-        while slots != 0 {
-            let slot = slots.trailing_zeros() as usize;
-            slots &= slots - 1;
-            if account.open_orders[slot].market_index == market.index
-                && trading::cancel_slot(&market, b, &mut account, slot, &owner)?
-            {
-                cancelled = cancelled.saturating_add(1);
-            }
-        }
-        Ok(cancelled)
+        trading::cancel_orders_in_market(&market, b, &mut account, &owner, None, u8::MAX)
     })?;
     require!(cancelled > 0, MeridianError::NoOrdersToCancel);
 
