@@ -172,8 +172,14 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     assert!(!healthy.success && healthy.stderr.contains("not liquidatable"), "{}", healthy.stderr);
     feeds.publish(&client, &admin, &[120.0, 120.0, 120.0]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while client.market(&market_address).await.unwrap().mark_price != 12_000 {
-        assert!(Instant::now() < deadline, "the keeper did not price the crash");
+    // the feeds are written one after another: wait for a Valid push of all three (a mix of old and
+    // new prices is Divergent, with the mark already at the median, but not usable)
+    loop {
+        let market = client.market(&market_address).await.unwrap();
+        if market.mark_price == 12_000 && market.oracle_status == OracleStatus::Valid as u8 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the keeper did not price the crash: {market:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let account = client.margin_account(&margin).await.unwrap();
