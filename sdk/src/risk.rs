@@ -50,7 +50,7 @@ pub fn greeks_of(
     let mut groups: BTreeMap<Pubkey, Vec<(Holding, portfolio::LotRisk)>> = BTreeMap::new();
     for p in account.positions_in_use() {
         let m = markets.get(&p.market_index)?;
-        if !m.has_oracle() || (m.is_option() && m.lot_risk_ts == 0) {
+        if !m.has_oracle() || m.awaits_revaluation() {
             continue;
         }
         let (r, _) = meridian::risk::lot_risk_of(m, false).ok()?;

@@ -31,10 +31,7 @@ pub async fn run(ctx: &Context, account: &str, market: Option<&str>, sub: u16) -
             ui(health.maintenance)
         );
     }
-    let mut markets: Vec<u16> = (0..64)
-        .filter(|s| before.open_order_slots >> s & 1 == 1)
-        .map(|s| before.open_orders[s].market_index)
-        .collect();
+    let mut markets: Vec<u16> = before.order_slots().map(|s| before.open_orders[s].market_index).collect();
     markets.sort();
     markets.dedup();
     if let Some(name) = market {

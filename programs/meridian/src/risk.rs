@@ -77,12 +77,6 @@ pub fn lot_risk_of(m: &Market, conservative: bool) -> Result<(LotRisk, (i64, i64
     Ok((LotRisk::linear(high, &PORTFOLIO.grid).ok_or(MeridianError::MathOverflow)?, (low, high)))
 }
 
-/// An option market linked to an oracle whose lot was never revalued (no refresh has listed it
-/// since): it keeps its market's own rule until then.
-fn awaits_revaluation(m: &Market) -> bool {
-    m.is_option() && m.lot_risk_ts == 0
-}
-
 /// An account's health, accumulated position by position.
 pub struct HealthBuilder {
     per_market: Health,
@@ -104,7 +98,7 @@ impl HealthBuilder {
 
     /// Adds position `p` in market `m` (the caller checked that `m` is the position's market).
     pub fn add(&mut self, p: &Position, m: &Market) -> Result<()> {
-        if !m.has_oracle() || awaits_revaluation(m) {
+        if !m.has_oracle() || m.awaits_revaluation() {
             add_position(&mut self.per_market, p, &m.risk());
             return Ok(());
         }

@@ -57,13 +57,20 @@ impl Setup {
         assert_eq!(r.filled_lots, lots);
     }
 
+    /// Every market of the underlying, by index, as the SDK takes them.
+    fn markets(&self) -> BTreeMap<u16, meridian::Market> {
+        self.btc.all_markets().map(|m| (m.index, self.h.market(&m.accounts.market))).collect()
+    }
+
+    /// The trader's health by the SDK.
+    fn health(&self, t: &Trader, valuation: Valuation) -> meridian_engine::margin::Health {
+        health_with(&self.h.margin(&t.margin), &self.markets(), valuation).unwrap()
+    }
+
     /// The account's free collateral as `withdraw` judges it, by the SDK.
     fn predicted_free(&self, t: &Trader, now_slot: u64) -> u64 {
-        let account = self.h.margin(&t.margin);
-        let markets: BTreeMap<u16, meridian::Market> =
-            self.btc.all_markets().map(|m| (m.index, self.h.market(&m.accounts.market))).collect();
-        let h = health_with(&account, &markets, Valuation::Conservative { now_slot }).unwrap();
-        h.initial_free().clamp(0, account.collateral as i128) as u64
+        let collateral = self.h.margin(&t.margin).collateral as i128;
+        self.health(t, Valuation::Conservative { now_slot }).initial_free().clamp(0, collateral) as u64
     }
 
     /// Withdrawing one unit more than the SDK predicts fails, exactly the prediction succeeds.
@@ -155,8 +162,7 @@ fn a_covered_call_withdraws_what_the_sdk_predicts_fresh_and_stale() {
 
     // the hedge: less required than the perpetual alone plus the calls alone
     let account = s.h.margin(&alice.margin);
-    let markets: BTreeMap<u16, meridian::Market> =
-        s.btc.all_markets().map(|m| (m.index, s.h.market(&m.accounts.market))).collect();
+    let markets = s.markets();
     let legs: Vec<i128> = (0..2)
         .map(|i| {
             let mut one = account;
@@ -176,13 +182,8 @@ fn a_covered_call_withdraws_what_the_sdk_predicts_fresh_and_stale() {
     assert!(fresh > 0);
     // stale: the option at its worst scenario for a short, the perpetual at the band's low end
     s.h.set_clock(SLOT + 51, TS + 20);
-    let free_at = |s: &Setup, valuation| {
-        let account = s.h.margin(&alice.margin);
-        let markets: BTreeMap<u16, meridian::Market> =
-            s.btc.all_markets().map(|m| (m.index, s.h.market(&m.accounts.market))).collect();
-        health_with(&account, &markets, valuation).unwrap().initial_free()
-    };
-    assert!(free_at(&s, Valuation::Conservative { now_slot: SLOT + 51 }) < free_at(&s, Valuation::Mark), "stale valuations are worse");
+    let stale = s.health(&alice, Valuation::Conservative { now_slot: SLOT + 51 });
+    assert!(stale.initial_free() < s.health(&alice, Valuation::Mark).initial_free(), "stale valuations are worse");
     // selling more calls on a stale underlying is refused; buying them back is not (from the
     // maker, whose offer reduces its own long)
     let maker = s.maker.clone_ref();

@@ -92,43 +92,27 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     for info in market_infos {
         let mut m = load_mut::<Market, AccountInfo>(info)?;
         require_keys_eq!(m.oracle, oracle_key, MeridianError::WrongOracle);
-        if m.is_option() {
-            push_to_option(&o, &mut m, now_ts);
-        } else {
-            push_to_market(&o, &mut m);
-        }
+        push_to_market(&o, &mut m, now_ts);
     }
     Ok(())
 }
 
-/// An option market on this underlying: its lot is revalued for the portfolio engine from the
-/// aggregate's price (the underlying's value of one lot) and its realized volatility (floored and
-/// bounded, `risk::PORTFOLIO`), stamped like a linear market's mark. ~72,000 CU (28 valuations).
-fn push_to_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
+/// The aggregate's price, when it has one this refresh (Valid or Divergent, the latter with its wide
+/// confidence, so a withdrawal's conservative valuation sees the disagreement), reaches the market:
+/// a linear market's mark follows it, an option's lot is revalued from it. Only a Valid price is
+/// stamped usable, with the slot of its oldest reading. A price the market cannot take (it does not
+/// fit the ticks, or the option cannot be valued) counts as not usable (status 0).
+fn push_to_market(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
     m.oracle_max_age_slots = o.max_age_slots;
     let status = o.status();
     if status == OracleStatus::TooFewSources || status == OracleStatus::Uninitialized {
         m.oracle_status = o.status;
         return;
     }
-    let kind = if m.kind == MarketKind::Call as u8 { OptionKind::Call } else { OptionKind::Put };
-    let params = &crate::risk::PORTFOLIO;
-    // the underlying's value of one lot in quote native units (a "tick" of 1)
-    let spot = oracle::to_ticks(o.price, m.quote_decimals, m.base_decimals, m.base_lot_size, 1, false);
-    let conf = oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true);
-    let strike = m.strike.checked_mul(m.tick_size);
-    let risk = match (spot, strike) {
-        (Some(spot), Some(strike)) if spot > 0 && spot <= i64::MAX as u64 && strike <= i64::MAX as u64 => {
-            let vol = params.volatility(o.realized_vol as i128);
-            LotRisk::option(kind, spot as i64, strike as i64, vol, now_ts, m.expiry_ts, &params.grid)
-        }
-        _ => None,
-    };
-    match risk {
-        Some(risk) => {
-            m.set_lot_risk(&risk);
-            m.lot_risk_ts = now_ts;
-            m.oracle_conf = conf.unwrap_or(u64::MAX);
+    let conf = if m.is_option() { revalue_option(o, m, now_ts) } else { set_mark(o, m) };
+    match conf {
+        Some(conf) => {
+            m.oracle_conf = conf;
             m.oracle_status = o.status;
             if status == OracleStatus::Valid {
                 m.oracle_slot = o.valid_slot;
@@ -138,29 +122,37 @@ fn push_to_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
     }
 }
 
-/// The market's mark follows the aggregate's price when it has one this refresh (Valid or
-/// Divergent, the latter with its wide confidence, so a withdrawal's conservative price sees the
-/// disagreement); only a Valid one is stamped usable, with the slot of its oldest reading. A
-/// price that does not fit the market's ticks counts as not usable (status 0).
-fn push_to_market(o: &OracleAggregate, m: &mut Market) {
-    m.oracle_max_age_slots = o.max_age_slots;
-    let status = o.status();
-    if status == OracleStatus::TooFewSources || status == OracleStatus::Uninitialized {
-        m.oracle_status = o.status;
-        return;
-    }
+/// A linear market: the mark becomes the price in ticks (rounded to nearest). Returns the
+/// confidence in ticks (rounded up), or None (nothing changed) when either does not fit.
+fn set_mark(o: &OracleAggregate, m: &mut Market) -> Option<u64> {
     let ticks = |v: u64, up: bool| oracle::to_ticks(v, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, up);
     match (ticks(o.price, false), ticks(o.conf, true)) {
         (Some(price), Some(conf)) if price > 0 && price.checked_mul(m.tick_size).is_some() => {
             m.mark_price = price;
-            m.oracle_conf = conf;
-            m.oracle_status = o.status;
-            if status == OracleStatus::Valid {
-                m.oracle_slot = o.valid_slot;
-            }
+            Some(conf)
         }
-        _ => m.oracle_status = OracleStatus::Uninitialized as u8,
+        _ => None,
     }
+}
+
+/// An option on this underlying: its lot is revalued for the portfolio engine from the aggregate's
+/// price (the underlying's value of one lot) and its realized volatility (floored and bounded,
+/// `risk::PORTFOLIO`); ~72,000 CU (28 valuations). Returns the confidence in ticks (u64::MAX if it
+/// does not fit), or None (nothing changed) when the lot cannot be valued.
+fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u64> {
+    let kind = if m.kind == MarketKind::Call as u8 { OptionKind::Call } else { OptionKind::Put };
+    let params = &crate::risk::PORTFOLIO;
+    // the underlying's value of one lot in quote native units (a "tick" of 1)
+    let spot = oracle::to_ticks(o.price, m.quote_decimals, m.base_decimals, m.base_lot_size, 1, false)?;
+    let strike = m.strike.checked_mul(m.tick_size)?;
+    if spot == 0 || spot > i64::MAX as u64 || strike > i64::MAX as u64 {
+        return None;
+    }
+    let vol = params.volatility(o.realized_vol as i128);
+    let risk = LotRisk::option(kind, spot as i64, strike as i64, vol, now_ts, m.expiry_ts, &params.grid)?;
+    m.set_lot_risk(&risk);
+    m.lot_risk_ts = now_ts;
+    Some(oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true).unwrap_or(u64::MAX))
 }
 
 fn set_price(o: &mut OracleAggregate, q: Quote, slot: u64, ts: i64) {

@@ -190,6 +190,12 @@ impl Market {
         self.kind == MarketKind::Call as u8 || self.kind == MarketKind::Put as u8
     }
 
+    /// An option linked to an oracle whose lot no refresh has revalued yet (just linked, or every
+    /// push failed): it keeps its own margin rule until then.
+    pub fn awaits_revaluation(&self) -> bool {
+        self.is_option() && self.lot_risk_ts == 0
+    }
+
     pub fn has_oracle(&self) -> bool {
         self.oracle != Pubkey::default()
     }
