@@ -381,6 +381,59 @@ pub fn liquidate_cancel_orders(
     with_remaining(build(accounts, instruction::LiquidateCancelOrders {}), readonly(health))
 }
 
+/// Liquidation stage 2: `liquidator_account` (owned by `liquidator`) takes over up to `max_lots` of
+/// `liquidatee`'s position in market `m`. `liquidatee_health` / `liquidator_health`: each
+/// account's other position markets ([`health_markets`] with `m` left out; the liquidator's as
+/// they will be after the takeover, which adds `m`).
+pub fn liquidate_take_position(
+    exchange: &Pubkey,
+    m: &MarketAccounts,
+    liquidatee: &Pubkey,
+    liquidator_account: &Pubkey,
+    liquidator: &Pubkey,
+    max_lots: u64,
+    liquidatee_health: &[Pubkey],
+    liquidator_health: &[Pubkey],
+) -> Instruction {
+    let accounts = accounts::LiquidateTakePosition {
+        exchange: *exchange,
+        market: m.market,
+        liquidatee: *liquidatee,
+        liquidator_account: *liquidator_account,
+        liquidator: *liquidator,
+    };
+    let ix = build(accounts, instruction::LiquidateTakePosition { max_lots });
+    with_remaining(ix, readonly(liquidatee_health).chain(readonly(liquidator_health)))
+}
+
+/// Liquidation stage 3: resolves `liquidatee`'s bankruptcy; what the insurance fund cannot pay is
+/// socialized in market `m` (where the account's quote balance is negative). `caller` signs.
+pub fn liquidate_bankruptcy(exchange: &Pubkey, m: &MarketAccounts, liquidatee: &Pubkey, caller: &Pubkey) -> Instruction {
+    let accounts = accounts::LiquidateBankruptcy {
+        exchange: *exchange,
+        market: m.market,
+        event_queue: m.event_queue,
+        liquidatee: *liquidatee,
+        caller: *caller,
+    };
+    build(accounts, instruction::LiquidateBankruptcy {})
+}
+
+/// Adds `amount` native units from `source` (owned by `depositor`) to the insurance fund.
+pub fn deposit_insurance(c: &CollateralAccounts, depositor: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    build(
+        accounts::DepositInsurance {
+            exchange: c.exchange,
+            depositor: *depositor,
+            source: *source,
+            vault: c.vault,
+            collateral_mint: c.mint,
+            token_program: c.token_program,
+        },
+        instruction::DepositInsurance { amount },
+    )
+}
+
 /// Applies up to `limit` events; `makers`: the margin accounts the events name (writable).
 pub fn consume_events(m: &MarketAccounts, reward_account: &Pubkey, limit: u16, makers: &[Pubkey]) -> Instruction {
     let ix = build(

@@ -20,6 +20,9 @@ pub struct MarketRisk {
     /// The market's cumulative funding index: funding a position has not settled counts against
     /// (or for) its equity, rounded against the account.
     pub funding_index: i128,
+    /// The market's cumulative socialized loss per lot (`liquidation::LOSS_SCALE`): what a
+    /// position has not paid counts against its equity.
+    pub loss_index: u64,
 }
 
 /// An account's health in quote units (i128: sums over many positions cannot overflow).
@@ -28,6 +31,9 @@ pub struct Health {
     pub equity: i128,
     pub initial: i128,
     pub maintenance: i128,
+    /// A partial liquidation stops once equity is back above this (between maintenance and
+    /// initial; see [`Health::finish_liquidation_end`] for the per-market rule).
+    pub liquidation_end: i128,
 }
 
 impl Health {
@@ -38,6 +44,24 @@ impl Health {
 
     pub fn maintenance_free(&self) -> i128 {
         self.equity - self.maintenance
+    }
+
+    /// Equity above the liquidation end (a liquidation takes over positions while this is negative).
+    pub fn liquidation_end_free(&self) -> i128 {
+        self.equity - self.liquidation_end
+    }
+
+    /// Per-market rule: liquidation ends halfway between the maintenance and the initial
+    /// requirement (rounded up). Set once the positions are summed, so the checks that only need
+    /// the initial requirement never pay for it.
+    pub fn finish_liquidation_end(&mut self) {
+        let sum = self.initial + self.maintenance;
+        // requirements are never negative; an i64 halving keeps the 128-bit division (a libcall on
+        // SBF) off the order path
+        self.liquidation_end = match u64::try_from(sum) {
+            Ok(s) => s.div_ceil(2) as i128,
+            Err(_) => (sum + 1).div_euclid(2),
+        };
     }
 
     /// equity / maintenance requirement in basis points (u32::MAX when nothing is required).
@@ -124,12 +148,10 @@ fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
 #[inline(always)]
 fn exposure_with_funding(p: &Position, r: &MarketRisk) -> (i128, u128) {
     let (equity, worst) = exposure(p, r);
-    if p.funding_index() == r.funding_index {
+    if p.funding_index() == r.funding_index && p.loss_index == r.loss_index {
         return (equity, worst);
     }
-    // an overflowing debt makes the account worthless rather than healthy
-    let owed = crate::funding::pending(p, r.funding_index).unwrap_or(i64::MAX);
-    (equity - owed as i128, worst)
+    (equity - crate::liquidation::owed(p, r.funding_index, r.loss_index) as i128, worst)
 }
 
 /// Adds one market's contribution to `h`.
@@ -155,6 +177,7 @@ pub fn health<'a>(collateral: i64, positions: impl IntoIterator<Item = (&'a Posi
     for (p, r) in positions {
         add_position(&mut h, p, r);
     }
+    h.finish_liquidation_end();
     h
 }
 
@@ -165,7 +188,7 @@ mod tests {
     use proptest::prelude::*;
 
     const R: MarketRisk =
-        MarketRisk { mark: Ticks(100), tick_size: 10, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0 };
+        MarketRisk { mark: Ticks(100), tick_size: 10, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0, loss_index: 0 };
 
     #[test]
     fn unsettled_funding_counts_in_equity() {
@@ -208,11 +231,14 @@ mod tests {
         let ask = (p.ask_notional as i128 - p.ask_lots as i128 * per_lot).min(0);
         let worst = (base + p.bid_lots as i128).abs().max((base - p.ask_lots as i128).abs()) * per_lot;
         let req = |bps: u32| (worst * bps as i128 + 9_999) / 10_000;
-        Health {
+        let mut h = Health {
             equity: collateral as i128 + p.quote_balance as i128 + base * per_lot + bid + ask,
             initial: req(r.initial_bps),
             maintenance: req(r.maintenance_bps),
-        }
+            liquidation_end: 0,
+        };
+        h.finish_liquidation_end();
+        h
     }
 
     proptest! {
@@ -239,7 +265,7 @@ mod tests {
             p.ask_lots = asks;
             p.bid_notional = bids.saturating_mul(bid_px);
             p.ask_notional = asks.saturating_mul(ask_px);
-            let r = MarketRisk { mark: Ticks(mark), tick_size: tick, initial_bps: im, maintenance_bps: im / 2, funding_index: 0 };
+            let r = MarketRisk { mark: Ticks(mark), tick_size: tick, initial_bps: im, maintenance_bps: im / 2, funding_index: 0, loss_index: 0 };
             let want = reference(collateral as i64, &p, &r);
             prop_assert_eq!(health(collateral as i64, [(&p, &r)]), want);
             prop_assert_eq!(initial_free(collateral as i64, [(&p, &r)]), want.equity - want.initial);

@@ -37,6 +37,9 @@ pub struct Position {
     pub funding_index_hi: u64,
     /// Funding paid (+) or received (-) over the position's life, native units.
     pub funding_paid: i64,
+    /// The market's cumulative socialized loss per lot (`liquidation::LOSS_SCALE`) this position
+    /// has paid up to; a bankruptcy the insurance fund cannot cover raises the market's.
+    pub loss_index: u64,
 }
 
 impl Position {

@@ -95,4 +95,13 @@ meridian_errors! {
     NotLiquidatable => "account is not below its maintenance requirement",
     CannotLiquidateSelf => "the liquidator's account is the account being liquidated",
     NoOrdersToCancel => "the account has no resting orders in this market to cancel",
+    LiquidateeHasOrders => "the account still has resting orders: cancel them first (liquidate_cancel_orders)",
+    NoPositionToTake => "the account has no position in this market to take over",
+    TakeoverWouldNotHelp => "taking over this position would not bring the account closer to health (a hedge leg?)",
+    LiquidatorBelowInitial => "the takeover would leave the liquidator's account below its initial margin",
+    PositionsLeft => "the account still has positions: take them over first (liquidate_take_position)",
+    NotBankrupt => "the account's equity is not negative",
+    NoDebtInMarket => "the account owes nothing in this market: socialize its deficit where its quote balance is negative",
+    EventsPending => "the market's event queue must be empty: run the crank first",
+    NoOpenInterest => "the market has no open interest to socialize the loss over",
 }

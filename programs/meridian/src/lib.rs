@@ -178,6 +178,27 @@ pub mod meridian {
         instructions::process_liquidate_cancel_orders(ctx)
     }
 
+    /// Liquidation stage 2, permissionless: the caller's account takes over up to `max_lots` of the
+    /// position in `market` of an account below maintenance with no orders, at the lot's value moved
+    /// against it by the liquidation discount; only the lots that restore its liquidation end.
+    /// Remaining accounts: the liquidatee's other position markets, then the liquidator's. Returns
+    /// the lots taken.
+    pub fn liquidate_take_position<'info>(ctx: Context<'info, LiquidateTakePosition<'info>>, max_lots: u64) -> Result<u64> {
+        instructions::process_liquidate_take_position(ctx, max_lots)
+    }
+
+    /// Liquidation stage 3, permissionless: an account with no positions or orders and negative
+    /// equity has its deficit paid by the insurance fund; what the fund cannot pay is socialized
+    /// over `market`'s open interest.
+    pub fn liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankruptcy<'info>>) -> Result<BankruptcyResolved> {
+        instructions::process_liquidate_bankruptcy(ctx)
+    }
+
+    /// Permissionless: adds `amount` native units of collateral to the insurance fund.
+    pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
+        instructions::process_deposit_insurance(ctx, amount)
+    }
+
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return
     /// data, so the SBF binary's arithmetic can be compared with the host's for any input.
     pub fn math_probe(ctx: Context<MathProbe>, op: u8, a: i128, b: i128, c: i128) -> Result<i128> {

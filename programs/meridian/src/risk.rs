@@ -106,10 +106,9 @@ impl HealthBuilder {
         let conservative = self.valuation.conservative(m, &mut self.slot)?;
         let (risk, band) = lot_risk_of(m, conservative)?;
         crate::cu_checkpoint!("risk: lot risk");
-        // an overflowing funding debt makes the account worthless rather than healthy
         let owed = match m.funding_index() {
-            i if i == p.funding_index() => 0,
-            i => meridian_engine::funding::pending(p, i).unwrap_or(i64::MAX),
+            i if i == p.funding_index() && m.loss_index == p.loss_index => 0,
+            i => meridian_engine::liquidation::owed(p, i, m.loss_index),
         };
         let holding = Holding::of(p, owed).ok_or(MeridianError::MathOverflow)?;
         crate::cu_checkpoint!("risk: holding");
@@ -118,7 +117,8 @@ impl HealthBuilder {
         Ok(())
     }
 
-    pub fn finish(self) -> Result<Health> {
+    pub fn finish(mut self) -> Result<Health> {
+        self.per_market.finish_liquidation_end();
         if self.portfolio.is_empty() {
             return Ok(self.per_market);
         }
@@ -130,6 +130,7 @@ impl HealthBuilder {
             equity: sum(self.per_market.equity, pf.equity)?,
             initial: sum(self.per_market.initial, pf.initial)?,
             maintenance: sum(self.per_market.maintenance, pf.maintenance)?,
+            liquidation_end: sum(self.per_market.liquidation_end, pf.liquidation_end)?,
         })
     }
 }

@@ -315,7 +315,7 @@ impl Harness {
             if !queue.is_empty() {
                 continue; // makers' sides still pending
             }
-            // funding: settled amounts sit in the quote balances; each position still owes exactly
+            // funding and socialized loss: settled amounts sit in the quote balances; each position still owes exactly
             // base x (index - position's index), which will come out of its quote balance;
             // settlement rounding is the market's
             let scale = meridian_engine::funding::FUNDING_SCALE;
@@ -323,8 +323,10 @@ impl Harness {
             for (_, a) in &accounts {
                 for p in a.positions_in_use().filter(|p| p.market_index == index) {
                     base += p.base_lots as i128;
+                    // socialized loss likewise: |base| x (loss index - position's)
                     quote_scaled += p.quote_balance as i128 * scale
-                        - p.base_lots as i128 * (market.funding_index() - p.funding_index());
+                        - p.base_lots as i128 * (market.funding_index() - p.funding_index())
+                        - p.base_lots.unsigned_abs() as i128 * (market.loss_index - p.loss_index) as i128;
                     longs += p.base_lots.max(0) as u64;
                 }
             }

@@ -1,10 +1,14 @@
-//! Liquidation stage 1 on the SBF binary: an account below maintenance has its resting orders
-//! cancelled by anyone for a small fee; a healthy account, a stale oracle, the liquidatee itself
-//! and a liquidator signing for someone else's account are refused, changing nothing.
+//! Liquidation on the SBF binary. Stage 1: an account below maintenance has its resting orders
+//! cancelled by anyone for a small fee. Stage 2: a liquidator takes over just the lots that
+//! restore it, at the discount, to the unit. Stage 3: a bankrupt account's deficit is paid by the
+//! insurance fund, the rest socialized over the market's open interest. Every refusal (a healthy
+//! account, a stale oracle, the liquidatee itself, a foreign signer, orders left, a liquidator that
+//! would fall below initial margin, ...) changes nothing; funds are conserved and markets balance.
 
 use meridian::MeridianError;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::portfolio::*;
+use meridian_sdk::order::{self, OrderExt, Side};
 use meridian_sdk::{ix, risk::health_of};
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
@@ -64,4 +68,235 @@ fn stage_one_cancels_the_orders_of_an_account_below_maintenance() {
     h.crank(&perp, &maker.margin);
     h.assert_conserved(&fx);
     h.assert_markets_balanced(&fx);
+}
+
+/// An exchange with one BTC perpetual (oracle-priced), a maker, alice long 0.5 BTC with 8,100 USDC
+/// (near her initial requirement, no orders) and bob, a liquidator with `bob_usdc`.
+struct Crash {
+    h: Harness,
+    fx: ExchangeFixture,
+    btc: Underlying,
+    maker: Trader,
+    alice: Trader,
+    bob: Trader,
+}
+
+impl Crash {
+    fn new(bob_usdc: u64) -> Crash {
+        let mut h = Harness::new();
+        let fx = h.setup_exchange(6, SPL_TOKEN, meridian::ExchangeParams::default());
+        h.set_clock(SLOT, TS);
+        let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[], TS + 30 * DAY);
+        let maker = h.funded_trader(&fx, 10_000_000 * USDC, 5_000_000 * USDC);
+        let alice = h.leveraged_quoter(&fx, &btc, &maker, 0);
+        let bob = h.funded_trader(&fx, bob_usdc * USDC, bob_usdc * USDC);
+        h.crank(&btc.linear[0], &maker.margin);
+        Crash { h, fx, btc, maker, alice, bob }
+    }
+
+    fn perp(&self) -> MarketFixture {
+        self.btc.linear[0]
+    }
+
+    fn price(&mut self, dollars: f64) {
+        self.btc.dollars = dollars;
+        self.h.push_underlying(&self.btc);
+    }
+
+    fn markets(&self) -> BTreeMap<u16, meridian::Market> {
+        self.btc.all_markets().map(|m| (m.index, self.h.market(&m.accounts.market))).collect()
+    }
+
+    fn health(&self, t: &Trader) -> meridian_engine::margin::Health {
+        health_of(&self.h.margin(&t.margin), &self.markets()).unwrap()
+    }
+
+    fn take(&self, liquidator: &Trader, max_lots: u64) -> solana_sdk::instruction::Instruction {
+        let perp = self.perp();
+        let theirs = ix::health_markets(&self.fx.exchange, &self.h.margin(&self.alice.margin), Some(perp.index));
+        let ours = ix::health_markets(&self.fx.exchange, &self.h.margin(&liquidator.margin), Some(perp.index));
+        ix::liquidate_take_position(
+            &self.fx.exchange,
+            &perp.accounts,
+            &self.alice.margin,
+            &liquidator.margin,
+            &liquidator.owner.pubkey(),
+            max_lots,
+            &theirs,
+            &ours,
+        )
+    }
+
+    fn watched(&self) -> Vec<solana_sdk::pubkey::Pubkey> {
+        vec![self.fx.exchange, self.alice.margin, self.bob.margin, self.perp().accounts.market]
+    }
+}
+
+/// The liquidatee's side of a takeover of `lots` at the market's current value and discount,
+/// applied to a copy of its account (what the program does, computed by the engine on the host).
+fn taken(
+    account: &meridian::MarginAccount,
+    market: &meridian::Market,
+    lots: u64,
+) -> (meridian::MarginAccount, meridian_engine::liquidation::Takeover) {
+    use meridian_engine::units::{Lots, Side};
+    let mut a = *account;
+    let slot = a.find_position(market.index).unwrap();
+    let long = a.position(slot).base_lots > 0;
+    let t = meridian_engine::liquidation::takeover(
+        lots,
+        market.lot_value().unwrap(),
+        market.liquidation_discount_bps(),
+        meridian::LIQUIDATION_INSURANCE_SHARE_BPS,
+        long,
+    )
+    .unwrap();
+    a.position_mut(slot).apply_fill(if long { Side::Ask } else { Side::Bid }, Lots(lots), t.value).unwrap();
+    a.collateral -= t.insurance_fee as i64;
+    (a, t)
+}
+
+#[test]
+fn stage_two_takes_over_just_enough_at_the_discount() {
+    let mut c = Crash::new(20_000);
+    let perp = c.perp();
+    let carol = c.h.funded_trader(&c.fx, 100 * USDC, 100 * USDC);
+    let watched = c.watched();
+    let bob = c.bob.owner.insecure_clone();
+
+    // healthy: refused
+    c.h.fails(&[c.take(&c.bob, 5_000)], &[&bob], Expected::Meridian(MeridianError::NotLiquidatable), &watched);
+    c.h.place(&perp, &c.alice, order::limit(Side::Ask, 700_000, 1).post_only());
+    c.price(58_000.0);
+    let before = c.health(&c.alice);
+    assert!(before.maintenance_free() < 0, "{before:?}");
+    // with resting orders: stage 1 first
+    c.h.fails(&[c.take(&c.bob, 5_000)], &[&bob], Expected::Meridian(MeridianError::LiquidateeHasOrders), &watched);
+    let cancel = ix::liquidate_cancel_orders(&c.fx.exchange, &perp.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), &[]);
+    c.h.ok(&[cancel], &[&bob]);
+    // nothing to take in the future market, not by itself, not on a stale price
+    let future = c.btc.linear[1];
+    let wrong_market = ix::liquidate_take_position(
+        &c.fx.exchange, &future.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), 5_000, &[perp.accounts.market], &[],
+    );
+    c.h.fails(&[wrong_market], &[&bob], Expected::Meridian(MeridianError::NoPositionToTake), &watched);
+    let own = ix::liquidate_take_position(
+        &c.fx.exchange, &perp.accounts, &c.alice.margin, &c.alice.margin, &c.alice.owner.pubkey(), 5_000, &[], &[],
+    );
+    c.h.fails(&[own], &[&c.alice.owner], Expected::Meridian(MeridianError::CannotLiquidateSelf), &watched);
+    c.h.set_clock(SLOT + 51, TS + 30);
+    c.h.fails(&[c.take(&c.bob, 5_000)], &[&bob], Expected::Meridian(MeridianError::OracleNotUsable), &watched);
+    c.h.push_underlying(&c.btc);
+    // carol's 100 USDC cannot carry the position
+    c.h.fails(&[c.take(&carol, 5_000)], &[&carol.owner], Expected::Meridian(MeridianError::LiquidatorBelowInitial), &watched);
+
+    // bob asks for everything and gets only the lots that restore alice's liquidation end
+    let market = c.h.market(&perp.accounts.market);
+    let alice_before = c.h.margin(&c.alice.margin);
+    let (bob_before, insurance_before) = (c.h.margin(&c.bob.margin), c.h.exchange(&c.fx.exchange).insurance_balance);
+    let before = c.health(&c.alice);
+    let meta = c.h.ok(&[c.take(&c.bob, 5_000)], &[&bob]);
+    let lots = u64::from_le_bytes(meta.return_data.data[..8].try_into().unwrap());
+    assert!(0 < lots && lots < 5_000, "a partial takeover: {lots}");
+    let (expected, t) = taken(&alice_before, &market, lots);
+    let alice = c.h.margin(&c.alice.margin);
+    let slot = alice.find_position(perp.index).unwrap();
+    assert_eq!(alice.position(slot), expected.position(slot), "alice sold {lots} lots for {}", t.value);
+    assert_eq!(alice.collateral, expected.collateral, "and paid the insurance part of the discount");
+    // the discount to the unit: scaled by BTC's realized volatility, which the crash took to the
+    // cap (10%); a quarter of it to the insurance fund
+    let vol = c.h.decode::<meridian::OracleAggregate>(&c.btc.oracle.address).realized_vol;
+    assert_eq!(market.liquidation_discount_bps(), meridian_engine::liquidation::discount_bps(Some(vol), 0));
+    assert_eq!(market.liquidation_discount_bps(), 1_000);
+    let notional = lots * market.lot_value().unwrap();
+    assert_eq!(t.discount, (notional * 1_000).div_ceil(10_000));
+    assert_eq!(c.h.exchange(&c.fx.exchange).insurance_balance, insurance_before + t.insurance_fee);
+    let bob_after = c.h.margin(&c.bob.margin);
+    let bp = bob_after.position(bob_after.find_position(perp.index).unwrap());
+    assert_eq!((bp.base_lots, bp.quote_balance), (lots as i64, -(t.value as i64)));
+    assert_eq!(bob_after.collateral, bob_before.collateral);
+    // bob is up the rest of the discount at the mark (counted after the 20% haircut on positive PnL)
+    let bob_health = c.health(&c.bob);
+    let haircut = meridian::risk::PORTFOLIO.upnl_haircut_bps as u64;
+    assert_eq!(bob_health.equity - bob_before.collateral as i128, ((t.discount - t.insurance_fee) * (10_000 - haircut) / 10_000) as i128);
+    // no over-liquidation: alice is back above her liquidation end, and one lot fewer would not do
+    let after = c.health(&c.alice);
+    assert!(after.liquidation_end_free() >= 0, "{after:?}");
+    let (one_fewer, _) = taken(&alice_before, &market, lots - 1);
+    let one_fewer = health_of(&one_fewer, &c.markets()).unwrap();
+    assert!(one_fewer.liquidation_end_free() < 0, "{lots} lots taken, {} would have done", lots - 1);
+    assert!(before.liquidation_end_free() < 0);
+    // healthy again: nothing more to take
+    c.h.fails(&[c.take(&c.bob, 5_000)], &[&bob], Expected::Meridian(MeridianError::NotLiquidatable), &watched);
+    c.h.assert_conserved(&c.fx);
+    c.h.assert_markets_balanced(&c.fx);
+}
+
+#[test]
+fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
+    let mut c = Crash::new(20_000);
+    let perp = c.perp();
+    let bob = c.bob.owner.insecure_clone();
+    // the admin seeds the insurance fund with 1,000 USDC
+    let admin = c.h.funded_trader(&c.fx, 1_001 * USDC, USDC);
+    c.h.ok(&[ix::deposit_insurance(&c.fx.collateral, &admin.owner.pubkey(), &admin.token, 1_000 * USDC)], &[&admin.owner]);
+    assert_eq!(c.h.exchange(&c.fx.exchange).insurance_balance, 1_000 * USDC);
+    c.h.assert_conserved(&c.fx);
+    let bankruptcy = |c: &Crash, m: &MarketFixture| ix::liquidate_bankruptcy(&c.fx.exchange, &m.accounts, &c.alice.margin, &bob.pubkey());
+
+    // BTC falls to 45,000: alice lost 10,000 on 8,100
+    c.price(45_000.0);
+    assert!(c.health(&c.alice).equity < 0);
+    let watched = c.watched();
+    c.h.fails(&[bankruptcy(&c, &perp)], &[&bob], Expected::Meridian(MeridianError::PositionsLeft), &watched);
+    // the whole position goes: the account cannot be restored
+    let meta = c.h.ok(&[c.take(&c.bob, 5_000)], &[&bob]);
+    assert_eq!(meta.return_data.data[..8], 5_000u64.to_le_bytes());
+    let alice = c.h.margin(&c.alice.margin);
+    assert!(alice.positions_in_use().all(|p| p.base_lots == 0));
+    let deficit = (-c.health(&c.alice).equity) as u64;
+    let insurance = c.h.exchange(&c.fx.exchange).insurance_balance;
+    assert!(deficit > insurance, "deficit {deficit}, insurance {insurance}");
+    // debts are socialized where they are owed, with the crank done
+    let future = c.btc.linear[1];
+    c.h.fails(&[bankruptcy(&c, &future)], &[&bob], Expected::Meridian(MeridianError::NoDebtInMarket), &watched);
+    c.h.place(&perp, &c.maker, order::limit(Side::Ask, 460_000, 1).post_only());
+    c.h.place(&perp, &c.bob, order::limit(Side::Bid, 460_000, 1).immediate_or_cancel());
+    c.h.fails(&[bankruptcy(&c, &perp)], &[&bob], Expected::Meridian(MeridianError::EventsPending), &watched);
+    c.h.crank(&perp, &c.maker.margin);
+
+    let market = c.h.market(&perp.accounts.market);
+    let (maker_before, bob_before) = (c.health(&c.maker), c.health(&c.bob));
+    let meta = c.h.ok(&[bankruptcy(&c, &perp)], &[&bob]);
+    let resolved = <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..]).unwrap();
+    assert_eq!(resolved, meridian::BankruptcyResolved { deficit, insurance_paid: insurance, socialized: deficit - insurance });
+    let exchange = c.h.exchange(&c.fx.exchange);
+    assert_eq!((exchange.insurance_balance, exchange.insurance_paid, exchange.socialized_loss), (0, insurance, deficit - insurance));
+    assert_eq!(c.health(&c.alice).equity, 0, "the account's deficit is gone");
+    // both sides of the open interest pay the rest, per lot, rounded up
+    let after = c.h.market(&perp.accounts.market);
+    let (per_lot, _) = meridian_engine::liquidation::socialize(deficit - insurance, market.open_interest).unwrap();
+    assert_eq!(after.loss_index, per_lot);
+    let charge = (5_001 * per_lot as u128).div_ceil(1_000_000_000) as i64;
+    assert_eq!(market.open_interest, 5_001);
+    assert!(charge * 2 >= (deficit - insurance) as i64 && charge * 2 <= (deficit - insurance) as i64 + 2, "{charge} {deficit} {insurance}");
+    let position = |c: &Crash, t: &Trader| {
+        let a = c.h.margin(&t.margin);
+        *a.position(a.find_position(perp.index).unwrap())
+    };
+    for (t, before) in [(&c.maker, maker_before), (&c.bob, bob_before)] {
+        assert_eq!(meridian_engine::liquidation::pending_loss(&position(&c, t), per_lot), Some(charge));
+        assert!(c.health(t).equity < before.equity, "the debt counts at once");
+    }
+    let quotes = (position(&c, &c.maker).quote_balance, position(&c, &c.bob).quote_balance);
+    // nothing left to resolve
+    c.h.fails(&[bankruptcy(&c, &perp)], &[&bob], Expected::Meridian(MeridianError::NotBankrupt), &watched);
+    c.h.assert_conserved(&c.fx);
+    c.h.assert_markets_balanced(&c.fx);
+    // the charge is settled into the quote balances at the next settlement
+    let settle = ix::settle_funding(&perp.accounts.market, &[c.maker.margin, c.bob.margin]);
+    c.h.ok(&[settle], &[]);
+    assert_eq!(position(&c, &c.maker).loss_index, per_lot);
+    assert_eq!((position(&c, &c.maker).quote_balance, position(&c, &c.bob).quote_balance), (quotes.0 - charge, quotes.1 - charge));
+    c.h.assert_markets_balanced(&c.fx);
 }

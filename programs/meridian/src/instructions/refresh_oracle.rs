@@ -104,6 +104,7 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
 /// fit the ticks, or the option cannot be valued) counts as not usable (status 0).
 fn push_to_market(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
     m.oracle_max_age_slots = o.max_age_slots;
+    m.oracle_vol = o.realized_vol;
     let status = o.status();
     if status == OracleStatus::TooFewSources || status == OracleStatus::Uninitialized {
         m.oracle_status = o.status;

@@ -49,7 +49,12 @@ pub struct Exchange {
     pub insurance_fee_share_bps: u16,
     pub num_markets: u16,
     pub _padding: [u8; 4],
-    pub reserved: [u64; 32],
+    /// Lifetime insurance totals, native units: deposited by `deposit_insurance`, paid out to
+    /// bankrupt accounts, and the deficits it could not cover (socialized over open interest).
+    pub insurance_deposited: u64,
+    pub insurance_paid: u64,
+    pub socialized_loss: u64,
+    pub reserved: [u64; 29],
 }
 
 impl Exchange {

@@ -8,8 +8,8 @@ pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
 pub const MAX_POSITIONS: usize = 16;
 /// Resting orders an account can have across all markets.
 pub const MAX_OPEN_ORDERS: usize = 64;
-/// A position is the engine's `Position` (120 bytes), stored as words so the IDL stays plain.
-pub const POSITION_WORDS: usize = 15;
+/// A position is the engine's `Position` (128 bytes), stored as words so the IDL stays plain.
+pub const POSITION_WORDS: usize = 16;
 const _: () = assert!(core::mem::size_of::<Position>() == POSITION_WORDS * 8);
 const _: () = assert!(MAX_OPEN_ORDERS == 64, "open_order_slots is a u64 bitmap");
 

@@ -128,7 +128,8 @@ pub struct Market {
     /// Impact size in quote native units: the price a market order of this size would reach on
     /// each side is the impact bid/ask (0 = the best prices).
     pub funding_impact_notional: u64,
-    /// What settlement rounding kept for the protocol, 10^-9 units (funding paid = received + this).
+    /// What settlement rounding kept for the protocol, 10^-9 units (funding paid = received + this;
+    /// socialized loss paid = written off + this).
     pub funding_rounding: u64,
     /// Options with an oracle (the underlying's aggregate): one lot's value now and under the
     /// portfolio engine's 27 scenarios, its greeks, computed by `refresh_oracle` from the
@@ -137,7 +138,13 @@ pub struct Market {
     /// read and written through `lot_risk()` / `set_lot_risk()`.
     pub lot_risk_words: [i64; LOT_RISK_WORDS],
     pub lot_risk_ts: i64,
-    pub reserved: [u64; 5],
+    /// Cumulative socialized loss per lot, long and short alike (`meridian_engine::liquidation`):
+    /// raised by a bankruptcy the insurance fund could not cover.
+    pub loss_index: u64,
+    /// The oracle's realized volatility (12 decimals) at the last push: scales the liquidation
+    /// discount.
+    pub oracle_vol: u64,
+    pub reserved: [u64; 3],
 }
 
 impl Market {
@@ -154,6 +161,7 @@ impl Market {
             initial_bps: self.initial_margin_bps,
             maintenance_bps: self.maintenance_margin_bps,
             funding_index: self.funding_index(),
+            loss_index: self.loss_index,
         }
     }
 
@@ -171,11 +179,30 @@ impl Market {
         self.settle_funding_to(p, self.funding_index())
     }
 
-    /// Settles a position's funding to `index` (a fill event's), keeping the rounding.
+    /// Settles a position's funding to `index` (a fill event's) and its socialized loss to the
+    /// market's (a bankruptcy waits for an empty event queue, so no fill straddles one), keeping
+    /// the rounding. Called before every change of a position's base.
     pub fn settle_funding_to(&mut self, p: &mut meridian_engine::position::Position, index: i128) -> Result<i64> {
         let s = meridian_engine::funding::settle(p, index).ok_or(MeridianError::MathOverflow)?;
-        self.funding_rounding = self.funding_rounding.checked_add(s.rounding).ok_or(MeridianError::MathOverflow)?;
+        let l = meridian_engine::liquidation::settle_loss(p, self.loss_index).ok_or(MeridianError::MathOverflow)?;
+        self.funding_rounding =
+            self.funding_rounding.checked_add(s.rounding + l.rounding).ok_or(MeridianError::MathOverflow)?;
         Ok(s.paid)
+    }
+
+    /// One lot's value now, quote native units: an option's stored value once revalued, else the
+    /// mark.
+    pub fn lot_value(&self) -> Result<u64> {
+        if self.has_oracle() && self.is_option() && !self.awaits_revaluation() {
+            return Ok(self.lot_risk().now.max(0) as u64);
+        }
+        self.mark_price.checked_mul(self.tick_size).ok_or(error!(MeridianError::MathOverflow))
+    }
+
+    /// The liquidation discount (bps): scaled by the oracle's volatility, or half the maintenance
+    /// margin without one (`meridian_engine::liquidation::discount_bps`).
+    pub fn liquidation_discount_bps(&self) -> u32 {
+        meridian_engine::liquidation::discount_bps(self.has_oracle().then_some(self.oracle_vol), self.maintenance_margin_bps)
     }
 
     pub fn lot_risk(&self) -> &LotRisk {
