@@ -32,7 +32,8 @@ pub struct Health {
     pub initial: i128,
     pub maintenance: i128,
     /// A partial liquidation stops once equity is back above this (between maintenance and
-    /// initial; see [`Health::finish_liquidation_end`] for the per-market rule).
+    /// initial; see [`Health::finish_liquidation_end`] for the per-market rule). Not computed by
+    /// the order path's checks (`Valuation::ConservativeNow` on-chain), which need only initial.
     pub liquidation_end: i128,
 }
 

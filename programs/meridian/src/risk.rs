@@ -77,7 +77,9 @@ pub fn lot_risk_of(m: &Market, conservative: bool) -> Result<(LotRisk, (i64, i64
     Ok((LotRisk::linear(high, &PORTFOLIO.grid).ok_or(MeridianError::MathOverflow)?, (low, high)))
 }
 
-/// An account's health, accumulated position by position.
+/// An account's health, accumulated position by position (cloned to value one position several
+/// ways on top of the others, as a liquidation does).
+#[derive(Clone)]
 pub struct HealthBuilder {
     per_market: Health,
     portfolio: Portfolio<Pubkey>,
@@ -94,6 +96,11 @@ impl HealthBuilder {
             valuation,
             slot: None,
         }
+    }
+
+    /// Adds cash (collateral) to the equity.
+    pub fn add_cash(&mut self, amount: i64) {
+        self.per_market.equity += amount as i128;
     }
 
     /// Adds position `p` in market `m` (the caller checked that `m` is the position's market).
@@ -118,7 +125,10 @@ impl HealthBuilder {
     }
 
     pub fn finish(mut self) -> Result<Health> {
-        self.per_market.finish_liquidation_end();
+        // order placement (the hot path, `ConservativeNow`) only needs the initial requirement
+        if self.valuation != Valuation::ConservativeNow {
+            self.per_market.finish_liquidation_end();
+        }
         if self.portfolio.is_empty() {
             return Ok(self.per_market);
         }
@@ -143,10 +153,41 @@ pub fn account_health<A: AccountView>(
     remaining: &[A],
     valuation: Valuation,
 ) -> Result<Health> {
-    let mut next = remaining.iter();
     let mut b = HealthBuilder::new(account.collateral, valuation);
+    add_positions(&mut b, account, exchange, current, None, remaining)?;
+    b.finish()
+}
+
+/// A builder holding every position of the account but the one in market `skip` (and no
+/// collateral): a liquidation adds that position as it is before and after the takeover.
+pub fn health_without<A: AccountView>(
+    account: &MarginAccount,
+    exchange: &Pubkey,
+    skip: u16,
+    remaining: &[A],
+    valuation: Valuation,
+) -> Result<HealthBuilder> {
+    let mut b = HealthBuilder::new(0, valuation);
+    add_positions(&mut b, account, exchange, None, Some(skip), remaining)?;
+    Ok(b)
+}
+
+/// Adds the account's positions (but the one in `skip`) to `b`, each with its market: `current`, or
+/// the next remaining account, checked.
+fn add_positions<A: AccountView>(
+    b: &mut HealthBuilder,
+    account: &MarginAccount,
+    exchange: &Pubkey,
+    current: Option<&Market>,
+    skip: Option<u16>,
+    remaining: &[A],
+) -> Result<()> {
+    let mut next = remaining.iter();
     crate::cu_checkpoint!("risk: start");
     for p in account.positions_in_use() {
+        if Some(p.market_index) == skip {
+            continue;
+        }
         if let Some(m) = current.filter(|m| m.index == p.market_index) {
             b.add(p, m)?;
             continue;
@@ -158,7 +199,7 @@ pub fn account_health<A: AccountView>(
         b.add(p, &market)?;
     }
     crate::cu_checkpoint!("risk: end");
-    b.finish()
+    Ok(())
 }
 
 /// Equity above the initial requirement (order placement and withdrawals check this).

@@ -80,6 +80,22 @@ pub const ROWS: &[Row] = &[
         scenario: "stage 1: health check of a 1-position account below maintenance, its 16 resting orders cancelled, fee paid",
         ceiling: 13_100,
     },
+    Row {
+        name: "liquidate_take_position_16",
+        scenario: "stage 2 on a 16-position account (8 options, 8 linear, 2 underlyings): its other 15 positions valued once, the taken one before and after, the liquidator's check (target <= 60,000)",
+        ceiling: 42_000,
+    },
+    Row {
+        name: "liquidate_take_position",
+        scenario: "stage 2 on a 1-position account: the whole position taken over",
+        ceiling: 13_000,
+    },
+    Row {
+        name: "liquidate_bankruptcy",
+        scenario: "stage 3: insurance fund draw, the rest socialized over a perpetual's open interest",
+        ceiling: 3_200,
+    },
+    Row { name: "deposit_insurance", scenario: "SPL Token transfer into the vault, fund credited", ceiling: 8_000 },
     Row { name: "update_funding", scenario: "premium from the book's best prices, index accrued", ceiling: 3_550 },
     Row { name: "set_funding_params", scenario: "admin sets period, clamp, impact size", ceiling: 1_800 },
     Row { name: "settle_funding_1", scenario: "one margin account's position settled", ceiling: 1_550 },
@@ -300,6 +316,8 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let args = order::limit(Side::Bid, 640_000, 1);
     let place = ix::place_order(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), args, &others);
     out.insert("place_limit_resting_16_positions".into(), h.ok(&[place], &[&full.owner]).compute_units_consumed);
+    let cancel = ix::cancel_all_orders(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), 2, 0);
+    h.ok(&[cancel], &[&full.owner]);
 
     // liquidation stage 1: a leveraged long with 16 resting bids, BTC down 11%
     let quoter = h.leveraged_quoter(&fx, &btc, &maker, 16);
@@ -311,6 +329,64 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let meta = h.ok(&[ix], &[&liquidator.owner]);
     assert_eq!(meta.return_data.data, [16u8]);
     out.insert("liquidate_cancel_orders_16".into(), meta.compute_units_consumed);
+    h.assert_conserved(&fx);
+
+    // liquidation stage 2 of a 16-position account: 15 small positions like `full`'s and a
+    // leveraged BTC perpetual long, collateral withdrawn down to the initial requirement, then BTC
+    // down another 12%: the liquidator takes over (part of) the perpetual
+    let lev = funded(h, 96);
+    for (i, m) in btc.all_markets().chain(eth.all_markets()).enumerate().skip(1) {
+        let price = h.market(&m.accounts.market).mark_price.max(h.market(&m.accounts.market).lot_risk().now as u64);
+        // the maker's 10 lots left from `full`'s trades, at the old price
+        let (side, limit) = if i % 2 == 0 { (Side::Bid, price * 2) } else { (Side::Ask, 1) };
+        let others = ix::health_markets(&fx.exchange, &h.margin(&lev.margin), Some(m.index));
+        let place = ix::place_order(&m.accounts, &lev.margin, &lev.owner.pubkey(), order::limit(side, limit, 10).immediate_or_cancel(), &others);
+        h.ok(&[place], &[&lev.owner]);
+    }
+    let perp_fx = btc.linear[0];
+    let price = h.market(&perp_fx.accounts.market).mark_price;
+    h.place(&perp_fx, &maker, order::limit(Side::Ask, price, 5_000).post_only());
+    let others = ix::health_markets(&fx.exchange, &h.margin(&lev.margin), Some(perp_fx.index));
+    let buy = ix::place_order(&perp_fx.accounts, &lev.margin, &lev.owner.pubkey(), order::limit(Side::Bid, price, 5_000).immediate_or_cancel(), &others);
+    h.ok(&[buy], &[&lev.owner]);
+    let market_list: Vec<MarketFixture> = btc.all_markets().chain(eth.all_markets()).copied().collect();
+    let all_markets = |h: &Harness| -> BTreeMap<u16, meridian::Market> {
+        market_list.iter().map(|m| (m.index, h.market(&m.accounts.market))).collect()
+    };
+    let account = h.margin(&lev.margin);
+    assert_eq!(account.positions_in_use().count(), 16);
+    let free = meridian_sdk::risk::health_of(&account, &all_markets(h)).unwrap().initial_free();
+    let health_list = ix::health_markets(&fx.exchange, &account, None);
+    let ix = ix::withdraw_checked(&fx.collateral, &lev.margin, &lev.owner.pubkey(), &lev.token, free as u64, &health_list);
+    h.ok(&[ix], &[&lev.owner]);
+    btc.dollars = 51_000.0;
+    h.push_underlying(&btc);
+    h.crank(&perp_fx, &maker.margin);
+    let account = h.margin(&lev.margin);
+    assert!(meridian_sdk::risk::health_of(&account, &all_markets(h)).unwrap().maintenance_free() < 0);
+    let theirs = ix::health_markets(&fx.exchange, &account, Some(perp_fx.index));
+    let take = ix::liquidate_take_position(&fx.exchange, perp, &lev.margin, &liquidator.margin, &liquidator.owner.pubkey(), 5_010, &theirs, &[]);
+    let meta = h.ok(&[take], &[&liquidator.owner]);
+    let lots = u64::from_le_bytes(meta.return_data.data[..8].try_into().unwrap());
+    assert!(lots > 0);
+    out.insert("liquidate_take_position_16".into(), meta.compute_units_consumed);
+    h.assert_conserved(&fx);
+
+    // stage 3: a 1-position account the crash made bankrupt, its position taken over; the
+    // insurance fund pays part of the deficit, the rest is socialized over the perpetual
+    let broke = h.leveraged_quoter(&fx, &btc, &maker, 0);
+    h.crank(&perp_fx, &maker.margin);
+    btc.dollars = 30_000.0;
+    h.push_underlying(&btc);
+    let take = ix::liquidate_take_position(&fx.exchange, perp, &broke.margin, &liquidator.margin, &liquidator.owner.pubkey(), 5_000, &[], &[]);
+    out.insert("liquidate_take_position".into(), h.ok(&[take], &[&liquidator.owner]).compute_units_consumed);
+    let top_up = ix::deposit_insurance(&fx.collateral, &maker.owner.pubkey(), &maker.token, 100_000_000);
+    out.insert("deposit_insurance".into(), h.ok(&[top_up], &[&maker.owner]).compute_units_consumed);
+    let bankruptcy = ix::liquidate_bankruptcy(&fx.exchange, perp, &broke.margin, &liquidator.owner.pubkey());
+    let meta = h.ok(&[bankruptcy], &[&liquidator.owner]);
+    let resolved = <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..]).unwrap();
+    assert!(resolved.insurance_paid > 0 && resolved.socialized > 0, "{resolved:?}");
+    out.insert("liquidate_bankruptcy".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
 }
 

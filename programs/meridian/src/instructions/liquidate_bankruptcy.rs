@@ -76,6 +76,5 @@ pub fn process_liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankrupt
         account.release_if_flat(slot);
         exchange.socialized_loss = exchange.socialized_loss.saturating_add(socialized);
     }
-    msg!("bankruptcy: deficit {}, insurance paid {}, socialized {}", deficit, insurance_paid, socialized);
     Ok(BankruptcyResolved { deficit, insurance_paid, socialized })
 }

@@ -1,7 +1,7 @@
 use crate::{
     error::MeridianError,
     loaders::load_mut,
-    risk::{account_health, account_initial_free, Valuation},
+    risk::{account_initial_free, health_without, HealthBuilder, Valuation},
     state::*,
     trading::{adjust_collateral, update_open_interest},
 };
@@ -64,7 +64,9 @@ pub fn process_liquidate_take_position<'info>(
 
     let others = account.positions_in_use().filter(|p| p.market_index != market.index).count();
     let (theirs, ours) = ctx.remaining_accounts.split_at(others.min(ctx.remaining_accounts.len()));
-    let before = account_health(&account, &exchange_key, Some(&market), theirs, Valuation::Liquidation)?;
+    // the other positions are valued once; this one before and after the takeover
+    let rest = health_without(&account, &exchange_key, market.index, theirs, Valuation::Liquidation)?;
+    let before = with_position(&rest, &account, slot, &market)?;
     require!(before.maintenance_free() < 0, MeridianError::NotLiquidatable);
     crate::cu_checkpoint!("take: liquidatee health");
 
@@ -75,7 +77,7 @@ pub fn process_liquidate_take_position<'info>(
     let saved_exchange = (exchange.total_collateral, exchange.insurance_balance);
     let mut lots = max_lots.min(base.unsigned_abs());
     let mut t = sell_to_liquidator(&mut exchange, &mut account, slot, lots, lot_value, bps, long)?;
-    let after = account_health(&account, &exchange_key, Some(&market), theirs, Valuation::Mark)?;
+    let after = with_position(&rest, &account, slot, &market)?;
     crate::cu_checkpoint!("take: liquidatee health after");
     require!(after.liquidation_end_free() > before.liquidation_end_free(), MeridianError::TakeoverWouldNotHelp);
     let needed = lots_needed(lots, before.liquidation_end_free(), after.liquidation_end_free());
@@ -102,8 +104,16 @@ pub fn process_liquidate_take_position<'info>(
     let free = account_initial_free(&liquidator, &exchange_key, Some(&market), ours, Valuation::ConservativeNow)?;
     require!(free >= 0, MeridianError::LiquidatorBelowInitial);
     crate::cu_checkpoint!("take: liquidator health");
-    msg!("takeover: {} lots, value {}, discount {} (insurance {})", lots, t.value, t.discount, t.insurance_fee);
     Ok(lots)
+}
+
+/// The health of `account` with `rest` (its other positions) and its collateral and position in
+/// `slot` (in market `m`) as they are now.
+fn with_position(rest: &HealthBuilder, account: &MarginAccount, slot: usize, m: &Market) -> Result<meridian_engine::margin::Health> {
+    let mut b = rest.clone();
+    b.add_cash(account.collateral);
+    b.add(account.position(slot), m)?;
+    b.finish()
 }
 
 /// The liquidatee's side of a takeover: its position sells (long) or buys back (short) `lots` at
