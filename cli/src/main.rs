@@ -11,7 +11,7 @@ mod output;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    account::AccountCommand, exchange::ExchangeCommand, market::MarketCommand, oracle::OracleCommand, order::OrderCommand, risk::RiskCommand,
+    account::AccountCommand, exchange::ExchangeCommand, insurance::InsuranceCommand, market::MarketCommand, oracle::OracleCommand, order::OrderCommand, risk::RiskCommand,
 };
 
 #[derive(Parser, Debug)]
@@ -53,6 +53,9 @@ enum Command {
     /// Oracle aggregates: create, configure, list, show, refresh.
     #[command(subcommand)]
     Oracle(OracleCommand),
+    /// The insurance fund: show, deposit.
+    #[command(subcommand)]
+    Insurance(InsuranceCommand),
     /// Orders: place, cancel, cancel-all, replace.
     #[command(subcommand)]
     Order(OrderCommand),
@@ -76,16 +79,20 @@ enum Command {
         #[arg(long)]
         owner: Option<String>,
     },
-    /// Liquidate an account below its maintenance requirement (stage 1: cancels its resting
-    /// orders); the fees go to your margin account.
+    /// Liquidate an account below its maintenance requirement, stage after stage: its resting
+    /// orders, then its positions (only the lots that restore it), then its bankruptcy. Fees and
+    /// the positions taken over go to your margin account.
     Liquidate {
         /// The margin account to liquidate.
         #[arg(long)]
         account: String,
-        /// Only this market's orders (default: every market with some).
+        /// Only this market's orders and position (default: all, largest position first).
         #[arg(long)]
         market: Option<String>,
-        /// Your sub-account the fees are paid into.
+        /// Take over at most this many lots per position (default: as many as restore it).
+        #[arg(long)]
+        max_lots: Option<u64>,
+        /// Your sub-account that takes the positions and earns the fees.
         #[arg(short, long, default_value_t = 0)]
         sub_account: u16,
     },
@@ -120,13 +127,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Market(cmd) => commands::market::run(&ctx, cmd).await,
         Command::Order(cmd) => commands::order::run(&ctx, cmd).await,
         Command::Oracle(cmd) => commands::oracle::run(&ctx, cmd).await,
+        Command::Insurance(cmd) => commands::insurance::run(&ctx, cmd).await,
         Command::Book { market, depth, l3 } => commands::order::book(&ctx, &market, depth, l3).await,
         Command::Orders { sub_account, owner } => commands::order::orders(&ctx, sub_account, owner.as_deref()).await,
         Command::Positions { sub_account, owner } => {
             commands::order::positions(&ctx, sub_account, owner.as_deref()).await
         }
-        Command::Liquidate { account, market, sub_account } => {
-            commands::liquidate::run(&ctx, &account, market.as_deref(), sub_account).await
+        Command::Liquidate { account, market, max_lots, sub_account } => {
+            commands::liquidate::run(&ctx, &account, market.as_deref(), max_lots, sub_account).await
         }
         Command::Risk(_) => unreachable!("handled above"),
     }

@@ -3,6 +3,7 @@
 //!   meridian-keeper [--url] [--ws-url] [--keypair] [--exchange] [--metrics-addr] crank [--market M]...
 //!   meridian-keeper ... oracle [--oracle NAME]...
 //!   meridian-keeper ... funding [--market M]...
+//!   meridian-keeper ... liquidate [--sub-account N] [--priority-fee F] [--once]
 //!   meridian-keeper ... status
 //!
 //! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
@@ -10,6 +11,7 @@
 //! missing.
 mod crank;
 mod funding;
+mod liquidate;
 mod metrics;
 mod oracle;
 
@@ -99,6 +101,29 @@ enum Role {
         #[arg(long, default_value_t = 0)]
         priority_fee: u64,
         /// Update each market once and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Liquidate accounts below maintenance for fees (stage 1 orders, stage 2 takeovers at a
+    /// discount, stage 3 bankruptcies), largest shortfall first.
+    Liquidate {
+        /// The keeper's margin sub-account that takes positions over and earns the fees (created if
+        /// missing; deposit collateral into it to take positions over).
+        #[arg(long, default_value_t = 0)]
+        sub_account: u16,
+        /// Re-evaluate at least this often without notifications, milliseconds.
+        #[arg(long, default_value_t = 1_000)]
+        poll_ms: u64,
+        /// Reload every margin account this often (subscriptions can miss updates), seconds.
+        #[arg(long, default_value_t = 30)]
+        rescan_secs: u64,
+        /// Most liquidations sent per round.
+        #[arg(long, default_value_t = 8)]
+        max_per_round: usize,
+        /// Priority fee, micro-lamports per compute unit.
+        #[arg(long, default_value_t = 0)]
+        priority_fee: u64,
+        /// Liquidate until no account can be, then exit.
         #[arg(long)]
         once: bool,
     },
@@ -199,6 +224,26 @@ async fn main() -> Result<()> {
             let keeper = Keeper { client, payer, exchange, reward_account, ws_url };
             let cfg = funding::FundingConfig { interval: Duration::from_secs(interval_secs), priority_fee, once };
             funding::run(&keeper, selected, cfg, &metrics).await?;
+        }
+        Role::Liquidate { sub_account, poll_ms, rescan_secs, max_per_round, priority_fee, once } => {
+            let payer = load_payer(args.keypair.as_deref(), &config)?;
+            let account = pda::margin_account(&exchange, &payer.pubkey(), sub_account).0;
+            if client.account_if_exists(&account).await?.is_none() {
+                let ix = ix::create_margin_account(&exchange, &payer.pubkey(), &payer.pubkey(), sub_account);
+                client.send(&[ix], &payer, &[]).await.context("creating the liquidator's margin account")?;
+                tracing::info!(%account, "created the liquidator's margin account");
+            }
+            tracing::info!(%account, %url, %ws_url, "liquidator starting");
+            let keeper = Arc::new(Keeper { client, payer, exchange, reward_account: account, ws_url });
+            let cfg = liquidate::LiquidateConfig {
+                poll: Duration::from_millis(poll_ms),
+                rescan: Duration::from_secs(rescan_secs),
+                priority_fee,
+                max_per_round,
+                account,
+                once,
+            };
+            liquidate::run(keeper, cfg, metrics).await?;
         }
         Role::Crank { markets, batch, poll_ms, priority_fee, reward_sub_account, once } => {
             let payer = load_payer(args.keypair.as_deref(), &config)?;

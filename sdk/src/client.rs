@@ -228,21 +228,8 @@ impl Client {
         exchange: &Pubkey,
         extra: Option<RpcFilterType>,
     ) -> Result<Vec<(Pubkey, T)>> {
-        let mut filters = vec![
-            RpcFilterType::DataSize(space as u64),
-            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, T::DISCRIMINATOR)),
-            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, exchange.as_ref())),
-        ];
-        filters.extend(extra);
-        let config = RpcProgramAccountsConfig {
-            filters: Some(filters),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(solana_client::rpc_config::UiAccountEncoding::Base64),
-                commitment: Some(self.rpc.commitment()),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
+        let mut config = program_accounts_config::<T>(space, exchange, self.rpc.commitment());
+        config.filters.get_or_insert_default().extend(extra);
         let accounts = self.rpc.get_program_ui_accounts_with_config(&meridian::ID, config).await?;
         let mut out = Vec::with_capacity(accounts.len());
         for (address, account) in accounts {
@@ -267,5 +254,23 @@ impl Client {
             return Err(SdkError::NotTokenAccount(*address));
         }
         token::decode_token_account(&account.data).ok_or(SdkError::NotTokenAccount(*address))
+    }
+}
+
+/// getProgramAccounts / programSubscribe filters for the exchange's accounts of type `T` (its size,
+/// discriminator and exchange field), base64-encoded.
+pub fn program_accounts_config<T: ZeroCopyAccount>(space: usize, exchange: &Pubkey, commitment: CommitmentConfig) -> RpcProgramAccountsConfig {
+    RpcProgramAccountsConfig {
+        filters: Some(vec![
+            RpcFilterType::DataSize(space as u64),
+            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, T::DISCRIMINATOR)),
+            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, exchange.as_ref())),
+        ]),
+        account_config: RpcAccountInfoConfig {
+            encoding: Some(solana_client::rpc_config::UiAccountEncoding::Base64),
+            commitment: Some(commitment),
+            ..RpcAccountInfoConfig::default()
+        },
+        ..RpcProgramAccountsConfig::default()
     }
 }

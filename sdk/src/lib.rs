@@ -18,6 +18,7 @@ pub mod budget;
 pub mod client;
 pub mod error;
 pub mod ix;
+pub mod liquidation;
 pub mod oracle;
 pub mod order;
 pub mod pda;

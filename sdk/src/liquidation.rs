@@ -1,0 +1,234 @@
+//! Liquidation from the outside: which accounts can be liquidated, in what order, which stage each
+//! needs next, its instruction and what it should earn. Shared by `meridian liquidate` and the
+//! `meridian-keeper liquidate` role; the health is the program's own code (`crate::risk`).
+
+use crate::ix::{self, health_markets};
+use crate::ix::MarketAccounts;
+use meridian::{MarginAccount, Market};
+use meridian_engine::liquidation::takeover;
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
+use std::collections::BTreeMap;
+
+/// What an account below maintenance needs next (the program enforces the order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Stage 1: its resting orders in this market.
+    CancelOrders { market: u16 },
+    /// Stage 2: (up to) these lots of its position in this market, the largest by value.
+    TakePosition { market: u16, lots: u64 },
+    /// Stage 3: no positions left and negative equity; socialized in this market if need be.
+    Bankruptcy { market: u16 },
+}
+
+impl Stage {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stage::CancelOrders { .. } => "cancel_orders",
+            Stage::TakePosition { .. } => "take_position",
+            Stage::Bankruptcy { .. } => "bankruptcy",
+        }
+    }
+
+    pub fn market(&self) -> u16 {
+        match *self {
+            Stage::CancelOrders { market } | Stage::TakePosition { market, .. } | Stage::Bankruptcy { market } => market,
+        }
+    }
+
+    /// A compute-unit limit with room over the benchmarks (bench/cu.json: 11k, 35k for 16
+    /// positions, 3k).
+    pub fn compute_units(&self) -> u32 {
+        match self {
+            Stage::CancelOrders { .. } => 40_000,
+            Stage::TakePosition { .. } => 90_000,
+            Stage::Bankruptcy { .. } => 20_000,
+        }
+    }
+}
+
+/// The stage `account` needs next: its orders first, then its positions (largest value first),
+/// then its bankruptcy (equity of cash alone negative). None: nothing a liquidator can do.
+pub fn next_stage(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> Option<Stage> {
+    if let Some(slot) = account.order_slots().next() {
+        return Some(Stage::CancelOrders { market: account.open_orders[slot].market_index });
+    }
+    let value = |p: &meridian_engine::position::Position| {
+        markets.get(&p.market_index).and_then(|m| m.lot_value().ok()).unwrap_or(0) as u128 * p.base_lots.unsigned_abs() as u128
+    };
+    if let Some(p) = account.positions_in_use().filter(|p| p.base_lots != 0).max_by_key(|p| value(p)) {
+        return Some(Stage::TakePosition { market: p.market_index, lots: p.base_lots.unsigned_abs() });
+    }
+    let cash = account.collateral as i128 + account.positions_in_use().map(|p| p.quote_balance as i128).sum::<i128>();
+    if cash >= 0 {
+        return None;
+    }
+    let market = account.positions_in_use().min_by_key(|p| p.quote_balance).map_or(0, |p| p.market_index);
+    Some(Stage::Bankruptcy { market })
+}
+
+/// Whether every oracle of the account's positions is usable at `slot` (the program liquidates on
+/// valid prices only; a bankruptcy needs none).
+pub fn oracles_usable(account: &MarginAccount, markets: &BTreeMap<u16, Market>, slot: u64) -> bool {
+    account.positions_in_use().all(|p| markets.get(&p.market_index).is_some_and(|m| !m.has_oracle() || m.oracle_usable(slot)))
+}
+
+/// An account a liquidator can act on now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub address: Pubkey,
+    /// Equity minus the maintenance requirement (negative).
+    pub shortfall: i128,
+    pub stage: Stage,
+}
+
+/// The accounts below maintenance that a liquidator can act on at `slot`, the largest shortfall
+/// first; `own` (the liquidator's accounts) left out.
+pub fn rank(accounts: &[(Pubkey, MarginAccount)], markets: &BTreeMap<u16, Market>, slot: u64, own: &[Pubkey]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = accounts
+        .iter()
+        .filter(|(address, a)| !own.contains(address) && a.positions_in_use().next().is_some())
+        .filter_map(|(address, a)| {
+            let shortfall = crate::risk::health_of(a, markets)?.maintenance_free();
+            if shortfall >= 0 {
+                return None;
+            }
+            let stage = next_stage(a, markets)?;
+            let needs_oracles = !matches!(stage, Stage::Bankruptcy { .. });
+            (!needs_oracles || oracles_usable(a, markets, slot)).then_some(Candidate { address: *address, shortfall, stage })
+        })
+        .collect();
+    out.sort_by_key(|c| c.shortfall);
+    out
+}
+
+/// The instruction for `stage` on `liquidatee` by `liquidator` (signer) through its margin account
+/// `liquidator_account` (its current state: a takeover passes its other markets).
+pub fn instruction(
+    exchange: &Pubkey,
+    stage: Stage,
+    liquidatee: (&Pubkey, &MarginAccount),
+    liquidator_account: (&Pubkey, &MarginAccount),
+    liquidator: &Pubkey,
+    markets: &BTreeMap<u16, Market>,
+) -> Option<Instruction> {
+    let index = stage.market();
+    let m = MarketAccounts::of(crate::pda::market(exchange, index).0, markets.get(&index)?);
+    let theirs = health_markets(exchange, liquidatee.1, Some(index));
+    Some(match stage {
+        Stage::CancelOrders { .. } => {
+            ix::liquidate_cancel_orders(exchange, &m, liquidatee.0, liquidator_account.0, liquidator, &theirs)
+        }
+        Stage::TakePosition { lots, .. } => {
+            let ours = health_markets(exchange, liquidator_account.1, Some(index));
+            ix::liquidate_take_position(exchange, &m, liquidatee.0, liquidator_account.0, liquidator, lots, &theirs, &ours)
+        }
+        Stage::Bankruptcy { .. } => ix::liquidate_bankruptcy(exchange, &m, liquidatee.0, liquidator),
+    })
+}
+
+/// What the liquidator earns (collateral native units) from `stage` on `liquidatee`, at the
+/// markets' current values: stage 1's fixed fee (at most the account's collateral), stage 2's share
+/// of the discount on `lots_taken` lots, nothing for a bankruptcy.
+pub fn earnings(stage: Stage, lots_taken: u64, liquidatee: &MarginAccount, markets: &BTreeMap<u16, Market>, decimals: u8) -> u64 {
+    match stage {
+        Stage::CancelOrders { .. } => meridian::cancel_fee(decimals).min(liquidatee.collateral.max(0) as u64),
+        Stage::TakePosition { market, .. } => {
+            let (Some(m), Some(slot)) = (markets.get(&market), liquidatee.find_position(market)) else { return 0 };
+            let long = liquidatee.position(slot).base_lots > 0;
+            let (value, bps) = (m.lot_value().unwrap_or(0), m.liquidation_discount_bps());
+            takeover(lots_taken, value, bps, meridian::LIQUIDATION_INSURANCE_SHARE_BPS, long)
+                .map_or(0, |t| t.discount - t.insurance_fee)
+        }
+        Stage::Bankruptcy { .. } => 0,
+    }
+}
+
+/// Program errors that mean another liquidator (or the market) got there first: the account is
+/// healthy again, its orders or position are gone, its deficit resolved. Not failures.
+pub const RACE_ERRORS: &[&str] = &[
+    "NotLiquidatable",
+    "NoOrdersToCancel",
+    "NoPositionToTake",
+    "LiquidateeHasOrders",
+    "PositionsLeft",
+    "NotBankrupt",
+    "OracleNotUsable",
+    "EventsPending",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_engine::units::{Lots, Side, Ticks};
+
+    fn market(index: u16, mark: u64) -> Market {
+        let mut m: Market = bytemuck::Zeroable::zeroed();
+        m.index = index;
+        m.mark_price = mark;
+        m.tick_size = 1;
+        m.initial_margin_bps = 1_000;
+        m.maintenance_margin_bps = 500;
+        m
+    }
+
+    fn account(collateral: i64) -> MarginAccount {
+        let mut a: MarginAccount = bytemuck::Zeroable::zeroed();
+        a.collateral = collateral;
+        a
+    }
+
+    fn hold(a: &mut MarginAccount, m: u16, side: Side, lots: u64, value: u64) {
+        let slot = a.position_slot(m, 0).unwrap();
+        a.position_mut(slot).apply_fill(side, Lots(lots), value).unwrap();
+    }
+
+    #[test]
+    fn stages_come_in_order() {
+        let markets = BTreeMap::from([(0, market(0, 100)), (1, market(1, 1_000))]);
+        let mut a = account(100);
+        hold(&mut a, 0, Side::Bid, 50, 5_000); // worth 5,000
+        hold(&mut a, 1, Side::Ask, 10, 10_000); // worth 10,000: taken first
+        a.record_order(3, 0, Side::Bid, Ticks(90), 7, 0, 0);
+        assert_eq!(next_stage(&a, &markets), Some(Stage::CancelOrders { market: 0 }));
+        a.clear_order(3);
+        assert_eq!(next_stage(&a, &markets), Some(Stage::TakePosition { market: 1, lots: 10 }));
+        // both positions gone at a loss: cash 100 - 600 < 0, most owed in market 0
+        let mut b = account(100);
+        hold(&mut b, 0, Side::Bid, 10, 1_000);
+        hold(&mut b, 0, Side::Ask, 10, 500);
+        hold(&mut b, 1, Side::Bid, 1, 1_000);
+        hold(&mut b, 1, Side::Ask, 1, 900);
+        assert_eq!(next_stage(&b, &markets), Some(Stage::Bankruptcy { market: 0 }));
+        b.collateral = 600;
+        assert_eq!(next_stage(&b, &markets), None, "cash covers the losses");
+    }
+
+    #[test]
+    fn ranks_by_shortfall_and_skips_own_and_healthy_accounts() {
+        let markets = BTreeMap::from([(0, market(0, 100))]);
+        let mut small = account(200); // 50 lots long bought at 100, now worth 5,000 at 100: 5% = 250
+        hold(&mut small, 0, Side::Bid, 50, 5_000);
+        let mut large = account(100);
+        hold(&mut large, 0, Side::Bid, 50, 5_000);
+        let mut healthy = account(10_000);
+        hold(&mut healthy, 0, Side::Bid, 50, 5_000);
+        let keys: Vec<Pubkey> = (0..4).map(|_| Pubkey::new_unique()).collect();
+        let accounts = vec![(keys[0], small), (keys[1], large), (keys[2], healthy), (keys[3], large)];
+        let ranked = rank(&accounts, &markets, 0, &[keys[3]]);
+        assert_eq!(ranked.iter().map(|c| c.address).collect::<Vec<_>>(), vec![keys[1], keys[0]]);
+        assert_eq!((ranked[0].shortfall, ranked[1].shortfall), (100 - 250, 200 - 250));
+        assert_eq!(ranked[0].stage, Stage::TakePosition { market: 0, lots: 50 });
+    }
+
+    #[test]
+    fn earnings_are_the_liquidators_share() {
+        let mut m = market(0, 100);
+        m.maintenance_margin_bps = 1_000; // no oracle: discount = half of it, 5%
+        let markets = BTreeMap::from([(0, m)]);
+        let mut a = account(50);
+        hold(&mut a, 0, Side::Bid, 40, 4_000);
+        // 40 lots of 100 at 5%: 200, of which 75% (150) the liquidator's
+        assert_eq!(earnings(Stage::TakePosition { market: 0, lots: 40 }, 40, &a, &markets, 6), 150);
+        assert_eq!(earnings(Stage::CancelOrders { market: 0 }, 0, &a, &markets, 6), 50, "capped by the collateral");
+    }
+}
