@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use meridian_sdk::{
     client::program_accounts_config,
     error::ProgramFailure,
-    liquidation::{self, Candidate, Stage, RACE_ERRORS},
+    liquidation::{self, Candidate, RACE_ERRORS},
     state::{MarginAccount, Market, ZeroCopyAccount},
     Pubkey,
 };
@@ -48,7 +48,8 @@ struct View {
 
 /// How an attempt ended.
 enum Outcome {
-    Landed { earned: u64, latency_slots: u64 },
+    /// `lots`: those a takeover took (0 for the other stages).
+    Landed { earned: u64, lots: u64, latency_slots: u64 },
     /// Another liquidator (or the market) got there first.
     Raced(String),
 }
@@ -90,13 +91,13 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
             let stage = c.stage.name();
             metrics.add("meridian_liquidator_attempts_total", "Liquidations attempted.", &format!("stage=\"{stage}\""), 1.0);
             match attempt(&k, &cfg, c, &markets, exchange.collateral_decimals).await {
-                Ok(Outcome::Landed { earned, latency_slots }) => {
+                Ok(Outcome::Landed { earned, lots, latency_slots }) => {
                     earned_total += earned;
                     metrics.add("meridian_liquidator_wins_total", "Liquidations landed.", &format!("stage=\"{stage}\""), 1.0);
                     metrics.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", "", earned as f64);
                     metrics.set("meridian_liquidator_latency_slots", "Slots from the oracle push to the landed liquidation (last one).", "", latency_slots as f64);
                     metrics.add("meridian_liquidator_latency_slots_sum", "Sum of latency slots over landed liquidations.", "", latency_slots as f64);
-                    tracing::info!(account = %c.address, stage, earned, earned_total, latency_slots, shortfall = %c.shortfall, "liquidation landed");
+                    tracing::info!(account = %c.address, stage, lots, earned, earned_total, latency_slots, shortfall = %c.shortfall, "liquidation landed");
                 }
                 Ok(Outcome::Raced(reason)) => {
                     metrics.add("meridian_liquidator_races_lost_total", "Attempts another liquidator or the market made moot.", &format!("stage=\"{stage}\""), 1.0);
@@ -142,7 +143,7 @@ async fn attempt(k: &Keeper, cfg: &LiquidateConfig, c: &Candidate, markets: &BTr
     let sim = k.client.rpc().simulate_transaction(&tx).await?.value;
     if let Some(err) = &sim.err {
         let logs = sim.logs.unwrap_or_default();
-        return match ProgramFailure::from_logs(&logs) {
+        return match ProgramFailure::from_transaction_error(&err.clone().into(), &logs) {
             Some(f) if RACE_ERRORS.contains(&f.name.as_str()) => Ok(Outcome::Raced(f.name)),
             Some(f) => Err(anyhow!("simulation: {f}")),
             None => Err(anyhow!("simulation: {err:?}")),
@@ -154,7 +155,8 @@ async fn attempt(k: &Keeper, cfg: &LiquidateConfig, c: &Candidate, markets: &BTr
         .and_then(|r| base64_decode(&r.data.0))
         .and_then(|b| b.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())))
         .unwrap_or(0);
-    let signature = match k.client.send_with_budget(&ixs[ixs.len() - 1..], &k.payer, &[], c.stage.compute_units(), cfg.priority_fee).await {
+    // the simulated transaction itself: no second blockhash fetch or preflight on the way to landing
+    let signature = match k.client.send_signed(&tx, false).await {
         Ok(s) => s,
         Err(e) => {
             return match e.program_error_name() {
@@ -173,10 +175,7 @@ async fn attempt(k: &Keeper, cfg: &LiquidateConfig, c: &Candidate, markets: &BTr
         .max()
         .unwrap_or(landed);
     let earned = liquidation::earnings(c.stage, lots, &liquidatee, markets, decimals);
-    if matches!(c.stage, Stage::TakePosition { .. }) {
-        tracing::info!(lots, "position taken over");
-    }
-    Ok(Outcome::Landed { earned, latency_slots: landed.saturating_sub(pushed) })
+    Ok(Outcome::Landed { earned, lots, latency_slots: landed.saturating_sub(pushed) })
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {

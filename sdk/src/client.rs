@@ -124,11 +124,18 @@ impl Client {
         let mut all: Vec<&Keypair> = vec![payer];
         all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
         let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, blockhash);
+        self.send_signed(&tx, true).await
+    }
+
+    /// Sends a signed transaction and waits for confirmation; `preflight: false` when the caller
+    /// simulated it already (a failure still comes back decoded once confirmed).
+    pub async fn send_signed(&self, tx: &Transaction, preflight: bool) -> Result<Signature> {
         let config = RpcSendTransactionConfig {
+            skip_preflight: !preflight,
             preflight_commitment: Some(self.rpc.commitment().commitment),
             ..RpcSendTransactionConfig::default()
         };
-        Ok(self.rpc.send_and_confirm_transaction_with_spinner_and_config(&tx, self.rpc.commitment(), config).await?)
+        Ok(self.rpc.send_and_confirm_transaction_with_spinner_and_config(tx, self.rpc.commitment(), config).await?)
     }
 
     pub async fn account(&self, address: &Pubkey) -> Result<Account> {

@@ -6,11 +6,34 @@ use crate::{
     trading,
 };
 use anchor_lang::prelude::*;
+use core::cell::RefMut;
 
 /// What the caller of a successful stage-1 liquidation earns from the liquidatee: 0.1 unit of the
 /// collateral (10^(decimals-1) native units), at most the liquidatee's collateral.
 pub fn cancel_fee(collateral_decimals: u8) -> u64 {
     10u64.pow(collateral_decimals.saturating_sub(1) as u32)
+}
+
+/// The account being liquidated, loaded and checked: a margin account of `exchange`.
+pub(crate) fn load_liquidatee<'a>(exchange: &Pubkey, info: &'a AccountInfo) -> Result<RefMut<'a, MarginAccount>> {
+    let account = load_mut::<MarginAccount, AccountInfo>(info)?;
+    require_keys_eq!(account.exchange, *exchange, MeridianError::WrongExchange);
+    Ok(account)
+}
+
+/// The liquidatee and the liquidator's margin account, loaded and checked (every stage that pays
+/// the caller): both of `exchange`, not the same account, the latter owned by the signer.
+pub(crate) fn load_parties<'a>(
+    exchange: &Pubkey,
+    liquidatee: &'a AccountInfo,
+    liquidator_account: &'a AccountInfo,
+    liquidator: &Pubkey,
+) -> Result<(RefMut<'a, MarginAccount>, RefMut<'a, MarginAccount>)> {
+    require_keys_neq!(liquidatee.key(), liquidator_account.key(), MeridianError::CannotLiquidateSelf);
+    let account = load_liquidatee(exchange, liquidatee)?;
+    let liquidator_state = load_liquidatee(exchange, liquidator_account)?;
+    require_keys_eq!(liquidator_state.owner, *liquidator, MeridianError::NotAccountOwner);
+    Ok((account, liquidator_state))
 }
 
 #[derive(Accounts)]
@@ -44,12 +67,7 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
     let market = load::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
-    require_keys_neq!(a.liquidatee.key(), a.liquidator_account.key(), MeridianError::CannotLiquidateSelf);
-    let mut account = load_mut::<MarginAccount, AccountInfo>(&a.liquidatee)?;
-    require_keys_eq!(account.exchange, exchange_key, MeridianError::WrongExchange);
-    let mut liquidator = load_mut::<MarginAccount, AccountInfo>(&a.liquidator_account)?;
-    require_keys_eq!(liquidator.exchange, exchange_key, MeridianError::WrongExchange);
-    require_keys_eq!(liquidator.owner, a.liquidator.key(), MeridianError::NotAccountOwner);
+    let (mut account, mut liquidator) = load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     market.check_can_cancel()?;
 
     let health = account_health(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;

@@ -51,12 +51,8 @@ pub fn process_liquidate_take_position<'info>(
     let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     market.check_can_cancel()?;
-    require_keys_neq!(a.liquidatee.key(), a.liquidator_account.key(), MeridianError::CannotLiquidateSelf);
-    let mut account = load_mut::<MarginAccount, AccountInfo>(&a.liquidatee)?;
-    require_keys_eq!(account.exchange, exchange_key, MeridianError::WrongExchange);
-    let mut liquidator = load_mut::<MarginAccount, AccountInfo>(&a.liquidator_account)?;
-    require_keys_eq!(liquidator.exchange, exchange_key, MeridianError::WrongExchange);
-    require_keys_eq!(liquidator.owner, a.liquidator.key(), MeridianError::NotAccountOwner);
+    let (mut account, mut liquidator) =
+        super::liquidate_cancel_orders::load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     require!(account.open_order_slots == 0, MeridianError::LiquidateeHasOrders);
     let slot = account.find_position(market.index).ok_or(MeridianError::NoPositionToTake)?;
     let base = account.position(slot).base_lots;
