@@ -1,25 +1,34 @@
 //! Liquidator role: finds every margin account of the exchange (getProgramAccounts, then a
-//! programSubscribe on margin accounts and on markets, so oracle pushes and fills reach it as they
-//! land), keeps their health with the SDK's engine (the program's own code), ranks those below
-//! maintenance by shortfall and sends the stage each needs (`meridian_sdk::liquidation`), with a
-//! compute-unit limit and priority fee. Each attempt is simulated first: an account another
-//! liquidator already fixed fails simulation with a race error and costs nothing. Earnings (stage
+//! programSubscribe on margin accounts and on markets at `processed` commitment, so an oracle push
+//! or a fill reaches it in the slot it lands), keeps their health with the SDK's engine (the
+//! program's own code), ranks those below maintenance by shortfall and sends the stage each needs
+//! (`meridian_sdk::liquidation`), with a compute-unit limit and priority fee.
+//!
+//! Built for latency: the ranking acts on the subscribed state (no re-read), the blockhash is
+//! cached, and each attempt runs on its own task, so no account waits for another's confirmation.
+//! Each attempt is simulated first: an account another liquidator already fixed fails simulation
+//! with a race error and costs nothing; the simulated transaction is then sent as is. An account
+//! with an attempt in flight is not attempted again until that one lands or fails. Earnings (stage
 //! 1 fees, stage 2 discount shares) go to the liquidator's margin account.
 
 use crate::{metrics::Metrics, Keeper};
 use anyhow::{anyhow, Result};
 use futures_util::StreamExt;
 use meridian_sdk::{
-    client::program_accounts_config,
+    client::{program_accounts_config, Client},
     error::ProgramFailure,
-    liquidation::{self, Candidate, RACE_ERRORS},
+    liquidation::{self, Candidate, Stage, RACE_ERRORS},
     state::{MarginAccount, Market, ZeroCopyAccount},
     Pubkey,
 };
-use solana_sdk::{signer::Signer, transaction::Transaction};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::{hash::Hash, signer::Signer, transaction::Transaction};
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 use tokio::sync::Notify;
@@ -31,7 +40,7 @@ pub struct LiquidateConfig {
     /// Reload every account (getProgramAccounts) this often: subscriptions can miss updates.
     pub rescan: Duration,
     pub priority_fee: u64,
-    /// Most liquidations sent per round (largest shortfall first).
+    /// Most liquidations in flight at once (largest shortfall first).
     pub max_per_round: usize,
     /// The liquidator's margin account (takes positions, earns the fees).
     pub account: Pubkey,
@@ -46,101 +55,217 @@ struct View {
     markets: BTreeMap<u16, Market>,
 }
 
+/// An account below maintenance, from the ranking that first found it until it leaves the ranking:
+/// the latency of its first landed liquidation is measured from `push_slot`, the latest oracle push
+/// among its markets when it was found.
+struct Episode {
+    push_slot: u64,
+    measured: bool,
+}
+
+/// State shared by the ranking loop, the subscriptions and the attempts in flight.
+struct Shared {
+    k: Arc<Keeper>,
+    /// At `processed` commitment: reads, simulations and statuses as of the newest slot.
+    fast: Client,
+    cfg: LiquidateConfig,
+    metrics: Arc<Metrics>,
+    view: Mutex<View>,
+    /// Wakes the ranking: an account or market changed, or an attempt ended.
+    notify: Notify,
+    /// Accounts not to attempt before the instant (an attempt in flight, or one that just failed).
+    hold: Mutex<HashMap<Pubkey, Instant>>,
+    episodes: Mutex<HashMap<Pubkey, Episode>>,
+    blockhash: Mutex<Option<(Hash, Instant)>>,
+    earned_total: AtomicU64,
+    decimals: u8,
+}
+
 /// How an attempt ended.
 enum Outcome {
     /// `lots`: those a takeover took (0 for the other stages).
-    Landed { earned: u64, lots: u64, latency_slots: u64 },
+    Landed { earned: u64, lots: u64, slot: u64 },
     /// Another liquidator (or the market) got there first.
     Raced(String),
 }
 
+/// A blockhash is reused this long (they stay valid ~60 s; a fresh one per attempt costs a round
+/// trip on the latency path).
+const BLOCKHASH_TTL: Duration = Duration::from_secs(10);
+/// An attempt not seen landed by then is given up (its blockhash may still land it; the ranking
+/// sees the result either way).
+const LAND_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) -> Result<()> {
     let exchange = k.client.exchange(&k.exchange).await?;
-    let view = Arc::new(Mutex::new(View::default()));
-    let notify = Arc::new(Notify::new());
+    let fast = Client::new(k.client.rpc().url(), CommitmentConfig::processed());
+    let s = Arc::new(Shared {
+        k: k.clone(),
+        fast,
+        cfg: cfg.clone(),
+        metrics: metrics.clone(),
+        view: Mutex::new(View::default()),
+        notify: Notify::new(),
+        hold: Mutex::new(HashMap::new()),
+        episodes: Mutex::new(HashMap::new()),
+        blockhash: Mutex::new(None),
+        earned_total: AtomicU64::new(0),
+        decimals: exchange.collateral_decimals,
+    });
     if !cfg.once {
-        tokio::spawn(subscribe::<MarginAccount>(k.clone(), MarginAccount::SPACE, view.clone(), notify.clone(), metrics.clone()));
-        tokio::spawn(subscribe::<Market>(k.clone(), Market::SPACE, view.clone(), notify.clone(), metrics.clone()));
+        tokio::spawn(subscribe::<MarginAccount>(s.clone(), MarginAccount::SPACE));
+        tokio::spawn(subscribe::<Market>(s.clone(), Market::SPACE));
     }
     let mut last_scan: Option<Instant> = None;
-    let mut earned_total = 0u64;
     loop {
         if last_scan.is_none_or(|t| t.elapsed() >= cfg.rescan) {
             let started = Instant::now();
-            let accounts = k.client.margin_accounts(&k.exchange, None).await?;
-            let markets = k.client.markets(&k.exchange).await?;
-            let mut v = view.lock().unwrap();
+            let accounts = s.fast.margin_accounts(&k.exchange, None).await?;
+            let markets = s.fast.markets(&k.exchange).await?;
+            let mut v = s.view.lock().unwrap();
             v.accounts = accounts.into_iter().collect();
             v.markets = markets.into_iter().map(|(_, m)| (m.index, m)).collect();
             metrics.set("meridian_liquidator_scan_seconds", "Duration of the last full account scan.", "", started.elapsed().as_secs_f64());
             last_scan = Some(Instant::now());
         }
-        let slot = k.client.rpc().get_slot().await?;
-        let (candidates, markets, tracked, rate) = {
-            let v = view.lock().unwrap();
+        let slot = s.fast.rpc().get_slot().await?;
+        let (candidates, tracked, rate) = {
+            let v = s.view.lock().unwrap();
             let accounts: Vec<(Pubkey, MarginAccount)> = v.accounts.iter().map(|(a, m)| (*a, *m)).collect();
             let started = Instant::now();
             let ranked = liquidation::rank(&accounts, &v.markets, slot, &[cfg.account]);
             let rate = accounts.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            (ranked, v.markets.clone(), accounts.len(), rate)
+            s.track_episodes(&ranked, &v);
+            (ranked, accounts.len(), rate)
         };
         metrics.set("meridian_liquidator_accounts_tracked", "Margin accounts whose health is tracked.", "", tracked as f64);
         metrics.set("meridian_liquidator_accounts_liquidatable", "Accounts below maintenance that can be acted on now.", "", candidates.len() as f64);
         metrics.set("meridian_liquidator_health_evaluations_per_second", "Accounts evaluated per second in the last ranking.", "", rate);
-        for c in candidates.iter().take(cfg.max_per_round) {
-            let stage = c.stage.name();
-            metrics.add("meridian_liquidator_attempts_total", "Liquidations attempted.", &format!("stage=\"{stage}\""), 1.0);
-            match attempt(&k, &cfg, c, &markets, exchange.collateral_decimals).await {
-                Ok(Outcome::Landed { earned, lots, latency_slots }) => {
-                    earned_total += earned;
-                    metrics.add("meridian_liquidator_wins_total", "Liquidations landed.", &format!("stage=\"{stage}\""), 1.0);
-                    metrics.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", "", earned as f64);
-                    metrics.set("meridian_liquidator_latency_slots", "Slots from the oracle push to the landed liquidation (last one).", "", latency_slots as f64);
-                    metrics.add("meridian_liquidator_latency_slots_sum", "Sum of latency slots over landed liquidations.", "", latency_slots as f64);
-                    tracing::info!(account = %c.address, stage, lots, earned, earned_total, latency_slots, shortfall = %c.shortfall, "liquidation landed");
+        let now = Instant::now();
+        let in_flight = {
+            let mut hold = s.hold.lock().unwrap();
+            hold.retain(|_, until| *until > now);
+            let mut started = hold.len();
+            for c in &candidates {
+                if started >= cfg.max_per_round || hold.contains_key(&c.address) {
+                    continue;
                 }
-                Ok(Outcome::Raced(reason)) => {
-                    metrics.add("meridian_liquidator_races_lost_total", "Attempts another liquidator or the market made moot.", &format!("stage=\"{stage}\""), 1.0);
-                    tracing::info!(account = %c.address, stage, reason, "nothing to do any more");
-                }
-                Err(e) => {
-                    metrics.add("meridian_liquidator_errors_total", "Attempts that failed for another reason.", &format!("stage=\"{stage}\""), 1.0);
-                    tracing::error!(account = %c.address, stage, error = %e, "liquidation failed");
-                }
+                hold.insert(c.address, now + LAND_TIMEOUT + Duration::from_secs(5));
+                started += 1;
+                let push_slot = s.episodes.lock().unwrap().get(&c.address).filter(|e| !e.measured).map(|e| e.push_slot);
+                tokio::spawn(attempt_and_report(s.clone(), *c, push_slot));
             }
-            // the account changed (or someone else changed it): read it again before the next stage
-            if let Ok(a) = k.client.margin_account(&c.address).await {
-                view.lock().unwrap().accounts.insert(c.address, a);
-            }
-        }
-        if cfg.once && candidates.is_empty() {
-            tracing::info!(earned_total, "no account left to liquidate");
+            hold.len()
+        };
+        if cfg.once && candidates.is_empty() && in_flight == 0 {
+            tracing::info!(earned_total = s.earned_total.load(Ordering::Relaxed), "no account left to liquidate");
             return Ok(());
         }
-        if candidates.is_empty() {
-            tokio::select! {
-                _ = notify.notified() => {}
-                _ = tokio::time::sleep(cfg.poll) => {}
-            }
-        } else if cfg.once {
-            // let the cluster advance past what was just sent before ranking again
-            tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::select! {
+            _ = s.notify.notified() => {}
+            _ = tokio::time::sleep(cfg.poll) => {}
         }
     }
 }
 
-/// One liquidation: the liquidatee and the liquidator's account read fresh, the stage's
-/// instruction simulated, then sent with a compute-unit limit and priority fee.
-async fn attempt(k: &Keeper, cfg: &LiquidateConfig, c: &Candidate, markets: &BTreeMap<u16, Market>, decimals: u8) -> Result<Outcome> {
-    let liquidatee = k.client.margin_account(&c.address).await?;
-    let ours = k.client.margin_account(&cfg.account).await?;
-    let ix = liquidation::instruction(&k.exchange, c.stage, (&c.address, &liquidatee), (&cfg.account, &ours), &k.payer.pubkey(), markets)
+impl Shared {
+    /// Opens an episode for each account newly below maintenance, closes those that left.
+    fn track_episodes(&self, ranked: &[Candidate], v: &View) {
+        let mut episodes = self.episodes.lock().unwrap();
+        episodes.retain(|a, _| ranked.iter().any(|c| c.address == *a));
+        for c in ranked {
+            episodes.entry(c.address).or_insert_with(|| {
+                let push_slot = v.accounts.get(&c.address).map_or(0, |a| {
+                    a.positions_in_use().filter_map(|p| v.markets.get(&p.market_index)).map(|m| m.oracle_push_slot).max().unwrap_or(0)
+                });
+                Episode { push_slot, measured: false }
+            });
+        }
+    }
+
+    /// A recent blockhash, fetched again once older than [`BLOCKHASH_TTL`].
+    async fn blockhash(&self) -> Result<Hash> {
+        if let Some((hash, at)) = *self.blockhash.lock().unwrap() {
+            if at.elapsed() < BLOCKHASH_TTL {
+                return Ok(hash);
+            }
+        }
+        let hash = self.k.client.rpc().get_latest_blockhash().await?;
+        *self.blockhash.lock().unwrap() = Some((hash, Instant::now()));
+        Ok(hash)
+    }
+
+    /// Reads `address` again into the view (after an attempt, whatever happened to it).
+    async fn refresh(&self, address: &Pubkey) {
+        if let Ok(a) = self.fast.margin_account(address).await {
+            self.view.lock().unwrap().accounts.insert(*address, a);
+        }
+    }
+}
+
+/// One attempt on its own task: counted, logged, and the account released for the next ranking.
+/// `push_slot`: the episode's, while its latency is still to be measured (the subscription may show
+/// the account healthy, closing the episode, before the attempt sees its own transaction land).
+async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>) {
+    let stage = c.stage.name();
+    let m = &s.metrics;
+    m.add("meridian_liquidator_attempts_total", "Liquidations attempted.", &format!("stage=\"{stage}\""), 1.0);
+    let result = attempt(&s, &c).await;
+    let retry_after = match &result {
+        Ok(Outcome::Landed { earned, lots, slot }) => {
+            let total = s.earned_total.fetch_add(*earned, Ordering::Relaxed) + earned;
+            m.add("meridian_liquidator_wins_total", "Liquidations landed.", &format!("stage=\"{stage}\""), 1.0);
+            m.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", "", *earned as f64);
+            let latency = push_slot.filter(|p| *p > 0).map(|p| slot.saturating_sub(p));
+            if let Some(e) = s.episodes.lock().unwrap().get_mut(&c.address) {
+                e.measured = true;
+            }
+            if let Some(l) = latency {
+                m.set("meridian_liquidator_latency_slots", "Slots from the oracle push that made an account liquidatable to its first landed liquidation (last one).", "", l as f64);
+                m.add("meridian_liquidator_latency_slots_sum", "Sum of those latencies.", "", l as f64);
+                m.add("meridian_liquidator_latency_slots_count", "Liquidations whose latency was measured.", "", 1.0);
+            }
+            tracing::info!(account = %c.address, stage, lots, earned, earned_total = total, slot, latency_slots = ?latency, shortfall = %c.shortfall, "liquidation landed");
+            Duration::ZERO
+        }
+        Ok(Outcome::Raced(reason)) => {
+            m.add("meridian_liquidator_races_lost_total", "Attempts another liquidator or the market made moot.", &format!("stage=\"{stage}\""), 1.0);
+            tracing::info!(account = %c.address, stage, reason, "nothing to do any more");
+            Duration::ZERO
+        }
+        Err(e) => {
+            m.add("meridian_liquidator_errors_total", "Attempts that failed for another reason.", &format!("stage=\"{stage}\""), 1.0);
+            tracing::error!(account = %c.address, stage, error = %e, "liquidation failed");
+            s.cfg.poll
+        }
+    };
+    // the account changed (or someone else changed it): read it (and ours) before the next stage
+    s.refresh(&c.address).await;
+    s.refresh(&s.cfg.account).await;
+    s.hold.lock().unwrap().insert(c.address, Instant::now() + retry_after);
+    s.notify.notify_one();
+}
+
+/// One liquidation from the view's state: the stage's instruction simulated at `processed`, then
+/// sent as simulated (no preflight) and followed until it lands.
+async fn attempt(s: &Shared, c: &Candidate) -> Result<Outcome> {
+    let (liquidatee, ours, markets) = {
+        let v = s.view.lock().unwrap();
+        let ours = v.accounts.get(&s.cfg.account).copied();
+        (v.accounts.get(&c.address).copied(), ours, v.markets.clone())
+    };
+    let liquidatee = liquidatee.ok_or_else(|| anyhow!("account {} left the view", c.address))?;
+    let ours = match ours {
+        Some(a) => a,
+        None => s.fast.margin_account(&s.cfg.account).await?,
+    };
+    let k = &s.k;
+    let ix = liquidation::instruction(&k.exchange, c.stage, (&c.address, &liquidatee), (&s.cfg.account, &ours), &k.payer.pubkey(), &markets)
         .ok_or_else(|| anyhow!("market {} unknown", c.stage.market()))?;
-    let mut ixs = meridian_sdk::budget::instructions(c.stage.compute_units(), cfg.priority_fee);
+    let mut ixs = meridian_sdk::budget::instructions(c.stage.compute_units(), s.cfg.priority_fee);
     ixs.push(ix);
-    let blockhash = k.client.rpc().get_latest_blockhash().await?;
-    let tx = Transaction::new_signed_with_payer(&ixs, Some(&k.payer.pubkey()), &[&k.payer], blockhash);
-    let sim = k.client.rpc().simulate_transaction(&tx).await?.value;
+    let tx = Transaction::new_signed_with_payer(&ixs, Some(&k.payer.pubkey()), &[&k.payer], s.blockhash().await?);
+    let sim = s.fast.rpc().simulate_transaction(&tx).await?.value;
     if let Some(err) = &sim.err {
         let logs = sim.logs.unwrap_or_default();
         return match ProgramFailure::from_transaction_error(&err.clone().into(), &logs) {
@@ -150,32 +275,28 @@ async fn attempt(k: &Keeper, cfg: &LiquidateConfig, c: &Candidate, markets: &BTr
         };
     }
     // stage 2 returns the lots it takes
-    let lots = sim
-        .return_data
-        .and_then(|r| base64_decode(&r.data.0))
-        .and_then(|b| b.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())))
-        .unwrap_or(0);
-    // the simulated transaction itself: no second blockhash fetch or preflight on the way to landing
-    let signature = match k.client.send_signed(&tx, false).await {
-        Ok(s) => s,
-        Err(e) => {
-            return match e.program_error_name() {
-                Some(name) if RACE_ERRORS.contains(&name) => Ok(Outcome::Raced(name.to_string())),
-                _ => Err(e.into()),
-            }
-        }
+    let lots = match c.stage {
+        Stage::TakePosition { .. } => sim
+            .return_data
+            .and_then(|r| base64_decode(&r.data.0))
+            .and_then(|b| b.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap())))
+            .unwrap_or(0),
+        _ => 0,
     };
-    let landed = k.client.rpc().get_signature_statuses(&[signature]).await?.value[0].as_ref().map_or(0, |s| s.slot);
-    // the price that made it liquidatable: the latest push among its markets
-    let pushed = liquidatee
-        .positions_in_use()
-        .filter_map(|p| markets.get(&p.market_index))
-        .filter(|m| m.has_oracle())
-        .map(|m| m.oracle_slot)
-        .max()
-        .unwrap_or(landed);
-    let earned = liquidation::earnings(c.stage, lots, &liquidatee, markets, decimals);
-    Ok(Outcome::Landed { earned, lots, latency_slots: landed.saturating_sub(pushed) })
+    let signature = s.fast.send_unconfirmed(&tx).await?;
+    let (slot, failure) = s
+        .fast
+        .landed(&signature, Duration::from_millis(50), LAND_TIMEOUT)
+        .await?
+        .ok_or_else(|| anyhow!("{signature} not seen within {LAND_TIMEOUT:?}"))?;
+    if let Some(e) = failure {
+        return match e.program_error_name() {
+            Some(name) if RACE_ERRORS.contains(&name) => Ok(Outcome::Raced(name.to_string())),
+            _ => Err(e.into()),
+        };
+    }
+    let earned = liquidation::earnings(c.stage, lots, &liquidatee, &markets, s.decimals);
+    Ok(Outcome::Landed { earned, lots, slot })
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -183,33 +304,28 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
-/// Keeps `view` current from a programSubscribe on the exchange's accounts of type `T`; wakes the
-/// ranking on each update. Reconnects with backoff.
-async fn subscribe<T: ZeroCopyAccount + Send + 'static>(
-    k: Arc<Keeper>,
-    space: usize,
-    view: Arc<Mutex<View>>,
-    notify: Arc<Notify>,
-    metrics: Arc<Metrics>,
-) where
+/// Keeps the view current from a programSubscribe (at `processed`) on the exchange's accounts of
+/// type `T`; wakes the ranking on each update. Reconnects with backoff.
+async fn subscribe<T: ZeroCopyAccount + Send + 'static>(s: Arc<Shared>, space: usize)
+where
     View: Apply<T>,
 {
     let labels = format!("accounts=\"{}\"", std::any::type_name::<T>().rsplit("::").next().unwrap_or("?"));
     let mut delay = Duration::from_millis(500);
     loop {
-        let config = program_accounts_config::<T>(space, &k.exchange, k.client.rpc().commitment());
-        match solana_pubsub_client::nonblocking::pubsub_client::PubsubClient::new(k.ws_url.as_str()).await {
+        let config = program_accounts_config::<T>(space, &s.k.exchange, CommitmentConfig::processed());
+        match solana_pubsub_client::nonblocking::pubsub_client::PubsubClient::new(s.k.ws_url.as_str()).await {
             Ok(client) => match client.program_subscribe(&meridian_sdk::PROGRAM_ID, Some(config)).await {
                 Ok((mut stream, _unsubscribe)) => {
                     delay = Duration::from_millis(500);
-                    metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", &labels, 1.0);
+                    s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", &labels, 1.0);
                     while let Some(update) = stream.next().await {
                         let (Ok(address), Some(data)) = (update.value.pubkey.parse::<Pubkey>(), update.value.account.data.decode()) else {
                             continue;
                         };
                         if let Ok(decoded) = T::decode(&data) {
-                            view.lock().unwrap().apply(address, decoded);
-                            notify.notify_one();
+                            s.view.lock().unwrap().apply(address, decoded);
+                            s.notify.notify_one();
                         }
                     }
                 }
@@ -217,7 +333,7 @@ async fn subscribe<T: ZeroCopyAccount + Send + 'static>(
             },
             Err(e) => tracing::warn!(error = %e, "websocket connect failed; polling meanwhile"),
         }
-        metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", &labels, 0.0);
+        s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", &labels, 0.0);
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
     }

@@ -138,6 +138,42 @@ impl Client {
         Ok(self.rpc.send_and_confirm_transaction_with_spinner_and_config(tx, self.rpc.commitment(), config).await?)
     }
 
+    /// Sends a signed transaction the caller simulated already, without preflight and without
+    /// waiting: a latency-bound sender (a liquidator) tracks it with [`Client::landed`].
+    pub async fn send_unconfirmed(&self, tx: &Transaction) -> Result<Signature> {
+        let config = RpcSendTransactionConfig { skip_preflight: true, ..RpcSendTransactionConfig::default() };
+        Ok(self.rpc.send_transaction_with_config(tx, config).await?)
+    }
+
+    /// Polls `signature` every `every` until it is processed (at the client's commitment) or
+    /// `timeout` passes: the slot it landed in, with the program's failure if it failed (decoded
+    /// from the error number; statuses carry no logs). None: not seen in time (dropped or expired).
+    pub async fn landed(
+        &self,
+        signature: &Signature,
+        every: std::time::Duration,
+        timeout: std::time::Duration,
+    ) -> Result<Option<(u64, Option<SdkError>)>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let status = self.rpc.get_signature_statuses(&[*signature]).await?.value.into_iter().next().flatten();
+            if let Some(s) = status.filter(|s| s.satisfies_commitment(self.rpc.commitment())) {
+                let failure = s.err.map(|err| {
+                    let err: TransactionError = err.into();
+                    match ProgramFailure::from_transaction_error(&err, &[]) {
+                        Some(failure) => SdkError::Program { failure, logs: vec![] },
+                        None => SdkError::Transaction { err, logs: vec![] },
+                    }
+                });
+                return Ok(Some((s.slot, failure)));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
     pub async fn account(&self, address: &Pubkey) -> Result<Account> {
         let response = self.rpc.get_account_with_commitment(address, self.rpc.commitment()).await?;
         response.value.ok_or(SdkError::AccountNotFound(*address))

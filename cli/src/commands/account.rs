@@ -84,11 +84,45 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
         .with("total_withdrawn", amount::format_ui_amount(m.total_withdrawn, decimals))
 }
 
+/// The account's recorded health (engine `health_history`: the worst reading of each ~1 minute
+/// window in which the program checked it), newest first.
+fn health_history(m: &MarginAccount, decimals: u8, now_slot: u64) -> Value {
+    use meridian_sdk::engine::health_history::source;
+    let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
+    let names = [(source::ORDER, "order"), (source::WITHDRAWAL, "withdrawal"), (source::LIQUIDATION, "liquidation"), (source::BANKRUPTCY, "bankruptcy")];
+    let samples: Vec<_> = m.health_history().collect();
+    Value::Array(
+        samples
+            .iter()
+            .rev()
+            .map(|s| {
+                let by: Vec<&str> = names.iter().filter(|(bit, _)| s.sources & bit != 0).map(|(_, n)| *n).collect();
+                let ratio = match s.ratio_bps() {
+                    u32::MAX => "-".to_string(),
+                    r => format!("{:.2}", r as f64 / 10_000.0),
+                };
+                serde_json::json!({
+                    "slot": s.slot,
+                    "slots_ago": now_slot.saturating_sub(s.slot),
+                    "equity": ui(s.equity as i128),
+                    "maintenance_margin": ui(s.maintenance as i128),
+                    "initial_margin": ui(s.initial as i128),
+                    "health_ratio": ratio,
+                    "below_maintenance": s.maintenance_free() < 0,
+                    "by": by,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Decodes and describes an account with its live health and its greeks per underlying.
 async fn show(ctx: &Context, exchange: &Pubkey, address: &Pubkey, decimals: u8) -> Result<Record> {
     let m = ctx.client.margin_account(address).await?;
     let health = ctx.client.health(exchange, &m).await?;
     let mut r = describe(address, &m, &health, decimals);
+    let now_slot = ctx.client.rpc().get_slot().await?;
+    r.push("health_history", health_history(&m, decimals, now_slot));
     let greeks = ctx.client.greeks(exchange, &m).await?;
     if !greeks.is_empty() {
         let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);

@@ -13,6 +13,7 @@ pub mod book;
 pub mod events;
 pub mod fixed;
 pub mod funding;
+pub mod health_history;
 pub mod liquidation;
 pub mod margin;
 pub mod oracle;

@@ -124,6 +124,11 @@ impl HealthBuilder {
         Ok(())
     }
 
+    /// The clock's slot, if a valuation read it (a health reading is recorded at no extra cost).
+    pub fn slot_read(&self) -> Option<u64> {
+        self.slot
+    }
+
     pub fn finish(mut self) -> Result<Health> {
         // order placement (the hot path, `ConservativeNow`) only needs the initial requirement
         if self.valuation != Valuation::ConservativeNow {
@@ -153,9 +158,29 @@ pub fn account_health<A: AccountView>(
     remaining: &[A],
     valuation: Valuation,
 ) -> Result<Health> {
+    Ok(account_health_and_slot(account, exchange, current, remaining, valuation)?.0)
+}
+
+/// [`account_health`], with the clock's slot if the valuation read it.
+pub fn account_health_and_slot<A: AccountView>(
+    account: &MarginAccount,
+    exchange: &Pubkey,
+    current: Option<&Market>,
+    remaining: &[A],
+    valuation: Valuation,
+) -> Result<(Health, Option<u64>)> {
     let mut b = HealthBuilder::new(account.collateral, valuation);
     add_positions(&mut b, account, exchange, current, None, remaining)?;
-    b.finish()
+    let slot = b.slot_read();
+    Ok((b.finish()?, slot))
+}
+
+/// The slot `known` (read by a valuation), else the clock's.
+pub fn slot_or_clock(known: Option<u64>) -> Result<u64> {
+    match known {
+        Some(s) => Ok(s),
+        None => Ok(Clock::get()?.slot),
+    }
 }
 
 /// A builder holding every position of the account but the one in market `skip` (and no

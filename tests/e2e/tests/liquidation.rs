@@ -66,7 +66,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     cli(maker_path.clone(), words("account create")).await;
     cli(maker_path.clone(), words("account deposit 50000")).await;
     cli(maker_path.clone(), words("order place SOL-PERP sell 20 --price 150 --type post-only")).await;
-    let mut traders = vec![];
+    let (mut traders, mut trader_owners) = (vec![], vec![]);
     for (i, deposit) in [185, 220, 260, 300].into_iter().enumerate() {
         let t = net.wallet(10).await.unwrap();
         let path = write_keypair(&dir, &format!("trader{i}"), &t).unwrap();
@@ -75,6 +75,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
         cli(path.clone(), words(&format!("account deposit {deposit}"))).await;
         cli(path.clone(), words("order place SOL-PERP buy 5 --price 150 --type ioc")).await;
         traders.push(meridian_sdk::pda::margin_account(&exchange_key, &t.pubkey(), 0).0);
+        trader_owners.push(t.pubkey().to_string());
     }
     // the liquidator's account: 5,000 USDC to carry what it takes over
     fund_wallet(&client, &admin, &mint, &keeper.pubkey(), 5_000_000_000).await.unwrap();
@@ -128,8 +129,20 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     assert!(metric(&metrics, "meridian_liquidator_wins_total{stage=\"take_position\"}") >= 3.0, "{metrics}");
     assert!(metric(&metrics, "meridian_liquidator_wins_total{stage=\"bankruptcy\"}") >= 1.0, "{metrics}");
     assert!(metric(&metrics, "meridian_liquidator_fees_earned_total") > 0.0, "{metrics}");
-    let latency = metric(&metrics, "meridian_liquidator_latency_slots_sum") / wins;
-    println!("liquidations landed: {wins}; mean slots from the oracle push to the landed liquidation: {latency:.1}");
+    let measured = metric(&metrics, "meridian_liquidator_latency_slots_count");
+    assert!(measured >= 3.0, "one latency per liquidated account: {metrics}");
+    let latency = metric(&metrics, "meridian_liquidator_latency_slots_sum") / measured;
+    println!("liquidations landed: {wins}; mean slots from the oracle push to the first landed liquidation: {latency:.1}");
+    // the target is <= 2 (measured here: 1.0, every takeover in the slot after the push); the bound
+    // leaves room for a loaded CI machine and still fails a keeper that waits on each confirmation
+    assert!(latency <= 4.0, "mean latency {latency:.1} slots");
+    // the trader liquidated first has it in its health history, shown by `meridian account show`
+    let shown = cli(admin_path.clone(), vec!["account".into(), "show".into(), "--owner".into(), trader_owners[0].clone(), "--json".into()]).await.json();
+    let history = shown["health_history"].as_array().expect("health history");
+    assert!(
+        history.iter().any(|s| s["by"].as_array().unwrap().iter().any(|b| b == "liquidation") && s["below_maintenance"] == true),
+        "{history:?}"
+    );
     let e = client.exchange(&exchange_key).await.unwrap();
     assert!(e.insurance_paid > 0 || e.socialized_loss > 0, "the 185 USDC trader was bankrupt: {e:?}");
     let mut total_equity = 0i128;

@@ -11,6 +11,7 @@ use meridian_program_tests::portfolio::*;
 use meridian_sdk::order::{self, OrderExt, Side};
 use meridian_sdk::{ix, risk::health_of};
 use solana_sdk::{signature::Keypair, signer::Signer};
+use meridian_engine::margin::Health;
 use std::collections::BTreeMap;
 
 const USDC: u64 = 1_000_000;
@@ -273,6 +274,10 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     let exchange = c.h.exchange(&c.fx.exchange);
     assert_eq!((exchange.insurance_balance, exchange.insurance_paid, exchange.socialized_loss), (0, insurance, deficit - insurance));
     assert_eq!(c.health(&c.alice).equity, 0, "the account's deficit is gone");
+    let newest = *c.h.margin(&c.alice.margin).health_history().last().unwrap();
+    assert_eq!(newest.sources & meridian_engine::health_history::source::BANKRUPTCY, meridian_engine::health_history::source::BANKRUPTCY);
+    // the window (stage 2 was in it too) keeps the worst reading: at least the deficit short
+    assert!(newest.maintenance_free() <= -(deficit as i128), "{newest:?}");
     // both sides of the open interest pay the rest, per lot, rounded up
     let after = c.h.market(&perp.accounts.market);
     let (per_lot, _) = meridian_engine::liquidation::socialize(deficit - insurance, market.open_interest).unwrap();
@@ -299,4 +304,171 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     assert_eq!(position(&c, &c.maker).loss_index, per_lot);
     assert_eq!((position(&c, &c.maker).quote_balance, position(&c, &c.bob).quote_balance), (quotes.0 - charge, quotes.1 - charge));
     c.h.assert_markets_balanced(&c.fx);
+}
+
+#[test]
+fn the_health_history_keeps_the_worst_reading_of_each_window() {
+    use meridian_engine::health_history::{source, HealthSample, WINDOW_SLOTS};
+    let mut c = Crash::new(20_000);
+    let perp = c.perp();
+    let bob = c.bob.owner.insecure_clone();
+    let history = |c: &Crash, t: &Trader| c.h.margin(&t.margin).health_history().copied().collect::<Vec<_>>();
+    let worst = |a: Health, b: Health| if b.maintenance_free() < a.maintenance_free() { b } else { a };
+    // the market has the slot of the push that set its price
+    assert_eq!(c.h.market(&perp.accounts.market).oracle_push_slot, SLOT);
+    // alice's orders read the clock (her position's market has an oracle): one window holding the
+    // worse of the readings after her fill and after her resting ask
+    let filled = c.health(&c.alice);
+    c.h.place(&perp, &c.alice, order::limit(Side::Ask, 700_000, 1).post_only());
+    let rested = c.health(&c.alice);
+    let first = HealthSample::new(SLOT, &worst(filled, rested), source::ORDER);
+    assert_eq!(history(&c, &c.alice), vec![first]);
+    assert!(history(&c, &c.bob).is_empty(), "bob has not traded");
+
+    // a window later BTC crashes: stage 1 then stage 2 read her health below maintenance, in a
+    // new window that keeps the worse of the two
+    let crash = SLOT + WINDOW_SLOTS;
+    c.h.set_clock(crash, TS + 60);
+    c.price(58_000.0);
+    assert_eq!(c.h.market(&perp.accounts.market).oracle_push_slot, crash);
+    let before_cancel = c.health(&c.alice);
+    let cancel = ix::liquidate_cancel_orders(&c.fx.exchange, &perp.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), &[]);
+    c.h.ok(&[cancel], &[&bob]);
+    let h = history(&c, &c.alice);
+    assert_eq!(h, vec![first, HealthSample::new(crash, &before_cancel, source::LIQUIDATION)]);
+    let before_take = c.health(&c.alice);
+    c.h.ok(&[c.take(&c.bob, 5_000)], &[&bob]);
+    let h = history(&c, &c.alice);
+    assert_eq!(h.len(), 2, "the same window");
+    assert_eq!(h[1], HealthSample::new(crash, &worst(before_cancel, before_take), source::LIQUIDATION));
+    assert!(h[1].maintenance_free() < 0 && h[0].maintenance_free() > 0);
+
+    // bob, who took the position over, withdraws: his reading is his health less the amount
+    let mut withdraw = ix::withdraw(&c.fx.collateral, &c.bob.margin, &bob.pubkey(), &c.bob.token, USDC);
+    let markets = ix::health_markets(&c.fx.exchange, &c.h.margin(&c.bob.margin), None);
+    withdraw.accounts.extend(markets.iter().map(|m| solana_sdk::instruction::AccountMeta::new_readonly(*m, false)));
+    c.h.ok(&[withdraw], &[&bob]);
+    let after = c.health(&c.bob);
+    assert_eq!(history(&c, &c.bob), vec![HealthSample::new(crash, &after, source::WITHDRAWAL)]);
+    c.h.assert_conserved(&c.fx);
+}
+
+/// What the keeper's decision code (`meridian_sdk::liquidation`: rank, next stage, instruction)
+/// did in one run to quiescence.
+#[derive(Debug, Default)]
+struct KeeperRun {
+    cancels: usize,
+    takeovers: usize,
+    bankruptcies: usize,
+    races: usize,
+    liquidated: std::collections::BTreeSet<solana_sdk::pubkey::Pubkey>,
+}
+
+/// Runs the liquidator's loop on the runtime's state until no account can be liquidated: rank every
+/// margin account of the exchange, then send each candidate's stage from its current state (a race
+/// error, as the keeper counts it, is not a failure; anything else is).
+fn liquidate_to_quiescence(h: &mut Harness, fx: &ExchangeFixture, btc: &Underlying, liquidator: &Trader, slot: u64) -> KeeperRun {
+    use meridian_sdk::liquidation::{self, Stage, RACE_ERRORS};
+    let mut run = KeeperRun::default();
+    for _round in 0..16 {
+        let markets: BTreeMap<u16, meridian::Market> = btc.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect();
+        let ranked = liquidation::rank(&h.margin_accounts(&fx.exchange), &markets, slot, &[liquidator.margin]);
+        if ranked.is_empty() {
+            return run;
+        }
+        for c in ranked {
+            let markets: BTreeMap<u16, meridian::Market> = btc.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect();
+            let (theirs, ours) = (h.margin(&c.address), h.margin(&liquidator.margin));
+            let ix = liquidation::instruction(&fx.exchange, c.stage, (&c.address, &theirs), (&liquidator.margin, &ours), &liquidator.owner.pubkey(), &markets).unwrap();
+            match h.send(&[ix], &[&liquidator.owner]) {
+                Ok(_) => {
+                    run.liquidated.insert(c.address);
+                    match c.stage {
+                        Stage::CancelOrders { .. } => run.cancels += 1,
+                        Stage::TakePosition { .. } => run.takeovers += 1,
+                        Stage::Bankruptcy { .. } => run.bankruptcies += 1,
+                    }
+                }
+                Err(f) => {
+                    let failure = meridian_sdk::error::ProgramFailure::from_transaction_error(&f.err, &f.logs);
+                    match failure {
+                        Some(p) if RACE_ERRORS.contains(&p.name.as_str()) => run.races += 1,
+                        _ => panic!("{:?} on {}: {:?}\n{}", c.stage, c.address, f.err, f.logs.join("\n")),
+                    }
+                }
+            }
+        }
+    }
+    panic!("still liquidating after 16 rounds: {run:?}");
+}
+
+#[test]
+fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
+    use meridian_engine::health_history::source;
+    const TRADERS: u64 = 24;
+    let mut h = Harness::new();
+    let fx = h.setup_exchange(6, SPL_TOKEN, meridian::ExchangeParams::default());
+    h.set_clock(SLOT, TS);
+    let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[], TS + 30 * DAY);
+    let perp = btc.linear[0];
+    let maker = h.funded_trader(&fx, 100_000_000 * USDC, 50_000_000 * USDC);
+    h.place(&perp, &maker, order::limit(Side::Ask, 650_000, 5_000 * TRADERS).post_only());
+    // 24 longs of 0.5 BTC (32,500 USDC) on 8,000 to 9,380 USDC; every third also bids below
+    let mut traders = vec![];
+    for i in 0..TRADERS {
+        let collateral = (8_000 + 60 * i) * USDC;
+        let t = h.funded_trader(&fx, collateral, collateral);
+        assert_eq!(h.place(&perp, &t, order::limit(Side::Bid, 650_000, 5_000).immediate_or_cancel()).filled_lots, 5_000);
+        if i % 3 == 0 {
+            h.place(&perp, &t, order::limit(Side::Bid, 600_000 - i, 1).post_only());
+        }
+        traders.push(t);
+    }
+    h.crank(&perp, &maker.margin);
+    let admin = h.funded_trader(&fx, 10_001 * USDC, USDC);
+    h.ok(&[ix::deposit_insurance(&fx.collateral, &admin.owner.pubkey(), &admin.token, 10_000 * USDC)], &[&admin.owner]);
+    let liquidator = h.funded_trader(&fx, 5_000_000 * USDC, 5_000_000 * USDC);
+    let markets = |h: &Harness, btc: &Underlying| -> BTreeMap<u16, meridian::Market> { btc.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect() };
+    let health = |h: &Harness, btc: &Underlying, t: &Trader| health_of(&h.margin(&t.margin), &markets(h, btc)).unwrap();
+    assert!(traders.iter().all(|t| health(&h, &btc, t).maintenance_free() > 0));
+
+    // BTC falls 11%, then 10% more, the liquidator's loop running after each move
+    let mut total = KeeperRun::default();
+    for (step, dollars) in [(1u64, 58_000.0), (2, 52_000.0)] {
+        let slot = SLOT + 10 * step;
+        h.set_clock(slot, TS + 5 * step as i64);
+        btc.dollars = dollars;
+        h.push_underlying(&btc);
+        let below: Vec<_> = traders.iter().filter(|t| health(&h, &btc, t).maintenance_free() < 0).map(|t| t.margin).collect();
+        let run = liquidate_to_quiescence(&mut h, &fx, &btc, &liquidator, slot);
+        assert!(below.iter().all(|a| run.liquidated.contains(a)), "step {step}: {} below, {run:?}", below.len());
+        total.cancels += run.cancels;
+        total.takeovers += run.takeovers;
+        total.bankruptcies += run.bankruptcies;
+        total.races += run.races;
+        total.liquidated.extend(run.liquidated);
+        h.assert_conserved(&fx);
+        h.assert_markets_balanced(&fx);
+    }
+    // most of the book went through the stages; the thinnest accounts were bankrupt
+    assert!(total.liquidated.len() as u64 >= TRADERS / 2, "{total:?}");
+    assert!(total.cancels >= 1 && total.takeovers >= total.liquidated.len() && total.bankruptcies >= 1, "{total:?}");
+    println!(
+        "cascade over {TRADERS} accounts: {} liquidated; {} cancels, {} takeovers, {} bankruptcies, {} races",
+        total.liquidated.len(), total.cancels, total.takeovers, total.bankruptcies, total.races
+    );
+    // every trader is above maintenance or closed out at zero, each liquidated one has the
+    // liquidation in its health history, and the exchange is solvent
+    let exchange = h.exchange(&fx.exchange);
+    let mut equity = 0i128;
+    for (address, a) in h.margin_accounts(&fx.exchange) {
+        let hl = health_of(&a, &markets(&h, &btc)).unwrap();
+        assert!(hl.maintenance_free() >= 0 || hl.equity == 0, "{address}: {hl:?}");
+        if total.liquidated.contains(&address) {
+            assert!(a.health_history().any(|s| s.sources & source::LIQUIDATION != 0 && s.maintenance_free() < 0), "{address}");
+        }
+        equity += hl.equity;
+    }
+    assert!(equity + exchange.insurance_balance as i128 >= 0, "solvent: {equity} + {}", exchange.insurance_balance);
+    assert!(exchange.insurance_paid > 0, "{exchange:?}");
 }

@@ -1,6 +1,8 @@
 use crate::{error::MeridianError, loaders::load_mut, state::*, trading::adjust_collateral};
 use anchor_lang::prelude::*;
+use meridian_engine::health_history;
 use meridian_engine::liquidation::socialize;
+use meridian_engine::margin::Health;
 
 #[derive(Accounts)]
 pub struct LiquidateBankruptcy<'info> {
@@ -50,6 +52,8 @@ pub fn process_liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankrupt
     let equity = account.collateral as i128 + quote;
     require!(equity < 0, MeridianError::NotBankrupt);
     let deficit = u64::try_from(-equity).map_err(|_| MeridianError::MathOverflow)?;
+    let reading = Health { equity, ..Health::default() };
+    account.record_health(Clock::get()?.slot, &reading, health_history::source::BANKRUPTCY);
 
     let insurance_paid = deficit.min(exchange.insurance_balance);
     exchange.insurance_balance -= insurance_paid;

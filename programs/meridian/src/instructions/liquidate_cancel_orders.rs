@@ -1,12 +1,13 @@
 use crate::{
     error::MeridianError,
     loaders::{load, load_mut},
-    risk::{account_health, Valuation},
+    risk::{account_health_and_slot, slot_or_clock, Valuation},
     state::*,
     trading,
 };
 use anchor_lang::prelude::*;
 use core::cell::RefMut;
+use meridian_engine::health_history::source;
 
 /// What the caller of a successful stage-1 liquidation earns from the liquidatee: 0.1 unit of the
 /// collateral (10^(decimals-1) native units), at most the liquidatee's collateral.
@@ -70,8 +71,9 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
     let (mut account, mut liquidator) = load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     market.check_can_cancel()?;
 
-    let health = account_health(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;
+    let (health, slot) = account_health_and_slot(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;
     require!(health.maintenance_free() < 0, MeridianError::NotLiquidatable);
+    account.record_health(slot_or_clock(slot)?, &health, source::LIQUIDATION);
 
     let owner = a.liquidatee.key();
     let cancelled = trading::with_book::<AccountInfo, _>(a.book.as_ref(), |b| {

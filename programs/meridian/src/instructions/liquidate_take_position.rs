@@ -1,11 +1,12 @@
 use crate::{
     error::MeridianError,
     loaders::load_mut,
-    risk::{account_initial_free, health_without, HealthBuilder, Valuation},
+    risk::{account_initial_free, health_without, slot_or_clock, HealthBuilder, Valuation},
     state::*,
     trading::{adjust_collateral, update_open_interest},
 };
 use anchor_lang::prelude::*;
+use meridian_engine::health_history;
 use meridian_engine::liquidation::{lots_needed, takeover, Takeover};
 use meridian_engine::units::{Lots, Side};
 
@@ -64,6 +65,7 @@ pub fn process_liquidate_take_position<'info>(
     let rest = health_without(&account, &exchange_key, market.index, theirs, Valuation::Liquidation)?;
     let before = with_position(&rest, &account, slot, &market)?;
     require!(before.maintenance_free() < 0, MeridianError::NotLiquidatable);
+    account.record_health(slot_or_clock(rest.slot_read())?, &before, health_history::source::LIQUIDATION);
     crate::cu_checkpoint!("take: liquidatee health");
 
     market.settle_funding(account.position_mut(slot))?;

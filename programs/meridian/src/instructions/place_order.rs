@@ -2,11 +2,12 @@ use crate::{
     account_view::AccountView,
     error::MeridianError,
     loaders::load_mut,
-    risk::{account_health, Valuation},
+    risk::{account_health, account_health_and_slot, Valuation},
     state::*,
     trading::{self, PlaceOrderArgs, Trade},
 };
 use anchor_lang::prelude::*;
+use meridian_engine::health_history;
 
 /// Accounts shared by place_order and replace_order (loaded explicitly, see `loaders`).
 /// Remaining accounts: the markets of the account's other positions, in position-slot order (for
@@ -100,10 +101,13 @@ pub fn place_checked<A: AccountView>(
         || Ok(Clock::get()?.unix_timestamp),
     )?;
     crate::cu_checkpoint!("place: placed");
-    let health = account_health(&account, exchange_key, Some(&market), a.remaining, valuation)?;
+    let (health, slot) = account_health_and_slot(&account, exchange_key, Some(&market), a.remaining, valuation)?;
     let reduced = required_before.is_some_and(|before| health.maintenance <= before);
     require!(health.initial_free() >= 0 || reduced, MeridianError::InsufficientMargin);
     crate::cu_checkpoint!("place: margin checked");
+    if let Some(slot) = slot {
+        account.record_health(slot, &health, health_history::source::ORDER);
+    }
     account.last_placement = result;
     Ok(())
 }

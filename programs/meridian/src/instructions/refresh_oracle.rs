@@ -92,7 +92,7 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     for info in market_infos {
         let mut m = load_mut::<Market, AccountInfo>(info)?;
         require_keys_eq!(m.oracle, oracle_key, MeridianError::WrongOracle);
-        push_to_market(&o, &mut m, now_ts);
+        push_to_market(&o, &mut m, now_slot, now_ts);
     }
     Ok(())
 }
@@ -102,7 +102,7 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
 /// a linear market's mark follows it, an option's lot is revalued from it. Only a Valid price is
 /// stamped usable, with the slot of its oldest reading. A price the market cannot take (it does not
 /// fit the ticks, or the option cannot be valued) counts as not usable (status 0).
-fn push_to_market(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
+fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64, now_ts: i64) {
     m.oracle_max_age_slots = o.max_age_slots;
     m.oracle_vol = o.realized_vol;
     let status = o.status();
@@ -117,6 +117,7 @@ fn push_to_market(o: &OracleAggregate, m: &mut Market, now_ts: i64) {
             m.oracle_status = o.status;
             if status == OracleStatus::Valid {
                 m.oracle_slot = o.valid_slot;
+                m.oracle_push_slot = now_slot;
             }
         }
         None => m.oracle_status = OracleStatus::Uninitialized as u8,

@@ -1,11 +1,12 @@
 use crate::{
     error::MeridianError,
-    risk::{account_initial_free, Valuation},
+    risk::{account_health, Valuation},
     state::*,
     token::transfer_out,
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use meridian_engine::health_history;
 
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
@@ -38,14 +39,19 @@ pub fn process_withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64
         require!(!exchange.is_paused(PauseFlags::WITHDRAWALS), MeridianError::WithdrawalsPaused);
         (exchange.creator, exchange.index, exchange.bump)
     };
+    // with positions: the health before, read at this slot (recorded, less the amount, once paid)
+    let mut reading = None;
     {
         let account = ctx.accounts.margin_account.load()?;
         let mut free = account.collateral.max(0) as i128;
         if account.positions_in_use().next().is_some() {
             // a position in a market whose oracle is stale or degraded counts at the conservative price
-            let valuation = Valuation::Conservative { now_slot: Clock::get()?.slot };
+            let now_slot = Clock::get()?.slot;
+            let valuation = Valuation::Conservative { now_slot };
             let exchange = ctx.accounts.exchange.key();
-            free = free.min(account_initial_free(&account, &exchange, None, ctx.remaining_accounts, valuation)?);
+            let health = account_health(&account, &exchange, None, ctx.remaining_accounts, valuation)?;
+            free = free.min(health.initial_free());
+            reading = Some((now_slot, health));
         }
         // amount > i64::MAX can never be covered, so this also rejects u64::MAX
         require!(amount as i128 <= free, MeridianError::InsufficientCollateral);
@@ -67,6 +73,10 @@ pub fn process_withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     let mut account = ctx.accounts.margin_account.load_mut()?;
     account.collateral -= amount;
+    if let Some((slot, mut health)) = reading {
+        health.equity -= amount as i128;
+        account.record_health(slot, &health, health_history::source::WITHDRAWAL);
+    }
     account.total_withdrawn = account.total_withdrawn.checked_add(amount as u64).ok_or(MeridianError::MathOverflow)?;
     exchange.total_collateral = exchange.total_collateral.checked_sub(amount).ok_or(MeridianError::MathOverflow)?;
     Ok(())

@@ -1,5 +1,7 @@
 use crate::error::MeridianError;
 use anchor_lang::prelude::*;
+use meridian_engine::health_history::{self, HealthSample};
+use meridian_engine::margin::Health;
 use meridian_engine::position::Position;
 use meridian_engine::units::{Side, Ticks};
 
@@ -11,6 +13,10 @@ pub const MAX_OPEN_ORDERS: usize = 64;
 /// A position is the engine's `Position` (128 bytes), stored as words so the IDL stays plain.
 pub const POSITION_WORDS: usize = 16;
 const _: () = assert!(core::mem::size_of::<Position>() == POSITION_WORDS * 8);
+/// Health history windows kept, and words per window (engine `health_history`).
+pub const HEALTH_HISTORY_LEN: usize = 16;
+pub const HEALTH_SAMPLE_WORDS: usize = 5;
+const _: () = assert!(HEALTH_HISTORY_LEN == health_history::HISTORY_LEN && HEALTH_SAMPLE_WORDS == health_history::SAMPLE_WORDS);
 const _: () = assert!(MAX_OPEN_ORDERS == 64, "open_order_slots is a u64 bitmap");
 
 /// One resting order, as its owner's account knows it (the book holds its live size).
@@ -65,13 +71,29 @@ pub struct MarginAccount {
     pub realized_pnl: i64,
     pub fees_paid: i64,
     pub last_placement: LastPlacement,
-    pub reserved: [u64; 8],
+    /// Windows ever opened in `health_history` (the ring's write position).
+    pub health_history_next: u64,
+    pub reserved: [u64; 7],
     pub positions: [[u64; POSITION_WORDS]; MAX_POSITIONS],
     pub open_orders: [OpenOrder; MAX_OPEN_ORDERS],
+    /// The worst health reading of each of the last windows of slots in which the program checked
+    /// the account (engine `health_history::HealthSample`, as words).
+    pub health_history: [[u64; HEALTH_SAMPLE_WORDS]; HEALTH_HISTORY_LEN],
 }
 
 impl MarginAccount {
     pub const SPACE: usize = 8 + core::mem::size_of::<MarginAccount>();
+
+    /// Records a health reading taken at `slot` (engine `health_history::record`).
+    pub fn record_health(&mut self, slot: u64, health: &Health, source: u64) {
+        let samples: &mut [HealthSample; HEALTH_HISTORY_LEN] = bytemuck::cast_mut(&mut self.health_history);
+        health_history::record(samples, &mut self.health_history_next, HealthSample::new(slot, health, source));
+    }
+
+    /// The recorded windows, oldest first.
+    pub fn health_history(&self) -> impl Iterator<Item = &HealthSample> {
+        health_history::ordered(bytemuck::cast_ref(&self.health_history), self.health_history_next)
+    }
 
     pub fn position(&self, slot: usize) -> &Position {
         bytemuck::cast_ref(&self.positions[slot])

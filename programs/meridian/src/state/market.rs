@@ -144,7 +144,10 @@ pub struct Market {
     /// The oracle's realized volatility (12 decimals) at the last push: scales the liquidation
     /// discount.
     pub oracle_vol: u64,
-    pub reserved: [u64; 3],
+    /// The slot of the last `refresh_oracle` that pushed a Valid price here (`oracle_slot` is the
+    /// slot of that price's oldest source reading): liquidators measure their latency from it.
+    pub oracle_push_slot: u64,
+    pub reserved: [u64; 2],
 }
 
 impl Market {
