@@ -46,6 +46,9 @@ pub struct LiquidateConfig {
     pub account: Pubkey,
     /// Run until no account can be liquidated, then exit.
     pub once: bool,
+    /// Close what a takeover took on the book (reduce-only IOC at most this much worse than the
+    /// mark, bps); None: keep it.
+    pub close_slippage_bps: Option<u32>,
 }
 
 /// What the keeper knows: every margin account and market of the exchange, by address.
@@ -79,12 +82,15 @@ struct Shared {
     blockhash: Mutex<Option<(Hash, Instant)>>,
     earned_total: AtomicU64,
     decimals: u8,
+    /// Closing orders go one at a time: each reads its fill from the account's `last_placement`,
+    /// which the next placement overwrites (they are off the latency path).
+    closing: tokio::sync::Mutex<()>,
 }
 
 /// How an attempt ended.
 enum Outcome {
-    /// `lots`: those a takeover took (0 for the other stages).
-    Landed { earned: u64, lots: u64, slot: u64 },
+    /// `lots`: those a takeover took (0 for the other stages); `long`: the side the liquidator got.
+    Landed { earned: u64, lots: u64, slot: u64, long: bool },
     /// Another liquidator (or the market) got there first.
     Raced(String),
 }
@@ -95,6 +101,8 @@ const BLOCKHASH_TTL: Duration = Duration::from_secs(10);
 /// An attempt not seen landed by then is given up (its blockhash may still land it; the ranking
 /// sees the result either way).
 const LAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// A closing order: the margin check of up to 16 positions (~24k) and up to 64 makers filled.
+const CLOSE_COMPUTE_UNITS: u32 = 120_000;
 
 pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) -> Result<()> {
     let exchange = k.client.exchange(&k.exchange).await?;
@@ -111,6 +119,7 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
         blockhash: Mutex::new(None),
         earned_total: AtomicU64::new(0),
         decimals: exchange.collateral_decimals,
+        closing: tokio::sync::Mutex::new(()),
     });
     if !cfg.once {
         tokio::spawn(subscribe::<MarginAccount>(s.clone(), MarginAccount::SPACE));
@@ -212,7 +221,7 @@ async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>
     m.add("meridian_liquidator_attempts_total", "Liquidations attempted.", &format!("stage=\"{stage}\""), 1.0);
     let result = attempt(&s, &c).await;
     let retry_after = match &result {
-        Ok(Outcome::Landed { earned, lots, slot }) => {
+        Ok(Outcome::Landed { earned, lots, slot, long }) => {
             let total = s.earned_total.fetch_add(*earned, Ordering::Relaxed) + earned;
             m.add("meridian_liquidator_wins_total", "Liquidations landed.", &format!("stage=\"{stage}\""), 1.0);
             m.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", "", *earned as f64);
@@ -226,6 +235,9 @@ async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>
                 m.add("meridian_liquidator_latency_slots_count", "Liquidations whose latency was measured.", "", 1.0);
             }
             tracing::info!(account = %c.address, stage, lots, earned, earned_total = total, slot, latency_slots = ?latency, shortfall = %c.shortfall, "liquidation landed");
+            if let (Some(bps), Stage::TakePosition { market, .. }, true) = (s.cfg.close_slippage_bps, c.stage, *lots > 0) {
+                close_taken(&s, market, *long, *lots, bps).await;
+            }
             Duration::ZERO
         }
         Ok(Outcome::Raced(reason)) => {
@@ -296,7 +308,39 @@ async fn attempt(s: &Shared, c: &Candidate) -> Result<Outcome> {
         };
     }
     let earned = liquidation::earnings(c.stage, lots, &liquidatee, &markets, s.decimals);
-    Ok(Outcome::Landed { earned, lots, slot })
+    let long = liquidatee.find_position(c.stage.market()).is_some_and(|i| liquidatee.position(i).base_lots > 0);
+    Ok(Outcome::Landed { earned, lots, slot, long })
+}
+
+/// Sells (or buys back) on the book the `lots` just taken over in `market`, reduce-only and
+/// immediate-or-cancel within `bps` of the mark (`liquidation::close_order`); what does not fill
+/// stays. Failures are counted and logged: the position is the liquidator's either way.
+async fn close_taken(s: &Shared, market: u16, long: bool, lots: u64, bps: u32) {
+    let m = &s.metrics;
+    m.add("meridian_liquidator_close_attempts_total", "Orders sent to close positions taken over.", "", 1.0);
+    let result: Result<u64> = async {
+        let _one_at_a_time = s.closing.lock().await;
+        let k = &s.k;
+        let address = meridian_sdk::pda::market(&k.exchange, market).0;
+        let market_state = s.fast.market(&address).await?;
+        let ours = s.fast.margin_account(&s.cfg.account).await?;
+        let args = liquidation::close_order(&market_state, long, lots, bps);
+        let health = meridian_sdk::ix::health_markets(&k.exchange, &ours, Some(market));
+        let ix = meridian_sdk::ix::place_order(&meridian_sdk::ix::MarketAccounts::of(address, &market_state), &s.cfg.account, &k.payer.pubkey(), args, &health);
+        s.fast.send_with_budget(&[ix], &k.payer, &[], CLOSE_COMPUTE_UNITS, s.cfg.priority_fee).await?;
+        Ok(s.fast.margin_account(&s.cfg.account).await?.last_placement.filled_lots)
+    }
+    .await;
+    match result {
+        Ok(filled) => {
+            m.add("meridian_liquidator_closed_lots_total", "Lots of taken-over positions closed on the book.", "", filled as f64);
+            tracing::info!(market, lots, filled, slippage_bps = bps, "closed on the book");
+        }
+        Err(e) => {
+            m.add("meridian_liquidator_close_errors_total", "Closing orders that failed.", "", 1.0);
+            tracing::warn!(market, lots, error = %e, "closing order failed; the position stays");
+        }
+    }
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {

@@ -3,7 +3,7 @@
 //!   meridian-keeper [--url] [--ws-url] [--keypair] [--exchange] [--metrics-addr] crank [--market M]...
 //!   meridian-keeper ... oracle [--oracle NAME]...
 //!   meridian-keeper ... funding [--market M]...
-//!   meridian-keeper ... liquidate [--sub-account N] [--priority-fee F] [--once]
+//!   meridian-keeper ... liquidate [--sub-account N] [--priority-fee F] [--close-slippage-bps B] [--once]
 //!   meridian-keeper ... status
 //!
 //! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
@@ -126,6 +126,10 @@ enum Role {
         /// Liquidate until no account can be, then exit.
         #[arg(long)]
         once: bool,
+        /// Close each position taken over on the book right away: a reduce-only immediate-or-cancel
+        /// order at most this many basis points worse than the mark (what does not fill is kept).
+        #[arg(long)]
+        close_slippage_bps: Option<u32>,
     },
     /// Print the exchange's accounting and conservation check once.
     Status,
@@ -225,7 +229,7 @@ async fn main() -> Result<()> {
             let cfg = funding::FundingConfig { interval: Duration::from_secs(interval_secs), priority_fee, once };
             funding::run(&keeper, selected, cfg, &metrics).await?;
         }
-        Role::Liquidate { sub_account, poll_ms, rescan_secs, max_per_round, priority_fee, once } => {
+        Role::Liquidate { sub_account, poll_ms, rescan_secs, max_per_round, priority_fee, once, close_slippage_bps } => {
             let payer = load_payer(args.keypair.as_deref(), &config)?;
             let account = pda::margin_account(&exchange, &payer.pubkey(), sub_account).0;
             if client.account_if_exists(&account).await?.is_none() {
@@ -242,6 +246,7 @@ async fn main() -> Result<()> {
                 max_per_round,
                 account,
                 once,
+                close_slippage_bps,
             };
             liquidate::run(keeper, cfg, metrics).await?;
         }

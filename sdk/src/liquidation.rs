@@ -4,6 +4,8 @@
 
 use crate::ix::{self, health_markets};
 use crate::ix::MarketAccounts;
+use crate::order::{self, OrderExt, Side};
+use meridian::PlaceOrderArgs;
 use meridian::{MarginAccount, Market};
 use meridian_engine::liquidation::takeover;
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
@@ -143,6 +145,21 @@ pub fn earnings(stage: Stage, lots_taken: u64, liquidatee: &MarginAccount, marke
     }
 }
 
+/// The order that closes `lots` taken over in market `m` (the liquidator is long if `long`) on the
+/// book: immediate-or-cancel and reduce-only, at most `max_slippage_bps` worse than the mark (a sell
+/// no lower than mark x (1 - slippage), rounded up to a tick; a buy no higher than mark x
+/// (1 + slippage), rounded down). What the book cannot fill at that price stays with the liquidator.
+pub fn close_order(m: &Market, long: bool, lots: u64, max_slippage_bps: u32) -> PlaceOrderArgs {
+    let mark = m.mark_price as u128;
+    let bps = max_slippage_bps.min(10_000) as u128;
+    let (side, price) = if long {
+        (Side::Ask, (mark * (10_000 - bps)).div_ceil(10_000).max(1))
+    } else {
+        (Side::Bid, mark * (10_000 + bps) / 10_000)
+    };
+    order::limit(side, price.min(u64::MAX as u128) as u64, lots).immediate_or_cancel().reduce_only()
+}
+
 /// Program errors that mean another liquidator (or the market) got there first: the account is
 /// healthy again, its orders or position are gone, its deficit resolved. Not failures.
 pub const RACE_ERRORS: &[&str] = &[
@@ -218,6 +235,19 @@ mod tests {
         assert_eq!(ranked.iter().map(|c| c.address).collect::<Vec<_>>(), vec![keys[1], keys[0]]);
         assert_eq!((ranked[0].shortfall, ranked[1].shortfall), (100 - 250, 200 - 250));
         assert_eq!(ranked[0].stage, Stage::TakePosition { market: 0, lots: 50 });
+    }
+
+    #[test]
+    fn a_close_is_reduce_only_ioc_within_the_slippage() {
+        let m = market(0, 11_200);
+        let sell = close_order(&m, true, 500, 2_000);
+        assert_eq!((sell.side, sell.price, sell.size), (Side::Ask as u8, 8_960, 500));
+        assert!(sell.reduce_only && sell.order_kind == meridian_engine::matching::OrderKind::ImmediateOrCancel as u8);
+        let buy = close_order(&m, false, 7, 15);
+        assert_eq!((buy.side, buy.price), (Side::Bid as u8, 11_216), "11,200 x 1.0015 = 11,216.8, rounded down");
+        let odd = close_order(&market(0, 333), true, 1, 10); // 333 x 0.999 = 332.667: up to 333
+        assert_eq!(odd.price, 333);
+        assert_eq!(close_order(&market(0, 5), true, 1, 10_000).price, 1, "never a zero price");
     }
 
     #[test]

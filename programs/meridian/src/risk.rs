@@ -158,21 +158,23 @@ pub fn account_health<A: AccountView>(
     remaining: &[A],
     valuation: Valuation,
 ) -> Result<Health> {
-    Ok(account_health_and_slot(account, exchange, current, remaining, valuation)?.0)
+    let mut b = HealthBuilder::new(account.collateral, valuation);
+    add_positions(&mut b, account, exchange, current, None, remaining)?;
+    b.finish()
 }
 
-/// [`account_health`], with the clock's slot if the valuation read it.
-pub fn account_health_and_slot<A: AccountView>(
+/// A builder holding the whole account (what [`account_health`] finishes): the caller can ask it
+/// whether the valuation read the clock before finishing it (order placement records a reading).
+pub fn account_health_builder<A: AccountView>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
     remaining: &[A],
     valuation: Valuation,
-) -> Result<(Health, Option<u64>)> {
+) -> Result<HealthBuilder> {
     let mut b = HealthBuilder::new(account.collateral, valuation);
     add_positions(&mut b, account, exchange, current, None, remaining)?;
-    let slot = b.slot_read();
-    Ok((b.finish()?, slot))
+    Ok(b)
 }
 
 /// The slot `known` (read by a valuation), else the clock's.

@@ -89,7 +89,8 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     };
     let oracle = spawn(words("oracle --poll-ms 300 --move-bps 5 --heartbeat-secs 2"));
     let crank = spawn(words("crank --poll-ms 300"));
-    let liquidator = spawn(words(&format!("--metrics-addr 127.0.0.1:{metrics_port} liquidate --poll-ms 300")));
+    // the liquidator closes what it takes over on the book, up to 20% under the mark
+    let liquidator = spawn(words(&format!("--metrics-addr 127.0.0.1:{metrics_port} liquidate --poll-ms 300 --close-slippage-bps 2000")));
 
     // all four are healthy at 150; SOL crashes to 112
     let health = |a: meridian_sdk::state::MarginAccount| {
@@ -101,6 +102,8 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
         assert_eq!(a.position(a.find_position(0).unwrap()).base_lots, 500, "the long is applied");
         assert!(health(a).await.maintenance_free() > 0);
     }
+    // the maker bids 10 SOL at 100: where the liquidator can sell what it takes over
+    cli(maker_path.clone(), words("order place SOL-PERP buy 10 --price 100 --type post-only")).await;
     feeds.publish(&client, &admin, &[112.0, 112.0, 112.0]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -129,6 +132,12 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     assert!(metric(&metrics, "meridian_liquidator_wins_total{stage=\"take_position\"}") >= 3.0, "{metrics}");
     assert!(metric(&metrics, "meridian_liquidator_wins_total{stage=\"bankruptcy\"}") >= 1.0, "{metrics}");
     assert!(metric(&metrics, "meridian_liquidator_fees_earned_total") > 0.0, "{metrics}");
+    // what it took over was sold into the maker's bid (10 SOL of the ~14 taken), reduce-only
+    let closed = metric(&metrics, "meridian_liquidator_closed_lots_total");
+    assert!(closed > 0.0 && closed <= 1_000.0, "{metrics}");
+    let ours = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &keeper.pubkey(), 0).0).await.unwrap();
+    let held = ours.find_position(0).map_or(0, |i| ours.position(i).base_lots);
+    assert!(held >= 0, "reduce-only never flips the position: {held}");
     let measured = metric(&metrics, "meridian_liquidator_latency_slots_count");
     assert!(measured >= 3.0, "one latency per liquidated account: {metrics}");
     let latency = metric(&metrics, "meridian_liquidator_latency_slots_sum") / measured;

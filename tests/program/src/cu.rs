@@ -110,6 +110,11 @@ pub const ROWS: &[Row] = &[
         ceiling: 2_500,
     },
     Row { name: "place_post_only", scenario: "post-only bid, same book", ceiling: 2_550 },
+    Row {
+        name: "place_reduce_only",
+        scenario: "reduce-only post-only ask on a long of 9 lots (health checked before and after)",
+        ceiling: 3_600,
+    },
     Row { name: "taker_fill_1_maker", scenario: "IOC bid fills 1 maker order fully", ceiling: 3_300 },
     Row {
         name: "taker_fill_per_extra_maker",
@@ -258,6 +263,10 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     out.insert("taker_fill_per_extra_maker".into(), (fill[&8] - fill[&1]) / 7);
     out.insert("consume_events_1".into(), crank[&1]);
     out.insert("consume_events_per_extra_event".into(), (crank[&8] - crank[&1]) / 7);
+    // the taker is long 9 lots: a reduce-only ask rests, after the extra health check that makes
+    // sure it cannot raise the maintenance requirement
+    let r = h.try_place(&m, &taker, order::limit(Side::Ask, PRICE + 200, 1).post_only().reduce_only()).unwrap();
+    out.insert("place_reduce_only".into(), cu(r.1));
 
     let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
     out.insert("set_market_status".into(), cu(h.ok(&[ix], &[&fx.admin])));

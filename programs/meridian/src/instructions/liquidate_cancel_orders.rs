@@ -1,7 +1,7 @@
 use crate::{
     error::MeridianError,
     loaders::{load, load_mut},
-    risk::{account_health_and_slot, slot_or_clock, Valuation},
+    risk::{account_health_builder, slot_or_clock, Valuation},
     state::*,
     trading,
 };
@@ -71,7 +71,9 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
     let (mut account, mut liquidator) = load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     market.check_can_cancel()?;
 
-    let (health, slot) = account_health_and_slot(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;
+    let builder = account_health_builder(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;
+    let slot = builder.slot_read();
+    let health = builder.finish()?;
     require!(health.maintenance_free() < 0, MeridianError::NotLiquidatable);
     account.record_health(slot_or_clock(slot)?, &health, source::LIQUIDATION);
 

@@ -2,7 +2,7 @@ use crate::{
     account_view::AccountView,
     error::MeridianError,
     loaders::load_mut,
-    risk::{account_health, account_health_and_slot, Valuation},
+    risk::{account_health, account_health_builder, Valuation},
     state::*,
     trading::{self, PlaceOrderArgs, Trade},
 };
@@ -101,7 +101,9 @@ pub fn place_checked<A: AccountView>(
         || Ok(Clock::get()?.unix_timestamp),
     )?;
     crate::cu_checkpoint!("place: placed");
-    let (health, slot) = account_health_and_slot(&account, exchange_key, Some(&market), a.remaining, valuation)?;
+    let builder = account_health_builder(&account, exchange_key, Some(&market), a.remaining, valuation)?;
+    let slot = builder.slot_read();
+    let health = builder.finish()?;
     let reduced = required_before.is_some_and(|before| health.maintenance <= before);
     require!(health.initial_free() >= 0 || reduced, MeridianError::InsufficientMargin);
     crate::cu_checkpoint!("place: margin checked");
