@@ -113,7 +113,7 @@ pub const ROWS: &[Row] = &[
     Row {
         name: "place_reduce_only",
         scenario: "reduce-only post-only ask on a long of 9 lots (health checked before and after)",
-        ceiling: 3_600,
+        ceiling: 3_300,
     },
     Row { name: "taker_fill_1_maker", scenario: "IOC bid fills 1 maker order fully", ceiling: 3_300 },
     Row {
