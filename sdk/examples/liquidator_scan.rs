@@ -5,7 +5,10 @@
 //! (options with stored lot risks, as `refresh_oracle` leaves them); 30% hold 16 positions, the
 //! rest 1-4 linear ones; about 10% are below maintenance. Single thread: per core.
 //!
-//!   cargo run --release -p meridian-sdk --example liquidator_scan [-- bench/LIQUIDATOR.md]
+//!   scripts/liquidator-scan.sh   (writes bench/LIQUIDATOR.md)
+//!
+//! The script runs this example with the three Meridian crates optimized (opt-level 3) in the dev
+//! profile, which rebuilds only them rather than a release build of the whole Solana client stack.
 
 use meridian::state::MarketKind;
 use meridian::{MarginAccount, Market};
@@ -117,8 +120,8 @@ fn main() {
     let rate = ACCOUNTS as f64 / best;
     let report = format!(
         "# Liquidator ranking\n\n\
-         `cargo run --release -p meridian-sdk --example liquidator_scan -- bench/LIQUIDATOR.md` on this machine\n\
-         (one thread; best of {runs}): what `meridian-keeper liquidate` runs on every wake-up,\n\
+         `scripts/liquidator-scan.sh` on this machine (the example `sdk/examples/liquidator_scan.rs`, Meridian's\n\
+         crates at opt-level 3; one thread; best of {runs}): what `meridian-keeper liquidate` runs on every wake-up,\n\
          `meridian_sdk::liquidation::rank` over {ACCOUNTS} margin accounts (the program's own health code on the\n\
          account and market structs; 2 underlyings x (perpetual, 3 futures, 4 options); 30% of the accounts\n\
          hold 16 positions, the rest 1-4 linear ones).\n\n\
