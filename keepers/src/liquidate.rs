@@ -127,17 +127,33 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
     }
     let mut last_scan: Option<Instant> = None;
     loop {
+        // an RPC failure here is retried after --poll-ms (the view and the attempts in flight stay)
         if last_scan.is_none_or(|t| t.elapsed() >= cfg.rescan) {
             let started = Instant::now();
-            let accounts = s.fast.margin_accounts(&k.exchange, None).await?;
-            let markets = s.fast.markets(&k.exchange).await?;
-            let mut v = s.view.lock().unwrap();
-            v.accounts = accounts.into_iter().collect();
-            v.markets = markets.into_iter().map(|(_, m)| (m.index, m)).collect();
-            metrics.set("meridian_liquidator_scan_seconds", "Duration of the last full account scan.", "", started.elapsed().as_secs_f64());
-            last_scan = Some(Instant::now());
+            match tokio::try_join!(s.fast.margin_accounts(&k.exchange, None), s.fast.markets(&k.exchange)) {
+                Ok((accounts, markets)) => {
+                    let mut v = s.view.lock().unwrap();
+                    v.accounts = accounts.into_iter().collect();
+                    v.markets = markets.into_iter().map(|(_, m)| (m.index, m)).collect();
+                    metrics.set("meridian_liquidator_scan_seconds", "Duration of the last full account scan.", "", started.elapsed().as_secs_f64());
+                    last_scan = Some(Instant::now());
+                }
+                Err(e) if last_scan.is_some() => tracing::warn!(error = %e, "rescan failed; keeping the subscribed view"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "initial scan failed; retrying");
+                    tokio::time::sleep(cfg.poll).await;
+                    continue;
+                }
+            }
         }
-        let slot = s.fast.rpc().get_slot().await?;
+        let slot = match s.fast.rpc().get_slot().await {
+            Ok(slot) => slot,
+            Err(e) => {
+                tracing::warn!(error = %e, "getSlot failed; retrying");
+                tokio::time::sleep(cfg.poll).await;
+                continue;
+            }
+        };
         let (candidates, tracked, rate) = {
             let v = s.view.lock().unwrap();
             let accounts: Vec<(Pubkey, MarginAccount)> = v.accounts.iter().map(|(a, m)| (*a, *m)).collect();
