@@ -166,27 +166,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let owner = ctx.signer()?;
             let e = client.exchange(&exchange).await?;
             let native = amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?;
-            let source = match from {
-                Some(s) => parse_pubkey(&s, "--from")?,
-                None => {
-                    token::associated_token_address(&owner.pubkey(), &e.collateral_mint, &e.collateral_token_program)
-                }
-            };
-            // A clear message before paying for a transaction the token program would refuse.
-            let balance = match client.token_account(&source).await {
-                Ok(t) => t.amount,
-                Err(SdkError::AccountNotFound(_)) => {
-                    bail!("token account {source} does not exist (use --from)")
-                }
-                Err(err) => return Err(err.into()),
-            };
-            if balance < native {
-                bail!(
-                    "insufficient tokens in {source}: {} available, {} requested",
-                    amount::format_ui_amount(balance, e.collateral_decimals),
-                    amount::format_ui_amount(native, e.collateral_decimals)
-                );
-            }
+            let source = super::collateral_source(ctx, &e, &owner.pubkey(), from, native).await?;
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
             let c = ix::CollateralAccounts::of(exchange, &e);
             let signature =

@@ -1,12 +1,12 @@
 //! `meridian insurance show|deposit`: the exchange's insurance fund.
 
 use crate::{
-    context::{parse_pubkey, Context},
+    context::Context,
     output::{self, Record},
 };
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use meridian_sdk::{amount, client::SdkError, ix, token, Pubkey};
+use meridian_sdk::{amount, ix};
 use solana_sdk::signer::Signer;
 
 #[derive(Subcommand, Debug)]
@@ -31,22 +31,7 @@ pub async fn run(ctx: &Context, cmd: InsuranceCommand) -> Result<()> {
         let depositor = ctx.signer()?;
         let e = client.exchange(&exchange).await?;
         let native = amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?;
-        let source: Pubkey = match from {
-            Some(s) => parse_pubkey(&s, "--from")?,
-            None => token::associated_token_address(&depositor.pubkey(), &e.collateral_mint, &e.collateral_token_program),
-        };
-        let balance = match client.token_account(&source).await {
-            Ok(t) => t.amount,
-            Err(SdkError::AccountNotFound(_)) => bail!("token account {source} does not exist (use --from)"),
-            Err(err) => return Err(err.into()),
-        };
-        if balance < native {
-            bail!(
-                "insufficient tokens in {source}: {} available, {} requested",
-                amount::format_ui_amount(balance, e.collateral_decimals),
-                amount::format_ui_amount(native, e.collateral_decimals)
-            );
-        }
+        let source = super::collateral_source(ctx, &e, &depositor.pubkey(), from, native).await?;
         let c = ix::CollateralAccounts::of(exchange, &e);
         signature = Some(client.send(&[ix::deposit_insurance(&c, &depositor.pubkey(), &source, native)], &depositor, &[]).await?);
     }

@@ -158,9 +158,7 @@ pub fn account_health<A: AccountView>(
     remaining: &[A],
     valuation: Valuation,
 ) -> Result<Health> {
-    let mut b = HealthBuilder::new(account.collateral, valuation);
-    add_positions(&mut b, account, exchange, current, None, remaining)?;
-    b.finish()
+    account_health_builder(account, exchange, current, remaining, valuation)?.finish()
 }
 
 /// A builder holding the whole account (what [`account_health`] finishes): the caller can ask it

@@ -105,7 +105,7 @@ impl Crash {
     }
 
     fn markets(&self) -> BTreeMap<u16, meridian::Market> {
-        self.btc.all_markets().map(|m| (m.index, self.h.market(&m.accounts.market))).collect()
+        markets_of(&self.h, &self.btc)
     }
 
     fn health(&self, t: &Trader) -> meridian_engine::margin::Health {
@@ -353,6 +353,11 @@ fn the_health_history_keeps_the_worst_reading_of_each_window() {
     c.h.assert_conserved(&c.fx);
 }
 
+/// Every market of underlying `u`, by index, as the runtime holds them now.
+fn markets_of(h: &Harness, u: &Underlying) -> BTreeMap<u16, meridian::Market> {
+    u.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect()
+}
+
 /// What the keeper's decision code (`meridian_sdk::liquidation`: rank, next stage, instruction)
 /// did in one run to quiescence.
 #[derive(Debug, Default)]
@@ -371,13 +376,12 @@ fn liquidate_to_quiescence(h: &mut Harness, fx: &ExchangeFixture, btc: &Underlyi
     use meridian_sdk::liquidation::{self, Stage, RACE_ERRORS};
     let mut run = KeeperRun::default();
     for _round in 0..16 {
-        let markets: BTreeMap<u16, meridian::Market> = btc.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect();
-        let ranked = liquidation::rank(&h.margin_accounts(&fx.exchange), &markets, slot, &[liquidator.margin]);
+        let ranked = liquidation::rank(&h.margin_accounts(&fx.exchange), &markets_of(h, btc), slot, &[liquidator.margin]);
         if ranked.is_empty() {
             return run;
         }
         for c in ranked {
-            let markets: BTreeMap<u16, meridian::Market> = btc.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect();
+            let markets = markets_of(h, btc);
             let (theirs, ours) = (h.margin(&c.address), h.margin(&liquidator.margin));
             let ix = liquidation::instruction(&fx.exchange, c.stage, (&c.address, &theirs), (&liquidator.margin, &ours), &liquidator.owner.pubkey(), &markets).unwrap();
             match h.send(&[ix], &[&liquidator.owner]) {
@@ -428,8 +432,7 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
     let admin = h.funded_trader(&fx, 10_001 * USDC, USDC);
     h.ok(&[ix::deposit_insurance(&fx.collateral, &admin.owner.pubkey(), &admin.token, 10_000 * USDC)], &[&admin.owner]);
     let liquidator = h.funded_trader(&fx, 5_000_000 * USDC, 5_000_000 * USDC);
-    let markets = |h: &Harness, btc: &Underlying| -> BTreeMap<u16, meridian::Market> { btc.all_markets().map(|m| (m.index, h.market(&m.accounts.market))).collect() };
-    let health = |h: &Harness, btc: &Underlying, t: &Trader| health_of(&h.margin(&t.margin), &markets(h, btc)).unwrap();
+    let health = |h: &Harness, btc: &Underlying, t: &Trader| health_of(&h.margin(&t.margin), &markets_of(h, btc)).unwrap();
     assert!(traders.iter().all(|t| health(&h, &btc, t).maintenance_free() > 0));
 
     // BTC falls 11%, then 10% more, the liquidator's loop running after each move
@@ -462,7 +465,7 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
     let exchange = h.exchange(&fx.exchange);
     let mut equity = 0i128;
     for (address, a) in h.margin_accounts(&fx.exchange) {
-        let hl = health_of(&a, &markets(&h, &btc)).unwrap();
+        let hl = health_of(&a, &markets_of(&h, &btc)).unwrap();
         assert!(hl.maintenance_free() >= 0 || hl.equity == 0, "{address}: {hl:?}");
         if total.liquidated.contains(&address) {
             assert!(a.health_history().any(|s| s.sources & source::LIQUIDATION != 0 && s.maintenance_free() < 0), "{address}");
