@@ -158,7 +158,7 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
             let v = s.view.lock().unwrap();
             let accounts: Vec<(Pubkey, MarginAccount)> = v.accounts.iter().map(|(a, m)| (*a, *m)).collect();
             let started = Instant::now();
-            let ranked = liquidation::rank(&accounts, &v.markets, slot, &[cfg.account]);
+            let ranked = liquidation::rank(&accounts, &v.markets, slot, &[cfg.account], &s.k.payer.pubkey());
             let rate = accounts.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
             s.track_episodes(&ranked, &v);
             (ranked, accounts.len(), rate)

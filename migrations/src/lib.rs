@@ -168,6 +168,7 @@ pub fn perp_params(spec: &PerpSpec, quote_decimals: u8) -> Result<meridian_sdk::
         event_queue_capacity: spec.event_queue_capacity,
         expiry_ts: 0,
         strike: 0,
+        price_band_bps: 0,
     })
 }
 

@@ -113,7 +113,7 @@ fn main() {
     let mut ranked = vec![];
     for _ in 0..runs {
         let t = Instant::now();
-        ranked = liquidation::rank(&accounts, &markets, SLOT, &[]);
+        ranked = liquidation::rank(&accounts, &markets, SLOT, &[], &Pubkey::default());
         best = best.min(t.elapsed().as_secs_f64());
     }
     let stages = |name: &str| ranked.iter().filter(|c| c.stage.name() == name).count();

@@ -179,6 +179,12 @@ pub fn set_funding_params(
     )
 }
 
+/// Admin: the half width of a market's price band, basis points of its reference price (1 to
+/// 10,000).
+pub fn set_price_band(m: &MarketAccounts, admin: &Pubkey, band_bps: u32) -> Instruction {
+    build(accounts::SetPriceBand { exchange: m.exchange, admin: *admin, market: m.market }, instruction::SetPriceBand { band_bps })
+}
+
 /// Admin: prices `market` from `oracle`.
 pub fn set_market_oracle(exchange: &Pubkey, admin: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instruction {
     build(

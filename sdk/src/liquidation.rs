@@ -8,6 +8,8 @@ use crate::order::{self, OrderExt, Side};
 use meridian::PlaceOrderArgs;
 use meridian::{MarginAccount, Market};
 use meridian_engine::liquidation::takeover;
+use meridian_engine::margin::Health;
+use crate::risk::Valuation;
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 use std::collections::BTreeMap;
 
@@ -68,10 +70,15 @@ pub fn next_stage(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> O
     Some(Stage::Bankruptcy { market })
 }
 
-/// Whether every oracle of the account's positions is usable at `slot` (the program liquidates on
-/// valid prices only; a bankruptcy needs none).
-pub fn oracles_usable(account: &MarginAccount, markets: &BTreeMap<u16, Market>, slot: u64) -> bool {
-    account.positions_in_use().all(|p| markets.get(&p.market_index).is_some_and(|m| !m.has_oracle() || m.oracle_usable(slot)))
+/// The account's health as a liquidation of `stage` judges it at `slot` (the program's own rule:
+/// the stage's market needs a usable oracle price, the other positions are valued conservatively;
+/// a bankruptcy needs no price). None when the stage's market is not usable now.
+pub fn liquidation_health(account: &MarginAccount, markets: &BTreeMap<u16, Market>, stage: Stage, slot: u64) -> Option<Health> {
+    let valuation = match stage {
+        Stage::Bankruptcy { .. } => Valuation::Mark,
+        _ => Valuation::Liquidation { market: stage.market(), now_slot: slot },
+    };
+    crate::risk::health_with(account, markets, valuation)
 }
 
 /// An account a liquidator can act on now.
@@ -84,19 +91,16 @@ pub struct Candidate {
 }
 
 /// The accounts below maintenance that a liquidator can act on at `slot`, the largest shortfall
-/// first; `own` (the liquidator's accounts) left out.
-pub fn rank(accounts: &[(Pubkey, MarginAccount)], markets: &BTreeMap<u16, Market>, slot: u64, own: &[Pubkey]) -> Vec<Candidate> {
+/// first; `own` (the liquidator's accounts, and those of its owner `owner`: the program refuses a
+/// sibling sub-account) left out.
+pub fn rank(accounts: &[(Pubkey, MarginAccount)], markets: &BTreeMap<u16, Market>, slot: u64, own: &[Pubkey], owner: &Pubkey) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = accounts
         .iter()
-        .filter(|(address, a)| !own.contains(address) && a.positions_in_use().next().is_some())
+        .filter(|(address, a)| !own.contains(address) && a.owner != *owner && a.positions_in_use().next().is_some())
         .filter_map(|(address, a)| {
-            let shortfall = crate::risk::health_of(a, markets)?.maintenance_free();
-            if shortfall >= 0 {
-                return None;
-            }
             let stage = next_stage(a, markets)?;
-            let needs_oracles = !matches!(stage, Stage::Bankruptcy { .. });
-            (!needs_oracles || oracles_usable(a, markets, slot)).then_some(Candidate { address: *address, shortfall, stage })
+            let shortfall = liquidation_health(a, markets, stage, slot)?.maintenance_free();
+            (shortfall < 0).then_some(Candidate { address: *address, shortfall, stage })
         })
         .collect();
     out.sort_by_key(|c| c.shortfall);
@@ -148,16 +152,18 @@ pub fn earnings(stage: Stage, lots_taken: u64, liquidatee: &MarginAccount, marke
 /// The order that closes `lots` taken over in market `m` (the liquidator is long if `long`) on the
 /// book: immediate-or-cancel and reduce-only, at most `max_slippage_bps` worse than the mark (a sell
 /// no lower than mark x (1 - slippage), rounded up to a tick; a buy no higher than mark x
-/// (1 + slippage), rounded down). What the book cannot fill at that price stays with the liquidator.
+/// (1 + slippage), rounded down), and never beyond the market's price band (the program refuses
+/// such a price). What the book cannot fill at that price stays with the liquidator.
 pub fn close_order(m: &Market, long: bool, lots: u64, max_slippage_bps: u32) -> PlaceOrderArgs {
     let mark = m.mark_price as u128;
     let bps = max_slippage_bps.min(10_000) as u128;
+    let band = m.band();
     let (side, price) = if long {
-        (Side::Ask, (mark * (10_000 - bps)).div_ceil(10_000).max(1))
+        (Side::Ask, ((mark * (10_000 - bps)).div_ceil(10_000).max(1) as u64).max(band.low.0))
     } else {
-        (Side::Bid, mark * (10_000 + bps) / 10_000)
+        (Side::Bid, u64::try_from(mark * (10_000 + bps) / 10_000).unwrap_or(u64::MAX).min(band.high.0))
     };
-    order::limit(side, price.min(u64::MAX as u128) as u64, lots).immediate_or_cancel().reduce_only()
+    order::limit(side, price, lots).immediate_or_cancel().reduce_only()
 }
 
 /// Program errors that mean another liquidator (or the market) got there first: the account is
@@ -185,6 +191,7 @@ mod tests {
         m.tick_size = 1;
         m.initial_margin_bps = 1_000;
         m.maintenance_margin_bps = 500;
+        m.refresh_band();
         m
     }
 
@@ -231,8 +238,14 @@ mod tests {
         hold(&mut healthy, 0, Side::Bid, 50, 5_000);
         let keys: Vec<Pubkey> = (0..4).map(|_| Pubkey::new_unique()).collect();
         let accounts = vec![(keys[0], small), (keys[1], large), (keys[2], healthy), (keys[3], large)];
-        let ranked = rank(&accounts, &markets, 0, &[keys[3]]);
+        let me = Pubkey::new_unique();
+        let ranked = rank(&accounts, &markets, 0, &[keys[3]], &me);
         assert_eq!(ranked.iter().map(|c| c.address).collect::<Vec<_>>(), vec![keys[1], keys[0]]);
+        // a sibling of the liquidator's (same owner) is never a candidate: the program refuses it
+        let mut sibling = large;
+        sibling.owner = me;
+        let with_sibling = [accounts.clone(), vec![(Pubkey::new_unique(), sibling)]].concat();
+        assert_eq!(rank(&with_sibling, &markets, 0, &[keys[3]], &me).len(), 2);
         assert_eq!((ranked[0].shortfall, ranked[1].shortfall), (100 - 250, 200 - 250));
         assert_eq!(ranked[0].stage, Stage::TakePosition { market: 0, lots: 50 });
     }
@@ -241,13 +254,15 @@ mod tests {
     fn a_close_is_reduce_only_ioc_within_the_slippage() {
         let m = market(0, 11_200);
         let sell = close_order(&m, true, 500, 2_000);
-        assert_eq!((sell.side, sell.price, sell.size), (Side::Ask as u8, 8_960, 500));
+        assert_eq!((sell.side, sell.price, sell.size), (Side::Ask as u8, 10_080, 500), "20% below: the 10% band's bottom");
+        let sell = close_order(&m, true, 500, 500);
+        assert_eq!(sell.price, 10_640, "5% below");
         assert!(sell.reduce_only && sell.order_kind == meridian_engine::matching::OrderKind::ImmediateOrCancel as u8);
         let buy = close_order(&m, false, 7, 15);
         assert_eq!((buy.side, buy.price), (Side::Bid as u8, 11_216), "11,200 x 1.0015 = 11,216.8, rounded down");
         let odd = close_order(&market(0, 333), true, 1, 10); // 333 x 0.999 = 332.667: up to 333
         assert_eq!(odd.price, 333);
-        assert_eq!(close_order(&market(0, 5), true, 1, 10_000).price, 1, "never a zero price");
+        assert_eq!(close_order(&market(0, 5), true, 1, 10_000).price, 4, "never below the band (5 - 1 tick)");
     }
 
     #[test]

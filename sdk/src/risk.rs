@@ -16,9 +16,11 @@ pub fn health_of(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> Op
 
 /// Health with a choice of valuation: `Valuation::Conservative { now_slot }` is how `withdraw` and
 /// order placement judge an account (positions in markets whose oracle is stale or degraded valued
-/// conservatively). `ConservativeNow` needs the cluster's slot: None.
+/// conservatively), `Valuation::Liquidation { market, now_slot }` how a liquidation does (None when
+/// that market's oracle is not usable). `ConservativeNow` and `LiquidationNow` need the cluster's
+/// slot: None.
 pub fn health_with(account: &MarginAccount, markets: &BTreeMap<u16, Market>, valuation: Valuation) -> Option<Health> {
-    if valuation == Valuation::ConservativeNow {
+    if matches!(valuation, Valuation::ConservativeNow | Valuation::LiquidationNow { .. }) {
         return None;
     }
     let mut b = meridian::risk::HealthBuilder::new(account.collateral, valuation);

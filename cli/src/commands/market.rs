@@ -1,4 +1,4 @@
-//! `meridian market create|list|show|status`, and resolving a market argument.
+//! `meridian market create|list|show|status|band|set-oracle|set-funding`, and resolving a market argument.
 
 use crate::{
     context::Context,
@@ -57,9 +57,13 @@ pub enum MarketCommand {
         /// Events the queue holds before the crank must run.
         #[arg(long, default_value_t = 512)]
         event_queue_capacity: u32,
-        /// Paid to the crank per event, in collateral (UI units).
+        /// Paid to the crank per fill whose taker fee covers it, in collateral (UI units).
         #[arg(long, default_value = "0.0001")]
         crank_reward: String,
+        /// Price band: orders and fills within this many basis points of the reference price
+        /// (oracle or stable mark); default 1,000 (10%).
+        #[arg(long, default_value_t = 1_000)]
+        price_band_bps: u32,
     },
     /// All markets of the exchange.
     List,
@@ -69,6 +73,8 @@ pub enum MarketCommand {
     Status { market: String, status: String },
     /// Admin: price the market from an oracle aggregate (name or address).
     SetOracle { market: String, oracle: String },
+    /// Admin: the price band's half width, basis points of the reference price (1 to 10,000).
+    Band { market: String, bps: u32 },
     /// Admin: a perpetual's funding period, rate clamp and impact size.
     SetFunding {
         market: String,
@@ -139,6 +145,11 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("oracle", if m.has_oracle() { json!(m.oracle.to_string()) } else { json!(null) })
         .with("oracle_status", meridian_sdk::oracle::status_name(meridian_sdk::oracle::OracleStatus::from_u8(m.oracle_status)))
         .with("oracle_conf", u.format_price(m.oracle_conf))
+        .with("price_band_bps", m.band_bps())
+        .with("price_band", {
+            let b = m.band();
+            format!("{} - {}", u.format_price(b.low.0), u.format_price(b.high.0))
+        })
         .with("funding_rate_pct_per_period", m.funding_rate as f64 / 1e7)
         .with("funding_period_secs", m.funding_period_secs)
         .with("funding_max_bps", m.funding_max_bps)
@@ -169,6 +180,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             book_capacity,
             event_queue_capacity,
             crank_reward,
+            price_band_bps,
         } => {
             let admin = ctx.signer()?;
             if name.len() > 16 {
@@ -214,6 +226,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 event_queue_capacity,
                 expiry_ts: 0,
                 strike: 0,
+                price_band_bps,
             };
             let (book, queue) = (Keypair::new(), Keypair::new());
             let index = e.num_markets;
@@ -305,6 +318,15 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                     .with("status", status)
                     .with("signature", signature.to_string()),
             );
+        }
+        MarketCommand::Band { market, bps } => {
+            let admin = ctx.signer()?;
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            let accounts = MarketAccounts::of(address, &m);
+            let signature = client.send(&[ix::set_price_band(&accounts, &admin.pubkey(), bps)], &admin, &[]).await?;
+            let mut r = describe(&address, &client.market(&address).await?, qd);
+            r.push("signature", signature.to_string());
+            output::print(ctx.json, &r);
         }
         MarketCommand::SetFunding { market, period_secs, max_bps, impact } => {
             let admin = ctx.signer()?;

@@ -45,6 +45,10 @@ pub struct OracleConfigArgs {
     /// Memory of the realized-volatility EWMA, seconds.
     #[arg(long, default_value_t = 3_600)]
     vol_tau_secs: u32,
+    /// The volatility samples at most once per this many seconds (a fixed cadence: refreshes in
+    /// between do not add noise to it).
+    #[arg(long, default_value_t = 60)]
+    vol_sample_secs: u32,
 }
 
 impl OracleConfigArgs {
@@ -70,6 +74,7 @@ impl OracleConfigArgs {
             max_conf_bps: self.max_conf_bps,
             max_deviation_bps: self.max_deviation_bps,
             vol_tau_secs: self.vol_tau_secs,
+            vol_sample_secs: self.vol_sample_secs,
         })
     }
 }
@@ -133,14 +138,15 @@ pub fn describe(address: &Pubkey, o: &OracleAggregate) -> Record {
         .with(
             "limits",
             format!(
-                "{} of {} sources; age <= {} slots / {} s; conf <= {} bp; deviation <= {} bp; vol memory {} s",
+                "{} of {} sources; age <= {} slots / {} s; conf <= {} bp; deviation <= {} bp; vol memory {} s, sampled every {} s",
                 o.min_valid_sources,
                 o.num_sources,
                 o.max_age_slots,
                 o.max_age_secs,
                 o.max_conf_bps,
                 o.max_deviation_bps,
-                o.vol_tau_secs
+                o.vol_tau_secs,
+                o.vol_sample_secs
             ),
         )
         .with("sources", Value::Array(sources))

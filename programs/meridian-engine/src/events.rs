@@ -22,6 +22,9 @@ pub enum OutReason {
     Evicted = 3,
     /// The owner's account was liquidated (stage 1).
     Liquidated = 4,
+    /// Its price is outside the band around the market's reference now: removed when a taker met
+    /// it, not filled (no fill happens outside the band).
+    OutOfBand = 5,
 }
 
 #[repr(C)]
@@ -36,7 +39,10 @@ pub struct Event {
     pub out_reason: u8,
     /// 1 when the maker order left the book (fully filled, or removed).
     pub maker_out: u8,
-    pub _pad: [u8; 3],
+    /// Fill: 1 when the taker's fee funded the crank's reward for this event (the crank is paid
+    /// only for these).
+    pub rewarded: u8,
+    pub _pad: [u8; 2],
     /// Position of the event in the market's event history (monotone).
     pub seq_num: u64,
     pub timestamp: i64,
@@ -58,6 +64,7 @@ pub struct Event {
 
 impl Event {
     pub fn funding_index(&self) -> i128 {
+        // bit-for-bit: reassembles the i128 split into lo/hi words by matching::place
         ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
     }
 }

@@ -1,5 +1,14 @@
-//! Perpetual funding: the premium of the book over the oracle, clamped, accrued into a cumulative
-//! index per lot, and settled lazily into positions.
+//! Perpetual funding: the premium of the book over the oracle, clamped, averaged over time, accrued
+//! into a cumulative index per lot, and settled lazily into positions.
+//!
+//! The rate is time-weighted, not a snapshot: each update samples the clamped premium and moves the
+//! rate toward it with weight `dt / (dt + period)` (an EWMA with the funding period as its time
+//! constant), where `dt` is the time since the previous sample, at most [`MAX_SAMPLE_SECS`]. The
+//! interval since the previous update accrues at the rate in force over it (the rate before the new
+//! sample), and a sample counts only the orders that were already resting at the previous sample
+//! (the program passes that filter to [`impact_price`]). So an order placed, sampled and cancelled
+//! in one transaction is not seen at all; to count, a quote rests at least from one update to the
+//! next (a second or more, exposed to fills); two samples in one second weigh nothing.
 //!
 //! Units: the index is quote native units per lot x [`FUNDING_SCALE`] (i128), rates are parts per
 //! 10^9 per funding period. A position of `b` lots owes `b x (index_now - index_then) / SCALE` (longs
@@ -20,11 +29,19 @@ pub const RATE_ONE: i128 = 1_000_000_000;
 pub const IMPACT_WALK_LIMIT: usize = 32;
 
 /// The price at which a market order worth `impact_notional` quote units would finish filling
-/// against `side` of the book (the worst level reached); None when the side is thinner than that
-/// within [`IMPACT_WALK_LIMIT`] orders. `impact_notional` 0 means the best price.
-pub fn impact_price<T: Tree>(book: &Book<T>, side: Side, impact_notional: u64, tick_size: u64) -> Option<Ticks> {
+/// against `side` of the book (the worst level reached), counting only the orders `counts` accepts
+/// (the program: orders that rested through the previous sample, live and in the band); None when
+/// the side is thinner than that within [`IMPACT_WALK_LIMIT`] orders. `impact_notional` 0 means the
+/// best price.
+pub fn impact_price<T: Tree>(
+    book: &Book<T>,
+    side: Side,
+    impact_notional: u64,
+    tick_size: u64,
+    counts: impl Fn(&crate::book::Node) -> bool,
+) -> Option<Ticks> {
     let mut filled: u128 = 0;
-    for (_, node) in book.iter(side).take(IMPACT_WALK_LIMIT) {
+    for (_, node) in book.iter(side).take(IMPACT_WALK_LIMIT).filter(|(_, n)| counts(n)) {
         filled += node.size.0 as u128 * node.price.0 as u128 * tick_size as u128;
         if filled >= impact_notional as u128 {
             return Some(node.price);
@@ -56,6 +73,21 @@ pub fn clamp_rate(premium: i128, max_rate_bps: u32) -> i128 {
     premium.clamp(-max, max)
 }
 
+/// The most time one premium sample is weighted with.
+pub const MAX_SAMPLE_SECS: u64 = 60;
+
+/// The time-weighted rate after a sample of `sample` (a clamped premium) `elapsed_secs` after the
+/// previous sample: `rate + (sample - rate) x dt / (dt + period)`, `dt` at most
+/// [`MAX_SAMPLE_SECS`], truncated toward the old rate. Both rates are clamped, so the result is.
+pub fn sample_rate(rate: i128, sample: i128, elapsed_secs: u64, period_secs: u64) -> i128 {
+    let dt = elapsed_secs.min(MAX_SAMPLE_SECS) as i128;
+    if dt == 0 || period_secs == 0 {
+        return rate;
+    }
+    // |sample - rate| <= 2 x 10^9 (two clamped rates): the product is far below i128
+    rate + (sample - rate) * dt / (dt + period_secs as i128)
+}
+
 /// Index increase for `elapsed_secs` at `rate` per `period_secs`, on a lot worth `oracle` ticks x
 /// `tick_size` quote units. Truncated toward zero (the index, not anyone's balance, absorbs it).
 pub fn index_delta(rate: i128, oracle: Ticks, tick_size: u64, elapsed_secs: u64, period_secs: u64) -> Option<i128> {
@@ -83,7 +115,7 @@ pub fn settle(p: &mut Position, index: i128) -> Option<Settled> {
     }
     let owed = (p.base_lots as i128).checked_mul(index.checked_sub(last)?)?;
     let paid = crate::fixed::div_round_i128(owed, FUNDING_SCALE, crate::Rounding::Up)?;
-    let rounding = (paid * FUNDING_SCALE - owed) as u64;
+    let rounding = (paid * FUNDING_SCALE - owed) as u64; // in [0, SCALE): paid = ceil(owed / SCALE)
     let paid = i64::try_from(paid).ok()?;
     p.quote_balance = p.quote_balance.checked_sub(paid)?;
     p.funding_paid = p.funding_paid.checked_add(paid)?;

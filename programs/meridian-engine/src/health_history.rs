@@ -50,7 +50,7 @@ impl HealthSample {
         let unsigned = |v: i128| u64::try_from(v.max(0)).unwrap_or(u64::MAX);
         HealthSample {
             slot,
-            equity: health.equity.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+            equity: health.equity.clamp(i64::MIN as i128, i64::MAX as i128) as i64, // saturated: a statement figure
             maintenance: unsigned(health.maintenance),
             initial: unsigned(health.initial),
             sources: source,
@@ -77,7 +77,7 @@ impl HealthSample {
 /// on-chain, but the ring must not reorder) joins the newest window without replacing it.
 pub fn record(samples: &mut [HealthSample; HISTORY_LEN], next: &mut u64, reading: HealthSample) {
     if *next > 0 {
-        let newest = &mut samples[((*next - 1) % HISTORY_LEN as u64) as usize];
+        let newest = &mut samples[((*next - 1) % HISTORY_LEN as u64) as usize]; // < HISTORY_LEN
         if reading.window() <= newest.window() {
             let sources = newest.sources | reading.sources;
             if reading.window() == newest.window() && reading.maintenance_free() < newest.maintenance_free() {
@@ -87,13 +87,14 @@ pub fn record(samples: &mut [HealthSample; HISTORY_LEN], next: &mut u64, reading
             return;
         }
     }
-    samples[(*next % HISTORY_LEN as u64) as usize] = reading;
+    samples[(*next % HISTORY_LEN as u64) as usize] = reading; // < HISTORY_LEN
     *next += 1;
 }
 
 /// The recorded windows, oldest first.
 pub fn ordered(samples: &[HealthSample; HISTORY_LEN], next: u64) -> impl Iterator<Item = &HealthSample> {
-    let len = next.min(HISTORY_LEN as u64) as usize;
+    let len = next.min(HISTORY_LEN as u64) as usize; // <= HISTORY_LEN
+    // only `start % HISTORY_LEN` matters, and HISTORY_LEN divides 2^32: exact even on 32-bit usize
     let start = (next as usize).wrapping_sub(len);
     (0..len).map(move |i| &samples[(start + i) % HISTORY_LEN])
 }

@@ -30,7 +30,7 @@ pub fn discount_bps(vol_12: Option<u64>, maintenance_bps: u32) -> u32 {
         // vol_12 / 10^8 = vol in bps; / 19.1 = one day
         Some(vol) => {
             let bps = (vol as u128 * 10).div_ceil(191 * 100_000_000);
-            bps.clamp(MIN_DISCOUNT_BPS as u128, MAX_DISCOUNT_BPS as u128) as u32
+            bps.clamp(MIN_DISCOUNT_BPS as u128, MAX_DISCOUNT_BPS as u128) as u32 // <= MAX_DISCOUNT_BPS
         }
         None => (maintenance_bps / 2).clamp(1, MAX_DISCOUNT_BPS),
     }
@@ -53,6 +53,7 @@ pub struct Takeover {
 pub fn takeover(lots: u64, lot_value: u64, discount_bps: u32, insurance_share_bps: u32, long: bool) -> Option<Takeover> {
     let notional = u64::try_from(lots as u128 * lot_value as u128).ok()?;
     let discount = u64::try_from((notional as u128 * discount_bps as u128).div_ceil(10_000)).ok()?;
+    // <= discount: the share is at most 10_000 bps (checked_sub)
     let liquidator_share = (discount as u128 * 10_000u128.checked_sub(insurance_share_bps as u128)? / 10_000) as u64;
     let value = if long { notional - liquidator_share } else { notional.checked_add(liquidator_share)? };
     Some(Takeover { value, discount, insurance_fee: discount - liquidator_share })
@@ -68,6 +69,7 @@ pub fn lots_needed(lots: u64, before: i128, after: i128) -> u64 {
         return lots;
     }
     let needed = (lots as i128).checked_mul(-before).map(|n| n.div_euclid(after - before) + (n.rem_euclid(after - before) != 0) as i128);
+    // 0 <= n <= lots: -before < after - before, so n = ceil(lots x a fraction below 1)
     needed.map_or(lots, |n| (n as u64).clamp(1, lots))
 }
 
@@ -100,7 +102,7 @@ pub fn settle_loss(p: &mut Position, index: u64) -> Option<LossSettled> {
     }
     let owed = p.base_lots.unsigned_abs() as u128 * index.checked_sub(p.loss_index)? as u128;
     let paid = owed.div_ceil(LOSS_SCALE);
-    let rounding = (paid * LOSS_SCALE - owed) as u64;
+    let rounding = (paid * LOSS_SCALE - owed) as u64; // in [0, LOSS_SCALE): paid = ceil(owed / SCALE)
     let paid = i64::try_from(paid).ok()?;
     p.quote_balance = p.quote_balance.checked_sub(paid)?;
     p.realized_pnl = p.realized_pnl.checked_sub(paid)?;

@@ -40,28 +40,28 @@ pub struct Health {
 impl Health {
     /// Equity above the initial requirement (negative: below).
     pub fn initial_free(&self) -> i128 {
-        self.equity - self.initial
+        self.equity.saturating_sub(self.initial)
     }
 
     pub fn maintenance_free(&self) -> i128 {
-        self.equity - self.maintenance
+        self.equity.saturating_sub(self.maintenance)
     }
 
     /// Equity above the liquidation end (a liquidation takes over positions while this is negative).
     pub fn liquidation_end_free(&self) -> i128 {
-        self.equity - self.liquidation_end
+        self.equity.saturating_sub(self.liquidation_end)
     }
 
     /// Per-market rule: liquidation ends halfway between the maintenance and the initial
     /// requirement (rounded up). Set once the positions are summed, so the checks that only need
     /// the initial requirement never pay for it.
     pub fn finish_liquidation_end(&mut self) {
-        let sum = self.initial + self.maintenance;
+        let sum = self.initial.saturating_add(self.maintenance);
         // requirements are never negative; an i64 halving keeps the 128-bit division (a libcall on
         // SBF) off the order path
         self.liquidation_end = match u64::try_from(sum) {
             Ok(s) => s.div_ceil(2) as i128,
-            Err(_) => (sum + 1).div_euclid(2),
+            Err(_) => sum.div_euclid(2) + sum.rem_euclid(2),
         };
     }
 
@@ -70,7 +70,8 @@ impl Health {
         if self.maintenance <= 0 {
             return u32::MAX;
         }
-        (self.equity.max(0) * 10_000 / self.maintenance).min(u32::MAX as i128) as u32
+        // in [0, u32::MAX]: equity >= 0, maintenance > 0, clamped by min
+        (self.equity.max(0).saturating_mul(10_000) / self.maintenance).min(u32::MAX as i128) as u32
     }
 }
 
@@ -85,16 +86,23 @@ fn mul(a: u64, b: u64) -> u128 {
     }
 }
 
-/// ceil(n * bps / 10_000): native u64 arithmetic when it fits, exact 128-bit otherwise. (A
-/// comparison, not `>> 32`: on SBF a 128-bit shift is a libcall.)
+/// ceil(n * bps / 10_000): native u64 arithmetic when it fits, exact 128-bit otherwise. A
+/// requirement beyond i128 saturates: no equity can meet it. (A comparison, not `>> 32`: on SBF a
+/// 128-bit shift is a libcall.)
 #[inline(always)]
 fn requirement(notional: u128, bps: u32) -> i128 {
     // notional below 2^50 and bps below 2^14 (<= 10_000): the product fits a u64
     if notional < (1 << 50) && bps < (1 << 14) {
-        let num = (notional as u64).wrapping_mul(bps as u64);
-        return num.div_ceil(10_000) as i128;
+        let num = (notional as u64).wrapping_mul(bps as u64); // notional < 2^50: checked just above
+        return num.div_ceil(10_000) as i128; // below 2^64 / 10^4: fits
     }
-    (notional * bps as u128).div_ceil(10_000) as i128
+    notional.checked_mul(bps as u128).and_then(|n| i128::try_from(n.div_ceil(10_000)).ok()).unwrap_or(i128::MAX)
+}
+
+/// a x b as an i128, saturated at i128::MAX (a product of two u64 can exceed it).
+#[inline(always)]
+fn signed_product(a: u64, b: u64) -> i128 {
+    i128::try_from(mul(a, b)).unwrap_or(i128::MAX)
 }
 
 /// Below this, products of two such numbers and sums of four of them fit an i64.
@@ -119,6 +127,7 @@ fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
         && p.bid_notional < SMALL_VALUE
         && p.ask_notional < SMALL_VALUE
     {
+        // every operand below is under 2^30 or 2^60 (the guard): the casts to i64 are exact
         let per_lot = per_lot as i64;
         let value = p.base_lots.wrapping_mul(per_lot);
         let bid_fill_pnl = (p.bid_lots as i64).wrapping_mul(per_lot).wrapping_sub(p.bid_notional as i64);
@@ -130,19 +139,22 @@ fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
         let worst = long.max(short).wrapping_mul(per_lot as u64);
         return (equity as i128, worst as u128);
     }
+    // beyond ordinary sizes: exact i128, saturating where a product of two u64 can exceed it (a
+    // saturated value makes the account worthless or its requirement unpayable, never healthier)
     let value = if p.base_lots >= 0 {
-        mul(p.base_lots as u64, per_lot) as i128
+        signed_product(p.base_lots.unsigned_abs(), per_lot)
     } else {
-        -(mul(p.base_lots.unsigned_abs(), per_lot) as i128)
+        -signed_product(p.base_lots.unsigned_abs(), per_lot)
     };
     // a bid filling at a price above mark, or an ask below, books a loss at once
-    let bid_fill_pnl = mul(p.bid_lots, per_lot) as i128 - p.bid_notional as i128;
-    let ask_fill_pnl = p.ask_notional as i128 - mul(p.ask_lots, per_lot) as i128;
-    let equity = p.quote_balance as i128 + value + bid_fill_pnl.min(0) + ask_fill_pnl.min(0);
+    let bid_fill_pnl = signed_product(p.bid_lots, per_lot).saturating_sub(p.bid_notional as i128);
+    let ask_fill_pnl = (p.ask_notional as i128).saturating_sub(signed_product(p.ask_lots, per_lot));
+    let equity = (p.quote_balance as i128).saturating_add(value).saturating_add(bid_fill_pnl.min(0)).saturating_add(ask_fill_pnl.min(0));
+    // the worst case's size: at most 2^64 + 2^63 lots, so the u128 difference is exact (no
+    // truncation: a giant bid must not wrap the requirement of a long to nothing)
     let long = (p.base_lots as i128 + p.bid_lots as i128).unsigned_abs();
     let short = (p.base_lots as i128 - p.ask_lots as i128).unsigned_abs();
-    let worst = long.max(short) as u64;
-    (equity, mul(worst, per_lot))
+    (equity, long.max(short).checked_mul(per_lot as u128).unwrap_or(u128::MAX))
 }
 
 /// `exposure` with unsettled funding taken off the equity.
@@ -152,15 +164,15 @@ fn exposure_with_funding(p: &Position, r: &MarketRisk) -> (i128, u128) {
     if p.funding_index() == r.funding_index && p.loss_index == r.loss_index {
         return (equity, worst);
     }
-    (equity - crate::liquidation::owed(p, r.funding_index, r.loss_index) as i128, worst)
+    (equity.saturating_sub(crate::liquidation::owed(p, r.funding_index, r.loss_index) as i128), worst)
 }
 
 /// Adds one market's contribution to `h`.
 pub fn add_position(h: &mut Health, p: &Position, r: &MarketRisk) {
     let (equity, worst_notional) = exposure_with_funding(p, r);
-    h.equity += equity;
-    h.initial += requirement(worst_notional, r.initial_bps);
-    h.maintenance += requirement(worst_notional, r.maintenance_bps);
+    h.equity = h.equity.saturating_add(equity);
+    h.initial = h.initial.saturating_add(requirement(worst_notional, r.initial_bps));
+    h.maintenance = h.maintenance.saturating_add(requirement(worst_notional, r.maintenance_bps));
 }
 
 /// Equity minus the initial requirement only (what order placement and withdrawals check).
@@ -168,7 +180,7 @@ pub fn initial_free<'a>(collateral: i64, positions: impl IntoIterator<Item = (&'
     let mut free = collateral as i128;
     for (p, r) in positions {
         let (equity, worst_notional) = exposure_with_funding(p, r);
-        free += equity - requirement(worst_notional, r.initial_bps);
+        free = free.saturating_add(equity).saturating_sub(requirement(worst_notional, r.initial_bps));
     }
     free
 }
@@ -224,14 +236,35 @@ mod tests {
         assert_eq!(h.initial, 2_000, "worst case: asks fill, 20 lots short");
     }
 
-    /// The formula without fast paths, in i128.
+    /// The audit's finding: a bid of nearly 2^64 lots wrapped a long's worst case (1 + (2^64 - 1)
+    /// lots) to 0 lots when truncated to 64 bits, zeroing the requirement.
+    #[test]
+    fn a_giant_bid_never_wraps_the_requirement() {
+        let mut p = Position::new(0);
+        p.apply_fill(Side::Bid, Lots(1), 100).unwrap();
+        p.add_resting(Side::Bid, Lots(u64::MAX), u64::MAX).unwrap();
+        let r = MarketRisk { tick_size: 1, ..R };
+        let h = health(1_000, [(&p, &r)]);
+        // 2^64 lots long at 100 x 1 per lot, 10%
+        assert_eq!(h.initial, (1i128 << 64) * 100 / 10);
+        assert!(h.initial_free() < 0);
+        // and beyond i128: unpayable, never negative
+        let r = MarketRisk { mark: Ticks(u64::MAX), tick_size: u64::MAX, ..R };
+        assert_eq!(health(1_000, [(&p, &r)]).initial, i128::MAX);
+    }
+
+    /// The formula without fast paths, in i128 (exact for per-lot values below 2^56: every product
+    /// is below 2^121); a requirement beyond i128 saturates.
     fn reference(collateral: i64, p: &Position, r: &MarketRisk) -> Health {
         let per_lot = r.mark.0 as i128 * r.tick_size as i128;
         let base = p.base_lots as i128;
         let bid = (p.bid_lots as i128 * per_lot - p.bid_notional as i128).min(0);
         let ask = (p.ask_notional as i128 - p.ask_lots as i128 * per_lot).min(0);
         let worst = (base + p.bid_lots as i128).abs().max((base - p.ask_lots as i128).abs()) * per_lot;
-        let req = |bps: u32| (worst * bps as i128 + 9_999) / 10_000;
+        let req = |bps: u32| {
+            let n = (worst as u128).checked_mul(bps as u128).and_then(|n| n.checked_add(9_999));
+            n.and_then(|n| i128::try_from(n / 10_000).ok()).unwrap_or(i128::MAX)
+        };
         let mut h = Health {
             equity: collateral as i128 + p.quote_balance as i128 + base * per_lot + bid + ask,
             initial: req(r.initial_bps),
@@ -248,11 +281,12 @@ mod tests {
         #[test]
         fn fast_paths_equal_the_plain_formula(
             collateral in any::<i32>(),
-            // shifts by up to 50 bits mix ordinary sizes (the i64 fast path) with huge ones
-            base in (any::<i64>(), 20u32..50).prop_map(|(b, s)| b >> s),
-            quote in (any::<i64>(), 8u32..40).prop_map(|(q, s)| q >> s),
-            bids in (any::<u64>(), 24u32..60).prop_map(|(b, s)| b >> s),
-            asks in (any::<u64>(), 24u32..60).prop_map(|(a, s)| a >> s),
+            // shifts from 0 bits (the whole range: the extremes a user can reach) to 60 mix ordinary
+            // sizes (the i64 fast path) with huge ones
+            base in (any::<i64>(), 0u32..50).prop_map(|(b, s)| b >> s),
+            quote in (any::<i64>(), 0u32..40).prop_map(|(q, s)| q >> s),
+            bids in (any::<u64>(), 0u32..60).prop_map(|(b, s)| b >> s),
+            asks in (any::<u64>(), 0u32..60).prop_map(|(a, s)| a >> s),
             bid_px in (any::<u64>(), 28u32..50).prop_map(|(p, s)| p >> s),
             ask_px in (any::<u64>(), 28u32..50).prop_map(|(p, s)| p >> s),
             mark in prop_oneof![1u64..(1 << 20), 1u64..(1 << 36)],
@@ -269,7 +303,7 @@ mod tests {
             let r = MarketRisk { mark: Ticks(mark), tick_size: tick, initial_bps: im, maintenance_bps: im / 2, funding_index: 0, loss_index: 0 };
             let want = reference(collateral as i64, &p, &r);
             prop_assert_eq!(health(collateral as i64, [(&p, &r)]), want);
-            prop_assert_eq!(initial_free(collateral as i64, [(&p, &r)]), want.equity - want.initial);
+            prop_assert_eq!(initial_free(collateral as i64, [(&p, &r)]), want.equity.saturating_sub(want.initial));
         }
 
         #[test]

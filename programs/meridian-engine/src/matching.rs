@@ -5,6 +5,10 @@
 //! returned in [`PlaceResult`] for the caller to apply at once.
 //!
 //! Policies (documented in the README):
+//! - **Price band** (`band`): an order's limit price must lie within the band around the market's
+//!   reference price (a market order's worst price is capped by it); a maker whose price the band
+//!   has left behind is removed when met (an `Out` event, `OutOfBand`) and skipped, so every fill
+//!   is within the band.
 //! - **Expired makers** met while matching are removed (an `Out` event) and skipped.
 //! - **Full book**: an order that would rest on a full side evicts the side's worst order (an
 //!   `Out` event) if it has strictly better priority; otherwise placement fails with `BookFull`.
@@ -13,8 +17,12 @@
 //!   its remainder is cancelled.
 //! - **Self-trade prevention** when the taker meets its own order: `CancelMaker` removes the maker
 //!   order and continues, `DecrementTake` shrinks both sides by the overlap without a fill,
-//!   `Abort` fails the placement.
+//!   `Abort` fails the placement. Fill-or-kill counts what "decrement both" would shrink as not
+//!   filled: such an order fills completely or not at all.
+//! - **Crank rewards**: a fill event is marked `rewarded` when its taker fee (rounded down), less
+//!   its maker's rebate, covers the crank's reward; out events never are (nobody paid for them).
 
+use crate::band::Band;
 use crate::book::{Book, Key, NewOrder, Node, Tree};
 use crate::events::{Event, OutReason, QueueFull, EVENT_FILL, EVENT_OUT};
 use crate::units::{notional, Lots, Side, Ticks};
@@ -134,6 +142,11 @@ pub struct MatchContext {
     pub match_limit: u32,
     /// The market's funding index now (recorded in fill events).
     pub funding_index: i128,
+    /// Where orders may be priced and fills happen (`band`).
+    pub band: Band,
+    /// The crank's reward per event: a fill event is marked rewarded when its own taker fee, less
+    /// its maker's rebate, pays for it (out events never are: nobody paid for them).
+    pub crank_reward: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -161,6 +174,8 @@ pub struct PlaceResult {
     pub posted: Option<Posted>,
     /// Events written (fills + outs).
     pub events: u32,
+    /// Fill events whose crank reward this placement's taker fee funds (`Event::rewarded`).
+    pub rewarded: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +189,8 @@ pub enum MatchError {
     EventQueueFull,
     /// A post-only-slide order cannot move one tick behind the best opposite price.
     CannotSlide,
+    /// The limit price (or the price a post-only order slides to) is outside the band.
+    OutsideBand,
     Overflow,
     Book(crate::book::BookError),
 }
@@ -262,6 +279,42 @@ pub fn needs_time<T: Tree>(book: &Book<T>, p: &OrderParams) -> bool {
         || book.best(p.side.opposite()).is_some_and(|b| crosses(p.side, p.price, book.node(b).price))
 }
 
+/// Why a resting order met by a taker leaves instead of trading: expired, or priced outside the
+/// band now (a fill there would be outside the band).
+#[inline(always)]
+fn stale(node: &Node, ctx: &MatchContext) -> Option<OutReason> {
+    if expired(node, ctx.now_ts) {
+        Some(OutReason::Expired)
+    } else if !ctx.band.contains(node.price) {
+        Some(OutReason::OutOfBand)
+    } else {
+        None
+    }
+}
+
+/// The price the order works at: a market order's worst acceptable price is capped by the band on
+/// its aggressive side; any other order must be priced within the band.
+fn working_price(p: &OrderParams, band: &Band) -> Result<Ticks, MatchError> {
+    match (p.kind, p.side) {
+        (OrderKind::Market, Side::Bid) => Ok(p.price.min(band.high)),
+        (OrderKind::Market, Side::Ask) => Ok(if p.price < band.low { band.low } else { p.price }),
+        _ if band.contains(p.price) => Ok(p.price),
+        _ => Err(MatchError::OutsideBand),
+    }
+}
+
+/// Whether the taker's fee on a fill worth `value`, rounded down, less the maker's rebate, pays the
+/// crank's reward for its event (so the reward never comes from another trade's fee).
+#[inline(always)]
+fn funds_reward(value: u64, maker_fee: i64, ctx: &MatchContext) -> bool {
+    if ctx.crank_reward == 0 {
+        return false;
+    }
+    let share = crate::fixed::mul_div_u64(value, ctx.fees.taker_ppm as u64, 1_000_000, crate::Rounding::Down).unwrap_or(0);
+    let rebate = if maker_fee < 0 { maker_fee.unsigned_abs() } else { 0 };
+    share.saturating_sub(rebate) >= ctx.crank_reward
+}
+
 /// Places an order: matches what crosses, rests what may rest. See the module docs for policies.
 pub fn place<T: Tree, S: EventSink>(
     book: &mut Book<T>,
@@ -271,7 +324,7 @@ pub fn place<T: Tree, S: EventSink>(
 ) -> Result<PlaceResult, MatchError> {
     let opp = p.side.opposite();
     let mut r = PlaceResult::default();
-    let mut price = p.price;
+    let mut price = working_price(p, &ctx.band)?;
     let mut remaining = p.size;
     let mut touched = 0u32;
     let mut stopped_crossing = false;
@@ -280,12 +333,16 @@ pub fn place<T: Tree, S: EventSink>(
     }
 
     if p.kind.is_post_only() {
-        // expired orders at the top do not count as crossing: clear them first
+        // expired or out-of-band orders it would cross do not count: clear them first (at most
+        // `match_limit`, so the sweep's cost is bounded; one left over counts as crossing)
         while let Some(best) = book.best(opp) {
-            if !expired(book.node(best), ctx.now_ts) {
+            let node = book.node(best);
+            let Some(reason) = crosses(p.side, price, node.price).then(|| stale(node, ctx)).flatten() else { break };
+            if touched >= ctx.match_limit {
                 break;
             }
-            remove_out(book, opp, best, OutReason::Expired, ctx.now_ts, sink)?;
+            touched += 1;
+            remove_out(book, opp, best, reason, ctx.now_ts, sink)?;
             r.events += 1;
         }
         if let Some(best) = book.best(opp) {
@@ -299,6 +356,9 @@ pub fn place<T: Tree, S: EventSink>(
                     Side::Ask => best_price.checked_add(Ticks(1)),
                 }
                 .ok_or(MatchError::CannotSlide)?;
+                if !ctx.band.contains(price) {
+                    return Err(MatchError::OutsideBand);
+                }
             }
         }
     } else {
@@ -316,8 +376,8 @@ pub fn place<T: Tree, S: EventSink>(
                 break;
             }
             touched += 1;
-            if expired(&maker, ctx.now_ts) {
-                remove_out(book, opp, m, OutReason::Expired, ctx.now_ts, sink)?;
+            if let Some(reason) = stale(&maker, ctx) {
+                remove_out(book, opp, m, reason, ctx.now_ts, sink)?;
                 r.events += 1;
                 continue;
             }
@@ -344,6 +404,7 @@ pub fn place<T: Tree, S: EventSink>(
             let fill = remaining.min(maker.size);
             let value = notional(maker.price, fill, ctx.tick_size).ok_or(MatchError::Overflow)?;
             let maker_fee = ctx.fees.maker_fee(value).ok_or(MatchError::Overflow)?;
+            let rewarded = funds_reward(value, maker_fee, ctx);
             let gone = fill == maker.size;
             if gone {
                 book.remove(opp, m);
@@ -356,6 +417,7 @@ pub fn place<T: Tree, S: EventSink>(
                 maker_slot: maker.owner_slot,
                 out_reason: 0,
                 maker_out: gone as u8,
+                rewarded: rewarded as u8,
                 timestamp: ctx.now_ts,
                 maker: maker.owner,
                 taker: p.owner,
@@ -364,12 +426,14 @@ pub fn place<T: Tree, S: EventSink>(
                 price: maker.price,
                 size: fill,
                 maker_fee,
+                // the i128 index split into its low and high 64 bits (lossless as a pair)
                 funding_index_lo: ctx.funding_index as u64,
                 funding_index_hi: ((ctx.funding_index as u128) >> 64) as u64,
                 ..Event::default()
             })?;
             r.events += 1;
             r.fills += 1;
+            r.rewarded += rewarded as u32;
             remaining = remaining.saturating_sub(fill);
             r.filled = r.filled.checked_add(fill).ok_or(MatchError::Overflow)?;
             r.filled_notional = r.filled_notional.checked_add(value).ok_or(MatchError::Overflow)?;
@@ -412,8 +476,10 @@ pub fn place<T: Tree, S: EventSink>(
     Ok(r)
 }
 
-/// How much of `p` would fill now: crossing, live, not the taker's own orders, within the match
-/// limit (fill-or-kill's pre-check; reads the book only).
+/// How much of `p` would fill now, as `place` walks the book: crossing, within the match limit,
+/// live and in the band, and not the taker's own orders. Under self-trade "decrement both" the walk
+/// stops at the taker's own order: from there its size would shrink, not fill (fill-or-kill's
+/// pre-check; reads the book only).
 pub fn fillable<T: Tree>(book: &Book<T>, p: &OrderParams, ctx: &MatchContext) -> Lots {
     let opp = p.side.opposite();
     let mut total = Lots::ZERO;
@@ -425,9 +491,13 @@ pub fn fillable<T: Tree>(book: &Book<T>, p: &OrderParams, ctx: &MatchContext) ->
             break;
         }
         touched += 1;
-        if !expired(n, ctx.now_ts) && n.owner != p.owner {
-            total = Lots(total.0.saturating_add(n.size.0));
-            if total >= p.size {
+        if stale(n, ctx).is_none() {
+            if n.owner != p.owner {
+                total = Lots(total.0.saturating_add(n.size.0));
+                if total >= p.size {
+                    break;
+                }
+            } else if p.self_trade == SelfTrade::DecrementTake {
                 break;
             }
         }

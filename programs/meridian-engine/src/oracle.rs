@@ -70,7 +70,7 @@ fn le_u64(d: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(d[at..at + 8].try_into().unwrap())
 }
 fn le_i64(d: &[u8], at: usize) -> i64 {
-    le_u64(d, at) as i64
+    i64::from_le_bytes(d[at..at + 8].try_into().unwrap())
 }
 fn le_i128(d: &[u8], at: usize) -> i128 {
     i128::from_le_bytes(d[at..at + 16].try_into().unwrap())
@@ -182,7 +182,7 @@ pub struct Quote {
 pub fn to_fixed(v: u128, expo: i32, round_up: bool) -> Option<u64> {
     let shift = expo.checked_add(PRICE_DECIMALS as i32)?;
     let out = if shift >= 0 {
-        v.checked_mul(10u128.checked_pow(shift as u32)?)?
+        v.checked_mul(10u128.checked_pow(shift.unsigned_abs())?)?
     } else {
         let d = 10u128.checked_pow(shift.unsigned_abs())?;
         let (q, r) = (v / d, v % d);
@@ -199,7 +199,7 @@ pub fn judge(r: &Reading, limits: &Limits, now_slot: u64, now_ts: i64) -> Result
     }
     let age_slots = now_slot.checked_sub(r.slot).ok_or(SourceFault::Stale)?;
     let age_secs = now_ts.checked_sub(r.publish_ts).ok_or(SourceFault::Stale)?;
-    if age_slots > limits.max_age_slots || age_secs < 0 || age_secs as u64 > limits.max_age_secs {
+    if age_slots > limits.max_age_slots || age_secs < 0 || age_secs.unsigned_abs() > limits.max_age_secs {
         return Err(SourceFault::Stale);
     }
     if r.price <= 0 {
@@ -208,12 +208,12 @@ pub fn judge(r: &Reading, limits: &Limits, now_slot: u64, now_ts: i64) -> Result
     if !(-30..=30).contains(&r.expo) {
         return Err(SourceFault::ExponentOutOfRange);
     }
-    let price = to_fixed(r.price as u128, r.expo, false).ok_or(SourceFault::ExponentOutOfRange)?;
+    let price = to_fixed(r.price.unsigned_abs(), r.expo, false).ok_or(SourceFault::ExponentOutOfRange)?; // price > 0 above
     if price == 0 {
         return Err(SourceFault::ExponentOutOfRange); // below 10^-12: no digits left
     }
     // conf / price > max_conf_bps / 10^4, compared in the source's own units (no rounding)
-    if r.conf.checked_mul(BPS).map_or(true, |c| c > r.price as u128 * limits.max_conf_bps as u128) {
+    if r.conf.checked_mul(BPS).map_or(true, |c| c > r.price.unsigned_abs() * limits.max_conf_bps as u128) {
         return Err(SourceFault::WideConfidence);
     }
     let conf = to_fixed(r.conf, r.expo, true).ok_or(SourceFault::WideConfidence)?;
@@ -279,7 +279,7 @@ pub fn to_ticks(
     let mut num = (price as u128).checked_mul(base_lot_size as u128)?;
     let mut den = tick_size as u128;
     if exp >= 0 {
-        den = den.checked_mul(*POW10.get(exp as usize)? as u128)?;
+        den = den.checked_mul(*POW10.get(exp.unsigned_abs() as usize)? as u128)?;
     } else {
         num = num.checked_mul(*POW10.get(exp.unsigned_abs() as usize)? as u128)?;
     }
@@ -335,7 +335,7 @@ pub fn log_return(prev: u64, price: u64) -> Option<i128> {
     }
     let z = (p - q) * pricing::ONE / (p + q);
     // z^3/3 + z^5/5 + ... with 9 decimals: every product stays under 10^18
-    let z9 = (z / 1_000) as i64;
+    let z9 = (z / 1_000) as i64; // |z| <= ONE / 5 = 2 x 10^11: below 2^28 after / 1_000
     let z2 = z9 * z9 / ONE9;
     let (mut higher, mut power, mut n) = (0i64, z9, 3);
     loop {

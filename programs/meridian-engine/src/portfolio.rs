@@ -155,7 +155,8 @@ impl LotRisk {
         let mut shocked = [0i64; SCENARIOS];
         for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
             // rounded away from the unshocked spot: every move is at least its fraction
-            let spot_p = i64::try_from(bps_of(spot.unsigned_abs(), (10_000 + shock) as u32, *shock > 0)?).ok()?.max(1);
+            let factor = u32::try_from(10_000 + i64::from(*shock)).ok()?; // a shock below -100% has no price
+            let spot_p = i64::try_from(bps_of(spot.unsigned_abs(), factor, *shock > 0)?).ok()?.max(1);
             for (vi, vol_v) in vols.iter().enumerate() {
                 shocked[pi * 3 + vi] = terms.value(spot_p, *vol_v)?;
             }
@@ -165,6 +166,7 @@ impl LotRisk {
             now: g.value,
             shocked,
             underlying_value: spot,
+            // |delta| <= ONE (a CDF): at most |spot|, fits
             delta_value: ((spot as i128 * g.delta as i128) >> risk_pricing::Q) as i64,
             gamma_1pct: g.gamma_1pct,
             vega_1pt: g.vega_1pt,
@@ -198,7 +200,7 @@ fn bps_of(v: u64, bps: u32, up: bool) -> Option<u64> {
 fn i128_bps(v: i128, bps: u32, up: bool) -> Option<i128> {
     let round = if up { 9_999 } else { 0 };
     if (0..1 << 48).contains(&v) && bps < 1 << 15 {
-        return Some(((v as i64).wrapping_mul(bps as i64).wrapping_add(round) / 10_000) as i128);
+        return Some(((v as i64).wrapping_mul(bps as i64).wrapping_add(round) / 10_000) as i128); // v in [0, 2^48)
     }
     Some((v.checked_mul(bps as i128)? + round as i128) / BPS)
 }
@@ -263,6 +265,7 @@ impl Holding {
 /// a x b in i64 when both fit 32 bits (native on-chain), else checked i128.
 #[inline(always)]
 fn product(a: i128, b: i64) -> Option<i128> {
+    // round trips through i32: true iff both fit 32 bits, so `a as i64` below is exact
     if a as i32 as i128 == a && b as i32 as i64 == b {
         Some((a as i64).wrapping_mul(b) as i128)
     } else {
@@ -315,7 +318,7 @@ impl UnderlyingRisk {
         const LOTS: i128 = 1 << 23;
         const MOVE: i64 = 1 << 35;
         if self.fast_adds < FAST_ADDS && high.abs() < LOTS && low.abs() < LOTS && r.max_move < MOVE {
-            let (high, low) = (high as i64, low as i64);
+            let (high, low) = (high as i64, low as i64); // |.| < 2^23: checked above
             for (loss, shocked) in self.fast_loss.iter_mut().zip(&r.shocked) {
                 // exact: |now - shocked| <= max_move, products below 2^58, sums below 2^62
                 let drop = r.now.wrapping_sub(*shocked);

@@ -10,6 +10,18 @@
 use crate::units::{Lots, Side};
 use bytemuck::{Pod, Zeroable};
 
+/// Position limits, checked whenever an order rests or fills and after a takeover: the account's
+/// base in a market, with all its resting bids (or all its asks) filled, stays within
+/// +-`MAX_POSITION_LOTS`, and its quote balance, likewise, within +-`MAX_POSITION_QUOTE`.
+///
+/// Why: a maker's fill is applied later by the crank, which must never fail (a fill that cannot be
+/// applied would block the market's event queue for everyone). A fill only moves a maker's base and
+/// quote within the envelope its resting orders had when they were placed, and that envelope was
+/// checked then; the 2^62 left below `i64::MAX` absorbs funding, socialized loss and fees. Cost
+/// basis and realized PnL stay below their bounds too (statements saturate beyond).
+pub const MAX_POSITION_LOTS: u64 = 1 << 48;
+pub const MAX_POSITION_QUOTE: u64 = 1 << 61;
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Position {
@@ -60,16 +72,48 @@ impl Position {
     }
 
     pub fn funding_index(&self) -> i128 {
+        // bit-for-bit: reassembles the two words `set_funding_index` stored
         ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
     }
 
     pub fn set_funding_index(&mut self, index: i128) {
+        // deliberate split into the low and high 64 bits (lossless as a pair)
         self.funding_index_lo = index as u64;
         self.funding_index_hi = ((index as u128) >> 64) as u64;
     }
 
     pub fn has_orders(&self) -> bool {
         self.bid_lots != 0 || self.ask_lots != 0
+    }
+
+    /// Within the position limits (see [`MAX_POSITION_LOTS`]) whatever its resting orders do:
+    /// `-L <= base - asks` and `base + bids <= L` (which bound `base` too), likewise for the cash.
+    /// Four checked 64-bit operations: an overflow is out of the limits.
+    #[inline]
+    pub fn within_limits(&self) -> bool {
+        let (lots, quote) = (MAX_POSITION_LOTS as i64, MAX_POSITION_QUOTE as i64);
+        self.base_lots.checked_add_unsigned(self.bid_lots).is_some_and(|v| v <= lots)
+            && self.base_lots.checked_sub_unsigned(self.ask_lots).is_some_and(|v| v >= -lots)
+            && self.quote_balance.checked_sub_unsigned(self.bid_notional).is_some_and(|v| v >= -quote)
+            && self.quote_balance.checked_add_unsigned(self.ask_notional).is_some_and(|v| v <= quote)
+    }
+
+    /// [`within_limits`](Self::within_limits) after an order on `side` (which can only have moved
+    /// the position's bid case up, or its ask case down, from a state within them): its two
+    /// conditions.
+    #[inline]
+    pub fn within_limits_on(&self, side: Side) -> bool {
+        let (lots, quote) = (MAX_POSITION_LOTS as i64, MAX_POSITION_QUOTE as i64);
+        match side {
+            Side::Bid => {
+                self.base_lots.checked_add_unsigned(self.bid_lots).is_some_and(|v| v <= lots)
+                    && self.quote_balance.checked_sub_unsigned(self.bid_notional).is_some_and(|v| v >= -quote)
+            }
+            Side::Ask => {
+                self.base_lots.checked_sub_unsigned(self.ask_lots).is_some_and(|v| v >= -lots)
+                    && self.quote_balance.checked_add_unsigned(self.ask_notional).is_some_and(|v| v <= quote)
+            }
+        }
     }
 
     /// Applies a fill: this account bought (`Bid`) or sold (`Ask`) `lots` for `value` quote units
@@ -86,13 +130,14 @@ impl Position {
         if reducing {
             let closing = base.unsigned_abs().min(lots.0);
             // the cost basis the closed lots carried, and the part of this fill that closed them
-            // (both rounded toward zero: statements only, the cash above is exact)
+            // (both rounded toward zero: statements only, the cash above is exact). Each is a
+            // fraction (closing <= |base|, closing <= lots) of an i64, so it fits one.
             let basis = (self.entry_quote as i128 * closing as i128 / base.unsigned_abs() as i128) as i64;
             let close_value = (signed_value as i128 * closing as i128 / lots.0 as i128) as i64;
-            realized = if base > 0 { close_value - basis } else { -basis - close_value };
-            self.entry_quote -= basis;
+            realized = if base > 0 { close_value.checked_sub(basis)? } else { basis.checked_neg()?.checked_sub(close_value)? };
+            self.entry_quote = self.entry_quote.checked_sub(basis)?;
             if lots.0 > closing {
-                // flipped: the rest opens a position on the other side
+                // flipped: the rest opens a position on the other side (close_value <= signed_value)
                 self.entry_quote = side.sign() * (signed_value - close_value);
             }
         } else {
@@ -102,7 +147,8 @@ impl Position {
         if self.base_lots == 0 {
             self.entry_quote = 0;
         }
-        self.realized_pnl = self.realized_pnl.checked_add(realized)?;
+        // a statement figure: saturates rather than failing a fill
+        self.realized_pnl = self.realized_pnl.saturating_add(realized);
         Some(realized)
     }
 
@@ -164,7 +210,86 @@ mod tests {
         assert_eq!(p.quote_balance, p.realized_pnl);
     }
 
+    #[test]
+    fn limits_count_resting_orders_as_filled() {
+        let mut p = Position::new(0);
+        p.base_lots = (MAX_POSITION_LOTS - 10) as i64;
+        assert!(p.within_limits());
+        p.bid_lots = 10;
+        assert!(p.within_limits());
+        p.bid_lots = 11;
+        assert!(!p.within_limits(), "all bids filled: one lot over");
+        let mut p = Position::new(0);
+        p.quote_balance = -((MAX_POSITION_QUOTE - 100) as i64);
+        p.bid_notional = 100;
+        assert!(p.within_limits());
+        p.bid_notional = 101;
+        assert!(!p.within_limits(), "all bids paid for: one unit over");
+        p.bid_notional = 0;
+        p.quote_balance = i64::MAX;
+        assert!(!p.within_limits());
+    }
+
     proptest! {
+        /// A position within its limits applies any fill of its resting orders at their prices (what
+        /// the crank does) without overflow, and stays within them: the crank can never be blocked.
+        #[test]
+        fn maker_fills_within_limits_always_apply(
+            base_f in -1.0f64..=1.0,
+            cash_f in -1.0f64..=1.0,
+            entry_f in -1.0f64..=1.0,
+            bid_f in 0.0f64..=1.0,
+            ask_f in 0.0f64..=1.0,
+            bid_px_f in 0.0f64..=1.0,
+            ask_px_f in 0.0f64..=1.0,
+            fills in prop::collection::vec((any::<bool>(), 0.0f64..1.0), 1..20),
+        ) {
+            // a position within its limits, reaching them often: resting sizes and prices are
+            // fractions of what the limits leave
+            let (l, q) = (MAX_POSITION_LOTS as f64, MAX_POSITION_QUOTE as f64);
+            let mut p = Position::new(0);
+            p.base_lots = (base_f * l) as i64;
+            p.quote_balance = (cash_f * q) as i64;
+            p.entry_quote = (entry_f * q) as i64;
+            p.bid_lots = (bid_f * (l - p.base_lots as f64)) as u64;
+            p.ask_lots = (ask_f * (l + p.base_lots as f64)) as u64;
+            let bid_px = if p.bid_lots == 0 { 0 } else { (bid_px_f * (p.quote_balance as f64 + q) / p.bid_lots as f64) as u64 };
+            let ask_px = if p.ask_lots == 0 { 0 } else { (ask_px_f * (q - p.quote_balance as f64) / p.ask_lots as f64) as u64 };
+            p.bid_notional = p.bid_lots * bid_px;
+            p.ask_notional = p.ask_lots * ask_px;
+            prop_assume!(p.within_limits());
+            for (bid, part) in fills {
+                let (side, resting, px) = if bid { (Side::Bid, p.bid_lots, bid_px) } else { (Side::Ask, p.ask_lots, ask_px) };
+                let lots = (resting as f64 * part) as u64;
+                if lots == 0 {
+                    continue;
+                }
+                let value = lots * px;
+                p.remove_resting(side, Lots(lots), value).unwrap();
+                prop_assert!(p.apply_fill(side, Lots(lots), value).is_some());
+                prop_assert!(p.within_limits());
+            }
+        }
+
+        /// The i64 fast path of `within_limits` says what the plain i128 formula says.
+        #[test]
+        fn limits_fast_path_equals_the_plain_formula(
+            base in (any::<i64>(), 0u32..20).prop_map(|(v, s)| v >> (s * 3)),
+            cash in (any::<i64>(), 0u32..20).prop_map(|(v, s)| v >> (s * 3)),
+            bids in (any::<u64>(), 0u32..20).prop_map(|(v, s)| v >> (s * 3)),
+            asks in (any::<u64>(), 0u32..20).prop_map(|(v, s)| v >> (s * 3)),
+            bid_notional in (any::<u64>(), 0u32..20).prop_map(|(v, s)| v >> (s * 3)),
+            ask_notional in (any::<u64>(), 0u32..20).prop_map(|(v, s)| v >> (s * 3)),
+        ) {
+            let p = Position { base_lots: base, quote_balance: cash, bid_lots: bids, ask_lots: asks, bid_notional, ask_notional, ..Position::new(0) };
+            let (l, q) = (MAX_POSITION_LOTS as i128, MAX_POSITION_QUOTE as i128);
+            let (b, c) = (base as i128, cash as i128);
+            let plain = b + bids as i128 <= l && b - asks as i128 >= -l && b.abs() <= l
+                && c - bid_notional as i128 >= -q && c + ask_notional as i128 <= q && c.abs() <= q;
+            prop_assert_eq!(p.within_limits(), plain);
+            prop_assert_eq!(p.within_limits(), p.within_limits_on(Side::Bid) && p.within_limits_on(Side::Ask));
+        }
+
         /// Whatever the fills, once flat the quote balance is the sum of realized PnL, and while
         /// open, quote + entry cost = realized PnL (cost basis accounting is exact up to rounding
         /// of the proportional basis, which only moves value between entry and realized).

@@ -38,7 +38,8 @@ fn mul(a: i64, b: i64) -> i64 {
 
 /// `mul` in 128 bits, for the rare operands that can reach 2^32.
 fn mul_wide(a: i64, b: i64) -> i64 {
-    ((a as i128).wrapping_mul(b as i128) >> Q) as i64 // two i64 factors cannot overflow i128
+    // two i64 factors cannot overflow i128; the one caller squares vol sqrt T < 2^35: below 2^42
+    ((a as i128).wrapping_mul(b as i128) >> Q) as i64
 }
 
 /// `x` with the option's sign (calls +1, puts -1): a negation, not a (checked) multiply.
@@ -100,7 +101,7 @@ pub fn sqrt(x: i64) -> Option<i64> {
     if !(0..1 << 35).contains(&x) {
         return None;
     }
-    Some(isqrt_u64((x as u64) << Q) as i64)
+    Some(isqrt_u64((x as u64) << Q) as i64) // x in [0, 2^35): x << Q < 2^63, its root < 2^32
 }
 
 pub fn normal_pdf(x: i64) -> Option<i64> {
@@ -155,8 +156,11 @@ pub struct LotGreeks {
 }
 
 /// `v * q >> Q` for a native amount `v` and a `Q` fraction, in 128 bits (amounts reach 2^40+).
+/// Values pass |q| <= ONE (CDFs, densities): at most |v|, exact. Greeks also pass vol (<= 8 ONE) and
+/// sqrt T (< 2^32), which a lot worth over ~2^61 can push past i64: saturated (display figures).
 fn scale(v: i64, q: i64) -> i64 {
-    ((v as i128).wrapping_mul(q as i128) >> Q) as i64
+    let x = (v as i128).wrapping_mul(q as i128) >> Q;
+    i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// A European option on one lot: `spot` and `strike` are the underlying's and the strike's value
@@ -244,10 +248,12 @@ impl OptionTerms {
             value: signed(sign, scale(spot, n1) - scale(self.strike, n2)).max(0),
             delta: signed(sign, n1),
             // gamma x S x 1% x S = S phi(d1) / (vol sqrt T) / 100
-            gamma_1pct: ((spot_pdf as i128) << Q).checked_div(d.vol_sqrt_t as i128 * 100)? as i64,
+            // saturated (>= 0): a display greek; a lot worth ~2^57 just before expiry exceeds i64
+            gamma_1pct: i64::try_from(((spot_pdf as i128) << Q).checked_div(d.vol_sqrt_t as i128 * 100)?).unwrap_or(i64::MAX),
             vega_1pt: scale(spot_pdf, self.sqrt_t) / 100,
             // -S phi(d1) vol / (2 sqrt T), per year, / 365
-            theta_1d: -(((scale(spot_pdf, vol) as i128) << Q) / (2 * self.sqrt_t as i128 * 365)) as i64,
+            // saturated (the quotient is >= 0): a display greek, like gamma
+            theta_1d: -i64::try_from(((scale(spot_pdf, vol) as i128) << Q) / (2 * self.sqrt_t as i128 * 365)).unwrap_or(i64::MAX),
         })
     }
 }

@@ -53,6 +53,7 @@ pub fn parse_ui_amount(s: &str, decimals: u8) -> Result<u64, AmountError> {
     let int_value: u64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| AmountError::Overflow)? };
     let mut frac_value: u64 = 0;
     for (i, b) in frac_trimmed.bytes().enumerate() {
+        // i < frac_trimmed.len() <= decimals <= 255 (checked above): the u32 is exact
         let place = crate::fixed::pow10(decimals as u32 - 1 - i as u32).ok_or(AmountError::Overflow)?;
         frac_value += (b - b'0') as u64 * place;
     }
@@ -138,7 +139,7 @@ fn parse_decimal(s: &str) -> Result<(u128, u32), AmountError> {
     let significant = all.trim_start_matches('0');
     let digits: u128 =
         if significant.is_empty() { 0 } else { significant.parse().map_err(|_| AmountError::Overflow)? };
-    Ok((digits, frac_part.len() as u32))
+    Ok((digits, frac_part.len() as u32)) // <= 18: checked above
 }
 
 /// Why a UI price or size does not map onto a market's grid.
@@ -198,8 +199,9 @@ impl MarketUnits {
             .and_then(|v| v.checked_mul(self.tick_size as u128))
             .ok_or(GridError::Overflow)?;
         if num % den != 0 {
-            let below = (num / den) as u64;
-            return Err(GridError::OffTick { below: self.format_price(below), above: self.format_price(below + 1) });
+            // den >= 2 here, so num / den + 1 cannot overflow; beyond u64 ticks the price is too large
+            let above = u64::try_from(num / den + 1).map_err(|_| GridError::Overflow)?;
+            return Err(GridError::OffTick { below: self.format_price(above - 1), above: self.format_price(above) });
         }
         let ticks = u64::try_from(num / den).map_err(|_| GridError::Overflow)?;
         if ticks == 0 {

@@ -194,6 +194,11 @@ pub mod meridian {
         instructions::process_liquidate_bankruptcy(ctx)
     }
 
+    /// Admin: the half width of a market's price band (basis points of its reference price).
+    pub fn set_price_band(ctx: Context<SetPriceBand>, band_bps: u32) -> Result<()> {
+        instructions::process_set_price_band(ctx, band_bps)
+    }
+
     /// Permissionless: adds `amount` native units of collateral to the insurance fund.
     pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         instructions::process_deposit_insurance(ctx, amount)

@@ -31,9 +31,13 @@ pub enum Valuation {
     /// `Conservative` at the clock's slot, read on-chain only if a market with an oracle is met
     /// (order placement: most accounts never pay for the clock).
     ConservativeNow,
-    /// At marks, and only if every oracle of the account's positions is usable at the clock's slot
-    /// (`OracleNotUsable` otherwise): liquidations act on valid prices only.
-    Liquidation,
+    /// How a liquidation judges an account at `now_slot`: the market being liquidated (`market`)
+    /// needs a usable oracle price (`OracleNotUsable` otherwise: liquidations act on valid prices);
+    /// every other position is valued conservatively, so one stale oracle (on a dust position, say)
+    /// can no longer shield the account.
+    Liquidation { market: u16, now_slot: u64 },
+    /// `Liquidation` at the clock's slot (on-chain).
+    LiquidationNow { market: u16 },
 }
 
 impl Valuation {
@@ -45,16 +49,16 @@ impl Valuation {
                 None => *slot.insert(Clock::get()?.slot),
             })
         };
-        let now_slot = match self {
+        let (now_slot, liquidated) = match self {
             Valuation::Mark => return Ok(false),
-            Valuation::Conservative { now_slot } => now_slot,
-            Valuation::ConservativeNow => clock_slot()?,
-            Valuation::Liquidation => {
-                require!(m.oracle_usable(clock_slot()?), MeridianError::OracleNotUsable);
-                return Ok(false);
-            }
+            Valuation::Conservative { now_slot } => (now_slot, None),
+            Valuation::ConservativeNow => (clock_slot()?, None),
+            Valuation::Liquidation { market, now_slot } => (now_slot, Some(market)),
+            Valuation::LiquidationNow { market } => (clock_slot()?, Some(market)),
         };
-        Ok(!m.oracle_usable(now_slot))
+        let usable = m.oracle_usable(now_slot);
+        require!(usable || liquidated != Some(m.index), MeridianError::OracleNotUsable);
+        Ok(!usable)
     }
 }
 

@@ -1,16 +1,19 @@
 //! Placing and cancelling orders: the engine's matching applied to accounts.
 //!
 //! The taker's side of every fill is applied here at once; the makers' sides go to the event queue
-//! for the crank. Fees: the taker pays its fee now from collateral. Out of it come the makers'
-//! rebates (owed until the crank applies each fill, `market.pending_rebates`), the crank's reward
-//! (`market.crank_pool`), then the insurance fund's share; the rest is protocol revenue. Rebates
-//! and crank rewards stay in `exchange.fees_accrued` until paid, so the vault always covers them.
+//! for the crank. Fees: the taker pays its fee now from collateral, which must cover it (a fee is
+//! never a debt). Out of it come the makers' rebates (owed until the crank applies each fill,
+//! `market.pending_rebates`), the crank's reward for the fills it funds (`market.crank_pool`), then
+//! the insurance fund's share; the rest is protocol revenue. Rebates and crank rewards stay in
+//! `exchange.fees_accrued` until paid, so every payout comes from a fee that was collected.
 
 use crate::{account_view::AccountView, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::book::{ActiveTree, Book};
 use meridian_engine::events::EventQueue as Queue;
 use meridian_engine::matching::{self, MatchContext, MatchError, OrderKind, OrderParams, SelfTrade};
+use meridian_engine::band::{self, Band};
+use meridian_engine::position::Position;
 use meridian_engine::units::{notional, Lots, Side, Ticks};
 
 pub const DEFAULT_MATCH_LIMIT: u32 = 16;
@@ -46,6 +49,7 @@ fn match_error(e: MatchError) -> Error {
         MatchError::BookFull => MeridianError::BookFull,
         MatchError::EventQueueFull => MeridianError::EventQueueFull,
         MatchError::CannotSlide => MeridianError::PostOnlyCannotSlide,
+        MatchError::OutsideBand => MeridianError::PriceOutsideBand,
         MatchError::Overflow => MeridianError::OrderValueOverflow,
         MatchError::Book(_) => MeridianError::InvalidBookAccount,
     }
@@ -55,7 +59,7 @@ fn match_error(e: MatchError) -> Error {
 /// Long lots an account contributes to open interest.
 #[inline(always)]
 pub fn long_lots(base: i64) -> u64 {
-    base.max(0) as u64
+    base.max(0).unsigned_abs()
 }
 
 /// Open interest after one account's base moved from `before` to `after`.
@@ -71,14 +75,29 @@ pub fn adjust_collateral(exchange: &mut Exchange, account: &mut MarginAccount, d
     Ok(())
 }
 
-/// Splits a fee the protocol collected between the insurance fund and fees, as configured.
+/// Splits a fee the protocol collected between the insurance fund and fees, as configured;
+/// `insurance_eligible` (at most `fee`) is the part the fund takes its share of.
 pub fn collect_fee(exchange: &mut Exchange, fee: u64, insurance_eligible: u64) -> Result<()> {
-    let insurance = insurance_eligible as u128 * exchange.insurance_fee_share_bps as u128 / 10_000;
-    let insurance = insurance as u64;
+    // a share (bps <= 10,000, checked at creation) of an amount: at most the amount
+    let insurance = (insurance_eligible as u128 * exchange.insurance_fee_share_bps as u128 / 10_000) as u64;
     exchange.insurance_balance =
         exchange.insurance_balance.checked_add(insurance).ok_or(MeridianError::MathOverflow)?;
-    exchange.fees_accrued = exchange.fees_accrued.checked_add(fee - insurance).ok_or(MeridianError::MathOverflow)?;
+    let rest = fee.checked_sub(insurance).ok_or(MeridianError::MathOverflow)?;
+    exchange.fees_accrued = exchange.fees_accrued.checked_add(rest).ok_or(MeridianError::MathOverflow)?;
     Ok(())
+}
+
+/// What a placement did, for the margin check that follows it (the result itself is written to
+/// the account's `last_placement`).
+pub struct Placed {
+    /// The account's position slot in the market (released if the position ended flat).
+    pub pos_slot: usize,
+    /// The position and collateral before the placement, when a check must judge the account as
+    /// it was: kept for reduce-only orders and orders that filled (a plain resting order cannot
+    /// have raised equity or lowered a requirement).
+    pub prior: Option<(Position, i64)>,
+    /// The band the order was placed in.
+    pub band: Band,
 }
 
 pub struct Trade<'a> {
@@ -96,7 +115,7 @@ pub fn place<A: AccountView>(
     queue: &A,
     args: &PlaceOrderArgs,
     now: impl FnOnce() -> Result<i64>,
-) -> Result<LastPlacement> {
+) -> Result<Placed> {
     let side = Side::from_u8(args.side).ok_or(MeridianError::InvalidSide)?;
     let kind = OrderKind::from_u8(args.order_kind).ok_or(MeridianError::InvalidOrderKind)?;
     let self_trade = SelfTrade::from_u8(args.self_trade).ok_or(MeridianError::InvalidSelfTradeBehavior)?;
@@ -116,8 +135,8 @@ pub fn place<A: AccountView>(
     if args.reduce_only {
         let p = account.position(pos_slot);
         let reducible = match side {
-            Side::Ask => (p.base_lots.max(0) as u64).saturating_sub(p.ask_lots),
-            Side::Bid => ((-p.base_lots).max(0) as u64).saturating_sub(p.bid_lots),
+            Side::Ask => p.base_lots.max(0).unsigned_abs().saturating_sub(p.ask_lots),
+            Side::Bid => p.base_lots.min(0).unsigned_abs().saturating_sub(p.bid_lots),
         };
         require!(reducible > 0, MeridianError::ReduceOnlyWouldIncrease);
         size = size.min(reducible);
@@ -137,10 +156,11 @@ pub fn place<A: AccountView>(
         client_order_id: args.client_order_id,
         expiry_ts: args.expiry_ts,
         owner: t.account_key.to_bytes(),
-        owner_slot: order_slot as u8,
+        owner_slot: order_slot as u8, // < MAX_OPEN_ORDERS = 64: a bit index of the u64 slot mask
         flags: args.reduce_only as u8,
     };
     crate::cu_checkpoint!("place: validated args, position slot");
+    let band = market.band();
     let mut now_ts = 0;
     let r = {
         let mut book_data = book.data_mut()?;
@@ -153,11 +173,22 @@ pub fn place<A: AccountView>(
             now_ts = now()?;
         }
         let funding_index = market.funding_index();
-        let ctx = MatchContext { seq, now_ts, fees: market.fees(), tick_size: market.tick_size, match_limit, funding_index };
+        let ctx = MatchContext {
+            seq,
+            now_ts,
+            fees: market.fees(),
+            tick_size: market.tick_size,
+            match_limit,
+            funding_index,
+            band,
+            crank_reward: market.crank_reward,
+        };
         crate::cu_checkpoint!("place: book and queue open");
         matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?
     };
     crate::cu_checkpoint!("place: matched");
+    // matching touched the book only: the account is still as it was
+    let prior = (args.reduce_only || r.filled.0 > 0).then(|| (*account.position(pos_slot), account.collateral));
 
     if r.filled.0 > 0 {
         // funding up to now is owed on the position as it was
@@ -169,9 +200,16 @@ pub fn place<A: AccountView>(
         let after = p.base_lots;
         account.realized_pnl = account.realized_pnl.saturating_add(realized);
         update_open_interest(market, before, after);
-        // an oracle sets a linear market's mark; an option's mark stays its premium
+        // an oracle sets a linear market's mark; without one (and an option's premium) the stable
+        // mark follows trades, slowly: a wash trade cannot set it
         if !market.has_oracle() || market.is_option() {
-            market.mark_price = r.last_fill_price.map_or(market.mark_price, |t| t.0);
+            if let Some(t) = r.last_fill_price {
+                let mark = band::stable_mark(Ticks(market.mark_price), t, now_ts.saturating_sub(market.last_trade_ts)).0;
+                if mark != market.mark_price {
+                    market.mark_price = mark;
+                    market.refresh_band();
+                }
+            }
         }
         market.last_trade_ts = now_ts;
         market.volume_quote = market.volume_quote.saturating_add(r.filled_notional);
@@ -179,13 +217,17 @@ pub fn place<A: AccountView>(
     if r.taker_fee > 0 {
         let fee = r.taker_fee;
         let fee_i = i64::try_from(fee).map_err(|_| MeridianError::MathOverflow)?;
+        // collected, not owed: the rebates and rewards paid from it must exist
+        require!(account.collateral >= fee_i, MeridianError::FeeExceedsCollateral);
         adjust_collateral(t.exchange, account, -fee_i)?;
         account.fees_paid = account.fees_paid.saturating_add(fee_i);
         let p = account.position_mut(pos_slot);
         p.fees_paid = p.fees_paid.saturating_add(fee_i);
-        // rebates owed to the makers, then the crank's share, then insurance and protocol
-        let rebates = (-r.maker_fees).max(0) as u64;
-        let crank_cut = (market.crank_reward.saturating_mul(r.events as u64)).min(fee.saturating_sub(rebates));
+        // rebates owed to the makers, then the crank's reward for the fills this fee funds (the
+        // engine marked them: each fill's own fee covers its rebate and reward), then insurance and
+        // protocol
+        let rebates = r.maker_fees.min(0).unsigned_abs();
+        let crank_cut = (market.crank_reward.saturating_mul(r.rewarded as u64)).min(fee.saturating_sub(rebates));
         market.pending_rebates = market.pending_rebates.checked_add(rebates).ok_or(MeridianError::MathOverflow)?;
         market.crank_pool = market.crank_pool.checked_add(crank_cut).ok_or(MeridianError::MathOverflow)?;
         collect_fee(t.exchange, fee, fee.saturating_sub(rebates + crank_cut))?;
@@ -205,8 +247,12 @@ pub fn place<A: AccountView>(
         out.posted_lots = posted.size.0;
         out.posted_price = posted.price.0;
     }
+    // a buy (fill or resting bid) moves only the bid case up and the cash down; a sell the
+    // reverse: the other two conditions held before and still do
+    require!(account.position(pos_slot).within_limits_on(side), MeridianError::PositionLimitExceeded);
     account.release_if_flat(pos_slot);
-    Ok(out)
+    account.last_placement = out;
+    Ok(Placed { pos_slot, prior, band })
 }
 
 /// Cancels the account's open order in `order_slot`. Returns false when the order is no longer on

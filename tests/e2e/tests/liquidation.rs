@@ -102,7 +102,10 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
         assert_eq!(a.position(a.find_position(0).unwrap()).base_lots, 500, "the long is applied");
         assert!(health(a).await.maintenance_free() > 0);
     }
-    // the maker bids 10 SOL at 100: where the liquidator can sell what it takes over
+    // the maker bids 10 SOL at 100: where the liquidator can sell what it takes over (the admin
+    // widens the market's price band to 35% for a bid a third under the price)
+    let banded = cli(admin_path.clone(), words("market band SOL-PERP 3500 --json")).await.json();
+    assert_eq!(banded["price_band_bps"].as_u64(), Some(3_500));
     cli(maker_path.clone(), words("order place SOL-PERP buy 10 --price 100 --type post-only")).await;
     feeds.publish(&client, &admin, &[112.0, 112.0, 112.0]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -69,6 +69,9 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
         &hex_b,
         "--switchboard",
         &switchboard,
+        // the test moves the feeds every few seconds: sample the volatility on each move
+        "--vol-sample-secs",
+        "1",
         "--json",
     ])
     .await;

@@ -27,6 +27,31 @@ fn the_index_accrues_per_second() {
 }
 
 #[test]
+fn the_rate_is_time_weighted() {
+    let max = clamp_rate(i128::MAX, 10);
+    assert_eq!(sample_rate(0, max, 0, 3_600), 0, "a second sample in the same second weighs nothing");
+    // one sample after a long gap: 60 s of weight against an hour
+    assert_eq!(sample_rate(0, max, 100_000, 3_600), max * 60 / 3_660);
+    assert_eq!(sample_rate(0, -max, 30, 3_600), -max * 30 / 3_630);
+    // sustained for an hour, sampled every minute: ~63% of the way
+    let mut rate = 0;
+    for _ in 0..60 {
+        rate = sample_rate(rate, max, 60, 3_600);
+    }
+    assert!(rate > max * 62 / 100 && rate < max * 64 / 100, "{rate}");
+}
+
+proptest! {
+    /// One sample moves the rate toward it by at most 60 / (60 + period) of the gap, never past it.
+    #[test]
+    fn a_sample_moves_the_rate_by_its_weight(rate in -1_000_000_000i128..=1_000_000_000, sample in -1_000_000_000i128..=1_000_000_000, dt in 0u64..1_000_000, period in 1u64..2_592_000) {
+        let next = sample_rate(rate, sample, dt, period);
+        prop_assert!((next - sample).abs() <= (rate - sample).abs());
+        prop_assert!((next - rate).abs() * (60 + period as i128) <= (sample - rate).abs() * 60);
+    }
+}
+
+#[test]
 fn settlement_rounds_toward_the_protocol() {
     let mut long = Position::opened_at(0, 0);
     long.base_lots = 3;
@@ -96,10 +121,18 @@ fn impact_prices_walk_the_book() {
         book.insert(&o).unwrap();
     }
     // notional per lot = price x tick size 1
-    assert_eq!(impact_price(&book, Side::Bid, 0, 1), Some(Ticks(100)));
-    assert_eq!(impact_price(&book, Side::Bid, 200, 1), Some(Ticks(100)));
-    assert_eq!(impact_price(&book, Side::Bid, 201, 1), Some(Ticks(99)));
-    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 980, 1), Some(Ticks(98)));
-    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 981, 1), None, "thinner than the impact size");
-    assert_eq!(impact_price(&book, Side::Ask, 0, 1), None);
+    assert_eq!(impact_price(&book, Side::Bid, 0, 1, all), Some(Ticks(100)));
+    assert_eq!(impact_price(&book, Side::Bid, 200, 1, all), Some(Ticks(100)));
+    assert_eq!(impact_price(&book, Side::Bid, 201, 1, all), Some(Ticks(99)));
+    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 980, 1, all), Some(Ticks(98)));
+    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 981, 1, all), None, "thinner than the impact size");
+    assert_eq!(impact_price(&book, Side::Ask, 0, 1, all), None);
+    // orders the filter leaves out (placed after the previous sample: seq >= 2) do not count
+    let old = |n: &Node| n.seq < 2;
+    assert_eq!(impact_price(&book, Side::Bid, 201, 1, old), None, "only the first order counts");
+    assert_eq!(impact_price(&book, Side::Bid, 200, 1, old), Some(Ticks(100)));
+}
+
+fn all(_: &Node) -> bool {
+    true
 }

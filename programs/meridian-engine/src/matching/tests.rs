@@ -1,4 +1,5 @@
 use super::*;
+use crate::band::Band;
 use crate::book::{critbit::Critbit, rbtree::RedBlack, tests::Storage, Key};
 use crate::events::OutReason;
 use proptest::prelude::*;
@@ -7,7 +8,16 @@ const TICK: u64 = 10;
 const FEES: FeeRates = FeeRates { taker_ppm: 500, maker_ppm: -100 };
 
 fn ctx(seq: u64) -> MatchContext {
-    MatchContext { seq, now_ts: 1_000, fees: FEES, tick_size: TICK, match_limit: 16, funding_index: 7 }
+    MatchContext {
+        seq,
+        now_ts: 1_000,
+        fees: FEES,
+        tick_size: TICK,
+        match_limit: 16,
+        funding_index: 7,
+        band: Band::OPEN,
+        crank_reward: 0,
+    }
 }
 
 fn params(owner: u8, side: Side, price: u64, size: u64, kind: OrderKind) -> OrderParams {
@@ -228,6 +238,111 @@ fn time_is_needed_only_to_meet_makers_expire_or_evict() {
     assert!(needs_time(&book, &params(2, Side::Ask, 150, 1, OrderKind::Limit)), "full side: may evict");
 }
 
+fn banded(lo: u64, hi: u64) -> impl FnOnce(MatchContext) -> MatchContext {
+    move |c| MatchContext { band: Band { low: Ticks(lo), high: Ticks(hi), reference: Ticks((lo + hi) / 2) }, ..c }
+}
+
+for_both_trees!(the_band_bounds_prices_and_fills, |m| {
+    // outside the band: refused, whatever the kind (but a market order, whose worst price is capped)
+    for kind in [OrderKind::Limit, OrderKind::PostOnly, OrderKind::ImmediateOrCancel, OrderKind::FillOrKill] {
+        assert_eq!(m.place_with(params(1, Side::Bid, 111, 1, kind), banded(90, 110)), Err(MatchError::OutsideBand));
+        assert_eq!(m.place_with(params(1, Side::Ask, 89, 1, kind), banded(90, 110)), Err(MatchError::OutsideBand));
+    }
+    assert!(m.events.is_empty() && m.levels(Side::Bid).is_empty());
+    // asks rest at 95 and 100 while the band is 90..110; then the reference moves up: 98..118
+    m.place_with(params(1, Side::Ask, 95, 2, OrderKind::Limit), banded(90, 110)).unwrap();
+    m.place_with(params(1, Side::Ask, 100, 2, OrderKind::Limit), banded(90, 110)).unwrap();
+    m.place_with(params(1, Side::Ask, 117, 2, OrderKind::Limit), banded(98, 118)).unwrap();
+    // a market bid with no worst price sweeps up to the band's top only; the stale ask at 95 (below
+    // the band now) is removed, not filled
+    let r = m.place_with(params(2, Side::Bid, u64::MAX, 10, OrderKind::Market), banded(98, 116)).unwrap();
+    assert_eq!((r.filled, r.filled_notional, r.cancelled), (Lots(2), 2 * 100 * TICK, Lots(8)));
+    let out = m.events[0];
+    assert_eq!((out.kind, out.out_reason, out.price.0, out.maker_out), (EVENT_OUT, OutReason::OutOfBand as u8, 95, 1));
+    assert_eq!(m.levels(Side::Ask), [(117, 2)], "above the band's top: not reached");
+    // a market ask's worst price is raised to the band's bottom
+    m.place_with(params(1, Side::Bid, 99, 1, OrderKind::Limit), banded(98, 118)).unwrap();
+    m.place_with(params(1, Side::Bid, 98, 1, OrderKind::Limit), banded(98, 118)).unwrap();
+    let r = m.place_with(params(2, Side::Ask, 1, 5, OrderKind::Market), banded(99, 119)).unwrap();
+    assert_eq!(r.filled, Lots(1), "the bid at 98 is below the band: out, not filled");
+    // a post-only bid that would slide below the band is refused
+    let mut m2 = Market::<RedBlack>::new(4);
+    m2.place_with(params(1, Side::Ask, 100, 1, OrderKind::Limit), banded(90, 110)).unwrap();
+    assert_eq!(m2.place_with(params(2, Side::Bid, 105, 1, OrderKind::PostOnlySlide), banded(100, 120)), Err(MatchError::OutsideBand));
+    // a post-only bid crossing only a stale ask clears it and rests
+    let r = m2.place_with(params(2, Side::Bid, 105, 1, OrderKind::PostOnly), banded(101, 120)).unwrap();
+    assert_eq!(r.posted.map(|p| p.price), Some(Ticks(105)));
+    assert_eq!(m2.events.last().map(|e| e.out_reason), Some(OutReason::OutOfBand as u8));
+});
+
+#[test]
+fn post_only_sweeps_at_most_the_match_limit() {
+    let mut m = Market::<RedBlack>::new(64);
+    let mut p = params(1, Side::Ask, 0, 1, OrderKind::Limit);
+    p.expiry_ts = 1_001;
+    for price in 100..140 {
+        m.place(OrderParams { price: Ticks(price), ..p }).unwrap();
+    }
+    m.now = 2_000;
+    let limit = |mut c: MatchContext| {
+        c.match_limit = 8;
+        c
+    };
+    // 8 expired asks under a post-only bid at 107: all cleared, it rests
+    let r = m.place_with(params(2, Side::Bid, 107, 1, OrderKind::PostOnly), limit).unwrap();
+    assert_eq!((r.events, r.posted.map(|p| p.price)), (8, Some(Ticks(107))));
+    // 32 under one at 200: 8 are cleared, the ninth still counts as crossing (the program reverts
+    // the failed placement; this model keeps the sweep)
+    assert_eq!(m.place_with(params(2, Side::Bid, 200, 1, OrderKind::PostOnly), limit), Err(MatchError::PostOnlyWouldCross));
+    assert_eq!(m.events.len(), 16);
+    assert_eq!(m.levels(Side::Ask).first(), Some(&(116, 1)));
+}
+
+#[test]
+fn fill_or_kill_with_decrement_fills_all_or_nothing() {
+    let mut m = Market::<RedBlack>::new(8);
+    m.place(params(1, Side::Ask, 100, 3, OrderKind::Limit)).unwrap();
+    m.place(params(2, Side::Ask, 101, 3, OrderKind::Limit)).unwrap();
+    m.place(params(3, Side::Ask, 102, 3, OrderKind::Limit)).unwrap();
+    let mut p = params(2, Side::Bid, 102, 5, OrderKind::FillOrKill);
+    // owner 2 meets its own ask at 101 after 3 lots: decrementing would leave it short of 5
+    p.self_trade = SelfTrade::DecrementTake;
+    assert_eq!(m.place(p), Err(MatchError::FillOrKillNotFilled));
+    // cancel-maker removes its own and fills 3 + 2 elsewhere
+    p.self_trade = SelfTrade::CancelMaker;
+    assert_eq!(m.place(p).unwrap().filled, Lots(5));
+    // enough before its own order: decrement never happens
+    let mut m = Market::<RedBlack>::new(8);
+    m.place(params(1, Side::Ask, 100, 5, OrderKind::Limit)).unwrap();
+    m.place(params(2, Side::Ask, 101, 5, OrderKind::Limit)).unwrap();
+    let mut p = params(2, Side::Bid, 101, 5, OrderKind::FillOrKill);
+    p.self_trade = SelfTrade::DecrementTake;
+    assert_eq!(m.place(p).unwrap().filled, Lots(5));
+}
+
+#[test]
+fn crank_rewards_only_for_fills_whose_fee_pays_them() {
+    let mut m = Market::<RedBlack>::new(8);
+    let mut expiring = params(1, Side::Ask, 100, 1, OrderKind::Limit);
+    expiring.expiry_ts = 1_001;
+    m.place(expiring).unwrap();
+    m.place(params(1, Side::Ask, 100, 1, OrderKind::Limit)).unwrap();
+    m.place(params(1, Side::Ask, 101, 100, OrderKind::Limit)).unwrap();
+    m.now = 1_001;
+    // 1 lot at 100: notional 1,000, taker 5 bp = 0 (rounded down), rebate 0: pays no reward;
+    // 99 lots at 101: notional 99,990, taker share 49 less the rebate of 9 (1 bp, rounded down) = 40
+    let reward = |r: u64| move |c: MatchContext| MatchContext { crank_reward: r, ..c };
+    let r = m.place_with(params(2, Side::Bid, 101, 100, OrderKind::ImmediateOrCancel), reward(40)).unwrap();
+    let flags: Vec<_> = m.events.iter().map(|e| (e.kind, e.rewarded)).collect();
+    assert_eq!(flags, [(EVENT_OUT, 0), (EVENT_FILL, 0), (EVENT_FILL, 1)], "expired: unpaid; small fill: unpaid");
+    assert_eq!((r.events, r.rewarded), (3, 1));
+    let share = 99 * 101 * TICK * 500 / 1_000_000 - 99 * 101 * TICK * 100 / 1_000_000;
+    assert_eq!(share, 40);
+    m.place(params(1, Side::Ask, 101, 100, OrderKind::Limit)).unwrap();
+    let r = m.place_with(params(2, Side::Bid, 101, 99, OrderKind::ImmediateOrCancel), reward(41)).unwrap();
+    assert_eq!(r.rewarded, 0, "40 does not pay 41");
+}
+
 #[test]
 fn fees_round_toward_the_protocol() {
     let f = FeeRates { taker_ppm: 300, maker_ppm: -50 };
@@ -251,11 +366,22 @@ struct Action {
     kind: u8,
     stp: u8,
     expired: bool,
+    /// The band's centre this action (half width 8 ticks).
+    reference: u64,
 }
 
 fn action() -> impl Strategy<Value = Action> {
-    (0u8..3, any::<bool>(), 90u64..110, 1u64..20, 0u8..6, 0u8..3, prop::bool::weighted(0.1)).prop_map(
-        |(owner, bid, price, size, kind, stp, expired)| Action { owner, bid, price, size, kind, stp, expired },
+    (0u8..3, any::<bool>(), 90u64..110, 1u64..20, 0u8..6, 0u8..3, prop::bool::weighted(0.1), 92u64..108).prop_map(
+        |(owner, bid, price, size, kind, stp, expired, reference)| Action {
+            owner,
+            bid,
+            price,
+            size,
+            kind,
+            stp,
+            expired,
+            reference,
+        },
     )
 }
 
@@ -276,7 +402,8 @@ fn run<T: Tree>(actions: &[Action]) {
         let before = (total_size(&mut m, Side::Bid), total_size(&mut m, Side::Ask));
         let events_before = m.events.len();
         let snapshot = (m.s.header, m.s.nodes.clone());
-        match m.place(p) {
+        let band = Band::around(Ticks(a.reference), 8);
+        match m.place_with(p, |c| MatchContext { band, ..c }) {
             Err(_) => {
                 // a failed placement is reverted by the runtime; model that, and the book must
                 // not have lost track of anything the caller could not undo
@@ -308,7 +435,11 @@ fn run<T: Tree>(actions: &[Action]) {
                 let keys: Vec<Key> =
                     fills.iter().map(|e| Key::new(side.opposite(), e.price, e.maker_order_seq)).collect();
                 assert!(keys.windows(2).all(|w| w[0] < w[1]), "fills out of priority order");
+                if let Some(posted) = r.posted {
+                    assert!(band.contains(posted.price), "rested outside the band");
+                }
                 for f in &fills {
+                    assert!(band.contains(f.price), "filled outside the band");
                     assert!(crosses(side, p.price, f.price), "filled beyond the limit price");
                     assert_ne!(f.maker, p.owner, "self-trade filled");
                 }

@@ -25,6 +25,13 @@ pub struct ConsumeEvents<'info> {
     pub reward_account: UncheckedAccount<'info>,
 }
 
+/// Adds a fee (negative: a rebate) to the account's and the position's statements.
+fn record_fee(maker: &mut MarginAccount, pos_slot: usize, fee: i64) {
+    maker.fees_paid = maker.fees_paid.saturating_add(fee);
+    let p = maker.position_mut(pos_slot);
+    p.fees_paid = p.fees_paid.saturating_add(fee);
+}
+
 /// Applies one event to its maker's account.
 fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<()> {
     let side = Side::from_u8(e.side).ok_or(MeridianError::InvalidSide)?;
@@ -43,19 +50,23 @@ fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount
         let before = p.base_lots;
         let realized = p.apply_fill(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;
         p.maker_volume = p.maker_volume.saturating_add(value);
-        p.fees_paid = p.fees_paid.saturating_add(e.maker_fee);
         let after = p.base_lots;
         update_open_interest(market, before, after);
         maker.realized_pnl = maker.realized_pnl.saturating_add(realized);
-        maker.fees_paid = maker.fees_paid.saturating_add(e.maker_fee);
-        adjust_collateral(exchange, maker, -e.maker_fee)?;
         if e.maker_fee < 0 {
+            // the rebate was set aside from the taker's collected fee at the fill
             let rebate = e.maker_fee.unsigned_abs();
             market.pending_rebates = market.pending_rebates.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
             exchange.fees_accrued = exchange.fees_accrued.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
-        } else {
-            let fee = e.maker_fee as u64;
-            collect_fee(exchange, fee, fee)?;
+            adjust_collateral(exchange, maker, e.maker_fee.saturating_neg())?;
+            record_fee(maker, pos_slot, e.maker_fee);
+        } else if e.maker_fee > 0 {
+            // a maker fee is charged from the collateral the maker has: never a debt the protocol
+            // would count as revenue (what it lacks is waived)
+            let fee = e.maker_fee.min(maker.collateral.max(0));
+            adjust_collateral(exchange, maker, -fee)?;
+            collect_fee(exchange, fee.unsigned_abs(), fee.unsigned_abs())?;
+            record_fee(maker, pos_slot, fee);
         }
     }
     if e.maker_out != 0 {
@@ -101,7 +112,12 @@ impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
 /// writable, in any order). Stops at the first event whose maker account was not passed, so a
 /// crank with a stale view applies a prefix and never skips an event; each event is applied
 /// exactly once because it leaves the queue in the same transaction. Pays the reward account
-/// `crank_reward` per event, from the pool taker fees funded.
+/// `crank_reward` per rewarded fill (`Event::rewarded`: its own taker fee funded the reward), from
+/// the pool those fees filled; out events and fills too small to pay for it are applied unpaid.
+///
+/// Applying an event cannot fail on arithmetic: a fill moves its maker's position within the
+/// envelope its resting orders had at placement, which the position limits bounded
+/// (`meridian_engine::position::MAX_POSITION_LOTS`), so no maker can block the queue.
 pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16> {
     let exchange_key = *a.exchange.address();
     let mut exchange = load_mut::<Exchange, A>(a.exchange)?;
@@ -114,7 +130,7 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
     let (qh, events) = queue_parts(&mut data)?;
     let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
 
-    let mut consumed: u16 = 0;
+    let (mut consumed, mut rewarded): (u16, u64) = (0, 0);
     while consumed < limit {
         let Some(e) = queue.peek(consumed as u32).copied() else { break };
         let Some(info) = a.makers.iter().find(|m| m.address().to_bytes() == e.maker) else { break };
@@ -122,16 +138,18 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
         require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
         apply(&mut exchange, &mut market, &mut maker, &e)?;
         consumed += 1;
+        rewarded += (e.rewarded != 0) as u64;
     }
     require!(consumed > 0, MeridianError::NoEventsToConsume);
     queue.pop_front(consumed as u32);
 
-    let reward = market.crank_reward.saturating_mul(consumed as u64).min(market.crank_pool);
+    // only the fills whose taker fee funded a reward pay one (the pool holds exactly those)
+    let reward = market.crank_reward.saturating_mul(rewarded).min(market.crank_pool);
     if reward > 0 {
         market.crank_pool -= reward;
         exchange.fees_accrued = exchange.fees_accrued.checked_sub(reward).ok_or(MeridianError::MathOverflow)?;
         let mut crank = load_mut::<MarginAccount, A>(a.reward_account)?;
-        adjust_collateral(&mut exchange, &mut crank, reward as i64)?;
+        adjust_collateral(&mut exchange, &mut crank, i64::try_from(reward).map_err(|_| MeridianError::MathOverflow)?)?;
     }
     Ok(consumed)
 }

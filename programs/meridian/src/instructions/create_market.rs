@@ -52,7 +52,8 @@ fn validate(p: &MarketParams) -> Result<()> {
         // a maker rebate is paid out of the taker fee of the same fill
         && p.maker_fee_ppm as i64 >= -(p.taker_fee_ppm as i64)
         && (1..=MAX_BOOK_CAPACITY).contains(&p.book_capacity)
-        && (1..=MAX_EVENT_QUEUE_CAPACITY).contains(&p.event_queue_capacity);
+        && (1..=MAX_EVENT_QUEUE_CAPACITY).contains(&p.event_queue_capacity)
+        && p.price_band_bps <= 10_000;
     require!(ok, MeridianError::InvalidMarketParams);
     Ok(())
 }
@@ -102,6 +103,8 @@ pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: Mar
     m.next_order_seq = 1;
     m.expiry_ts = params.expiry_ts;
     m.strike = params.strike;
+    m.price_band_bps = params.price_band_bps;
+    m.refresh_band();
     m.quote_decimals = exchange.collateral_decimals;
     if params.kind == MarketKind::Perpetual as u8 {
         m.funding_period_secs = DEFAULT_FUNDING_PERIOD_SECS;

@@ -40,11 +40,12 @@ pub(crate) fn apply_params(o: &mut OracleAggregate, p: &OracleParams) {
             None => *slot = OracleSource::default(),
         }
     }
-    o.num_sources = p.sources.len() as u8;
+    o.num_sources = p.sources.len() as u8; // <= MAX_SOURCES (4): both callers check is_valid first
     o.min_valid_sources = p.min_valid_sources;
     o.max_age_slots = p.max_age_slots;
     o.max_age_secs = p.max_age_secs;
     o.max_conf_bps = p.max_conf_bps;
     o.max_deviation_bps = p.max_deviation_bps;
     o.vol_tau_secs = p.vol_tau_secs;
+    o.vol_sample_secs = p.vol_sample_secs;
 }

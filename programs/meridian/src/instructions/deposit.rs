@@ -34,6 +34,8 @@ pub fn process_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
             let after = (exchange.total_collateral as i128) + amount as i128;
             require!(after <= exchange.deposit_cap as i128, MeridianError::DepositCapExceeded);
         }
+        let owed = exchange.vault_liabilities().ok_or(MeridianError::MathOverflow)? + amount as i128;
+        require!(owed <= MAX_VAULT_LIABILITIES as i128, MeridianError::AmountTooLarge);
     }
 
     let accounts = ctx.accounts;
@@ -52,7 +54,7 @@ pub fn process_deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     let mut account = accounts.margin_account.load_mut()?;
     account.collateral = account.collateral.checked_add(received).ok_or(MeridianError::AmountTooLarge)?;
     account.total_deposited =
-        account.total_deposited.checked_add(received as u64).ok_or(MeridianError::MathOverflow)?;
+        account.total_deposited.checked_add(received.unsigned_abs()).ok_or(MeridianError::MathOverflow)?;
     exchange.total_collateral = exchange.total_collateral.checked_add(received).ok_or(MeridianError::AmountTooLarge)?;
     Ok(())
 }

@@ -22,7 +22,12 @@ pub struct DepositInsurance<'info> {
 /// seed and anyone's gift alike). Nothing withdraws from the fund: it pays bankruptcies only.
 pub fn process_deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
     require!(amount > 0, MeridianError::ZeroAmount);
-    require!(!ctx.accounts.exchange.load()?.is_paused(PauseFlags::DEPOSITS), MeridianError::DepositsPaused);
+    {
+        let exchange = ctx.accounts.exchange.load()?;
+        require!(!exchange.is_paused(PauseFlags::DEPOSITS), MeridianError::DepositsPaused);
+        let owed = exchange.vault_liabilities().ok_or(MeridianError::MathOverflow)? + amount as i128;
+        require!(owed <= MAX_VAULT_LIABILITIES as i128, MeridianError::AmountTooLarge);
+    }
     let accounts = ctx.accounts;
     let received = transfer_in(
         &accounts.token_program,

@@ -74,8 +74,9 @@ pub fn process_liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankrupt
         market.loss_index = market.loss_index.checked_add(per_lot).ok_or(MeridianError::MathOverflow)?;
         market.funding_rounding = market.funding_rounding.checked_add(excess).ok_or(MeridianError::MathOverflow)?;
         let p = account.position_mut(slot);
-        p.quote_balance += socialized as i64; // <= -quote_balance
-        p.realized_pnl = p.realized_pnl.saturating_add(socialized as i64);
+        // socialized <= -quote_balance: the sum stays <= 0 (exact even for quote_balance = i64::MIN)
+        p.quote_balance = p.quote_balance.checked_add_unsigned(socialized).ok_or(MeridianError::MathOverflow)?;
+        p.realized_pnl = p.realized_pnl.saturating_add_unsigned(socialized);
         account.release_if_flat(slot);
         exchange.socialized_loss = exchange.socialized_loss.saturating_add(socialized);
     }

@@ -12,7 +12,8 @@ use meridian_engine::health_history::source;
 /// What the caller of a successful stage-1 liquidation earns from the liquidatee: 0.1 unit of the
 /// collateral (10^(decimals-1) native units), at most the liquidatee's collateral.
 pub fn cancel_fee(collateral_decimals: u8) -> u64 {
-    10u64.pow(collateral_decimals.saturating_sub(1) as u32)
+    // a mint with 21 or more decimals: saturates (the fee is capped at the collateral anyway)
+    10u64.checked_pow(u32::from(collateral_decimals.saturating_sub(1))).unwrap_or(u64::MAX)
 }
 
 /// The account being liquidated, loaded and checked: a margin account of `exchange`.
@@ -23,7 +24,9 @@ pub(crate) fn load_liquidatee<'a>(exchange: &Pubkey, info: &'a AccountInfo) -> R
 }
 
 /// The liquidatee and the liquidator's margin account, loaded and checked (every stage that pays
-/// the caller): both of `exchange`, not the same account, the latter owned by the signer.
+/// the caller): both of `exchange`, the latter owned by the signer, and not the same owner (a
+/// sibling sub-account would farm the fees and discounts of an account whose deficit the
+/// insurance fund then pays).
 pub(crate) fn load_parties<'a>(
     exchange: &Pubkey,
     liquidatee: &'a AccountInfo,
@@ -34,6 +37,7 @@ pub(crate) fn load_parties<'a>(
     let account = load_liquidatee(exchange, liquidatee)?;
     let liquidator_state = load_liquidatee(exchange, liquidator_account)?;
     require_keys_eq!(liquidator_state.owner, *liquidator, MeridianError::NotAccountOwner);
+    require_keys_neq!(account.owner, *liquidator, MeridianError::CannotLiquidateSelf);
     Ok((account, liquidator_state))
 }
 
@@ -58,9 +62,10 @@ pub struct LiquidateCancelOrders<'info> {
     // position-slot order
 }
 
-/// Stage 1, permissionless: an account below its maintenance requirement (judged at marks, every
-/// oracle of its positions usable) has all its resting orders in `market` cancelled, which frees
-/// what they reserved; the caller's account earns `cancel_fee`. Returns how many were cancelled.
+/// Stage 1, permissionless: an account below its maintenance requirement (judged with `market`'s
+/// oracle usable, its other positions valued conservatively) has all its resting orders in `market`
+/// cancelled, which frees what they reserved; the caller's account earns `cancel_fee`, from
+/// collateral the account has. Returns how many were cancelled.
 pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCancelOrders<'info>>) -> Result<u8> {
     let a = &ctx.accounts;
     let exchange_key = a.exchange.key();
@@ -71,7 +76,7 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
     let (mut account, mut liquidator) = load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     market.check_can_cancel()?;
 
-    let builder = account_health_builder(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::Liquidation)?;
+    let builder = account_health_builder(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::LiquidationNow { market: market.index })?;
     let slot = builder.slot_read();
     let health = builder.finish()?;
     require!(health.maintenance_free() < 0, MeridianError::NotLiquidatable);
@@ -83,7 +88,8 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
     })?;
     require!(cancelled > 0, MeridianError::NoOrdersToCancel);
 
-    let fee = cancel_fee(exchange.collateral_decimals).min(account.collateral.max(0) as u64) as i64;
+    // at most the collateral: a fee comes from money the account has (<= i64::MAX, so the cast is exact)
+    let fee = cancel_fee(exchange.collateral_decimals).min(account.collateral.max(0).unsigned_abs()) as i64;
     trading::adjust_collateral(&mut exchange, &mut account, -fee)?;
     trading::adjust_collateral(&mut exchange, &mut liquidator, fee)?;
     Ok(cancelled)

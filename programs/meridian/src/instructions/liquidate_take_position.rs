@@ -34,9 +34,10 @@ pub struct LiquidateTakePosition<'info> {
 
 /// Stage 2, permissionless: the caller's account takes over up to `max_lots` of the liquidatee's
 /// position in `market` at the lot's value moved against the liquidatee by the market's discount
-/// (`Market::liquidation_discount_bps`). The liquidatee must be below maintenance at marks with
-/// every oracle usable, with no resting orders (stage 1 first); it loses the discount, the
-/// liquidator earns 75% of it and the insurance fund 25%. Only the lots needed to bring the
+/// (`Market::liquidation_discount_bps`). The liquidatee must be below maintenance with `market`'s
+/// oracle usable (its other positions valued conservatively) and no resting orders (stage 1
+/// first); it loses the discount: the liquidator earns 75% of it and the insurance fund 25% (from
+/// the collateral the account has, at most). Only the lots needed to bring the
 /// liquidatee back above its liquidation end are taken, and the takeover must improve that margin
 /// (taking one leg of a hedge may not). The liquidator must end above its initial requirement.
 /// Returns the lots taken.
@@ -62,7 +63,7 @@ pub fn process_liquidate_take_position<'info>(
     let others = account.positions_in_use().filter(|p| p.market_index != market.index).count();
     let (theirs, ours) = ctx.remaining_accounts.split_at(others.min(ctx.remaining_accounts.len()));
     // the other positions are valued once; this one before and after the takeover
-    let rest = health_without(&account, &exchange_key, market.index, theirs, Valuation::Liquidation)?;
+    let rest = health_without(&account, &exchange_key, market.index, theirs, Valuation::LiquidationNow { market: market.index })?;
     let before = with_position(&rest, &account, slot, &market)?;
     require!(before.maintenance_free() < 0, MeridianError::NotLiquidatable);
     account.record_health(slot_or_clock(rest.slot_read())?, &before, health_history::source::LIQUIDATION);
@@ -97,6 +98,7 @@ pub fn process_liquidate_take_position<'info>(
     let realized = p.apply_fill(if long { Side::Bid } else { Side::Ask }, Lots(lots), t.value).ok_or(MeridianError::MathOverflow)?;
     let lafter = p.base_lots;
     liquidator.realized_pnl = liquidator.realized_pnl.saturating_add(realized);
+    require!(liquidator.position(lslot).within_limits(), MeridianError::PositionLimitExceeded);
     update_open_interest(&mut market, lbase, lafter);
     liquidator.release_if_flat(lslot);
     let free = account_initial_free(&liquidator, &exchange_key, Some(&market), ours, Valuation::ConservativeNow)?;
@@ -129,8 +131,9 @@ fn sell_to_liquidator(
     let side = if long { Side::Ask } else { Side::Bid };
     let realized = account.position_mut(slot).apply_fill(side, Lots(lots), t.value).ok_or(MeridianError::MathOverflow)?;
     account.realized_pnl = account.realized_pnl.saturating_add(realized);
-    let fee = i64::try_from(t.insurance_fee).map_err(|_| MeridianError::MathOverflow)?;
-    adjust_collateral(exchange, account, -fee)?;
-    exchange.insurance_balance = exchange.insurance_balance.checked_add(t.insurance_fee).ok_or(MeridianError::MathOverflow)?;
+    // the fund's share comes from collateral the account has, never as a debt the fund would count
+    let fee = t.insurance_fee.min(account.collateral.max(0).unsigned_abs());
+    adjust_collateral(exchange, account, -(fee as i64))?; // <= collateral <= i64::MAX
+    exchange.insurance_balance = exchange.insurance_balance.checked_add(fee).ok_or(MeridianError::MathOverflow)?;
     Ok(t)
 }

@@ -2,12 +2,14 @@ use crate::{
     account_view::AccountView,
     error::MeridianError,
     loaders::load_mut,
-    risk::{account_health, account_health_builder, Valuation},
+    risk::{account_health_builder, health_without, HealthBuilder, Valuation},
     state::*,
     trading::{self, PlaceOrderArgs, Trade},
 };
 use anchor_lang::prelude::*;
 use meridian_engine::health_history;
+use meridian_engine::margin::Health;
+use meridian_engine::position::Position;
 
 /// Accounts shared by place_order and replace_order (loaded explicitly, see `loaders`).
 /// Remaining accounts: the markets of the account's other positions, in position-slot order (for
@@ -59,10 +61,21 @@ impl<'r, 'info> PlaceAccounts<'r, AccountInfo<'info>> {
     }
 }
 
-/// Places, then checks that the account stays above initial margin. A reduce-only order may leave
-/// it below, but never with a larger maintenance requirement than before: under portfolio margin
-/// closing one leg of a hedge can add risk. The signer and writable flags were checked by the
-/// entry path.
+/// Places, then checks the account's margin:
+/// - any order must leave it above its initial requirement; one that filled must also have found
+///   it above maintenance (below it, only reduce-only orders trade). A resting order needs no look
+///   back: it cannot raise equity nor lower a requirement, so an account above initial after one
+///   was above maintenance before;
+/// - a reduce-only order may leave it below initial, but never with a larger maintenance
+///   requirement (under portfolio margin closing one leg of a hedge can add risk);
+/// - a reduce-only order may lower equity by at most its fee plus the band's half width on the lots
+///   it filled or rested (what the band lets a price differ from the mark), and never below zero
+///   (nor further below, for an account already in deficit): a deficit is paid by the insurance
+///   fund, so closing into one at a confederate's price would be a way to draw on it.
+///
+/// The account's other positions are valued once; this market's position is added as it is now,
+/// and as it was when a check needs that (same marks, so only the order's own effect is measured).
+/// The signer and writable flags were checked by the entry path.
 pub fn place_checked<A: AccountView>(
     a: &PlaceAccounts<A>,
     args: &PlaceOrderArgs,
@@ -82,13 +95,7 @@ pub fn place_checked<A: AccountView>(
     market.check_can_place()?;
     crate::cu_checkpoint!("place: loaded");
     before_place(&market, &mut account)?;
-    // positions in markets whose oracle is stale or degraded count at the conservative price
-    let valuation = Valuation::ConservativeNow;
-    let required_before = match args.reduce_only {
-        true => Some(account_health(&account, exchange_key, Some(&market), a.remaining, valuation)?.maintenance),
-        false => None,
-    };
-    let result = trading::place(
+    let placed = trading::place(
         &mut Trade {
             exchange: &mut exchange,
             market: &mut market,
@@ -101,17 +108,61 @@ pub fn place_checked<A: AccountView>(
         || Ok(Clock::get()?.unix_timestamp),
     )?;
     crate::cu_checkpoint!("place: placed");
-    let builder = account_health_builder(&account, exchange_key, Some(&market), a.remaining, valuation)?;
-    let slot = builder.slot_read();
-    let health = builder.finish()?;
-    let reduced = required_before.is_some_and(|before| health.maintenance <= before);
-    require!(health.initial_free() >= 0 || reduced, MeridianError::InsufficientMargin);
+    // positions in markets whose oracle is stale or degraded count at the conservative price
+    let valuation = Valuation::ConservativeNow;
+    let (health, slot, before) = match &placed.prior {
+        // a plain resting order: the account as it is, in one pass
+        None => {
+            let b = account_health_builder(&account, exchange_key, Some(&market), a.remaining, valuation)?;
+            let slot = b.slot_read();
+            (b.finish()?, slot, None)
+        }
+        // the other positions once, this one as it was and as it is (its slot released if flat)
+        Some((p, collateral)) => {
+            let rest = health_without(&account, exchange_key, market.index, a.remaining, valuation)?;
+            let (before, _) = with_position(rest.clone(), *collateral, Some(p), &market)?;
+            let now = Some(account.position(placed.pos_slot)).filter(|p| p.in_use != 0);
+            let (health, slot) = with_position(rest, account.collateral, now, &market)?;
+            (health, slot, Some(before))
+        }
+    };
+    let result = account.last_placement;
+    match before {
+        Some(before) if args.reduce_only => {
+            let lots = result.filled_lots as u128 + result.posted_lots as u128;
+            // what the band lets a price differ from the reference, plus a tick: an option's
+            // reference is its model value rounded to a tick
+            let slippage = lots * (placed.band.max_distance() as u128 + 1) * market.tick_size as u128;
+            let allowance = slippage.saturating_add(result.taker_fee as u128).min(i128::MAX as u128) as i128; // clamped: exact
+            require!(health.equity >= before.equity.saturating_sub(allowance), MeridianError::ReduceOnlyLosesEquity);
+            // and never into a deficit (or deeper into one): a deficit is the insurance fund's,
+            // then everyone's; an account that cannot close without one is liquidated instead
+            require!(health.equity >= before.equity.min(0), MeridianError::ReduceOnlyLosesEquity);
+            require!(health.initial_free() >= 0 || health.maintenance <= before.maintenance, MeridianError::InsufficientMargin);
+        }
+        before => {
+            require!(health.initial_free() >= 0, MeridianError::InsufficientMargin);
+            if let Some(before) = before {
+                require!(before.maintenance_free() >= 0, MeridianError::BelowMaintenanceReduceOnly);
+            }
+        }
+    }
     crate::cu_checkpoint!("place: margin checked");
     if let Some(slot) = slot {
         account.record_health(slot, &health, health_history::source::ORDER);
     }
-    account.last_placement = result;
     Ok(())
+}
+
+/// `rest` (the account's other positions) with `collateral` and the position `p` in `market`, and
+/// the clock's slot if a valuation read it.
+fn with_position(mut rest: HealthBuilder, collateral: i64, p: Option<&Position>, market: &Market) -> Result<(Health, Option<u64>)> {
+    rest.add_cash(collateral);
+    if let Some(p) = p.filter(|p| p.in_use != 0) {
+        rest.add(p, market)?;
+    }
+    let slot = rest.slot_read();
+    Ok((rest.finish()?, slot))
 }
 
 /// The result is recorded in the margin account (`last_placement`) rather than returned: clients

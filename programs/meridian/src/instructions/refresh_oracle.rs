@@ -60,13 +60,20 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
                 src.last_fault = fault as u8;
                 src.last_price = 0;
                 src.last_conf = 0;
+                // a reading seen is a reading used for the replay guard (not one from the future,
+                // which would lock honest updates out): nobody can step back to an older update
+                // the refresh skipped
+                if reading.publish_ts <= now_ts && reading.slot <= now_slot {
+                    src.last_publish_ts = src.last_publish_ts.max(reading.publish_ts);
+                    src.last_slot = src.last_slot.max(reading.slot);
+                }
             }
         }
     }
 
     // the TWAP integrates the price held since the last refresh, before it changes
     if o.price != 0 {
-        let elapsed = now_ts.saturating_sub(o.twap_last_ts).max(0) as u64;
+        let elapsed = now_ts.saturating_sub(o.twap_last_ts).max(0).unsigned_abs();
         let cumulative = oracle::accumulate_twap(o.twap_cumulative(), o.price, elapsed);
         o.set_twap_cumulative(cumulative);
     }
@@ -113,6 +120,7 @@ fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64, now_ts: i6
     let conf = if m.is_option() { revalue_option(o, m, now_ts) } else { set_mark(o, m) };
     match conf {
         Some(conf) => {
+            m.refresh_band();
             m.oracle_conf = conf;
             m.oracle_status = o.status;
             if status == OracleStatus::Valid {
@@ -151,6 +159,7 @@ fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u6
         return None;
     }
     let vol = params.volatility(o.realized_vol as i128);
+    // both <= i64::MAX: checked just above
     let risk = LotRisk::option(kind, spot as i64, strike as i64, vol, now_ts, m.expiry_ts, &params.grid)?;
     m.set_lot_risk(&risk);
     m.lot_risk_ts = now_ts;
@@ -164,15 +173,17 @@ fn set_price(o: &mut OracleAggregate, q: Quote, slot: u64, ts: i64) {
     o.price_ts = ts;
 }
 
-/// One EWMA sample per Valid refresh at least a second after the last one.
+/// One EWMA sample per Valid refresh at least `vol_sample_secs` after the last one.
 fn sample_volatility(o: &mut OracleAggregate, price: u64, now_ts: i64) {
     if o.ewma_price != 0 {
         let elapsed = now_ts.saturating_sub(o.ewma_ts);
-        if elapsed <= 0 {
+        // an aggregate created before the cadence existed reads 0: the default minute
+        let cadence = if o.vol_sample_secs == 0 { 60 } else { o.vol_sample_secs as i64 };
+        if elapsed <= 0 || elapsed < cadence {
             return;
         }
         if let Some(r) = oracle::log_return(o.ewma_price, price) {
-            o.ewma_variance = oracle::update_variance(o.ewma_variance, r, elapsed as u64, o.vol_tau_secs as u64);
+            o.ewma_variance = oracle::update_variance(o.ewma_variance, r, elapsed.unsigned_abs(), o.vol_tau_secs as u64);
             o.realized_vol = oracle::volatility(o.ewma_variance);
         }
     }

@@ -30,5 +30,7 @@ pub fn process_set_funding_params(
     m.funding_period_secs = period_secs;
     m.funding_max_bps = max_rate_bps;
     m.funding_impact_notional = impact_notional;
+    // the rate in force stays within the new clamp (<= 10^9 parts: the cast is exact)
+    m.funding_rate = meridian_engine::funding::clamp_rate(m.funding_rate as i128, max_rate_bps) as i64;
     Ok(())
 }

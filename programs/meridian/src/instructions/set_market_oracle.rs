@@ -30,5 +30,6 @@ pub fn process_set_market_oracle(ctx: Context<SetMarketOracle>) -> Result<()> {
     // an option's lot is revalued from this oracle by the next refresh; until then its own rule
     m.lot_risk_words = [0; LOT_RISK_WORDS];
     m.lot_risk_ts = 0;
+    m.refresh_band();
     Ok(())
 }

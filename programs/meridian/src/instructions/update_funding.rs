@@ -1,6 +1,6 @@
 use crate::{error::MeridianError, state::*};
 use anchor_lang::prelude::*;
-use meridian_engine::book::{ActiveTree, Book};
+use meridian_engine::book::{ActiveTree, Book, Node};
 use meridian_engine::funding;
 use meridian_engine::units::{Side, Ticks};
 
@@ -12,40 +12,53 @@ pub struct UpdateFunding<'info> {
     pub book: UncheckedAccount<'info>,
 }
 
-/// Permissionless: accrues funding since the last update into the market's index at the clamped
-/// premium of the book's impact prices over the oracle price.
+/// Permissionless: accrues funding since the last update into the market's index at the rate in
+/// force over that interval, then samples the book's premium over the oracle price into the
+/// time-weighted rate (`meridian_engine::funding`): one update moves the rate by one sample's
+/// weight at most, and a sample sees only orders that rested since the previous one, so nobody
+/// can set it with orders placed and cancelled around the call. Without
+/// a usable oracle price nothing happens (no sample, and the interval waits: it accrues, at most
+/// one period, once a usable price returns). The first update starts the clock.
 pub fn process_update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
     let clock = Clock::get()?;
     let mut m = ctx.accounts.market.load_mut()?;
     require!(m.kind == MarketKind::Perpetual as u8 && m.funding_period_secs > 0, MeridianError::NotPerpetual);
     let last = m.funding_last_ts;
-    m.funding_last_ts = clock.unix_timestamp.max(last);
-    if last == 0 || clock.unix_timestamp <= last {
-        return Ok(()); // the first update starts the clock; a second one in the same second is a no-op
-    }
-    // after a long gap (no keeper ran) accrue at most one period at the current premium
-    let elapsed = ((clock.unix_timestamp - last) as u64).min(m.funding_period_secs as u64);
-    // no usable oracle price, no premium to measure: nothing accrues for this interval
-    if !m.has_oracle() || !m.oracle_usable(clock.slot) {
-        m.funding_rate = 0;
+    if last == 0 {
+        m.funding_last_ts = clock.unix_timestamp;
+        m.funding_sample_seq = m.next_order_seq;
         return Ok(());
     }
+    // a second update in the same second, or no usable price: nothing to accrue or sample
+    if clock.unix_timestamp <= last || !m.has_oracle() || !m.oracle_usable(clock.slot) {
+        return Ok(());
+    }
+    let since = (clock.unix_timestamp - last).unsigned_abs(); // > 0 above
+    let period = m.funding_period_secs as u64;
+    // after a long gap (no keeper ran) accrue at most one period
     let oracle = Ticks(m.mark_price);
+    let rate = m.funding_rate as i128;
+    let delta = funding::index_delta(rate, oracle, m.tick_size, since.min(period), period).ok_or(MeridianError::MathOverflow)?;
+    let index = m.funding_index().checked_add(delta).ok_or(MeridianError::MathOverflow)?;
+    m.set_funding_index(index);
     let (bid, ask) = {
         // the book is read-only here: this view never writes
         let mut data = ctx.accounts.book.try_borrow_mut_data()?;
         let (bh, nodes) = book_parts(&mut data)?;
         let book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
+        // orders resting since the last sample, live and in the band (a taker would meet nothing
+        // else)
+        let (young, band, now) = (m.funding_sample_seq, m.band(), clock.unix_timestamp);
+        let counts = |n: &Node| n.seq < young && (n.expiry_ts == 0 || n.expiry_ts > now) && band.contains(n.price);
         (
-            funding::impact_price(&book, Side::Bid, m.funding_impact_notional, m.tick_size),
-            funding::impact_price(&book, Side::Ask, m.funding_impact_notional, m.tick_size),
+            funding::impact_price(&book, Side::Bid, m.funding_impact_notional, m.tick_size, counts),
+            funding::impact_price(&book, Side::Ask, m.funding_impact_notional, m.tick_size, counts),
         )
     };
-    let rate = funding::clamp_rate(funding::premium(bid, ask, oracle), m.funding_max_bps);
-    let delta = funding::index_delta(rate, oracle, m.tick_size, elapsed, m.funding_period_secs as u64)
-        .ok_or(MeridianError::MathOverflow)?;
-    let index = m.funding_index().checked_add(delta).ok_or(MeridianError::MathOverflow)?;
-    m.set_funding_index(index);
-    m.funding_rate = rate as i64;
+    let sample = funding::clamp_rate(funding::premium(bid, ask, oracle), m.funding_max_bps);
+    // both rates are clamped to +-funding_max_bps (<= 10^9 parts): the cast is exact
+    m.funding_rate = funding::sample_rate(rate, sample, since, period) as i64;
+    m.funding_last_ts = clock.unix_timestamp;
+    m.funding_sample_seq = m.next_order_seq;
     Ok(())
 }

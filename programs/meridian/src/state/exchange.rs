@@ -1,6 +1,11 @@
 use anchor_lang::prelude::*;
 
 pub const EXCHANGE_SEED: &[u8] = b"exchange";
+/// The most the vault may owe (collateral + fees + insurance), native units: deposits beyond it
+/// are refused, so no credit (a rebate, a reward, an insurance payment) can overflow a balance
+/// and block the instruction that pays it (a crank, say). 2^62 is ~4.6 x 10^18: 4.6 trillion
+/// units of a 6-decimal stablecoin.
+pub const MAX_VAULT_LIABILITIES: u64 = 1 << 62;
 pub const VAULT_SEED: &[u8] = b"vault";
 
 /// Pause switches, set by the admin with `set_paused`. Each bit stops one class of instruction;

@@ -1,6 +1,7 @@
 use crate::error::MeridianError;
 use crate::state::OracleStatus;
 use anchor_lang::prelude::*;
+use meridian_engine::band::{self, Band};
 use meridian_engine::book::{BookHeader, Node};
 use meridian_engine::events::{Event, QueueHeader};
 use meridian_engine::margin::MarketRisk;
@@ -87,8 +88,10 @@ pub struct Market {
     /// Paid to the crank per event consumed, from taker fees.
     pub crank_reward: u64,
     /// Mark price in ticks: the oracle's price when the market has one (pushed by `refresh_oracle`),
-    /// else the last trade price (set at creation before any trade).
+    /// else the stable mark (`meridian_engine::band::stable_mark`: it follows trades slowly, from
+    /// the initial mark set at creation); an option's is its premium, by the same rule.
     pub mark_price: u64,
+    /// Time of the last fill (the stable mark weighs the next trade by the time since).
     pub last_trade_ts: i64,
     /// Sequence number of the next order (order ids are unique per market).
     pub next_order_seq: u64,
@@ -120,11 +123,14 @@ pub struct Market {
     pub funding_index_lo: u64,
     pub funding_index_hi: u64,
     pub funding_last_ts: i64,
-    /// The last rate applied, parts per 10^9 per period (positive: longs pay).
+    /// The rate in force, parts per 10^9 per period (positive: longs pay): the time-weighted
+    /// average of the clamped premium samples (`meridian_engine::funding::sample_rate`).
     pub funding_rate: i64,
     /// The rate's clamp, basis points per period.
     pub funding_max_bps: u32,
-    pub _pad2: u32,
+    /// Half width of the price band around the reference (bps; 0 = `band::DEFAULT_BAND_BPS`):
+    /// orders are priced, and fills happen, within it (`Market::band`).
+    pub price_band_bps: u32,
     /// Impact size in quote native units: the price a market order of this size would reach on
     /// each side is the impact bid/ask (0 = the best prices).
     pub funding_impact_notional: u64,
@@ -147,6 +153,16 @@ pub struct Market {
     /// The slot of the last `refresh_oracle` that pushed a Valid price here (`oracle_slot` is the
     /// slot of that price's oldest source reading): liquidators measure their latency from it.
     pub oracle_push_slot: u64,
+    /// Perpetuals: the order sequence number at the last funding sample. The next sample counts
+    /// only orders below it (resting since then): an order placed and cancelled around one update
+    /// is never seen.
+    pub funding_sample_seq: u64,
+    /// The price band in force (`Market::band`): kept here, recomputed whenever what it is made of
+    /// changes (the mark, an option's revaluation, the oracle link, `price_band_bps`), so an order
+    /// reads it instead of computing it.
+    pub band_low: u64,
+    pub band_high: u64,
+    pub band_reference: u64,
     pub reserved: [u64; 2],
 }
 
@@ -155,6 +171,44 @@ impl Market {
 
     pub fn fees(&self) -> FeeRates {
         FeeRates { taker_ppm: self.taker_fee_ppm, maker_ppm: self.maker_fee_ppm }
+    }
+
+    /// The band's half width in basis points.
+    pub fn band_bps(&self) -> u32 {
+        if self.price_band_bps == 0 {
+            band::DEFAULT_BAND_BPS
+        } else {
+            self.price_band_bps
+        }
+    }
+
+    /// Where orders may be priced and fills happen (as last computed by [`Market::refresh_band`]).
+    #[inline(always)]
+    pub fn band(&self) -> Band {
+        Band { low: Ticks(self.band_low), high: Ticks(self.band_high), reference: Ticks(self.band_reference) }
+    }
+
+    /// Recomputes the band: around the mark (the oracle's price, or the stable mark without one),
+    /// or for an option revalued from its underlying around its model value, with a half width of
+    /// the band's fraction of the underlying's value (a premium alone can be tiny). At least one
+    /// tick either side. Called by every instruction that changes what it is made of.
+    pub fn refresh_band(&mut self) {
+        let b = self.compute_band();
+        (self.band_low, self.band_high, self.band_reference) = (b.low.0, b.high.0, b.reference.0);
+    }
+
+    fn compute_band(&self) -> Band {
+        let bps = self.band_bps();
+        if self.is_option() && self.has_oracle() && !self.awaits_revaluation() {
+            let r = self.lot_risk();
+            let tick = self.tick_size.max(1);
+            // values are per lot in quote units: in ticks, rounded to nearest / down
+            let value = r.now.max(0).unsigned_abs();
+            let reference = value / tick + (value % tick >= tick - tick / 2) as u64;
+            let half = band::half_width(r.underlying_value.max(0).unsigned_abs(), bps, 0) / tick;
+            return Band::around(Ticks(reference.max(1)), half.max(1));
+        }
+        Band::around(Ticks(self.mark_price), band::half_width(self.mark_price, bps, 1))
     }
 
     pub fn risk(&self) -> MarketRisk {
@@ -169,10 +223,12 @@ impl Market {
     }
 
     pub fn funding_index(&self) -> i128 {
+        // bit-for-bit: reassembles the two words `set_funding_index` stored
         ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
     }
 
     pub fn set_funding_index(&mut self, index: i128) {
+        // deliberate split into the low and high 64 bits (lossless as a pair)
         self.funding_index_lo = index as u64;
         self.funding_index_hi = ((index as u128) >> 64) as u64;
     }
@@ -197,7 +253,7 @@ impl Market {
     /// mark.
     pub fn lot_value(&self) -> Result<u64> {
         if self.has_oracle() && self.is_option() && !self.awaits_revaluation() {
-            return Ok(self.lot_risk().now.max(0) as u64);
+            return Ok(self.lot_risk().now.max(0).unsigned_abs());
         }
         self.mark_price.checked_mul(self.tick_size).ok_or(error!(MeridianError::MathOverflow))
     }
@@ -281,6 +337,8 @@ pub struct MarketParams {
     pub event_queue_capacity: u32,
     pub expiry_ts: i64,
     pub strike: u64,
+    /// Half width of the price band (bps of the reference, 1 to 10,000); 0 = the default (1,000).
+    pub price_band_bps: u32,
 }
 
 /// The order book account: this header, then the engine's [`BookHeader`] and node array.

@@ -158,7 +158,11 @@ pub struct OracleAggregate {
     pub ewma_price: u64,
     pub ewma_ts: i64,
     pub num_refreshes: u64,
-    pub reserved: [u64; 16],
+    /// The volatility EWMA samples at most once per this many seconds (a fixed cadence: refreshing
+    /// every second, or picking among recent updates, cannot inflate it with noise).
+    pub vol_sample_secs: u32,
+    pub _pad: u32,
+    pub reserved: [u64; 15],
 }
 
 impl OracleAggregate {
@@ -177,6 +181,7 @@ impl OracleAggregate {
     }
 
     pub fn set_twap_cumulative(&mut self, v: u128) {
+        // deliberate split into the low and high 64 bits (lossless as a pair)
         self.twap_cumulative_lo = v as u64;
         self.twap_cumulative_hi = (v >> 64) as u64;
     }
@@ -205,6 +210,8 @@ pub struct OracleParams {
     pub max_conf_bps: u32,
     pub max_deviation_bps: u32,
     pub vol_tau_secs: u32,
+    /// The volatility's sampling cadence, seconds (1 to `vol_tau_secs`; 60 is a sane choice).
+    pub vol_sample_secs: u32,
 }
 
 impl OracleParams {
@@ -220,5 +227,6 @@ impl OracleParams {
             && (1..=10_000).contains(&self.max_conf_bps)
             && (1..=10_000).contains(&self.max_deviation_bps)
             && self.vol_tau_secs > 0
+            && (1..=self.vol_tau_secs).contains(&self.vol_sample_secs)
     }
 }

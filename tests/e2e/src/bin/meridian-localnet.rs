@@ -117,6 +117,7 @@ async fn main() -> Result<()> {
             max_conf_bps: 200,
             max_deviation_bps: 500,
             vol_tau_secs: 3_600,
+            vol_sample_secs: 10,
         };
         client.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, params)], &admin, &[]).await?;
         let oracle = meridian_sdk::pda::oracle(&exchange, &name).0;
