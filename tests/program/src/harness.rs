@@ -133,6 +133,20 @@ impl Harness {
         }
     }
 
+    /// Sends, expects any failure, and checks that none of `watched` changed. Returns the error.
+    pub fn fails_any(&mut self, ixs: &[Instruction], signers: &[&Keypair], watched: &[Pubkey]) -> TransactionError {
+        let before = self.snapshot(watched);
+        let err = match self.send(ixs, signers) {
+            Ok(meta) => panic!("expected a failure, transaction succeeded:\n{}", meta.logs.join("\n")),
+            Err(f) => f.err,
+        };
+        let after = self.snapshot(watched);
+        for ((key, b), a) in watched.iter().zip(&before).zip(&after) {
+            assert_eq!(b, a, "account {key} changed although the transaction failed");
+        }
+        err
+    }
+
     pub fn snapshot(&self, keys: &[Pubkey]) -> Vec<Option<Account>> {
         keys.iter().map(|k| self.svm.get_account(k)).collect()
     }
@@ -280,6 +294,14 @@ impl Harness {
         Trader { owner, token, margin }
     }
 
+    /// Margin account number `sub_account` of `t`'s owner (created), sharing its wallet.
+    pub fn sub_account(&mut self, fx: &ExchangeFixture, t: &Trader, sub_account: u16) -> Trader {
+        let ix = ix::create_margin_account(&fx.exchange, &t.owner.pubkey(), &t.owner.pubkey(), sub_account);
+        self.ok(&[ix], &[&t.owner]);
+        let margin = pda::margin_account(&fx.exchange, &t.owner.pubkey(), sub_account).0;
+        Trader { owner: t.owner.insecure_clone(), token: t.token, margin }
+    }
+
     pub fn deposit(&mut self, fx: &ExchangeFixture, t: &Trader, amount: u64) -> TransactionMetadata {
         let ix = ix::deposit(&fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount);
         self.ok(&[ix], &[&t.owner])
@@ -384,6 +406,7 @@ pub fn default_market_params() -> MarketParams {
         event_queue_capacity: 128,
         expiry_ts: 0,
         strike: 0,
+        price_band_bps: 0,
     }
 }
 

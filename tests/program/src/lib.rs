@@ -4,9 +4,12 @@
 //! - `oracle`: real-format Pyth and Switchboard source accounts, oracle aggregates, the clock;
 //! - `cu`: one scenario per instruction, measured on the binary; `cargo run -p
 //!   meridian-program-tests --bin cu-bench` writes `bench/cu.json` and `bench/CU.md`, and the test
-//!   `tests/cu.rs` asserts every figure stays under its ceiling.
+//!   `tests/cu.rs` asserts every figure stays under its ceiling;
+//! - `fuzz`: the invariant fuzzer (every instruction in random sequences, the exchange's invariants
+//!   checked after each); `meridian-fuzz N [SEED]` (`scripts/fuzz.sh`) runs it at length.
 
 pub mod cu;
+pub mod fuzz;
 pub mod harness;
 pub mod oracle;
 pub mod portfolio;

@@ -62,6 +62,7 @@ pub fn default_oracle_params(sources: &[Source]) -> OracleParams {
         max_conf_bps: 200,
         max_deviation_bps: 500,
         vol_tau_secs: 3_600,
+        vol_sample_secs: 1,
     }
 }
 

@@ -44,7 +44,9 @@ pub fn option_params(name: &str, kind: u8, strike_dollars: u64, expiry_ts: i64) 
         kind,
         base_lot_size: 1_000_000,
         tick_size: 1_000,
-        initial_mark_price: strike_dollars, // 1/10 of the strike: replaced by trades
+        // a premium of a tenth of the strike until traded (the stable mark moves slowly: an option
+        // traded before it is revalued from an oracle needs a closer initial mark)
+        initial_mark_price: strike_dollars,
         strike: strike_dollars * 10,
         expiry_ts,
         ..default_market_params()

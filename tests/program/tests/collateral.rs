@@ -127,8 +127,11 @@ fn deposit_rejects_bad_input_and_changes_nothing() {
     h.fails(&[dep(0)], &[&t.owner], Expected::Meridian(MeridianError::ZeroAmount), &w);
     h.fails(&[dep(u64::MAX)], &[&t.owner], Expected::Meridian(MeridianError::AmountTooLarge), &w);
     h.fails(&[dep(i64::MAX as u64 + 1)], &[&t.owner], Expected::Meridian(MeridianError::AmountTooLarge), &w);
+    // beyond what the vault may owe (2^62)
+    h.fails(&[dep(i64::MAX as u64)], &[&t.owner], Expected::Meridian(MeridianError::AmountTooLarge), &w);
     // more than the wallet holds: SPL Token's InsufficientFunds (custom error 1)
-    h.fails(&[dep(i64::MAX as u64)], &[&t.owner], Expected::Custom(1), &w);
+    let held = h.token_balance(&t.token);
+    h.fails(&[dep(held + 1)], &[&t.owner], Expected::Custom(1), &w);
 
     // wrong signer: someone else signs as owner of this margin account
     let thief = h.trader(&fx, 5_000_000);

@@ -3,7 +3,8 @@
 //! conservation (funding paid = received + the market's rounding), and every bad input.
 
 use meridian::{ExchangeParams, MarketKind, MeridianError};
-use meridian_engine::funding::FUNDING_SCALE;
+use meridian_engine::funding::{index_delta, sample_rate, FUNDING_SCALE};
+use meridian_engine::units::Ticks;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::oracle::*;
 use meridian_sdk::{
@@ -95,22 +96,31 @@ fn longs_pay_shorts_when_the_book_trades_above_the_oracle() {
     assert_eq!((s.market().funding_last_ts, s.market().funding_index()), (TS, 0));
     let equity_before = s.equity(&s.alice);
 
-    // half an hour later the impact bid is 65,100 > 65,000: premium 0.154%, clamped to 0.1%/hour
-    s.at(1_800, 65_000.0);
+    // a minute later the impact bid is 65,100 > 65,000: premium 0.154%, clamped to 0.1%/hour. The
+    // minute accrues at the rate in force (0); the sample moves the rate 60/3,660 of the way
+    s.at(60, 65_000.0);
+    s.update();
+    let first = sample_rate(0, 1_000_000, 60, 3_600);
+    assert_eq!((s.market().funding_rate, s.market().funding_index()), (first as i64, 0));
+    assert_eq!(first, 16_393);
+    // half an hour later: that half hour accrues at the rate in force
+    s.at(1_860, 65_000.0);
     s.update();
     let m = s.market();
-    assert_eq!(m.funding_rate, 1_000_000);
-    // 0.1% x lot value 6,500,000 units x 1/2 hour = 3,250 units per lot
-    assert_eq!(m.funding_index(), 3_250 * FUNDING_SCALE);
-    // unsettled, it already counts: alice owes 10,000 x 3,250 = 32.5 USDC
-    assert_eq!(equity_before - s.equity(&s.alice), 32_500_000);
+    let index = index_delta(first, Ticks(650_000), 10, 1_800, 3_600).unwrap();
+    assert_eq!(m.funding_index(), index);
+    assert_eq!(m.funding_rate, sample_rate(first, 1_000_000, 1_800, 3_600) as i64);
+    // unsettled, it already counts: alice owes 10,000 lots x the index, rounded up
+    let owed = ((10_000 * index + FUNDING_SCALE - 1) / FUNDING_SCALE) as i64;
+    assert_eq!(owed, 532_773, "16,393 parts per 10^9 of 6,500,000 units, half an hour, 10,000 lots");
+    assert_eq!(equity_before - s.equity(&s.alice), owed as i128);
     s.check();
 
     s.settle_all();
     let (a, b) = (s.position(&s.alice), s.position(&s.bob));
-    assert_eq!((a.funding_paid, b.funding_paid), (32_500_000, -32_500_000));
-    assert_eq!(s.equity(&s.alice), equity_before - 32_500_000, "settling changes nothing in equity");
-    assert_eq!(s.market().funding_rounding, 0);
+    assert_eq!((a.funding_paid, b.funding_paid), (owed, -(10_000 * index / FUNDING_SCALE) as i64));
+    assert_eq!(s.equity(&s.alice), equity_before - owed as i128, "settling changes nothing in equity");
+    assert_eq!(a.funding_paid + b.funding_paid, rounded(&s));
     s.check();
 }
 
@@ -126,8 +136,12 @@ fn shorts_pay_when_the_book_trades_below_and_nothing_accrues_inside_the_spread()
     // the oracle at 65,320: the ask 65,300 is below it by 0.0306%
     s.at(1_200, 65_320.0);
     s.update();
-    let rate = s.market().funding_rate;
-    assert_eq!(rate, -(200i128 * 1_000_000_000 / 653_200) as i64, "-(65,320 - 65,300) / 65,320");
+    let premium = -(200i128 * 1_000_000_000 / 653_200);
+    assert_eq!(premium, -306_184, "-(65,320 - 65,300) / 65,320");
+    assert_eq!(s.market().funding_rate, sample_rate(0, premium, 600, 3_600) as i64);
+    assert_eq!(s.market().funding_index(), 0, "accrued at the rate in force: 0");
+    s.at(1_800, 65_320.0);
+    s.update();
     assert!(s.market().funding_index() < 0);
     s.settle_all();
     assert!(s.position(&s.alice).funding_paid < 0, "the long receives");
@@ -176,14 +190,18 @@ fn no_usable_oracle_no_accrual_and_long_gaps_accrue_one_period() {
     let mut s = setup();
     positions(&mut s);
     s.update();
-    // 100 slots without a push: the oracle is stale; the interval accrues nothing
-    s.h.set_clock(SLOT + 100, TS + 100);
+    s.at(60, 65_000.0);
+    s.update(); // a first sample: the rate in force is now 16,393 parts per 10^9
+    let rate = s.market().funding_rate as i128;
+    // 100 slots without a push: the oracle is stale; an update does nothing (the interval waits)
+    s.h.set_clock(SLOT + 160, TS + 160);
     s.update();
-    assert_eq!((s.market().funding_index(), s.market().funding_last_ts), (0, TS + 100));
-    // ten hours without an update: one period accrues (0.1% of 6.5M units per lot)
-    s.at(100 + 36_000, 65_000.0);
+    assert_eq!((s.market().funding_index(), s.market().funding_last_ts), (0, TS + 60));
+    // ten hours without an update: one period accrues at the rate in force
+    s.at(60 + 36_000, 65_000.0);
     s.update();
-    assert_eq!(s.market().funding_index(), 6_500 * FUNDING_SCALE);
+    assert_eq!(s.market().funding_index(), index_delta(rate, Ticks(650_000), 10, 3_600, 3_600).unwrap());
+    assert_eq!(s.market().funding_index(), 16_393 * 6_500_000);
     // a second update in the same second changes nothing
     let before = s.market();
     s.update();

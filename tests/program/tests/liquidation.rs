@@ -376,7 +376,7 @@ fn liquidate_to_quiescence(h: &mut Harness, fx: &ExchangeFixture, btc: &Underlyi
     use meridian_sdk::liquidation::{self, Stage, RACE_ERRORS};
     let mut run = KeeperRun::default();
     for _round in 0..16 {
-        let ranked = liquidation::rank(&h.margin_accounts(&fx.exchange), &markets_of(h, btc), slot, &[liquidator.margin]);
+        let ranked = liquidation::rank(&h.margin_accounts(&fx.exchange), &markets_of(h, btc), slot, &[liquidator.margin], &liquidator.owner.pubkey());
         if ranked.is_empty() {
             return run;
         }

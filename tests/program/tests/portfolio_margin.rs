@@ -208,7 +208,7 @@ fn an_option_keeps_its_own_rule_until_its_lot_is_revalued() {
     let mut s = setup();
     // an option traded before it had an oracle: the market's own rule
     let fx = &s.fx;
-    let put = s.h.setup_market(fx, option_params("BTC-P60", 3, 60_000, TS + 7 * DAY));
+    let put = s.h.setup_market(fx, meridian::MarketParams { initial_mark_price: 5_000, ..option_params("BTC-P60", 3, 60_000, TS + 7 * DAY) });
     let alice = s.h.funded_trader(&s.fx, 40_000 * USDC, 40_000 * USDC);
     s.trade(put, &alice, Side::Ask, 5_000, 100);
     let health = |s: &Setup| {
