@@ -24,30 +24,63 @@ pub const FUNDING_SCALE: i128 = 1_000_000_000;
 /// Rates: parts per 10^9.
 pub const RATE_ONE: i128 = 1_000_000_000;
 
-/// Most orders `impact_price` walks: a bounded cost however crowded the book (a side that needs more
-/// to reach the impact size counts as too thin).
+/// Most counted orders `impact_price` adds up (a side that needs more to reach the impact size
+/// counts as too thin), and most orders it visits (skipped ones included): a bounded cost however
+/// crowded the book.
 pub const IMPACT_WALK_LIMIT: usize = 32;
+pub const IMPACT_VISIT_LIMIT: usize = 256;
+
+/// What a side of the book says about the impact price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Impact {
+    /// A market order of the impact size would finish filling at this price.
+    Price(Ticks),
+    /// Thinner than the impact size within [`IMPACT_WALK_LIMIT`] counted orders.
+    Thin,
+    /// [`IMPACT_VISIT_LIMIT`] orders visited without an answer (orders the filter skips crowd the
+    /// front): no sample should be taken from it. Skipped orders cannot turn a real quote into
+    /// "thin".
+    Unknown,
+}
+
+impl Impact {
+    pub fn price(self) -> Option<Ticks> {
+        match self {
+            Impact::Price(p) => Some(p),
+            _ => None,
+        }
+    }
+}
 
 /// The price at which a market order worth `impact_notional` quote units would finish filling
 /// against `side` of the book (the worst level reached), counting only the orders `counts` accepts
-/// (the program: orders that rested through the previous sample, live and in the band); None when
-/// the side is thinner than that within [`IMPACT_WALK_LIMIT`] orders. `impact_notional` 0 means the
-/// best price.
+/// (the program: orders that rested through the previous sample, live and in the band).
+/// `impact_notional` 0 means the best price.
 pub fn impact_price<T: Tree>(
     book: &Book<T>,
     side: Side,
     impact_notional: u64,
     tick_size: u64,
     counts: impl Fn(&crate::book::Node) -> bool,
-) -> Option<Ticks> {
-    let mut filled: u128 = 0;
-    for (_, node) in book.iter(side).take(IMPACT_WALK_LIMIT).filter(|(_, n)| counts(n)) {
+) -> Impact {
+    let (mut filled, mut counted): (u128, usize) = (0, 0);
+    for (visited, (_, node)) in book.iter(side).enumerate() {
+        if visited == IMPACT_VISIT_LIMIT {
+            return Impact::Unknown;
+        }
+        if !counts(&node) {
+            continue;
+        }
         filled += node.size.0 as u128 * node.price.0 as u128 * tick_size as u128;
         if filled >= impact_notional as u128 {
-            return Some(node.price);
+            return Impact::Price(node.price);
+        }
+        counted += 1;
+        if counted == IMPACT_WALK_LIMIT {
+            return Impact::Thin;
         }
     }
-    None
+    Impact::Thin
 }
 
 /// The premium of the book over the oracle, parts per 10^9 of the oracle price: positive when the

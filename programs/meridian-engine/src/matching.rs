@@ -20,7 +20,8 @@
 //!   `Abort` fails the placement. Fill-or-kill counts what "decrement both" would shrink as not
 //!   filled: such an order fills completely or not at all.
 //! - **Crank rewards**: a fill event is marked `rewarded` when its taker fee (rounded down), less
-//!   its maker's rebate, covers the crank's reward; out events never are (nobody paid for them).
+//!   its maker's rebate, covers the crank's reward; an out event always is, and the placement that
+//!   wrote it pays that reward (the program charges it): nobody else pays for the events it causes.
 
 use crate::band::Band;
 use crate::book::{Book, Key, NewOrder, Node, Tree};
@@ -145,7 +146,8 @@ pub struct MatchContext {
     /// Where orders may be priced and fills happen (`band`).
     pub band: Band,
     /// The crank's reward per event: a fill event is marked rewarded when its own taker fee, less
-    /// its maker's rebate, pays for it (out events never are: nobody paid for them).
+    /// its maker's rebate, pays for it; an out event always is (the placement that writes it pays
+    /// its reward: see [`PlaceResult::outs`]).
     pub crank_reward: u64,
 }
 
@@ -176,6 +178,14 @@ pub struct PlaceResult {
     pub events: u32,
     /// Fill events whose crank reward this placement's taker fee funds (`Event::rewarded`).
     pub rewarded: u32,
+}
+
+impl PlaceResult {
+    /// Out events written (expired, out-of-band, self-trade, evicted): the placement pays their
+    /// crank rewards itself.
+    pub fn outs(&self) -> u32 {
+        self.events - self.fills
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,14 +248,16 @@ fn expired(node: &Node, now: i64) -> bool {
     node.expiry_ts != 0 && node.expiry_ts <= now
 }
 
-fn out_event(node: &Node, side: Side, reason: OutReason, size: Lots, maker_out: bool, now: i64) -> Event {
+/// An out event; the placement that writes it pays its crank reward (`rewarded`).
+fn out_event(node: &Node, side: Side, reason: OutReason, size: Lots, maker_out: bool, ctx: &MatchContext) -> Event {
     Event {
         kind: EVENT_OUT,
         side: side as u8,
         maker_slot: node.owner_slot,
         out_reason: reason as u8,
         maker_out: maker_out as u8,
-        timestamp: now,
+        rewarded: (ctx.crank_reward > 0) as u8,
+        timestamp: ctx.now_ts,
         maker: node.owner,
         maker_order_seq: node.seq,
         maker_client_order_id: node.client_order_id,
@@ -261,11 +273,11 @@ fn remove_out<T: Tree, S: EventSink>(
     side: Side,
     index: u32,
     reason: OutReason,
-    now: i64,
+    ctx: &MatchContext,
     sink: &mut S,
 ) -> Result<(), MatchError> {
     let node = book.remove(side, index);
-    sink.push(out_event(&node, side, reason, node.size, true, now))?;
+    sink.push(out_event(&node, side, reason, node.size, true, ctx))?;
     Ok(())
 }
 
@@ -342,7 +354,7 @@ pub fn place<T: Tree, S: EventSink>(
                 break;
             }
             touched += 1;
-            remove_out(book, opp, best, reason, ctx.now_ts, sink)?;
+            remove_out(book, opp, best, reason, ctx, sink)?;
             r.events += 1;
         }
         if let Some(best) = book.best(opp) {
@@ -377,14 +389,14 @@ pub fn place<T: Tree, S: EventSink>(
             }
             touched += 1;
             if let Some(reason) = stale(&maker, ctx) {
-                remove_out(book, opp, m, reason, ctx.now_ts, sink)?;
+                remove_out(book, opp, m, reason, ctx, sink)?;
                 r.events += 1;
                 continue;
             }
             if maker.owner == p.owner {
                 match p.self_trade {
                     SelfTrade::Abort => return Err(MatchError::SelfTrade),
-                    SelfTrade::CancelMaker => remove_out(book, opp, m, OutReason::SelfTrade, ctx.now_ts, sink)?,
+                    SelfTrade::CancelMaker => remove_out(book, opp, m, OutReason::SelfTrade, ctx, sink)?,
                     SelfTrade::DecrementTake => {
                         let d = remaining.min(maker.size);
                         remaining = remaining.saturating_sub(d);
@@ -395,7 +407,7 @@ pub fn place<T: Tree, S: EventSink>(
                         } else {
                             book.node_mut(m).size = maker.size.saturating_sub(d);
                         }
-                        sink.push(out_event(&maker, opp, OutReason::SelfTrade, d, gone, ctx.now_ts))?;
+                        sink.push(out_event(&maker, opp, OutReason::SelfTrade, d, gone, ctx))?;
                     }
                 }
                 r.events += 1;
@@ -457,7 +469,7 @@ pub fn place<T: Tree, S: EventSink>(
         if Key::new(p.side, price, ctx.seq) >= Key::of(book.node(worst)) {
             return Err(MatchError::BookFull);
         }
-        remove_out(book, p.side, worst, OutReason::Evicted, ctx.now_ts, sink)?;
+        remove_out(book, p.side, worst, OutReason::Evicted, ctx, sink)?;
         r.events += 1;
     }
     let node = book.insert(&NewOrder {

@@ -4,8 +4,10 @@
 //! for the crank. Fees: the taker pays its fee now from collateral, which must cover it (a fee is
 //! never a debt). Out of it come the makers' rebates (owed until the crank applies each fill,
 //! `market.pending_rebates`), the crank's reward for the fills it funds (`market.crank_pool`), then
-//! the insurance fund's share; the rest is protocol revenue. Rebates and crank rewards stay in
-//! `exchange.fees_accrued` until paid, so every payout comes from a fee that was collected.
+//! the insurance fund's share; the rest is protocol revenue. A placement that writes out events
+//! (expiries, self-trade cancels, evictions) pays their crank rewards into the pool too. Rebates and
+//! crank rewards stay in `exchange.fees_accrued` until paid, so every payout comes from money that
+//! was collected.
 
 use crate::{account_view::AccountView, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
@@ -232,6 +234,9 @@ pub fn place<A: AccountView>(
         market.crank_pool = market.crank_pool.checked_add(crank_cut).ok_or(MeridianError::MathOverflow)?;
         collect_fee(t.exchange, fee, fee.saturating_sub(rebates + crank_cut))?;
     }
+    if r.events > r.fills {
+        pay_for_outs(t.exchange, market, account, r.outs())?;
+    }
     let mut out = LastPlacement {
         order_seq: seq,
         market_index: market.index,
@@ -253,6 +258,24 @@ pub fn place<A: AccountView>(
     account.release_if_flat(pos_slot);
     account.last_placement = out;
     Ok(Placed { pos_slot, prior, band })
+}
+
+/// The out events a placement wrote (the expired and stale orders it met, its own orders it
+/// cancelled, an eviction): it pays their crank rewards itself, from collateral it has, into the
+/// market's crank pool (held in fees until paid). Kept out of line: the common placement writes
+/// none.
+#[inline(never)]
+fn pay_for_outs(exchange: &mut Exchange, market: &mut Market, account: &mut MarginAccount, outs: u32) -> Result<()> {
+    let cost = market.crank_reward.saturating_mul(outs as u64);
+    if cost == 0 {
+        return Ok(());
+    }
+    let cost_i = i64::try_from(cost).map_err(|_| MeridianError::MathOverflow)?;
+    require!(account.collateral >= cost_i, MeridianError::FeeExceedsCollateral);
+    adjust_collateral(exchange, account, -cost_i)?;
+    market.crank_pool = market.crank_pool.checked_add(cost).ok_or(MeridianError::MathOverflow)?;
+    exchange.fees_accrued = exchange.fees_accrued.checked_add(cost).ok_or(MeridianError::MathOverflow)?;
+    Ok(())
 }
 
 /// Cancels the account's open order in `order_slot`. Returns false when the order is no longer on

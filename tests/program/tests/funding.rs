@@ -186,22 +186,25 @@ fn a_fill_waiting_for_the_crank_settles_at_its_own_index() {
 }
 
 #[test]
-fn no_usable_oracle_no_accrual_and_long_gaps_accrue_one_period() {
+fn an_unusable_oracle_accrues_at_the_rate_in_force_and_long_gaps_one_period() {
     let mut s = setup();
     positions(&mut s);
     s.update();
     s.at(60, 65_000.0);
     s.update(); // a first sample: the rate in force is now 16,393 parts per 10^9
     let rate = s.market().funding_rate as i128;
-    // 100 slots without a push: the oracle is stale; an update does nothing (the interval waits)
+    // 100 slots without a push: the oracle is stale; an update accrues the 100 s at the rate in
+    // force (nothing is erased) and takes no sample
     s.h.set_clock(SLOT + 160, TS + 160);
     s.update();
-    assert_eq!((s.market().funding_index(), s.market().funding_last_ts), (0, TS + 60));
+    let stale = index_delta(rate, Ticks(650_000), 10, 100, 3_600).unwrap();
+    assert_eq!((s.market().funding_index(), s.market().funding_last_ts), (stale, TS + 160));
+    assert_eq!(s.market().funding_rate as i128, rate);
     // ten hours without an update: one period accrues at the rate in force
-    s.at(60 + 36_000, 65_000.0);
+    s.at(160 + 36_000, 65_000.0);
     s.update();
-    assert_eq!(s.market().funding_index(), index_delta(rate, Ticks(650_000), 10, 3_600, 3_600).unwrap());
-    assert_eq!(s.market().funding_index(), 16_393 * 6_500_000);
+    assert_eq!(s.market().funding_index(), stale + index_delta(rate, Ticks(650_000), 10, 3_600, 3_600).unwrap());
+    assert_eq!(s.market().funding_index() - stale, 16_393 * 6_500_000);
     // a second update in the same second changes nothing
     let before = s.market();
     s.update();

@@ -251,14 +251,16 @@ fn funding_cannot_be_set_in_one_transaction() {
     update(&mut h);
     // premium 50 / 650,000 = 76,923 parts per 10^9, one second against an hour
     assert_eq!(h.market(&m.accounts.market).funding_rate, 76_923 / 3_601);
-    // an update while the oracle is stale neither accrues nor erases the interval
+    // an update while the oracle is stale accrues at the rate in force (it does not erase the
+    // interval) and takes no sample
     h.set_clock(SLOT + 1_802 + 51, TS + 1_900);
     update(&mut h);
-    assert_eq!(h.market(&m.accounts.market).funding_last_ts, TS + 1_802);
+    let market = h.market(&m.accounts.market);
+    assert_eq!((market.funding_last_ts, market.funding_rate), (TS + 1_900, 21));
     push(&mut h, 2_102);
     update(&mut h);
-    // 300 s at the rate in force (21) on a lot worth 6,500,000 units, index x 10^9
-    assert_eq!(h.market(&m.accounts.market).funding_index(), 21 * 6_500_000 * 300 / 3_600);
+    // 98 s then 202 s at the rate in force (21) on a lot worth 6,500,000 units, index x 10^9
+    assert_eq!(h.market(&m.accounts.market).funding_index(), 21 * 6_500_000 * 98 / 3_600 + 21 * 6_500_000 * 202 / 3_600);
     h.assert_conserved(&fx);
 }
 
@@ -355,36 +357,42 @@ fn a_reduce_only_order_cannot_close_into_a_deficit() {
 }
 
 /// Finding 6 (low): crank rewards. Before: the crank earned `crank_reward` for every event, out
-/// events included, from a pool only fills' taker fees fill: expiring orders nobody paid for drained
-/// the rewards other takers' fees had set aside.
+/// events included, from a pool only fills' taker fees filled: expiring orders nobody paid for drained
+/// the rewards other takers' fees had set aside. Now a fill's reward comes from its own fee, and the
+/// placement that writes out events pays theirs: what the crank is paid is what was paid in.
 #[test]
-fn crank_rewards_are_paid_only_for_fills_that_funded_them() {
+fn crank_rewards_come_from_whoever_caused_the_events() {
     let mut s = Attack::new();
     let (honest, a, b) = (s.honest.clone_ref(), s.a.clone_ref(), s.b.clone_ref());
     for i in 0..10 {
         s.h.place(&s.m, &a, order::limit(Side::Ask, PRICE + i, 1).post_only().expires_at(TS + 5));
     }
     s.h.set_clock(SLOT + 10, TS + 10);
-    // b sweeps the expired asks: 10 out events, no fill, no fee
+    // b sweeps the expired asks: 10 out events, no fill; b pays their rewards (10 x 100)
+    let before = s.h.margin(&b.margin).collateral;
     let r = s.h.place(&s.m, &b, order::limit(Side::Bid, PRICE + 9, 1).immediate_or_cancel());
     assert_eq!(r.filled_lots, 0);
-    // honest trading: 10 fills, each funding its reward (100 units)
+    assert_eq!(s.h.margin(&b.margin).collateral, before - 1_000);
+    assert_eq!(s.h.market(&s.m.accounts.market).crank_pool, 1_000);
+    // honest trading: 10 fills, each funding its reward from its own fee
     for i in 0..10 {
         s.h.place(&s.m, &honest, order::limit(Side::Ask, PRICE + 100 + i, 1).post_only());
     }
     let c = s.c.clone_ref();
     assert_eq!(s.h.place(&s.m, &c, order::limit(Side::Bid, PRICE + 109, 10).immediate_or_cancel()).filled_lots, 10);
-    assert_eq!(s.h.market(&s.m.accounts.market).crank_pool, 1_000);
+    assert_eq!(s.h.market(&s.m.accounts.market).crank_pool, 2_000);
     let events = s.h.events(&s.m);
     assert_eq!(events.iter().filter(|e| e.kind == EVENT_OUT && e.out_reason == OutReason::Expired as u8).count(), 10);
-    // a cranks the 10 outs into its own account: applied, unpaid
+    assert!(events.iter().all(|e| e.rewarded == 1));
+    // a cranks the 10 outs into its own account: b's 1,000, no more
     let before = s.h.margin(&a.margin).collateral;
     s.h.ok(&[ix::consume_events(&s.m.accounts, &a.margin, 10, &[a.margin])], &[]);
-    assert_eq!(s.h.margin(&a.margin).collateral, before, "no reward for events nobody paid for");
+    assert_eq!(s.h.margin(&a.margin).collateral, before + 1_000);
     // the fills' crank gets what their fees set aside
     let crank = s.h.trader(&s.fx, 0);
     s.h.crank(&s.m, &crank.margin);
     assert_eq!(s.h.margin(&crank.margin).collateral, 1_000);
+    assert_eq!(s.h.market(&s.m.accounts.market).crank_pool, 0);
     s.check();
 }
 

@@ -121,18 +121,50 @@ fn impact_prices_walk_the_book() {
         book.insert(&o).unwrap();
     }
     // notional per lot = price x tick size 1
-    assert_eq!(impact_price(&book, Side::Bid, 0, 1, all), Some(Ticks(100)));
-    assert_eq!(impact_price(&book, Side::Bid, 200, 1, all), Some(Ticks(100)));
-    assert_eq!(impact_price(&book, Side::Bid, 201, 1, all), Some(Ticks(99)));
-    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 980, 1, all), Some(Ticks(98)));
-    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 981, 1, all), None, "thinner than the impact size");
-    assert_eq!(impact_price(&book, Side::Ask, 0, 1, all), None);
+    assert_eq!(impact_price(&book, Side::Bid, 0, 1, all), Impact::Price(Ticks(100)));
+    assert_eq!(impact_price(&book, Side::Bid, 200, 1, all), Impact::Price(Ticks(100)));
+    assert_eq!(impact_price(&book, Side::Bid, 201, 1, all), Impact::Price(Ticks(99)));
+    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 980, 1, all), Impact::Price(Ticks(98)));
+    assert_eq!(impact_price(&book, Side::Bid, 200 + 297 + 981, 1, all), Impact::Thin, "thinner than the impact size");
+    assert_eq!(impact_price(&book, Side::Ask, 0, 1, all), Impact::Thin);
     // orders the filter leaves out (placed after the previous sample: seq >= 2) do not count
     let old = |n: &Node| n.seq < 2;
-    assert_eq!(impact_price(&book, Side::Bid, 201, 1, old), None, "only the first order counts");
-    assert_eq!(impact_price(&book, Side::Bid, 200, 1, old), Some(Ticks(100)));
+    assert_eq!(impact_price(&book, Side::Bid, 201, 1, old), Impact::Thin, "only the first order counts");
+    assert_eq!(impact_price(&book, Side::Bid, 200, 1, old), Impact::Price(Ticks(100)));
 }
 
 fn all(_: &Node) -> bool {
     true
+}
+
+#[test]
+fn skipped_orders_cannot_turn_a_quote_thin() {
+    let cap = (IMPACT_VISIT_LIMIT + 8) as u32;
+    let mut header = BookHeader::new::<ActiveTree>(cap);
+    let mut nodes = vec![Node::default(); (book_data_len::<ActiveTree>(cap) - core::mem::size_of::<BookHeader>()) / core::mem::size_of::<Node>()];
+    let mut book = Book::<ActiveTree>::init(&mut header, &mut nodes, cap).unwrap();
+    let order = |seq: u64, price: u64| NewOrder {
+        side: Side::Bid,
+        price: Ticks(price),
+        size: Lots(1),
+        seq,
+        client_order_id: 0,
+        expiry_ts: 0,
+        owner: [1; 32],
+        owner_slot: 0,
+        order_kind: 0,
+        flags: 0,
+    };
+    // an old bid at 100, and 40 young ones in front of it (the filter skips them)
+    book.insert(&order(1, 100)).unwrap();
+    for seq in 2..42 {
+        book.insert(&order(seq, 101)).unwrap();
+    }
+    let old = |n: &Node| n.seq < 2;
+    assert_eq!(impact_price(&book, Side::Bid, 0, 1, old), Impact::Price(Ticks(100)), "found behind the young ones");
+    // more young ones than a walk visits: no answer, not "thin"
+    for seq in 42..(IMPACT_VISIT_LIMIT as u64 + 2) {
+        book.insert(&order(seq, 102)).unwrap();
+    }
+    assert_eq!(impact_price(&book, Side::Bid, 0, 1, old), Impact::Unknown);
 }

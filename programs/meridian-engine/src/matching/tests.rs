@@ -334,8 +334,8 @@ fn crank_rewards_only_for_fills_whose_fee_pays_them() {
     let reward = |r: u64| move |c: MatchContext| MatchContext { crank_reward: r, ..c };
     let r = m.place_with(params(2, Side::Bid, 101, 100, OrderKind::ImmediateOrCancel), reward(40)).unwrap();
     let flags: Vec<_> = m.events.iter().map(|e| (e.kind, e.rewarded)).collect();
-    assert_eq!(flags, [(EVENT_OUT, 0), (EVENT_FILL, 0), (EVENT_FILL, 1)], "expired: unpaid; small fill: unpaid");
-    assert_eq!((r.events, r.rewarded), (3, 1));
+    assert_eq!(flags, [(EVENT_OUT, 1), (EVENT_FILL, 0), (EVENT_FILL, 1)], "expired: paid by the placement; small fill: unpaid");
+    assert_eq!((r.events, r.rewarded, r.outs()), (3, 1, 1));
     let share = 99 * 101 * TICK * 500 / 1_000_000 - 99 * 101 * TICK * 100 / 1_000_000;
     assert_eq!(share, 40);
     m.place(params(1, Side::Ask, 101, 100, OrderKind::Limit)).unwrap();

@@ -112,8 +112,9 @@ impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
 /// writable, in any order). Stops at the first event whose maker account was not passed, so a
 /// crank with a stale view applies a prefix and never skips an event; each event is applied
 /// exactly once because it leaves the queue in the same transaction. Pays the reward account
-/// `crank_reward` per rewarded fill (`Event::rewarded`: its own taker fee funded the reward), from
-/// the pool those fees filled; out events and fills too small to pay for it are applied unpaid.
+/// `crank_reward` per rewarded event (`Event::rewarded`: a fill whose own taker fee funded the
+/// reward, or an out event its placement paid for), from the pool those payments filled; fills too
+/// small to pay for it are applied unpaid.
 ///
 /// Applying an event cannot fail on arithmetic: a fill moves its maker's position within the
 /// envelope its resting orders had at placement, which the position limits bounded
@@ -143,7 +144,7 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
     require!(consumed > 0, MeridianError::NoEventsToConsume);
     queue.pop_front(consumed as u32);
 
-    // only the fills whose taker fee funded a reward pay one (the pool holds exactly those)
+    // only rewarded events pay one: the pool holds exactly what their placements paid in
     let reward = market.crank_reward.saturating_mul(rewarded).min(market.crank_pool);
     if reward > 0 {
         market.crank_pool -= reward;
