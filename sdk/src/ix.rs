@@ -164,6 +164,14 @@ pub fn settle_funding(market: &Pubkey, margin_accounts: &[Pubkey]) -> Instructio
     ix
 }
 
+/// Permissionless: settles the PnL of `margin_accounts`' positions in market `m` through its PnL
+/// pool (losses realized from collateral, profits paid from the pool).
+pub fn settle_pnl(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction {
+    let mut ix = build(accounts::SettlePnl { exchange: m.exchange, market: m.market }, instruction::SettlePnl {});
+    ix.accounts.extend(margin_accounts.iter().map(|a| AccountMeta::new(*a, false)));
+    ix
+}
+
 /// Admin: a perpetual's funding period (seconds), clamp (bp per period) and impact size (quote
 /// native units; 0 = best prices).
 pub fn set_funding_params(

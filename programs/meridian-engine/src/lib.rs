@@ -23,6 +23,7 @@ pub mod portfolio;
 pub mod position;
 pub mod pricing;
 pub mod risk_pricing;
+pub mod settlement;
 pub mod probe;
 pub mod ui;
 pub mod units;

@@ -110,4 +110,5 @@ meridian_errors! {
     ReduceOnlyLosesEquity => "reduce-only order would lose more equity than its fee and the band's slippage, or leave the account in deficit",
     BelowMaintenanceReduceOnly => "account is below its maintenance requirement: only reduce-only orders may trade",
     InvalidPriceBand => "price band must be 1 to 10000 bps",
+    NoPositionToSettle => "the account has no position in this market to settle",
 }

@@ -161,6 +161,13 @@ pub mod meridian {
         instructions::process_settle_funding(ctx)
     }
 
+    /// Permissionless: settles the PnL of the margin accounts passed (remaining accounts, writable)
+    /// in this market through its PnL pool: losses realized from collateral, profits paid from what
+    /// losers paid in. Returns how many positions moved money.
+    pub fn settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Result<u16> {
+        instructions::process_settle_pnl(ctx)
+    }
+
     /// Admin: a perpetual's funding period (seconds), clamp (bp per period) and impact size.
     pub fn set_funding_params(
         ctx: Context<SetFundingParams>,

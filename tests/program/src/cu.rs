@@ -39,6 +39,7 @@ pub const ROWS: &[Row] = &[
     Row { name: "create_market", scenario: "64 orders/side book, 128-event queue", ceiling: 12_050 },
     Row { name: "set_market_status", scenario: "admin sets cancel-only", ceiling: 2_450 },
     Row { name: "set_price_band", scenario: "admin sets a market's band to 5%", ceiling: 2_450 },
+    Row { name: "settle_pnl_1", scenario: "one account's open position settled through the PnL pool (target <= 3,000)", ceiling: 2_900 },
     Row { name: "create_oracle", scenario: "PDA init, 3 sources", ceiling: 8_000 },
     Row { name: "configure_oracle", scenario: "admin replaces 3 sources' limits", ceiling: 2_350 },
     Row {
@@ -274,6 +275,9 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let r = h.try_place(&m, &taker, order::limit(Side::Ask, PRICE + 200, 1).post_only().reduce_only()).unwrap();
     out.insert("place_reduce_only".into(), cu(r.1));
 
+    // PnL settlement of one account's open position (no oracle: at the stable mark)
+    let meta = h.ok(&[ix::settle_pnl(&m.accounts, &[taker.margin])], &[]);
+    out.insert("settle_pnl_1".into(), cu(meta));
     let ix = ix::set_price_band(&m.accounts, &fx.admin.pubkey(), 500);
     out.insert("set_price_band".into(), cu(h.ok(&[ix], &[&fx.admin])));
     let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);

@@ -120,6 +120,8 @@ pub enum Op {
     Clock { secs: u32 },
     UpdateFunding { market: u8 },
     SettleFunding { market: u8, accts: u8 },
+    /// `settle_pnl` for the accounts in `accts` (a bit mask) holding a position in the market.
+    SettlePnl { market: u8, accts: u8 },
     /// Liquidation stages; `market` picks among the target's markets with orders (stage 1), with a
     /// position (2), or owing (3), mostly; now and then any market.
     LiquidateCancel { liquidator: u8, target: u8, market: u8 },
@@ -148,6 +150,7 @@ impl Op {
             Op::Clock { .. } => "(clock)",
             Op::UpdateFunding { .. } => "update_funding",
             Op::SettleFunding { .. } => "settle_funding",
+            Op::SettlePnl { .. } => "settle_pnl",
             Op::LiquidateCancel { .. } => "liquidate_cancel_orders",
             Op::LiquidateTake { .. } => "liquidate_take_position",
             Op::Bankruptcy { .. } => "liquidate_bankruptcy",
@@ -223,7 +226,8 @@ pub fn generate(r: &mut Rng) -> Op {
         },
         770..=819 => Op::Clock { secs: if r.chance(900) { r.between(1, 20) as u32 } else { r.between(20, 4_000) as u32 } },
         820..=844 => Op::UpdateFunding { market: market(r) },
-        845..=859 => Op::SettleFunding { market: market(r), accts: r.below(64) as u8 },
+        845..=849 => Op::SettleFunding { market: market(r), accts: r.below(64) as u8 },
+        850..=859 => Op::SettlePnl { market: market(r), accts: r.below(256) as u8 },
         860..=889 => Op::LiquidateCancel { liquidator: liquidator(r), target: target(r), market: r.below(16) as u8 },
         890..=929 => Op::LiquidateTake {
             liquidator: liquidator(r),
@@ -611,6 +615,16 @@ impl World {
                 let list: Vec<Pubkey> = (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].margin).collect();
                 self.tx(name, vec![ix::settle_funding(&m.accounts.market, &list)], &[]);
             }
+            Op::SettlePnl { market, accts } => {
+                let Some((m, _)) = self.market(market) else { return };
+                // mostly the accounts with a position there (one without: NoPositionToSettle)
+                let list: Vec<Pubkey> = (0..ACTORS)
+                    .filter(|i| accts & (1 << i) != 0)
+                    .filter(|&i| accts & 0x80 != 0 || self.account(&self.actors[i]).is_some_and(|a| a.find_position(m.index).is_some()))
+                    .map(|i| self.actors[i].margin)
+                    .collect();
+                self.tx(name, vec![ix::settle_pnl(&m.accounts, &list)], &[]);
+            }
             Op::LiquidateCancel { liquidator, target, market } => {
                 let (l, t) = (self.actor(liquidator), self.actor(target));
                 let Some(a) = self.account(&t) else { return };
@@ -689,8 +703,8 @@ impl World {
         }
         if Some(vault) != exchange.vault_liabilities() {
             return Err(format!(
-                "vault {vault} != collateral {} + fees {} + insurance {}",
-                exchange.total_collateral, exchange.fees_accrued, exchange.insurance_balance
+                "vault {vault} != collateral {} + fees {} + insurance {} + PnL pools {}",
+                exchange.total_collateral, exchange.fees_accrued, exchange.insurance_balance, exchange.pnl_pools
             ));
         }
         for (k, a) in &accounts {
@@ -698,16 +712,20 @@ impl World {
                 return Err(format!("account {k} holds negative collateral {} (a debt paid out to someone else)", a.collateral));
             }
         }
-        let mut owed = 0u128;
+        let (mut owed, mut pools) = (0u128, 0u64);
         for m in self.markets.clone() {
             let market = self.h.market(&m.accounts.market);
             owed += market.pending_rebates as u128 + market.crank_pool as u128;
+            pools += market.pnl_pool;
             let events = self.h.events(&m);
             if events.is_empty() {
                 market_balance(&market, m.index, &accounts)?;
             } else {
                 self.drainable(&m, events.len())?;
             }
+        }
+        if pools != exchange.pnl_pools {
+            return Err(format!("the markets' PnL pools {pools} != the exchange's total {}", exchange.pnl_pools));
         }
         if (exchange.fees_accrued as u128) < owed {
             return Err(format!("fees {} do not cover rebates and crank rewards owed {owed}", exchange.fees_accrued));
@@ -745,7 +763,7 @@ fn pick(candidates: &[u8], k: u8) -> u8 {
 /// and rounding included), open interest = long lots, no rebate owed.
 fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAccount)]) -> Result<(), String> {
     let scale = meridian_engine::funding::FUNDING_SCALE;
-    let (mut base, mut quote, mut longs) = (0i128, market.funding_rounding as i128, 0u128);
+    let (mut base, mut quote, mut longs) = (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u128);
     for (_, a) in accounts {
         for p in a.positions_in_use().filter(|p| p.market_index == index) {
             base += p.base_lots as i128;
@@ -756,7 +774,7 @@ fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAccoun
         }
     }
     if (base, quote) != (0, 0) {
-        return Err(format!("market {index}: base {base} and quote x 10^9 {quote} do not sum to zero"));
+        return Err(format!("market {index}: base {base} does not sum to zero, or quote x 10^9 to the PnL pool ({quote} off)"));
     }
     if market.open_interest as u128 != longs {
         return Err(format!("market {index}: open interest {} != long lots {longs}", market.open_interest));

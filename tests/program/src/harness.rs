@@ -341,7 +341,9 @@ impl Harness {
             // base x (index - position's index), which will come out of its quote balance;
             // settlement rounding is the market's
             let scale = meridian_engine::funding::FUNDING_SCALE;
-            let (mut base, mut quote_scaled, mut longs) = (0i128, market.funding_rounding as i128, 0u64);
+            // the quote balances sum to the PnL pool: what losers paid in and winners did not take
+            let (mut base, mut quote_scaled, mut longs) =
+                (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u64);
             for (_, a) in &accounts {
                 for p in a.positions_in_use().filter(|p| p.market_index == index) {
                     base += p.base_lots as i128;
@@ -355,7 +357,7 @@ impl Harness {
             assert_eq!(
                 (base, quote_scaled),
                 (0, 0),
-                "market {index}: base and quote (with funding owed and rounding) must sum to zero"
+                "market {index}: base must sum to zero, and quote (with funding owed and rounding) to the PnL pool"
             );
             assert_eq!(market.open_interest, longs, "market {index}: open interest");
             assert_eq!(market.pending_rebates, 0, "market {index}: all rebates paid once the queue is empty");
@@ -377,11 +379,14 @@ impl Harness {
         assert_eq!(
             vault,
             exchange.vault_liabilities().unwrap(),
-            "vault balance {vault} != collateral {} + fees {} + insurance {}",
+            "vault balance {vault} != collateral {} + fees {} + insurance {} + PnL pools {}",
             exchange.total_collateral,
             exchange.fees_accrued,
-            exchange.insurance_balance
+            exchange.insurance_balance,
+            exchange.pnl_pools
         );
+        let pools: u64 = (0..exchange.num_markets).map(|i| self.market(&pda::market(&fx.exchange, i).0).pnl_pool).sum();
+        assert_eq!(pools, exchange.pnl_pools, "the markets' PnL pools != the exchange's total");
     }
 }
 

@@ -518,6 +518,7 @@ fn the_invariant_fuzzer_finds_no_violation() {
         "refresh_oracle",
         "update_funding",
         "settle_funding",
+        "settle_pnl",
         "liquidate_cancel_orders",
         "liquidate_take_position",
         "liquidate_bankruptcy",

@@ -21,6 +21,7 @@ pub mod set_market_status;
 pub mod set_paused;
 pub mod set_price_band;
 pub mod settle_funding;
+pub mod settle_pnl;
 pub mod update_funding;
 pub mod withdraw;
 
@@ -47,5 +48,6 @@ pub use set_market_status::*;
 pub use set_paused::*;
 pub use set_price_band::*;
 pub use settle_funding::*;
+pub use settle_pnl::*;
 pub use update_funding::*;
 pub use withdraw::*;

@@ -22,7 +22,7 @@ impl PauseFlags {
 /// One exchange: a collateral mint, its vault, the fee and insurance accounting, global limits.
 ///
 /// Conservation invariant, checked by the tests after every instruction:
-/// `vault.amount == total_collateral + fees_accrued + insurance_balance`.
+/// `vault.amount == total_collateral + fees_accrued + insurance_balance + pnl_pools`.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Exchange {
@@ -59,7 +59,9 @@ pub struct Exchange {
     pub insurance_deposited: u64,
     pub insurance_paid: u64,
     pub socialized_loss: u64,
-    pub reserved: [u64; 29],
+    /// The sum of the markets' PnL pools (`Market::pnl_pool`), held in the vault.
+    pub pnl_pools: u64,
+    pub reserved: [u64; 28],
 }
 
 impl Exchange {
@@ -71,7 +73,12 @@ impl Exchange {
 
     /// Tokens the vault must hold.
     pub fn vault_liabilities(&self) -> Option<i128> {
-        Some(self.total_collateral as i128 + self.fees_accrued as i128 + self.insurance_balance as i128)
+        Some(
+            self.total_collateral as i128
+                + self.fees_accrued as i128
+                + self.insurance_balance as i128
+                + self.pnl_pools as i128,
+        )
     }
 }
 

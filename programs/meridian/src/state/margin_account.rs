@@ -73,7 +73,14 @@ pub struct MarginAccount {
     pub last_placement: LastPlacement,
     /// Windows ever opened in `health_history` (the ring's write position).
     pub health_history_next: u64,
-    pub reserved: [u64; 7],
+    /// PnL settled into collateral over the account's life (negative: losses realized), native
+    /// units.
+    pub pnl_settled: i64,
+    /// The unrealized-profit window (`meridian_engine::settlement::Window`): its start and what it
+    /// has paid.
+    pub upnl_window_start: i64,
+    pub upnl_window_paid: u64,
+    pub reserved: [u64; 4],
     pub positions: [[u64; POSITION_WORDS]; MAX_POSITIONS],
     pub open_orders: [OpenOrder; MAX_OPEN_ORDERS],
     /// The worst health reading of each of the last windows of slots in which the program checked
@@ -129,6 +136,11 @@ impl MarginAccount {
         if self.position(slot).is_flat() {
             *self.position_mut(slot) = Position::default();
         }
+    }
+
+    /// The unrealized-profit window as the engine reads it.
+    pub fn upnl_window(&self) -> meridian_engine::settlement::Window {
+        meridian_engine::settlement::Window { start_ts: self.upnl_window_start, paid: self.upnl_window_paid }
     }
 
     pub fn num_open_orders(&self) -> u32 {

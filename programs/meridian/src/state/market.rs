@@ -163,7 +163,10 @@ pub struct Market {
     pub band_low: u64,
     pub band_high: u64,
     pub band_reference: u64,
-    pub reserved: [u64; 2],
+    /// What losers of this market have paid in (`settle_pnl`) and winners not yet taken out,
+    /// native units, held in the vault: profits are paid from here only.
+    pub pnl_pool: u64,
+    pub reserved: [u64; 1],
 }
 
 impl Market {
