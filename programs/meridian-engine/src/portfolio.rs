@@ -53,7 +53,9 @@ pub struct RiskParams {
     pub concentration_threshold: i128,
     /// ... adds this fraction of the excess (bps).
     pub concentration_bps: u32,
-    /// Positive unrealized PnL counts as collateral only after this haircut (bps).
+    /// A holding's positive unrealized PnL counts as collateral only after this haircut (bps); each
+    /// holding's on its own, so that settling one market's PnL (a loss into collateral) leaves the
+    /// equity where it was.
     pub upnl_haircut_bps: u32,
     /// Initial = maintenance x this (bps, > 10,000); liquidation ends at maintenance x the other
     /// (between the two).
@@ -370,14 +372,16 @@ pub struct PortfolioHealth {
 /// An account's holdings grouped by underlying (`K`: the program uses the oracle's address).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Portfolio<K> {
-    /// Unrealized PnL of every holding, before the haircut.
+    /// Unrealized PnL of every holding, before the haircut...
     pub upnl: i128,
+    /// ...and of those in profit (what the haircut applies to).
+    pub profit: i128,
     pub groups: Vec<(K, UnderlyingRisk)>,
 }
 
 impl<K: PartialEq + Copy> Portfolio<K> {
     pub fn with_capacity(n: usize) -> Self {
-        Portfolio { upnl: 0, groups: Vec::with_capacity(n) }
+        Portfolio { upnl: 0, profit: 0, groups: Vec::with_capacity(n) }
     }
 
     pub fn add(&mut self, underlying: K, h: &Holding, r: &LotRisk, p: &RiskParams) -> Option<()> {
@@ -390,6 +394,9 @@ impl<K: PartialEq + Copy> Portfolio<K> {
     pub fn add_in_band(&mut self, underlying: K, h: &Holding, r: &LotRisk, band: (i64, i64), p: &RiskParams) -> Option<()> {
         let equity = if band.0 == band.1 { h.equity(band.0)? } else { h.equity(band.0)?.min(h.equity(band.1)?) };
         self.upnl = self.upnl.checked_add(equity)?;
+        if equity > 0 {
+            self.profit = self.profit.checked_add(equity)?;
+        }
         let i = match self.groups.iter().position(|(k, _)| *k == underlying) {
             Some(i) => i,
             None => {
@@ -404,15 +411,16 @@ impl<K: PartialEq + Copy> Portfolio<K> {
         self.groups.is_empty()
     }
 
-    /// Equity (with `collateral`; positive PnL after the haircut) and the requirements.
+    /// Equity (with `collateral`; the profit of holdings in profit after the haircut, rounded down)
+    /// and the requirements.
     pub fn health(&self, collateral: i128, p: &RiskParams) -> Option<PortfolioHealth> {
         let mut maintenance = 0i128;
         for (_, g) in &self.groups {
             maintenance = maintenance.checked_add(g.requirement(p)?)?;
         }
-        let upnl = if self.upnl > 0 { i128_bps(self.upnl, 10_000 - p.upnl_haircut_bps, false)? } else { self.upnl };
+        let haircut = self.profit.checked_sub(i128_bps(self.profit, 10_000 - p.upnl_haircut_bps, false)?)?;
         Some(PortfolioHealth {
-            equity: collateral.checked_add(upnl)?,
+            equity: collateral.checked_add(self.upnl)?.checked_sub(haircut)?,
             initial: i128_bps(maintenance, p.initial_multiplier_bps, true)?,
             maintenance,
             liquidation_end: i128_bps(maintenance, p.liquidation_end_multiplier_bps, true)?,

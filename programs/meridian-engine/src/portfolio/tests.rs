@@ -108,6 +108,22 @@ fn unrealized_profit_counts_after_the_haircut_losses_in_full() {
 }
 
 #[test]
+fn the_haircut_is_per_holding_so_settling_a_loss_leaves_equity_unchanged() {
+    let p = RiskParams::standard();
+    let (long, _) = perp(10_000);
+    let up = LotRisk::linear(PERP_LOT + 100_000, &GRID).unwrap(); // long +1,000 USDC
+    let short = Holding { base_lots: -10_000, quote_balance: 10_000 * PERP_LOT, ..Holding::default() };
+    // a long and a short on two markets of the same underlying: +1,000 and -1,000
+    let before = portfolio_health(5_000_000_000, &[vec![(long, up), (short, up)]], &p).unwrap();
+    assert_eq!(before.equity, 5_000_000_000 + 800_000_000 - 1_000_000_000, "the profit is haircut on its own");
+    // the short's loss settled: 1,000 from collateral into its quote balance
+    let settled = Holding { quote_balance: short.quote_balance + 1_000_000_000, ..short };
+    let after = portfolio_health(4_000_000_000, &[vec![(long, up), (settled, up)]], &p).unwrap();
+    assert_eq!(after.equity, before.equity);
+    assert_eq!(after.maintenance, before.maintenance);
+}
+
+#[test]
 fn stale_lots_are_valued_at_the_worse_end_of_their_range() {
     let p = RiskParams::standard();
     let health = |holdings: &[(Holding, LotRisk)], stale: bool| {
