@@ -12,6 +12,7 @@
 pub mod band;
 pub mod book;
 pub mod events;
+pub mod expiry;
 pub mod fixed;
 pub mod funding;
 pub mod health_history;
