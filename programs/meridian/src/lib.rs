@@ -168,6 +168,37 @@ pub mod meridian {
         instructions::process_settle_pnl(ctx)
     }
 
+    /// Permissionless, from a dated market's expiry on: cancels the resting orders of the margin
+    /// accounts passed (remaining accounts, writable) in it. Returns how many.
+    pub fn cancel_expired_orders<'info>(ctx: Context<'info, CancelExpiredOrders<'info>>) -> Result<u16> {
+        instructions::process_cancel_expired_orders(ctx)
+    }
+
+    /// Permissionless, after a dated market's expiry: fixes its settlement price at the average of
+    /// the window's oracle samples, once enough buckets have them.
+    pub fn fix_settlement_price(ctx: Context<FixSettlementPrice>) -> Result<()> {
+        instructions::process_fix_settlement_price(ctx)
+    }
+
+    /// Admin, the last resort: sets the settlement price (ticks) of a dated market whose window
+    /// still lacks samples a day after expiry; recorded in the market as set by the admin.
+    pub fn set_settlement_price(ctx: Context<SetSettlementPrice>, price: u64) -> Result<()> {
+        instructions::process_set_settlement_price(ctx, price)
+    }
+
+    /// Permissionless, once the settlement price is fixed: closes the positions of the margin
+    /// accounts passed (remaining accounts, writable) at their payoff and settles their PnL through
+    /// the market's pool. Returns how many positions moved.
+    pub fn settle_expired<'info>(ctx: Context<'info, SettleExpired<'info>>) -> Result<u16> {
+        instructions::process_settle_expired(ctx)
+    }
+
+    /// Admin: closes a market with no open interest (a dated one once settled) and an empty book and
+    /// queue; the book's and queue's rent goes to the admin, the market account stays.
+    pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
+        instructions::process_close_market(ctx)
+    }
+
     /// Admin: a perpetual's funding period (seconds), clamp (bp per period) and impact size.
     pub fn set_funding_params(
         ctx: Context<SetFundingParams>,

@@ -109,6 +109,10 @@ impl HealthBuilder {
 
     /// Adds position `p` in market `m` (the caller checked that `m` is the position's market).
     pub fn add(&mut self, p: &Position, m: &Market) -> Result<()> {
+        if m.is_settled() {
+            self.add_settled(p, m);
+            return Ok(());
+        }
         if !m.has_oracle() || m.awaits_revaluation() {
             add_position(&mut self.per_market, p, &m.risk());
             return Ok(());
@@ -126,6 +130,15 @@ impl HealthBuilder {
         self.portfolio.add_in_band(m.oracle, &holding, &risk, band, &PORTFOLIO).ok_or(MeridianError::MathOverflow)?;
         crate::cu_checkpoint!("risk: added");
         Ok(())
+    }
+
+    /// A position in a settled market: worth its payoff, whatever the oracle does now, with no
+    /// requirement; its orders can no longer fill. Out of line: rare.
+    #[inline(never)]
+    #[cold]
+    fn add_settled(&mut self, p: &Position, m: &Market) {
+        let held = Position { bid_lots: 0, ask_lots: 0, bid_notional: 0, ask_notional: 0, ..*p };
+        add_position(&mut self.per_market, &held, &m.settled_risk());
     }
 
     /// The clock's slot, if a valuation read it (a health reading is recorded at no extra cost).

@@ -128,6 +128,9 @@ pub fn place<A: AccountView>(
     let (market, account) = (&mut *t.market, &mut *t.account);
     notional(Ticks(args.price), Lots(args.size), market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
 
+    if market.is_dated() {
+        check_not_expired(market)?;
+    }
     // a stale or degraded oracle: only orders that reduce the position
     if market.has_oracle() && !args.reduce_only && !market.oracle_usable(Clock::get()?.slot) {
         return err!(MeridianError::OracleNotUsable);
@@ -258,6 +261,15 @@ pub fn place<A: AccountView>(
     account.release_if_flat(pos_slot);
     account.last_placement = out;
     Ok(Placed { pos_slot, prior, band })
+}
+
+/// A dated market takes no orders from its expiry on (its positions settle at the window's price).
+/// Kept out of line: most orders are on perpetuals.
+#[inline(never)]
+#[cold]
+fn check_not_expired(market: &Market) -> Result<()> {
+    require!(Clock::get()?.unix_timestamp < market.expiry_ts, MeridianError::MarketExpired);
+    Ok(())
 }
 
 /// The out events a placement wrote (the expired and stale orders it met, its own orders it

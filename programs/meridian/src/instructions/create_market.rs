@@ -2,6 +2,7 @@ use crate::{error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::book::{ActiveTree, Book};
 use meridian_engine::events::QueueHeader;
+use meridian_engine::expiry;
 
 #[derive(Accounts)]
 #[instruction(index: u16, params: MarketParams)]
@@ -58,8 +59,27 @@ fn validate(p: &MarketParams) -> Result<()> {
     Ok(())
 }
 
+/// A dated market expires in the future (an option also needs a strike whose value fits); a
+/// perpetual has neither. The settlement window is whole buckets (`meridian_engine::expiry`).
+fn validate_dated(p: &MarketParams, now_ts: i64) -> Result<()> {
+    let window = p.settlement_window_secs;
+    let window_ok = window == 0
+        || ((expiry::MIN_WINDOW_SECS..=expiry::MAX_WINDOW_SECS).contains(&window) && window % expiry::BUCKETS == 0);
+    let ok = match MarketKind::from_u8(p.kind) {
+        Some(MarketKind::Perpetual) => p.expiry_ts == 0 && p.strike == 0 && window == 0,
+        Some(MarketKind::Future) => p.expiry_ts > now_ts && p.strike == 0 && window_ok,
+        Some(MarketKind::Call | MarketKind::Put) => {
+            p.expiry_ts > now_ts && p.strike > 0 && p.strike.checked_mul(p.tick_size).is_some_and(|v| v <= i64::MAX as u64) && window_ok
+        }
+        None => false,
+    };
+    require!(ok, MeridianError::InvalidDatedParams);
+    Ok(())
+}
+
 pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: MarketParams) -> Result<()> {
     validate(&params)?;
+    validate_dated(&params, Clock::get()?.unix_timestamp)?;
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     require!(index == exchange.num_markets, MeridianError::InvalidMarketParams);
     let book_info = ctx.accounts.book.to_account_info();
@@ -104,6 +124,9 @@ pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: Mar
     m.expiry_ts = params.expiry_ts;
     m.strike = params.strike;
     m.price_band_bps = params.price_band_bps;
+    if params.kind != MarketKind::Perpetual as u8 {
+        m.settlement_window_secs = expiry::Window::new(params.expiry_ts, params.settlement_window_secs).secs;
+    }
     m.refresh_band();
     m.quote_decimals = exchange.collateral_decimals;
     if params.kind == MarketKind::Perpetual as u8 {

@@ -126,6 +126,9 @@ fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64, now_ts: i6
             if status == OracleStatus::Valid {
                 m.oracle_slot = o.valid_slot;
                 m.oracle_push_slot = now_slot;
+                if m.is_dated() && !m.is_settled() {
+                    sample_settlement(o, m, now_slot, now_ts);
+                }
             }
         }
         None => m.oracle_status = OracleStatus::Uninitialized as u8,
@@ -164,6 +167,21 @@ fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u6
     m.set_lot_risk(&risk);
     m.lot_risk_ts = now_ts;
     Some(oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true).unwrap_or(u64::MAX))
+}
+
+/// A dated market in its settlement window (or its extension) takes the Valid price as a sample
+/// (`meridian_engine::expiry::Sampler`: at most one per slot, bucketed): a future's mark, an
+/// option's underlying, both in the market's ticks per lot.
+fn sample_settlement(o: &OracleAggregate, m: &mut Market, now_slot: u64, now_ts: i64) {
+    let price = if m.is_option() {
+        oracle::to_ticks(o.price, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, false)
+    } else {
+        Some(m.mark_price)
+    };
+    let mut sampler = m.sampler();
+    if price.is_some_and(|p| sampler.sample(&m.settlement_window(), p, now_slot, now_ts)) {
+        m.set_sampler(&sampler);
+    }
 }
 
 fn set_price(o: &mut OracleAggregate, q: Quote, slot: u64, ts: i64) {

@@ -19,7 +19,8 @@ pub struct SetMarketStatus<'info> {
     pub admin: Signer<'info>,
 }
 
-/// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed (only with an empty book and queue).
+/// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed (only with an empty book and queue and no
+/// open interest).
 pub fn process_set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
     let status = MarketStatus::from_u8(status).ok_or(MeridianError::InvalidMarketStatus)?;
     if status == MarketStatus::Closed {
@@ -29,6 +30,11 @@ pub fn process_set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> R
         let (qh, _) = queue_parts(&mut queue)?;
         require!(bh.bids.count == 0 && bh.asks.count == 0 && qh.count == 0, MeridianError::MarketNotEmpty);
     }
-    ctx.accounts.market.load_mut()?.status = status as u8;
+    // a market whose book and queue `close_market` closed stays closed
+    require!(status == MarketStatus::Closed || ctx.accounts.book.owner == &crate::ID, MeridianError::MarketClosed);
+    let mut market = ctx.accounts.market.load_mut()?;
+    // closing must not strand a position (a dated market's settle first: close_market)
+    require!(status != MarketStatus::Closed || market.open_interest == 0, MeridianError::OpenInterestLeft);
+    market.status = status as u8;
     Ok(())
 }

@@ -2,9 +2,11 @@ use crate::{
     error::MeridianError,
     loaders::load_mut,
     state::*,
-    trading::adjust_collateral,
+    trading::{adjust_collateral, update_open_interest},
 };
 use anchor_lang::prelude::*;
+use core::cell::RefMut;
+use meridian_engine::expiry;
 use meridian_engine::settlement::{self, RULES};
 
 #[derive(Accounts)]
@@ -18,10 +20,10 @@ pub struct SettlePnl<'info> {
     // remaining accounts: margin accounts of the exchange with a position in the market (writable)
 }
 
-/// A lot's value to settle an open position at: the mark (the oracle's price, usable; the stable
-/// mark without an oracle) or an option's model value (revalued, usable). None: open positions
-/// wait for a usable price.
-fn settlement_value(m: &Market, slot: u64) -> Option<i64> {
+/// A lot's value to settle an open position at (the SDK previews with this too): the mark (the
+/// oracle's price, usable; the stable mark without an oracle) or an option's model value (revalued,
+/// usable). None: open positions wait for a usable price.
+pub fn settlement_value(m: &Market, slot: u64) -> Option<i64> {
     if m.has_oracle() && (m.awaits_revaluation() || !m.oracle_usable(slot)) {
         return None;
     }
@@ -32,8 +34,9 @@ fn settlement_value(m: &Market, slot: u64) -> Option<i64> {
 /// first) between its quote balance and its collateral, through the market's PnL pool
 /// (`meridian_engine::settlement`): a loss is realized from collateral into the pool, a profit paid
 /// from the pool into collateral (an open position's only at a usable price, 80% of it at most, and
-/// at most 10% of its notional per account per hour). A position left with nothing frees its slot.
-/// Returns how many positions moved money.
+/// at most 10% of its notional per account per hour). In a settled dated market the position is
+/// first closed at the settlement price (`settle_expired`). A position left with nothing frees its
+/// slot. Returns how many positions moved money.
 pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Result<u16> {
     let a = &ctx.accounts;
     let exchange_key = a.exchange.key();
@@ -45,36 +48,76 @@ pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Resul
     let value = settlement_value(&market, clock.slot);
     let mut settled = 0u16;
     for info in ctx.remaining_accounts {
-        require!(info.is_writable, MeridianError::AccountNotWritable);
-        let mut account = load_mut::<MarginAccount, AccountInfo>(info)?;
-        require_keys_eq!(account.exchange, exchange_key, MeridianError::WrongExchange);
+        let mut account = load_settled_account(info, &exchange_key)?;
         let slot = account.find_position(market.index).ok_or(MeridianError::NoPositionToSettle)?;
-        market.settle_funding(account.position_mut(slot))?;
-        let p = *account.position(slot);
-        let open = p.base_lots != 0;
-        let lot_value = if open { value.ok_or(MeridianError::OracleNotUsable)? } else { 0 };
-        let window = account.upnl_window().at(clock.unix_timestamp, &RULES);
-        // |base| <= 2^48 (position limits) and a lot's value < 2^63: saturates only beyond reach
-        let notional = u64::try_from(p.base_lots.unsigned_abs() as u128 * lot_value.unsigned_abs() as u128).unwrap_or(u64::MAX);
-        let s = settlement::plan(settlement::pnl(&p, lot_value), open, account.collateral, market.pnl_pool, window.left(notional, &RULES), &RULES);
-        if s.amount == 0 {
-            account.release_if_flat(slot);
-            continue;
+        if settle_position(&mut exchange, &mut market, &mut account, slot, value, clock.unix_timestamp)? {
+            settled += 1;
         }
-        settlement::apply(account.position_mut(slot), &s).ok_or(MeridianError::MathOverflow)?;
-        adjust_collateral(&mut exchange, &mut account, s.amount)?;
-        // the pool takes a loss in and pays a profit out (a profit is at most the pool: plan)
-        let pool = (market.pnl_pool as i128).checked_sub(s.amount as i128).and_then(|v| u64::try_from(v).ok());
-        market.pnl_pool = pool.ok_or(MeridianError::MathOverflow)?;
-        let pools = (exchange.pnl_pools as i128).checked_sub(s.amount as i128).and_then(|v| u64::try_from(v).ok());
-        exchange.pnl_pools = pools.ok_or(MeridianError::MathOverflow)?;
-        account.pnl_settled = account.pnl_settled.saturating_add(s.amount);
-        if s.unrealized {
-            account.upnl_window_start = window.start_ts;
-            account.upnl_window_paid = window.paid.saturating_add(s.amount.unsigned_abs());
-        }
-        account.release_if_flat(slot);
-        settled += 1;
     }
     Ok(settled)
+}
+
+/// A margin account of the exchange passed to be settled (writable).
+pub(crate) fn load_settled_account<'a>(info: &'a AccountInfo, exchange: &Pubkey) -> Result<RefMut<'a, MarginAccount>> {
+    require!(info.is_writable, MeridianError::AccountNotWritable);
+    let account = load_mut::<MarginAccount, AccountInfo>(info)?;
+    require_keys_eq!(account.exchange, *exchange, MeridianError::WrongExchange);
+    Ok(account)
+}
+
+/// Settles the position in `slot` (in `market`) through the pool; an open position at `value` per
+/// lot (None: it waits for a usable price). In a settled market the position is closed at the
+/// settlement price first. Frees the slot if nothing is left. Returns whether money moved.
+pub(crate) fn settle_position(
+    exchange: &mut Exchange,
+    market: &mut Market,
+    account: &mut MarginAccount,
+    slot: usize,
+    value: Option<i64>,
+    now_ts: i64,
+) -> Result<bool> {
+    market.settle_funding(account.position_mut(slot))?;
+    if market.is_settled() {
+        close_at_settlement(market, account, slot)?;
+    }
+    let p = *account.position(slot);
+    let open = p.base_lots != 0;
+    let lot_value = if open { value.ok_or(MeridianError::OracleNotUsable)? } else { 0 };
+    let window = account.upnl_window().at(now_ts, &RULES);
+    // |base| <= 2^48 (position limits) and a lot's value < 2^63: saturates only beyond reach
+    let notional = u64::try_from(p.base_lots.unsigned_abs() as u128 * lot_value.unsigned_abs() as u128).unwrap_or(u64::MAX);
+    let s = settlement::plan(settlement::pnl(&p, lot_value), open, account.collateral, market.pnl_pool, window.left(notional, &RULES), &RULES);
+    if s.amount == 0 {
+        account.release_if_flat(slot);
+        return Ok(false);
+    }
+    settlement::apply(account.position_mut(slot), &s).ok_or(MeridianError::MathOverflow)?;
+    adjust_collateral(exchange, account, s.amount)?;
+    // the pool takes a loss in and pays a profit out (a profit is at most the pool: plan)
+    let pool = (market.pnl_pool as i128).checked_sub(s.amount as i128).and_then(|v| u64::try_from(v).ok());
+    market.pnl_pool = pool.ok_or(MeridianError::MathOverflow)?;
+    let pools = (exchange.pnl_pools as i128).checked_sub(s.amount as i128).and_then(|v| u64::try_from(v).ok());
+    exchange.pnl_pools = pools.ok_or(MeridianError::MathOverflow)?;
+    account.pnl_settled = account.pnl_settled.saturating_add(s.amount);
+    if s.unrealized {
+        account.upnl_window_start = window.start_ts;
+        account.upnl_window_paid = window.paid.saturating_add(s.amount.unsigned_abs());
+    }
+    account.release_if_flat(slot);
+    Ok(true)
+}
+
+/// A settled market: closes the position's base at the payoff (its quote balance becomes its whole
+/// PnL) and counts it. Nothing happens to a position with no base (settling twice does nothing).
+pub(crate) fn close_at_settlement(market: &mut Market, account: &mut MarginAccount, slot: usize) -> Result<()> {
+    let base = account.position(slot).base_lots;
+    if base == 0 {
+        return Ok(());
+    }
+    let lot_value = market.settled_lot_value()?;
+    let realized = expiry::settle_position(account.position_mut(slot), lot_value).ok_or(MeridianError::MathOverflow)?;
+    account.realized_pnl = account.realized_pnl.saturating_add(realized);
+    update_open_interest(market, base, 0);
+    market.positions_settled = market.positions_settled.saturating_add(1);
+    Ok(())
 }

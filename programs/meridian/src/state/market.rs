@@ -4,6 +4,7 @@ use anchor_lang::prelude::*;
 use meridian_engine::band::{self, Band};
 use meridian_engine::book::{BookHeader, Node};
 use meridian_engine::events::{Event, QueueHeader};
+use meridian_engine::expiry;
 use meridian_engine::margin::MarketRisk;
 use meridian_engine::matching::FeeRates;
 use meridian_engine::portfolio::LotRisk;
@@ -12,8 +13,8 @@ use meridian_engine::units::Ticks;
 pub const MARKET_SEED: &[u8] = b"market";
 pub const LOT_RISK_WORDS: usize = core::mem::size_of::<LotRisk>() / 8;
 
-/// What a market trades. Futures and options use `expiry_ts` (and `strike`); their settlement comes
-/// with the expiry issue, the fields are here so no migration is needed.
+/// What a market trades. Futures and options expire at `expiry_ts` (options at `strike`) and
+/// settle to cash at the settlement price (`meridian_engine::expiry`).
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarketKind {
@@ -166,7 +167,37 @@ pub struct Market {
     /// What losers of this market have paid in (`settle_pnl`) and winners not yet taken out,
     /// native units, held in the vault: profits are paid from here only.
     pub pnl_pool: u64,
-    pub reserved: [u64; 1],
+    /// Dated markets: the settlement window's length, seconds (`meridian_engine::expiry`; 0 at
+    /// listing = the default 30 minutes, stored as chosen).
+    pub settlement_window_secs: u32,
+    /// The window's samples (`meridian_engine::expiry::Sampler`): the closed buckets with samples
+    /// and the sum of their means, the open bucket, its sample count and sum, the last slot sampled.
+    pub sample_filled: u32,
+    pub sample_bucket: u32,
+    pub sample_bucket_count: u32,
+    /// `SettlementSource`: how the settlement price was fixed (0: not yet).
+    pub settlement_source: u8,
+    pub _pad2: [u8; 7],
+    pub sample_bucket_sum: u64,
+    pub sample_sum_of_means: u64,
+    pub sample_last_slot: u64,
+    /// The settlement price (ticks of the underlying per lot) and when it was fixed.
+    pub settlement_price: u64,
+    pub settlement_ts: i64,
+    /// Positions settled at expiry so far.
+    pub positions_settled: u64,
+    pub reserved: [u64; 2],
+}
+
+/// How a dated market's settlement price was fixed.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettlementSource {
+    None = 0,
+    /// The average of the window's samples (`fix_settlement_price`).
+    Window = 1,
+    /// Set by the admin after the grace period without enough samples (`set_settlement_price`).
+    Admin = 2,
 }
 
 impl Market {
@@ -295,6 +326,66 @@ impl Market {
             && now_slot.saturating_sub(self.oracle_slot) <= self.oracle_max_age_slots
     }
 
+    pub fn is_dated(&self) -> bool {
+        self.kind != MarketKind::Perpetual as u8
+    }
+
+    /// A dated market at or past its expiry.
+    pub fn is_expired(&self, now_ts: i64) -> bool {
+        self.is_dated() && now_ts >= self.expiry_ts
+    }
+
+    /// The settlement price is fixed: positions settle at it.
+    pub fn is_settled(&self) -> bool {
+        self.settlement_source != SettlementSource::None as u8
+    }
+
+    pub fn settlement_window(&self) -> expiry::Window {
+        expiry::Window::new(self.expiry_ts, self.settlement_window_secs)
+    }
+
+    pub fn sampler(&self) -> expiry::Sampler {
+        expiry::Sampler {
+            bucket: self.sample_bucket,
+            bucket_count: self.sample_bucket_count,
+            bucket_sum: self.sample_bucket_sum,
+            filled: self.sample_filled,
+            sum_of_means: self.sample_sum_of_means,
+            last_slot: self.sample_last_slot,
+        }
+    }
+
+    pub fn set_sampler(&mut self, s: &expiry::Sampler) {
+        self.sample_bucket = s.bucket;
+        self.sample_bucket_count = s.bucket_count;
+        self.sample_bucket_sum = s.bucket_sum;
+        self.sample_filled = s.filled;
+        self.sample_sum_of_means = s.sum_of_means;
+        self.sample_last_slot = s.last_slot;
+    }
+
+    /// What the market pays per lot at expiry (dated markets).
+    pub fn payoff(&self) -> expiry::Payoff {
+        match MarketKind::from_u8(self.kind) {
+            Some(MarketKind::Call) => expiry::Payoff::Call { strike: self.strike },
+            Some(MarketKind::Put) => expiry::Payoff::Put { strike: self.strike },
+            _ => expiry::Payoff::Future,
+        }
+    }
+
+    /// A settled market's risk: positions are worth their payoff, with no requirement (nothing
+    /// can move their value any more).
+    pub fn settled_risk(&self) -> MarketRisk {
+        let payoff = Ticks(self.payoff().ticks(self.settlement_price));
+        MarketRisk { mark: payoff, initial_bps: 0, maintenance_bps: 0, ..self.risk() }
+    }
+
+    /// One lot's value at the settlement price (quote native units), once it is fixed.
+    pub fn settled_lot_value(&self) -> Result<i64> {
+        require!(self.is_settled(), MeridianError::SettlementPriceNotFixed);
+        Ok(self.payoff().lot_value(self.settlement_price, self.tick_size).ok_or(MeridianError::MathOverflow)?)
+    }
+
     pub fn status(&self) -> MarketStatus {
         MarketStatus::from_u8(self.status).unwrap_or(MarketStatus::Closed)
     }
@@ -338,10 +429,15 @@ pub struct MarketParams {
     pub book_capacity: u32,
     /// Events the queue account was sized for.
     pub event_queue_capacity: u32,
+    /// Futures and options: expiry (unix time, in the future). Perpetuals: 0.
     pub expiry_ts: i64,
+    /// Options: strike in ticks (> 0). Others: 0.
     pub strike: u64,
     /// Half width of the price band (bps of the reference, 1 to 10,000); 0 = the default (1,000).
     pub price_band_bps: u32,
+    /// Dated markets: the settlement window (seconds, a multiple of 30 from 30 to 86,400; 0 = the
+    /// default 1,800). Perpetuals: 0.
+    pub settlement_window_secs: u32,
 }
 
 /// The order book account: this header, then the engine's [`BookHeader`] and node array.
