@@ -2,7 +2,7 @@
 
 use crate::harness::{default_market_params, fixed_keypair, Harness, MarketFixture, Trader, SPL_TOKEN, TOKEN_2022};
 use litesvm::types::TransactionMetadata;
-use meridian::{ExchangeParams, PauseFlags};
+use meridian::{ExchangeParams, MarketParams, PauseFlags};
 use meridian_engine::probe::ProbeOp;
 use meridian_sdk::ix;
 use meridian_sdk::{
@@ -40,6 +40,17 @@ pub const ROWS: &[Row] = &[
     Row { name: "set_market_status", scenario: "admin sets cancel-only", ceiling: 2_450 },
     Row { name: "set_price_band", scenario: "admin sets a market's band to 5%", ceiling: 2_450 },
     Row { name: "settle_pnl_1", scenario: "one account's open position settled through the PnL pool (target <= 3,000)", ceiling: 2_900 },
+    Row { name: "settle_pnl_per_extra_account", scenario: "each further account in the same settle_pnl", ceiling: 1_600 },
+    Row { name: "cancel_expired_orders_1", scenario: "an expired future: one account's resting order cancelled", ceiling: 3_500 },
+    Row { name: "fix_settlement_price", scenario: "30 bucket samples averaged, price fixed (logs the price)", ceiling: 5_000 },
+    Row { name: "settle_expired_1", scenario: "one short future position closed at the settlement price, its loss into the pool", ceiling: 3_500 },
+    Row {
+        name: "settle_expired_per_account",
+        scenario: "each further account of 20 in one settle_expired, paid from the pool (target <= 1,500)",
+        ceiling: 1_500,
+    },
+    Row { name: "set_settlement_price", scenario: "admin price for a market without samples, a day after expiry", ceiling: 5_000 },
+    Row { name: "close_market", scenario: "settled, no open interest: book and queue closed, rent to the admin", ceiling: 6_000 },
     Row { name: "create_oracle", scenario: "PDA init, 3 sources", ceiling: 8_000 },
     Row { name: "configure_oracle", scenario: "admin replaces 3 sources' limits", ceiling: 2_350 },
     Row {
@@ -110,9 +121,9 @@ pub const ROWS: &[Row] = &[
     Row {
         name: "place_limit_resting",
         scenario: "bid rests in a book of 32 orders/side; account with 1 position; margin check",
-        ceiling: 2_545,
+        ceiling: 2_575,
     },
-    Row { name: "place_post_only", scenario: "post-only bid, same book", ceiling: 2_600 },
+    Row { name: "place_post_only", scenario: "post-only bid, same book", ceiling: 2_630 },
     Row {
         name: "place_reduce_only",
         scenario: "reduce-only post-only ask on a long of 9 lots (health checked before and after)",
@@ -131,7 +142,7 @@ pub const ROWS: &[Row] = &[
     Row { name: "cancel", scenario: "cancel by order id, book of 32 orders/side", ceiling: 1_250 },
     Row { name: "cancel_by_client_id", scenario: "cancel by client order id", ceiling: 1_250 },
     Row { name: "cancel_all_16", scenario: "16 resting orders of the account", ceiling: 10_500 },
-    Row { name: "replace", scenario: "cancel + place a resting order", ceiling: 3_100 },
+    Row { name: "replace", scenario: "cancel + place a resting order", ceiling: 3_130 },
     Row { name: "consume_events_1", scenario: "one fill event", ceiling: 1_800 },
     Row {
         name: "consume_events_per_extra_event",
@@ -181,6 +192,7 @@ pub fn measure() -> BTreeMap<String, u64> {
     measure_trading(&mut h, &mut out);
     measure_oracle(&mut h, &mut out);
     measure_portfolio(&mut h, &mut out);
+    measure_expiry(&mut h, &mut out);
 
     for row in ROWS {
         assert!(out.contains_key(row.name), "no measurement for {}", row.name);
@@ -275,9 +287,16 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let r = h.try_place(&m, &taker, order::limit(Side::Ask, PRICE + 200, 1).post_only().reduce_only()).unwrap();
     out.insert("place_reduce_only".into(), cu(r.1));
 
-    // PnL settlement of one account's open position (no oracle: at the stable mark)
-    let meta = h.ok(&[ix::settle_pnl(&m.accounts, &[taker.margin])], &[]);
-    out.insert("settle_pnl_1".into(), cu(meta));
+    // PnL settlement (no oracle: at the stable mark): the taker bought above it, a loss into the
+    // pool; then makers 1..=7, who sold above it, are paid from the pool
+    let one = h.ok(&[ix::settle_pnl(&m.accounts, &[taker.margin])], &[]);
+    assert_eq!(one.return_data.data, 1u16.to_le_bytes(), "the taker's loss realized");
+    let keys: Vec<_> = makers[1..].iter().map(|t| t.margin).collect();
+    let seven = h.ok(&[ix::settle_pnl(&m.accounts, &keys)], &[]);
+    assert_eq!(seven.return_data.data, 7u16.to_le_bytes(), "each maker's profit paid");
+    let (seven, one) = (cu(seven), cu(one));
+    out.insert("settle_pnl_1".into(), one);
+    out.insert("settle_pnl_per_extra_account".into(), seven.saturating_sub(one) / 6);
     let ix = ix::set_price_band(&m.accounts, &fx.admin.pubkey(), 500);
     out.insert("set_price_band".into(), cu(h.ok(&[ix], &[&fx.admin])));
     let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
@@ -560,4 +579,68 @@ pub fn to_markdown(figures: &BTreeMap<String, u64>, binary_size: usize) -> Strin
         md.push_str(&format!("| `{}` | {} | {} | {} |\n", row.name, figures[row.name], row.ceiling, row.scenario));
     }
     md
+}
+
+/// A dated future on an oracle: a maker sells one lot to each of 20 traders, the price rises over
+/// the settlement window (one refresh per bucket), the future expires; its orders are cancelled,
+/// its price fixed, its positions settled (the maker's loss first, then the 20 winners in one
+/// transaction), the market closed. A second future never sampled gets the admin's price.
+fn measure_expiry(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
+    use crate::portfolio::linear_params;
+    const TS: i64 = 1_700_000_000;
+    const EXPIRY: i64 = TS + 3_600;
+    let mint = h.create_mint(6, SPL_TOKEN);
+    let fx = h.setup_exchange_as(fixed_keypair(110), mint, SPL_TOKEN, ExchangeParams::default());
+    h.set_clock(20_000, TS);
+    let o = h.setup_oracle(&fx, "SOL", 2, 1, None);
+    let dated = |h: &mut Harness, name: &str| {
+        let params = MarketParams { settlement_window_secs: 300, ..linear_params(name, 1, 100.0, EXPIRY) };
+        let m = h.setup_market(&fx, params);
+        h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address)], &[&fx.admin]);
+        m
+    };
+    let (m, unsampled) = (dated(h, "SOL-FUT"), dated(h, "SOL-FUT2"));
+    let funded = |h: &mut Harness, seed: u8| {
+        let t = h.trader_as(fixed_keypair(seed), &fx, 1_000_000_000);
+        h.deposit(&fx, &t, 500_000_000);
+        t
+    };
+    let push = |h: &mut Harness, slot: u64, ts: i64, dollars: f64| {
+        h.set_clock(slot, ts);
+        h.set_sources(&o, &[dollars; 3]);
+        h.ok(&[o.refresh_markets_ix(&[m.accounts.market])], &[]);
+    };
+    push(h, 20_000, TS, 100.0);
+    let maker = funded(h, 111);
+    let takers: Vec<Trader> = (0..20).map(|i| funded(h, 112 + i)).collect();
+    for t in &takers {
+        h.place(&m, &maker, order::limit(Side::Ask, 1_000, 1).post_only());
+        assert_eq!(h.place(&m, t, order::limit(Side::Bid, 1_000, 1).immediate_or_cancel()).filled_lots, 1);
+    }
+    h.place(&m, &maker, order::limit(Side::Ask, 1_050, 1).post_only());
+    h.crank(&m, &maker.margin);
+    for b in 0..30 {
+        push(h, 21_000 + b, EXPIRY - 295 + 10 * b as i64, 104.0);
+    }
+    h.set_clock(22_000, EXPIRY);
+    let meta = h.ok(&[ix::cancel_expired_orders(&m.accounts, &[maker.margin])], &[]);
+    assert_eq!(meta.return_data.data, 1u16.to_le_bytes());
+    out.insert("cancel_expired_orders_1".into(), meta.compute_units_consumed);
+    out.insert("fix_settlement_price".into(), h.ok(&[ix::fix_settlement_price(&m.accounts)], &[]).compute_units_consumed);
+    assert_eq!(h.market(&m.accounts.market).settlement_price, 1_040);
+    let one = h.ok(&[ix::settle_expired(&m.accounts, &[maker.margin])], &[]);
+    assert_eq!(one.return_data.data, 1u16.to_le_bytes(), "the maker's loss realized");
+    let keys: Vec<Pubkey> = takers.iter().map(|t| t.margin).collect();
+    let twenty = h.ok(&[ix::settle_expired(&m.accounts, &keys)], &[]);
+    assert_eq!(twenty.return_data.data, 20u16.to_le_bytes(), "each taker paid");
+    let (one, twenty) = (one.compute_units_consumed, twenty.compute_units_consumed);
+    out.insert("settle_expired_1".into(), one);
+    out.insert("settle_expired_per_account".into(), twenty.saturating_sub(one) / 19);
+    let close = ix::close_market(&m.accounts, &fx.admin.pubkey());
+    out.insert("close_market".into(), h.ok(&[close], &[&fx.admin]).compute_units_consumed);
+    h.set_clock(23_000, EXPIRY + meridian_engine::expiry::ADMIN_GRACE_SECS);
+    let set = ix::set_settlement_price(&unsampled.accounts, &fx.admin.pubkey(), 1_000);
+    out.insert("set_settlement_price".into(), h.ok(&[set], &[&fx.admin]).compute_units_consumed);
+    h.assert_conserved(&fx);
+    h.assert_markets_balanced(&fx);
 }

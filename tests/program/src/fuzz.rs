@@ -2,22 +2,27 @@
 //! run on the SBF binary in LiteSVM, with the exchange's invariants checked after each.
 //!
 //! The world: one exchange; two underlyings priced by real-format Pyth and Switchboard feed
-//! accounts (BTC: a perpetual, a future and a call; ETH: a perpetual and a put) and a perpetual
-//! without an oracle; an honest maker and two attackers' wallets with three and two sub-accounts.
+//! accounts (BTC: a perpetual, a future and a call; ETH: a perpetual and a put), a perpetual
+//! without an oracle, and a BTC future and put that expire two hours in (a five-minute settlement
+//! window) so a run goes through expiry, settlement and closing; an honest maker and two attackers'
+//! wallets with three and two sub-accounts.
 //! Operations carry no runtime state (an order is "the k-th open order of account a"), so any
 //! subsequence of a run replays, which is how a failing run is shrunk ([`minimize`]).
 //!
 //! After every transaction, failed or not:
 //! - a failed transaction changed nothing (every program account, the vault, every wallet);
 //! - the program did not panic (a panic is a bad input without a clear error);
-//! - vault balance == total collateral + fees + insurance, and total collateral == the sum of the
-//!   accounts' collateral;
+//! - vault balance == total collateral + fees + insurance + PnL pools, total collateral == the sum
+//!   of the accounts' collateral, and the exchange's PnL pools == the sum of the markets';
 //! - no account's collateral is negative: every credit (rebate, reward, fee, insurance) came from
 //!   money that was collected, so the vault covers every claim even if every debtor defaults, and
 //!   no account can withdraw more than its deposits plus what it was actually paid;
 //! - fees held cover the rebates and crank rewards owed;
-//! - each market with an empty event queue is zero-sum in base and in quote (funding, socialized
-//!   loss and rounding included), and its open interest is its long lots;
+//! - each market with an empty event queue is zero-sum in base, its quote balances sum to its PnL
+//!   pool (funding, socialized loss and rounding included; a settled market's positions valued at
+//!   their payoff), and its open interest is its long lots;
+//! - `settle_pnl` and `settle_expired`, which anyone may call on anyone, never lower an account's
+//!   equity;
 //! - every event queue can be drained: a crank passing every maker succeeds (simulated).
 
 use crate::harness::*;
@@ -133,6 +138,14 @@ pub enum Op {
     Pause { flags: u8 },
     Close { acct: u8 },
     Reopen { acct: u8 },
+    /// Expiry: `cancel_expired_orders` / `settle_expired` for the accounts in `accts` (a bit mask),
+    /// `fix_settlement_price`, the admin's `set_settlement_price` (`price_bps` of the mark), the
+    /// admin's `close_market`.
+    CancelExpired { market: u8, accts: u8 },
+    FixPrice { market: u8 },
+    SettleExpired { market: u8, accts: u8 },
+    SetSettlementPrice { market: u8, price_bps: u32 },
+    CloseMarket { market: u8 },
 }
 
 impl Op {
@@ -160,6 +173,11 @@ impl Op {
             Op::Pause { .. } => "set_paused",
             Op::Close { .. } => "close_margin_account",
             Op::Reopen { .. } => "create_margin_account",
+            Op::CancelExpired { .. } => "cancel_expired_orders",
+            Op::FixPrice { .. } => "fix_settlement_price",
+            Op::SettleExpired { .. } => "settle_expired",
+            Op::SetSettlementPrice { .. } => "set_settlement_price",
+            Op::CloseMarket { .. } => "close_market",
         }
     }
 }
@@ -206,15 +224,22 @@ fn amount(r: &mut Rng) -> Amount {
 /// A random operation, weighted toward trading.
 pub fn generate(r: &mut Rng) -> Op {
     let acct = |r: &mut Rng| r.below(ACTORS as u64) as u8;
-    let market = |r: &mut Rng| r.below(8) as u8; // 6 markets, and a few out of range
+    let market = |r: &mut Rng| r.below(10) as u8; // 8 markets, and a few out of range
+    // the two dated markets (6 and 7) mostly
+    let dated = |r: &mut Rng| if r.chance(700) { 6 + r.below(2) as u8 } else { r.below(10) as u8 };
     // the honest maker (deep pockets) half the time, else anyone; targets: the attackers, mostly
     let liquidator = |r: &mut Rng| if r.chance(500) { 0 } else { r.below(ACTORS as u64) as u8 };
     let target = |r: &mut Rng| if r.chance(900) { 1 + r.below(ACTORS as u64 - 1) as u8 } else { 0 };
     match r.below(1_000) {
         0..=49 => Op::Deposit { acct: acct(r), amount: amount(r) },
         50..=89 => Op::Withdraw { acct: acct(r), amount: amount(r) },
-        90..=369 => Op::Place { acct: acct(r), market: market(r), order: order_spec(r), wrong_health: r.chance(30) },
-        370..=429 => Op::Lever { acct: target(r), market: r.below(6) as u8, long: r.chance(500), per_cent: r.between(30, 100) as u8 },
+        90..=349 => Op::Place { acct: acct(r), market: market(r), order: order_spec(r), wrong_health: r.chance(30) },
+        350..=354 => Op::CancelExpired { market: dated(r), accts: r.below(64) as u8 },
+        355..=359 => Op::FixPrice { market: dated(r) },
+        360..=366 => Op::SettleExpired { market: dated(r), accts: r.below(256) as u8 },
+        367..=368 => Op::SetSettlementPrice { market: dated(r), price_bps: [0, 5_000, 10_000, 10_500, u32::MAX][r.below(5) as usize] },
+        369 => Op::CloseMarket { market: dated(r) },
+        370..=429 => Op::Lever { acct: target(r), market: r.below(8) as u8, long: r.chance(500), per_cent: r.between(30, 100) as u8 },
         430..=479 => Op::Replace { acct: acct(r), pick: r.below(64) as u8, order: order_spec(r) },
         480..=529 => Op::Cancel { acct: acct(r), pick: r.below(64) as u8, by_client_id: r.chance(300) },
         530..=549 => Op::CancelAll { acct: acct(r), market: market(r), side: r.below(4) as u8 },
@@ -325,9 +350,20 @@ impl World {
         let mint = h.create_mint(6, SPL_TOKEN);
         let fx = h.setup_exchange_as(key(100), mint, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
         h.set_clock(SLOT, TS);
-        let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(2, 65_000)], TS + 30 * DAY);
+        let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(2, 65_000)], TS + 30 * DAY);
         let eth = h.setup_underlying(&fx, "ETH", 3_000.0, 1, &[(3, 3_000)], TS + 30 * DAY);
         let plain = h.setup_market(&fx, meridian::MarketParams { name: meridian_sdk::state::encode_name("NO-ORACLE"), ..default_market_params() });
+        // the short-dated pair, priced (and sampled) with the rest of BTC's markets
+        let window = |p: meridian::MarketParams| meridian::MarketParams { settlement_window_secs: 300, ..p };
+        for (params, option) in [
+            (window(linear_params("BTC-2H", 1, 65_000.0, TS + 7_200)), false),
+            (window(option_params("BTC-2H-P", 3, 64_000, TS + 7_200)), true),
+        ] {
+            let m = h.setup_market(&fx, params);
+            h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &btc.oracle.address)], &[&fx.admin]);
+            if option { btc.options.push(m) } else { btc.linear.push(m) }
+        }
+        h.push_underlying(&btc);
         let mut markets: Vec<MarketFixture> = btc.all_markets().chain(eth.all_markets()).copied().collect();
         markets.push(plain);
         markets.sort_by_key(|m| m.index);
@@ -366,6 +402,13 @@ impl World {
 
     fn actor(&self, i: u8) -> Trader {
         self.actors[i as usize % ACTORS].clone_ref()
+    }
+
+    /// An account's equity as `withdraw` judges it (None: it has no account or cannot be valued).
+    fn equity(&self, t: &Trader) -> Option<i128> {
+        let a = self.account(t)?;
+        let markets: BTreeMap<u16, Market> = self.markets.iter().map(|m| (m.index, self.h.market(&m.accounts.market))).collect();
+        meridian_sdk::risk::health_with(&a, &markets, meridian_sdk::risk::Valuation::Conservative { now_slot: self.slot }).map(|h| h.equity)
     }
 
     fn account(&self, t: &Trader) -> Option<MarginAccount> {
@@ -454,6 +497,11 @@ impl World {
             expiry_ts: if o.expiry == 0 { 0 } else { self.ts + o.expiry as i64 },
             match_limit: o.match_limit,
         }
+    }
+
+    /// The margin accounts of the actors in `mask` (one bit per actor).
+    fn accounts_in(&self, mask: u8) -> Vec<Pubkey> {
+        (0..ACTORS).filter(|i| mask & (1 << i) != 0).map(|i| self.actors[i].margin).collect()
     }
 
     fn health(&self, a: &MarginAccount, skip: Option<u16>) -> Vec<Pubkey> {
@@ -618,12 +666,23 @@ impl World {
             Op::SettlePnl { market, accts } => {
                 let Some((m, _)) = self.market(market) else { return };
                 // mostly the accounts with a position there (one without: NoPositionToSettle)
-                let list: Vec<Pubkey> = (0..ACTORS)
+                let settled: Vec<Trader> = (0..ACTORS)
                     .filter(|i| accts & (1 << i) != 0)
                     .filter(|&i| accts & 0x80 != 0 || self.account(&self.actors[i]).is_some_and(|a| a.find_position(m.index).is_some()))
-                    .map(|i| self.actors[i].margin)
+                    .map(|i| self.actors[i].clone_ref())
                     .collect();
-                self.tx(name, vec![ix::settle_pnl(&m.accounts, &list)], &[]);
+                let list: Vec<Pubkey> = settled.iter().map(|t| t.margin).collect();
+                let before: Vec<Option<i128>> = settled.iter().map(|t| self.equity(t)).collect();
+                if self.tx(name, vec![ix::settle_pnl(&m.accounts, &list)], &[]) {
+                    // anyone may settle anyone: it must never lower an account's equity
+                    for (t, before) in settled.iter().zip(before) {
+                        if let (Some(b), Some(a)) = (before, self.equity(t)) {
+                            if a < b {
+                                self.flag(format!("settle_pnl lowered the equity of {}: {b} -> {a}", t.margin));
+                            }
+                        }
+                    }
+                }
             }
             Op::LiquidateCancel { liquidator, target, market } => {
                 let (l, t) = (self.actor(liquidator), self.actor(target));
@@ -679,6 +738,41 @@ impl World {
             Op::Close { acct } => {
                 let t = self.actor(acct);
                 self.tx(name, vec![ix::close_margin_account(&self.fx.exchange, &t.margin, &t.owner.pubkey())], &[&t.owner]);
+            }
+            Op::CancelExpired { market, accts } => {
+                let Some((m, _)) = self.market(market) else { return };
+                let list = self.accounts_in(accts);
+                self.tx(name, vec![ix::cancel_expired_orders(&m.accounts, &list)], &[]);
+            }
+            Op::FixPrice { market } => {
+                let Some((m, _)) = self.market(market) else { return };
+                self.tx(name, vec![ix::fix_settlement_price(&m.accounts)], &[]);
+            }
+            Op::SettleExpired { market, accts } => {
+                let Some((m, _)) = self.market(market) else { return };
+                let settled: Vec<Trader> = (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].clone_ref()).collect();
+                let list: Vec<Pubkey> = settled.iter().map(|t| t.margin).collect();
+                let before: Vec<Option<i128>> = settled.iter().map(|t| self.equity(t)).collect();
+                if self.tx(name, vec![ix::settle_expired(&m.accounts, &list)], &[]) {
+                    for (t, before) in settled.iter().zip(before) {
+                        if let (Some(b), Some(a)) = (before, self.equity(t)) {
+                            if a < b {
+                                self.flag(format!("settle_expired lowered the equity of {}: {b} -> {a}", t.margin));
+                            }
+                        }
+                    }
+                }
+            }
+            Op::SetSettlementPrice { market, price_bps } => {
+                let Some((m, state)) = self.market(market) else { return };
+                let admin = self.fx.admin.insecure_clone();
+                let price = (state.mark_price as u128 * price_bps as u128 / 10_000).min(u64::MAX as u128) as u64;
+                self.tx(name, vec![ix::set_settlement_price(&m.accounts, &admin.pubkey(), price)], &[&admin]);
+            }
+            Op::CloseMarket { market } => {
+                let Some((m, _)) = self.market(market) else { return };
+                let admin = self.fx.admin.insecure_clone();
+                self.tx(name, vec![ix::close_market(&m.accounts, &admin.pubkey())], &[&admin]);
             }
             Op::Reopen { acct } => {
                 let i = acct as usize % ACTORS;
@@ -764,15 +858,20 @@ fn pick(candidates: &[u8], k: u8) -> u8 {
 fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAccount)]) -> Result<(), String> {
     let scale = meridian_engine::funding::FUNDING_SCALE;
     let (mut base, mut quote, mut longs) = (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u128);
+    // a settled market: each position settled so far moved its base into its quote balance at the
+    // payoff, so base no longer sums to zero but base x payoff + quote still sums to the pool
+    let settled_value = if market.is_settled() { market.settled_lot_value().map_err(|e| format!("market {index}: {e:?}"))? } else { 0 };
     for (_, a) in accounts {
         for p in a.positions_in_use().filter(|p| p.market_index == index) {
             base += p.base_lots as i128;
+            quote += p.base_lots as i128 * settled_value as i128 * scale;
             quote += p.quote_balance as i128 * scale
                 - p.base_lots as i128 * (market.funding_index() - p.funding_index())
                 - p.base_lots.unsigned_abs() as i128 * (market.loss_index as i128 - p.loss_index as i128);
             longs += p.base_lots.max(0) as u128;
         }
     }
+    let base = if market.is_settled() { 0 } else { base };
     if (base, quote) != (0, 0) {
         return Err(format!("market {index}: base {base} does not sum to zero, or quote x 10^9 to the PnL pool ({quote} off)"));
     }

@@ -332,9 +332,9 @@ impl Harness {
         for index in 0..exchange.num_markets {
             let market = self.market(&pda::market(&fx.exchange, index).0);
             owed += market.pending_rebates + market.crank_pool;
-            let queue =
-                meridian_sdk::book::decode_events(&self.svm.get_account(&market.event_queue).unwrap().data).unwrap().0;
-            if !queue.is_empty() {
+            // a closed market's queue account is gone (it was empty)
+            let queue = self.svm.get_account(&market.event_queue).map(|q| meridian_sdk::book::decode_events(&q.data).unwrap().0);
+            if queue.is_some_and(|q| !q.is_empty()) {
                 continue; // makers' sides still pending
             }
             // funding and socialized loss: settled amounts sit in the quote balances; each position still owes exactly
@@ -344,9 +344,13 @@ impl Harness {
             // the quote balances sum to the PnL pool: what losers paid in and winners did not take
             let (mut base, mut quote_scaled, mut longs) =
                 (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u64);
+            // a settled market's positions are worth their payoff: each one settled moved its base
+            // into its quote balance at that value
+            let settled_value = if market.is_settled() { market.settled_lot_value().unwrap() } else { 0 };
             for (_, a) in &accounts {
                 for p in a.positions_in_use().filter(|p| p.market_index == index) {
                     base += p.base_lots as i128;
+                    quote_scaled += p.base_lots as i128 * settled_value as i128 * scale;
                     // socialized loss likewise: |base| x (loss index - position's)
                     quote_scaled += p.quote_balance as i128 * scale
                         - p.base_lots as i128 * (market.funding_index() - p.funding_index())
@@ -354,6 +358,7 @@ impl Harness {
                     longs += p.base_lots.max(0) as u64;
                 }
             }
+            let base = if market.is_settled() { 0 } else { base };
             assert_eq!(
                 (base, quote_scaled),
                 (0, 0),
@@ -412,6 +417,7 @@ pub fn default_market_params() -> MarketParams {
         expiry_ts: 0,
         strike: 0,
         price_band_bps: 0,
+        settlement_window_secs: 0,
     }
 }
 
@@ -450,6 +456,17 @@ impl Harness {
         MarketFixture { index, accounts: MarketAccounts::of(market, &self.market(&market)) }
     }
 
+    /// `create_market` with `params` fails with `expected` and changes nothing.
+    pub fn market_creation_fails(&mut self, fx: &ExchangeFixture, params: MarketParams, expected: Expected) {
+        let (book, queue) = (Keypair::new(), Keypair::new());
+        let index = self.exchange(&fx.exchange).num_markets;
+        let mut ixs = ix::allocate_market_accounts(&self.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |len| {
+            self.svm.minimum_balance_for_rent_exemption(len)
+        });
+        ixs.push(ix::create_market(&fx.exchange, &fx.admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
+        self.fails(&ixs, &[&fx.admin, &book, &queue], expected, &[fx.exchange]);
+    }
+
     pub fn market(&self, address: &Pubkey) -> Market {
         self.decode(address)
     }
@@ -458,8 +475,10 @@ impl Harness {
         BookView::decode(&self.svm.get_account(&m.accounts.book).unwrap().data).expect("book decodes")
     }
 
+    /// The market's pending events (none once `close_market` closed its queue).
     pub fn events(&self, m: &MarketFixture) -> Vec<meridian_engine::events::Event> {
-        meridian_sdk::book::decode_events(&self.svm.get_account(&m.accounts.event_queue).unwrap().data).unwrap().0
+        let Some(queue) = self.svm.get_account(&m.accounts.event_queue).filter(|a| a.owner == meridian::ID) else { return vec![] };
+        meridian_sdk::book::decode_events(&queue.data).unwrap().0
     }
 
     /// The place_order instruction for a trader, with the health markets its account needs.

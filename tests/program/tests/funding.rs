@@ -237,7 +237,7 @@ fn funding_params_and_bad_inputs() {
     s.h.fails(&[ix], &[&other.admin], Expected::Meridian(MeridianError::WrongExchange), &watched);
 
     // not a perpetual
-    let future = s.h.setup_market(&s.fx, meridian::MarketParams { kind: MarketKind::Future as u8, ..default_market_params() });
+    let future = s.h.setup_market(&s.fx, meridian::MarketParams { kind: MarketKind::Future as u8, expiry_ts: 4_102_444_800, ..default_market_params() });
     let w = [future.accounts.market];
     s.h.fails(&[ix::update_funding(&future.accounts)], &[], Expected::Meridian(MeridianError::NotPerpetual), &w);
     let ix = ix::set_funding_params(&future.accounts, &admin.pubkey(), 900, 10, 0);

@@ -160,10 +160,10 @@ fn linking_and_pushing_are_checked() {
     let foreign_market = s.h.setup_market(&other, default_market_params());
     let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &foreign_market.accounts.market, &s.o.address);
     s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongExchange), &[foreign_market.accounts.market]);
-    // an option priced from its underlying needs a strike and an expiry
-    let call = s.h.setup_market(&s.fx, meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() });
-    let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &call.accounts.market, &s.o.address);
-    s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::OptionNeedsStrikeAndExpiry), &[call.accounts.market]);
+    // an option priced from its underlying needs a strike and an expiry: it cannot even be listed
+    // without them
+    let no_expiry = meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() };
+    s.h.market_creation_fails(&s.fx, no_expiry, Expected::Meridian(MeridianError::InvalidDatedParams));
     // pushing to a market this oracle does not price
     let other_market = foreign_market;
     s.h.set_sources(&s.o, &[65_000.0, 65_000.0, 65_000.0]);

@@ -66,6 +66,11 @@ impl Setup {
         self.check();
         u16::from_le_bytes(meta.return_data.data[..2].try_into().unwrap())
     }
+    /// What the SDK predicts `settle_pnl` would move for `t` now.
+    fn preview(&self, t: &Trader) -> meridian_sdk::settlement::PositionPnl {
+        let markets = [(0u16, self.h.market(&self.m.accounts.market))].into();
+        meridian_sdk::settlement::preview(&self.h.margin(&t.margin), &markets, self.slot, self.ts)[0]
+    }
     fn pool(&self) -> u64 {
         self.h.market(&self.m.accounts.market).pnl_pool
     }
@@ -88,10 +93,13 @@ fn a_winner_withdraws_its_profit_once_the_loser_has_paid() {
     // a winner cannot be paid before the loss exists: the pool is empty
     assert_eq!(s.settle(&[&alice]), 0);
     assert_eq!(s.collateral(&alice), 19_967_500_000);
-    // anyone settles bob's loss: 5,000 USDC from his collateral into the pool
+    // anyone settles bob's loss: 5,000 USDC from his collateral into the pool (as the SDK predicts)
+    assert_eq!(s.preview(&bob).settle_now, -5_000_000_000);
     assert_eq!(s.settle(&[&bob]), 1);
     assert_eq!((s.collateral(&bob), s.pool()), (15_006_500_000, 5_000_000_000));
     // alice, still open: 80% of her 5,000 (within 10% of her 70,000 notional)
+    let predicted = s.preview(&alice);
+    assert_eq!((predicted.settle_now, predicted.held_back()), (4_000_000_000, 1_000_000_000));
     assert_eq!(s.settle(&[&alice]), 1);
     assert_eq!((s.collateral(&alice), s.pool()), (23_967_500_000, 1_000_000_000));
     // she closes at 70,000 (5 bp: 35 USDC) and is paid the rest; her slot is free
@@ -127,6 +135,7 @@ fn unrealized_profit_under_a_pumped_price_stays_within_the_limit() {
     // all sources pumped 2x: bob's 65,000 loss is realized, alice is paid 10% of her notional this
     // hour (13,000 of 130,000), nothing more until the hour is over
     s.price(10, 130_000.0);
+    assert_eq!(s.preview(&alice).settle_now, 0, "the pool is empty until bob's loss is in");
     assert_eq!(s.settle(&[&bob, &alice]), 2);
     assert_eq!(s.pool(), 65_000 * USDC - 13_000 * USDC);
     assert_eq!(s.collateral(&alice), 19_967_500_000 + 13_000 * USDC as i64);
@@ -138,6 +147,42 @@ fn unrealized_profit_under_a_pumped_price_stays_within_the_limit() {
     assert_eq!(s.collateral(&alice), 19_967_500_000 + 26_000 * USDC as i64);
     let account = s.h.margin(&alice.margin);
     assert_eq!((account.upnl_window_start, account.upnl_window_paid), (s.ts, 13_000 * USDC));
+}
+
+#[test]
+fn settling_a_hedged_loss_leaves_the_equity_where_it_was() {
+    let mut s = setup(20_000);
+    let carol = s.carol.clone_ref();
+    let dave = s.h.funded_trader(&s.fx, 100_000 * USDC, 20_000 * USDC);
+    // a second BTC perpetual on the same oracle: dave long 1 BTC on the first, short 1 on the second
+    let params = MarketParams { name: meridian_sdk::state::encode_name("BTC-PERP-2"), ..default_market_params() };
+    let b = s.h.setup_market(&s.fx, params);
+    s.h.ok(&[ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &b.accounts.market, &s.o.address)], &[&s.fx.admin]);
+    let both = [s.m.accounts.market, b.accounts.market];
+    s.h.ok(&[s.o.refresh_markets_ix(&both)], &[]);
+    s.h.place(&s.m, &carol, order::limit(Side::Ask, 650_000, BTC).post_only());
+    assert_eq!(s.h.place(&s.m, &dave, order::limit(Side::Bid, 650_000, BTC).immediate_or_cancel()).filled_lots, BTC);
+    s.h.place(&b, &carol, order::limit(Side::Bid, 650_000, BTC).post_only());
+    assert_eq!(s.h.place(&b, &dave, order::limit(Side::Ask, 650_000, BTC).immediate_or_cancel()).filled_lots, BTC);
+    s.crank();
+    s.h.crank(&b, &carol.margin);
+    // BTC to 70,000: +5,000 on the long, -5,000 on the short
+    (s.slot, s.ts) = (s.slot + 10, s.ts + 10);
+    s.h.set_clock(s.slot, s.ts);
+    s.h.set_sources(&s.o, &[70_000.0; 3]);
+    s.h.ok(&[s.o.refresh_markets_ix(&both)], &[]);
+    let health = |s: &Setup| {
+        let markets = both.iter().map(|k| s.h.market(k)).map(|m| (m.index, m)).collect();
+        meridian_sdk::risk::health_of(&s.h.margin(&dave.margin), &markets).unwrap()
+    };
+    let before = health(&s);
+    // anyone settles the short's loss: 5,000 from collateral into the pool, the equity unchanged
+    // (the long's profit is haircut on its own, not net of the short's loss)
+    let collateral = s.collateral(&dave);
+    assert_eq!(s.h.ok(&[ix::settle_pnl(&b.accounts, &[dave.margin])], &[]).return_data.data, 1u16.to_le_bytes());
+    assert_eq!(s.collateral(&dave), collateral - 5_000 * USDC as i64);
+    assert_eq!(health(&s), before);
+    s.check();
 }
 
 #[test]
@@ -223,4 +268,305 @@ fn settle_pnl_rejects_bad_input_and_changes_nothing() {
     s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
     s.h.fails(&[ix::settle_pnl(&s.m.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::TradingPaused), &watched);
     s.check();
+}
+
+/// Expiry settlement (part 2): a dated future and options on one oracle, sampled over the window,
+/// priced, settled to cash, closed.
+mod expiry {
+    use super::*;
+    use meridian::{MarketKind, SettlementSource};
+    use meridian_engine::expiry::{ADMIN_GRACE_SECS, BUCKETS};
+    use meridian_program_tests::portfolio::{linear_params, option_params};
+    use meridian_sdk::settlement::{expiry_state, predicted_price, ExpiryState};
+
+    const EXPIRY: i64 = TS + 3_600;
+    /// Ten-second buckets.
+    const WINDOW: u32 = 300;
+
+    /// SOL at $100: SOL-FUT (lot 0.0001 SOL, 10 ticks = $1 a unit... $100 = 1,000 ticks), a call
+    /// struck at 100 and a put at 110 (lot 0.01 SOL, $100 = 1,000 ticks), all expiring at EXPIRY.
+    /// Alice buys 1 SOL of the future and 10 calls from bob, and sells bob 10 puts.
+    struct Dated {
+        h: Harness,
+        fx: ExchangeFixture,
+        o: OracleFixture,
+        fut: MarketFixture,
+        call: MarketFixture,
+        put: MarketFixture,
+        alice: Trader,
+        bob: Trader,
+        slot: u64,
+        ts: i64,
+    }
+
+    fn dated() -> Dated {
+        let mut h = Harness::new();
+        let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
+        h.set_clock(SLOT, TS);
+        let o = h.setup_oracle(&fx, "SOL", 2, 1, None);
+        let market = |h: &mut Harness, params: MarketParams| {
+            let m = h.setup_market(&fx, MarketParams { settlement_window_secs: WINDOW, ..params });
+            h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address)], &[&fx.admin]);
+            m
+        };
+        let fut = market(&mut h, linear_params("SOL-FUT", MarketKind::Future as u8, 100.0, EXPIRY));
+        let call = market(&mut h, option_params("SOL-C100", MarketKind::Call as u8, 100, EXPIRY));
+        let put = market(&mut h, option_params("SOL-P110", MarketKind::Put as u8, 110, EXPIRY));
+        let alice = h.funded_trader(&fx, 100_000 * USDC, 10_000 * USDC);
+        let bob = h.funded_trader(&fx, 100_000 * USDC, 10_000 * USDC);
+        let mut d = Dated { h, fx, o, fut, call, put, alice, bob, slot: SLOT, ts: TS };
+        d.price(0, 100.0);
+        let (alice, bob) = (d.alice.clone_ref(), d.bob.clone_ref());
+        d.trade(d.fut, &bob, &alice, None, 10_000);
+        d.trade(d.call, &bob, &alice, None, 10);
+        d.trade(d.put, &alice, &bob, None, 10);
+        d
+    }
+
+    impl Dated {
+        /// `secs` later (a slot per second), every source at `dollars`, pushed to each market.
+        fn price(&mut self, secs: i64, dollars: f64) {
+            (self.slot, self.ts) = (self.slot + secs as u64, self.ts + secs);
+            self.h.set_clock(self.slot, self.ts);
+            self.h.set_sources(&self.o, &[dollars; 3]);
+            for m in [self.fut, self.call, self.put] {
+                self.h.ok(&[self.o.refresh_markets_ix(&[m.accounts.market])], &[]);
+            }
+        }
+        /// `seller` rests `lots` at `price` (the band's reference when None), `buyer` takes them.
+        fn trade(&mut self, m: MarketFixture, seller: &Trader, buyer: &Trader, price: Option<u64>, lots: u64) -> u64 {
+            let price = price.unwrap_or_else(|| self.h.market(&m.accounts.market).band_reference);
+            self.h.place(&m, seller, order::limit(Side::Ask, price, lots).post_only());
+            assert_eq!(self.h.place(&m, buyer, order::limit(Side::Bid, price, lots).immediate_or_cancel()).filled_lots, lots);
+            self.h.crank(&m, &seller.margin);
+            price
+        }
+        fn market(&self, m: &MarketFixture) -> meridian::Market {
+            self.h.market(&m.accounts.market)
+        }
+        fn quote(&self, t: &Trader, m: &MarketFixture) -> i64 {
+            self.h.margin(&t.margin).positions_in_use().find(|p| p.market_index == m.index).unwrap().quote_balance
+        }
+        fn collateral(&self, t: &Trader) -> i64 {
+            self.h.margin(&t.margin).collateral
+        }
+        /// One refresh per bucket through the window at `dollars`.
+        fn sample_window(&mut self, dollars: f64) {
+            let start = EXPIRY - WINDOW as i64;
+            self.price(start - self.ts + 5, dollars);
+            for _ in 1..BUCKETS {
+                self.price(10, dollars);
+            }
+        }
+        fn settle(&mut self, m: MarketFixture, accounts: &[&Trader]) -> u16 {
+            let keys: Vec<Pubkey> = accounts.iter().map(|t| t.margin).collect();
+            let meta = self.h.ok(&[ix::settle_expired(&m.accounts, &keys)], &[]);
+            self.check();
+            u16::from_le_bytes(meta.return_data.data[..2].try_into().unwrap())
+        }
+        fn check(&self) {
+            self.h.assert_conserved(&self.fx);
+            self.h.assert_markets_balanced(&self.fx);
+        }
+    }
+
+    #[test]
+    fn a_future_and_options_settle_to_cash_to_the_unit_and_pay_out() {
+        let mut d = dated();
+        let (alice, bob) = (d.alice.clone_ref(), d.bob.clone_ref());
+        let (call_premium, put_premium) = (-d.quote(&alice, &d.call), d.quote(&alice, &d.put));
+        assert!(call_premium > 0 && put_premium > 0);
+        assert_eq!(expiry_state(&d.market(&d.fut), d.ts), ExpiryState::Trading { window_start: EXPIRY - WINDOW as i64 });
+        // SOL rises to $104 for the whole window; the option's value tracks it as expiry nears
+        d.sample_window(104.0);
+        assert_eq!(expiry_state(&d.market(&d.call), d.ts), ExpiryState::Sampling);
+        let near = d.market(&d.call).lot_risk().now;
+        assert!((39_000..=41_000).contains(&near), "a call 5 s from expiry is worth about its intrinsic 40,000: {near}");
+        for m in [d.fut, d.call, d.put] {
+            assert_eq!(d.market(&m).sample_bucket, BUCKETS);
+        }
+        // the price cannot be fixed before expiry, and from expiry no order is taken
+        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::MarketNotExpired), &[d.fut.accounts.market]);
+        d.price(EXPIRY - d.ts, 104.0);
+        let late = d.h.try_place(&d.fut, &alice, order::limit(Side::Bid, 1_040, 1)).unwrap_err();
+        assert!(Expected::Meridian(MeridianError::MarketExpired).matches(&late.err), "{:?}", late.err);
+        // the window is complete: 30 buckets at 104
+        for m in [d.fut, d.call, d.put] {
+            assert_eq!(predicted_price(&d.market(&m), d.ts), Some(1_040), "the SDK predicts the price");
+            d.h.ok(&[ix::fix_settlement_price(&m.accounts)], &[]);
+            let mk = d.market(&m);
+            assert_eq!((mk.settlement_price, mk.settlement_source), (1_040, SettlementSource::Window as u8));
+        }
+        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::SettlementPriceFixed), &[d.fut.accounts.market]);
+
+        // payoffs, to the unit: the future $4 on 1 SOL, the call (104 - 100) x 0.01 SOL on 10 lots, the
+        // put (110 - 104) x 0.01 on 10 lots; the SDK's payout agrees
+        let (fut_pnl, call_pnl, put_pnl) = (4_000_000, 400_000 - call_premium, put_premium - 600_000);
+        let payout = |d: &Dated, t: &Trader, m: &MarketFixture| meridian_sdk::settlement::expiry_payout(&d.h.margin(&t.margin), &d.market(m), 1_040).unwrap();
+        assert_eq!((payout(&d, &alice, &d.fut), payout(&d, &alice, &d.call), payout(&d, &alice, &d.put)), (fut_pnl as i128, call_pnl as i128, put_pnl as i128));
+        let (a0, b0) = (d.collateral(&alice), d.collateral(&bob));
+        // losers first: the pool then holds what the winners are paid
+        for m in [d.fut, d.call, d.put] {
+            let (loser, winner) = if payout(&d, &alice, &m) < 0 { (&alice, &bob) } else { (&bob, &alice) };
+            assert_eq!(d.settle(m, &[loser, winner]), 2);
+        }
+        let total = fut_pnl + call_pnl + put_pnl;
+        assert_eq!((d.collateral(&alice) - a0, d.collateral(&bob) - b0), (total, -total));
+        for m in [d.fut, d.call, d.put] {
+            let mk = d.market(&m);
+            assert_eq!((mk.open_interest, mk.pnl_pool, mk.positions_settled), (0, 0, 2));
+        }
+        for t in [&alice, &bob] {
+            assert_eq!(d.h.margin(&t.margin).positions_in_use().count(), 0, "every slot is free");
+        }
+        // settling again does nothing
+        let before = d.h.snapshot(&[alice.margin, bob.margin, d.fut.accounts.market]);
+        assert_eq!(d.settle(d.fut, &[&bob, &alice]), 0);
+        assert_eq!(d.h.snapshot(&[alice.margin, bob.margin, d.fut.accounts.market]), before);
+
+        // the admin closes the markets and takes back the book and queue rent
+        let admin = d.fx.admin.insecure_clone();
+        let lamports = d.h.lamports(&admin.pubkey());
+        for m in [d.fut, d.call, d.put] {
+            d.h.ok(&[ix::close_market(&m.accounts, &admin.pubkey())], &[&admin]);
+            assert!(!d.h.exists(&m.accounts.book) && !d.h.exists(&m.accounts.event_queue));
+            assert_eq!(d.market(&m).status, meridian::MarketStatus::Closed as u8);
+        }
+        assert!(d.h.lamports(&admin.pubkey()) > lamports);
+        d.check();
+        // alice withdraws her profit
+        let all = d.collateral(&alice) as u64;
+        let before = d.h.token_balance(&alice.token);
+        d.h.withdraw(&d.fx, &alice, all);
+        assert_eq!(d.h.token_balance(&alice.token) - before, all);
+        assert!(all > 10_000 * USDC, "more than she deposited: {all}");
+        d.check();
+    }
+
+    #[test]
+    fn one_spiked_refresh_moves_the_settlement_price_by_its_weight() {
+        let mut d = dated();
+        let start = EXPIRY - WINDOW as i64;
+        d.price(start - d.ts + 5, 100.0);
+        for i in 1..BUCKETS {
+            // one refresh at 10x the price, in the middle of the window
+            d.price(10, if i == 15 { 1_000.0 } else { 100.0 });
+        }
+        d.price(EXPIRY - d.ts, 100.0);
+        d.h.ok(&[ix::fix_settlement_price(&d.fut.accounts)], &[]);
+        // 29 buckets at 1,000 ticks and one at 10,000: the spike weighs 1/30
+        assert_eq!(d.market(&d.fut).settlement_price, (29 * 1_000 + 10_000) / 30);
+    }
+
+    #[test]
+    fn too_few_samples_wait_then_extend_and_the_admin_price_is_a_last_resort() {
+        let mut d = dated();
+        let admin = d.fx.admin.insecure_clone();
+        // the oracle was refreshed in 10 of the window's 30 buckets
+        let start = EXPIRY - WINDOW as i64;
+        d.price(start - d.ts + 5, 100.0);
+        for _ in 1..10 {
+            d.price(10, 100.0);
+        }
+        (d.slot, d.ts) = (d.slot + 1_000, EXPIRY + 1);
+        d.h.set_clock(d.slot, d.ts);
+        let watched = [d.fut.accounts.market];
+        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::SettlementSamplesTooFew), &watched);
+        assert_eq!(expiry_state(&d.market(&d.fut), d.ts), ExpiryState::AwaitingPrice { filled: 10, needed: 15 });
+        // the admin may not step in before the grace period
+        let set = ix::set_settlement_price(&d.fut.accounts, &admin.pubkey(), 1_000);
+        d.h.fails(&[set.clone()], &[&admin], Expected::Meridian(MeridianError::SettlementGraceNotOver), &watched);
+        // a degraded oracle (one source far off: Divergent) is not sampled
+        let sampler = d.market(&d.fut).sampler();
+        d.h.set_clock(d.slot + 5, d.ts + 5);
+        d.h.set_sources(&d.o, &[100.0, 100.0, 500.0]);
+        d.h.ok(&[d.o.refresh_markets_ix(&[d.fut.accounts.market])], &[]);
+        assert_eq!(d.market(&d.fut).sampler(), sampler);
+        // valid refreshes after expiry extend the window: 5 more buckets at $102; the sixth is not
+        // needed and not taken (the put is left out: its oracle pushes stop)
+        for _ in 0..6 {
+            (d.slot, d.ts) = (d.slot + 10, d.ts + 10);
+            d.h.set_clock(d.slot, d.ts);
+            d.h.set_sources(&d.o, &[102.0; 3]);
+            for m in [d.fut, d.call] {
+                d.h.ok(&[d.o.refresh_markets_ix(&[m.accounts.market])], &[]);
+            }
+        }
+        d.h.ok(&[ix::fix_settlement_price(&d.fut.accounts)], &[]);
+        // (10 x 1,000 + 5 x 1,020) / 15 = 1,006.7, rounded to nearest
+        assert_eq!(d.market(&d.fut).settlement_price, 1_007);
+
+        // the put never got its samples: a day after expiry the admin sets its price, on the record
+        (d.slot, d.ts) = (d.slot + 100, EXPIRY + ADMIN_GRACE_SECS);
+        d.h.set_clock(d.slot, d.ts);
+        let put_set = ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 1_010);
+        // not the admin
+        let mut forged = put_set.clone();
+        forged.accounts[3].pubkey = d.bob.owner.pubkey();
+        let bob_owner = d.bob.owner.insecure_clone();
+        d.h.fails(&[forged], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &[d.put.accounts.market]);
+        d.h.fails(&[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 0)], &[&admin], Expected::Meridian(MeridianError::InvalidSettlementPrice), &[d.put.accounts.market]);
+        d.h.ok(&[put_set], &[&admin]);
+        let put = d.market(&d.put);
+        assert_eq!((put.settlement_price, put.settlement_source), (1_010, SettlementSource::Admin as u8));
+        // the call's window, refreshed like the future's, has enough: the admin cannot override it
+        d.h.fails(&[ix::set_settlement_price(&d.call.accounts, &admin.pubkey(), 1)], &[&admin], Expected::Meridian(MeridianError::SettlementGraceNotOver), &[d.call.accounts.market]);
+        d.check();
+    }
+
+    #[test]
+    fn expiry_instructions_reject_bad_input_and_change_nothing() {
+        let mut d = dated();
+        let (alice, bob) = (d.alice.clone_ref(), d.bob.clone_ref());
+        let admin = d.fx.admin.insecure_clone();
+        let watched = vec![d.fx.exchange, d.fut.accounts.market, d.fut.accounts.book, alice.margin, bob.margin];
+        // listing: a future without an expiry in the future, an option without a strike, a perpetual with an expiry, a ragged window
+        for bad in [
+            linear_params("F", MarketKind::Future as u8, 100.0, d.ts),
+            MarketParams { strike: 0, ..option_params("C", MarketKind::Call as u8, 100, EXPIRY) },
+            MarketParams { expiry_ts: EXPIRY, ..default_market_params() },
+            MarketParams { settlement_window_secs: 31, ..linear_params("F", MarketKind::Future as u8, 100.0, EXPIRY) },
+        ] {
+            d.h.market_creation_fails(&d.fx, bad, Expected::Meridian(MeridianError::InvalidDatedParams));
+        }
+        // before expiry: nothing settles, nothing is cancelled, the admin cannot close
+        let resting = d.h.place(&d.fut, &bob, order::limit(Side::Ask, 1_050, 5).post_only());
+        assert_eq!(resting.posted_lots, 5);
+        d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::SettlementPriceNotFixed), &watched);
+        d.h.fails(&[ix::cancel_expired_orders(&d.fut.accounts, &[bob.margin])], &[], Expected::Meridian(MeridianError::MarketNotExpired), &watched);
+        d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::SettlementPriceNotFixed), &watched);
+        // a perpetual has no expiry
+        let perp = d.h.setup_market(&d.fx, default_market_params());
+        d.h.fails(&[ix::fix_settlement_price(&perp.accounts)], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.market]);
+        d.h.fails(&[ix::settle_expired(&perp.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.market]);
+        // expired, with a fill the crank has not applied: the price waits for the queue
+        d.sample_window(100.0);
+        d.h.place(&d.fut, &alice, order::limit(Side::Bid, 1_000, 1).immediate_or_cancel());
+        d.h.place(&d.fut, &alice, order::limit(Side::Bid, 1_050, 1).immediate_or_cancel());
+        d.price(EXPIRY - d.ts, 100.0);
+        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::EventsPending), &watched);
+        d.h.crank(&d.fut, &bob.margin);
+        // resting orders are cancelled by anyone from expiry on
+        let meta = d.h.ok(&[ix::cancel_expired_orders(&d.fut.accounts, &[bob.margin, alice.margin])], &[]);
+        assert_eq!(meta.return_data.data, 1u16.to_le_bytes());
+        assert_eq!(d.h.margin(&bob.margin).num_open_orders(), 0);
+        d.h.ok(&[ix::fix_settlement_price(&d.fut.accounts)], &[]);
+        // wrong exchange; not writable; a settled market is not liquidated
+        let fx2 = d.h.setup_exchange(6, SPL_TOKEN, ExchangeParams { index: 1, ..Default::default() });
+        let stranger = d.h.funded_trader(&fx2, 1_000 * USDC, 1_000 * USDC);
+        d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[stranger.margin])], &[], Expected::Meridian(MeridianError::WrongExchange), &watched);
+        let mut read_only = ix::settle_expired(&d.fut.accounts, &[alice.margin]);
+        read_only.accounts[2].is_writable = false;
+        d.h.fails(&[read_only], &[], Expected::Meridian(MeridianError::AccountNotWritable), &watched);
+        // the admin cannot close while positions hold base
+        d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
+        d.h.fails(&[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
+        // paused trading pauses settlement too
+        d.h.ok(&[ix::set_paused(&d.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
+        d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::TradingPaused), &watched);
+        d.h.ok(&[ix::set_paused(&d.fx.exchange, &admin.pubkey(), 0)], &[&admin]);
+        // a settled position is worth its payoff in margin: bob's collateral can be withdrawn down to it
+        assert_eq!(d.settle(d.fut, &[&bob, &alice]), 2);
+        d.check();
+    }
 }
