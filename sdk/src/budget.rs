@@ -3,6 +3,9 @@
 
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 
+/// A serialized transaction must fit a 1232-byte packet.
+pub const PACKET_DATA_SIZE: usize = 1232;
+
 pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey = solana_sdk::pubkey!("ComputeBudget111111111111111111111111111111");
 
 pub fn set_compute_unit_limit(units: u32) -> Instruction {

@@ -167,9 +167,51 @@ pub fn settle_funding(market: &Pubkey, margin_accounts: &[Pubkey]) -> Instructio
 /// Permissionless: settles the PnL of `margin_accounts`' positions in market `m` through its PnL
 /// pool (losses realized from collateral, profits paid from the pool).
 pub fn settle_pnl(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction {
-    let mut ix = build(accounts::SettlePnl { exchange: m.exchange, market: m.market }, instruction::SettlePnl {});
+    with_margin_accounts(build(accounts::SettlePnl { exchange: m.exchange, market: m.market }, instruction::SettlePnl {}), margin_accounts)
+}
+
+fn with_margin_accounts(mut ix: Instruction, margin_accounts: &[Pubkey]) -> Instruction {
     ix.accounts.extend(margin_accounts.iter().map(|a| AccountMeta::new(*a, false)));
     ix
+}
+
+/// Permissionless, from a dated market's expiry on: cancels `margin_accounts`' resting orders in
+/// market `m`.
+pub fn cancel_expired_orders(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction {
+    let ix = build(accounts::CancelExpiredOrders { market: m.market, book: m.book }, instruction::CancelExpiredOrders {});
+    with_margin_accounts(ix, margin_accounts)
+}
+
+/// Permissionless, after expiry: fixes market `m`'s settlement price from its window's samples.
+pub fn fix_settlement_price(m: &MarketAccounts) -> Instruction {
+    build(
+        accounts::FixSettlementPrice { market: m.market, event_queue: m.event_queue },
+        instruction::FixSettlementPrice {},
+    )
+}
+
+/// Admin, after the grace period without enough samples: sets market `m`'s settlement price (ticks).
+pub fn set_settlement_price(m: &MarketAccounts, admin: &Pubkey, price: u64) -> Instruction {
+    build(
+        accounts::SetSettlementPrice { exchange: m.exchange, market: m.market, event_queue: m.event_queue, admin: *admin },
+        instruction::SetSettlementPrice { price },
+    )
+}
+
+/// Permissionless, once the price is fixed: settles `margin_accounts`' positions in market `m` at
+/// their payoff, through the PnL pool.
+pub fn settle_expired(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction {
+    let ix = build(accounts::SettleExpired { exchange: m.exchange, market: m.market }, instruction::SettleExpired {});
+    with_margin_accounts(ix, margin_accounts)
+}
+
+/// Admin: closes market `m` (no open interest; a dated one settled; empty book and queue), returning
+/// the book's and queue's rent to `admin`.
+pub fn close_market(m: &MarketAccounts, admin: &Pubkey) -> Instruction {
+    build(
+        accounts::CloseMarket { exchange: m.exchange, market: m.market, book: m.book, event_queue: m.event_queue, admin: *admin },
+        instruction::CloseMarket {},
+    )
 }
 
 /// Admin: a perpetual's funding period (seconds), clamp (bp per period) and impact size (quote

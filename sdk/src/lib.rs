@@ -23,6 +23,7 @@ pub mod oracle;
 pub mod order;
 pub mod pda;
 pub mod risk;
+pub mod settlement;
 /// Black-Scholes prices and greeks in the engine's fixed point (the margin engine's math).
 pub use meridian_engine::pricing;
 pub mod state;

@@ -1,7 +1,7 @@
 //! Decoding the program's zero-copy accounts from raw account data.
 
 use anchor_lang::Discriminator;
-pub use meridian::{Exchange, LastPlacement, MarginAccount, Market, OracleAggregate, OracleStatus};
+pub use meridian::{Exchange, LastPlacement, MarginAccount, Market, MarketKind, MarketStatus, OracleAggregate, OracleStatus, SettlementSource};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
