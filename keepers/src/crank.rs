@@ -26,8 +26,7 @@ use tokio::sync::Notify;
 pub const CU_BASE: u32 = 5_000;
 pub const CU_PER_EVENT: u32 = 2_000;
 pub const CU_MAX: u32 = 1_400_000;
-/// A serialized transaction must fit a 1232-byte packet.
-pub const PACKET_DATA_SIZE: usize = 1232;
+pub use meridian_sdk::budget::PACKET_DATA_SIZE;
 
 #[derive(Clone, Debug)]
 pub struct CrankConfig {
@@ -74,6 +73,9 @@ pub async fn drain(k: &Keeper, m: &MarketAccounts, name: &str, cfg: &CrankConfig
     let mut failures = 0u32;
     loop {
         let market = k.client.market(&m.market).await?;
+        if market.status == meridian_sdk::state::MarketStatus::Closed as u8 {
+            return Ok(applied); // its queue account is gone (it was empty)
+        }
         let (events, _) = k.client.events(&market).await?;
         metrics.set("meridian_event_queue_length", "Events waiting for the crank (lag).", &labels, events.len() as f64);
         if events.is_empty() {

@@ -4,6 +4,7 @@
 //!   meridian-keeper ... oracle [--oracle NAME]...
 //!   meridian-keeper ... funding [--market M]...
 //!   meridian-keeper ... liquidate [--sub-account N] [--priority-fee F] [--close-slippage-bps B] [--once]
+//!   meridian-keeper ... settle [--interval-secs S] [--batch N] [--once] [--close-markets]
 //!   meridian-keeper ... status
 //!
 //! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
@@ -14,6 +15,7 @@ mod funding;
 mod liquidate;
 mod metrics;
 mod oracle;
+mod settle;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
@@ -131,6 +133,26 @@ enum Role {
         #[arg(long)]
         close_slippage_bps: Option<u32>,
     },
+    /// Realize losses into the markets' PnL pools (settle_pnl) so winners can be paid, and pay the
+    /// flat winners the pools cover; take expired futures and options to cash (cancel their orders,
+    /// fix the settlement price, settle every position, optionally close the market).
+    Settle {
+        /// Seconds between rounds.
+        #[arg(long, default_value_t = 10)]
+        interval_secs: u64,
+        /// Most accounts per transaction.
+        #[arg(long, default_value_t = 20)]
+        batch: usize,
+        /// Priority fee, micro-lamports per compute unit.
+        #[arg(long, default_value_t = 0)]
+        priority_fee: u64,
+        /// Settle until a round finds nothing, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Close dated markets once every position is settled (the keypair must be the admin's).
+        #[arg(long)]
+        close_markets: bool,
+    },
     /// Print the exchange's accounting and conservation check once.
     Status,
 }
@@ -180,8 +202,8 @@ async fn main() -> Result<()> {
             let vault = client.token_account(&e.vault).await?.amount;
             let ok = vault as i128 == e.vault_liabilities().unwrap_or_default();
             println!(
-                "vault={vault} collateral={} fees={} insurance={} conserved={ok}",
-                e.total_collateral, e.fees_accrued, e.insurance_balance
+                "vault={vault} collateral={} fees={} insurance={} pnl_pools={} conserved={ok}",
+                e.total_collateral, e.fees_accrued, e.insurance_balance, e.pnl_pools
             );
         }
         Role::Oracle { oracles, poll_ms, heartbeat_secs, move_bps, priority_fee, once } => {
@@ -249,6 +271,14 @@ async fn main() -> Result<()> {
                 close_slippage_bps,
             };
             liquidate::run(keeper, cfg, metrics).await?;
+        }
+        Role::Settle { interval_secs, batch, priority_fee, once, close_markets } => {
+            let payer = load_payer(args.keypair.as_deref(), &config)?;
+            tracing::info!(%url, "settle keeper starting");
+            let reward_account = pda::margin_account(&exchange, &payer.pubkey(), 0).0;
+            let keeper = Keeper { client, payer, exchange, reward_account, ws_url };
+            let cfg = settle::SettleConfig { interval: Duration::from_secs(interval_secs), batch, priority_fee, once, close_markets };
+            settle::run(&keeper, cfg, &metrics).await?;
         }
         Role::Crank { markets, batch, poll_ms, priority_fee, reward_sub_account, once } => {
             let payer = load_payer(args.keypair.as_deref(), &config)?;

@@ -109,7 +109,9 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
         .zip(&o.sources)
         .any(|(r, s)| r.publish_ts > s.last_publish_ts || r.slot > s.last_slot || s.last_fault != 0);
     let (outcome, _) = predict(&o, &readings, clock.slot, clock.unix_timestamp);
-    let priced = k.client.markets_priced_by(&k.exchange, address).await?;
+    // a settled or closed dated market's value no longer depends on the oracle
+    let mut priced = k.client.markets_priced_by(&k.exchange, address).await?;
+    priced.retain(|(_, m)| !m.is_settled() && m.status != meridian_sdk::state::MarketStatus::Closed as u8);
     let markets_behind = priced.iter().any(|(_, m)| {
         m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot)
     });
