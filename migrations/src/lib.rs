@@ -169,6 +169,7 @@ pub fn perp_params(spec: &PerpSpec, quote_decimals: u8) -> Result<meridian_sdk::
         expiry_ts: 0,
         strike: 0,
         price_band_bps: 0,
+        settlement_window_secs: 0,
     })
 }
 

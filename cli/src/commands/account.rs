@@ -1,4 +1,4 @@
-//! `meridian account create|deposit|withdraw|show|list|close`
+//! `meridian account create|deposit|withdraw|settle|show|list|close`
 
 use crate::{
     context::{parse_pubkey, Context},
@@ -6,8 +6,16 @@ use crate::{
 };
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use meridian_sdk::{amount, client::SdkError, engine::margin::Health, ix, pda, state::MarginAccount, token, Pubkey};
+use meridian_sdk::{
+    amount,
+    client::SdkError,
+    engine::margin::Health,
+    ix, pda, settlement,
+    state::{market_name, MarginAccount, Market},
+    token, Pubkey,
+};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use solana_sdk::signer::Signer;
 
 #[derive(Subcommand, Debug)]
@@ -37,6 +45,19 @@ pub enum AccountCommand {
         /// missing).
         #[arg(long)]
         to: Option<String>,
+    },
+    /// Settle PnL through the markets' PnL pools (settle_pnl): losses realized from collateral,
+    /// profits paid into it as far as the pools and the rules allow.
+    Settle {
+        /// Only this market (index, name or address); default: every position.
+        #[arg(long)]
+        market: Option<String>,
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+        /// Settle another margin account (anyone may: realizing a counterparty's loss fills the
+        /// pool your profit is paid from); default: the signer's.
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Show a margin account.
     Show {
@@ -79,9 +100,50 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
         .with("positions", m.positions_in_use().count())
         .with("open_orders", m.num_open_orders())
         .with("realized_pnl", ui(m.realized_pnl as i128))
+        .with("pnl_settled", ui(m.pnl_settled as i128))
         .with("fees_paid", ui(m.fees_paid as i128))
         .with("total_deposited", amount::format_ui_amount(m.total_deposited, decimals))
         .with("total_withdrawn", amount::format_ui_amount(m.total_withdrawn, decimals))
+}
+
+/// Each position's PnL: realized (a statement), unsettled (what settlement moves: cash plus the base
+/// at the settlement price; "-" without a usable price), settle_now (what `settle_pnl` would move
+/// into collateral now), held_back (profit the pool or the rules hold back), and the market's pool.
+fn pnl_view(pnl: &[settlement::PositionPnl], markets: &BTreeMap<u16, Market>, decimals: u8) -> Value {
+    let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
+    Value::Array(
+        pnl.iter()
+            .map(|p| {
+                serde_json::json!({
+                    "market": markets.get(&p.market).map(market_name).unwrap_or_default(),
+                    "realized": ui(p.realized as i128),
+                    "unsettled": p.unsettled.map_or("-".to_string(), ui),
+                    "settle_now": ui(p.settle_now as i128),
+                    "held_back": ui(p.held_back()),
+                    "pnl_pool": amount::format_ui_amount(p.pool, decimals),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Sends `settle_pnl` for `margin` where it would move money now (only `only`'s market if given);
+/// returns what the positions would still have paid (held back) and how many markets settled.
+async fn settle(ctx: &Context, exchange: &Pubkey, margin: &Pubkey, only: Option<u16>) -> Result<(Vec<settlement::PositionPnl>, usize)> {
+    let client = &ctx.client;
+    let account = client.margin_account(margin).await?;
+    let markets = client.markets_of(exchange, &account).await?;
+    let clock = client.clock().await?;
+    let pnl: Vec<_> = settlement::preview(&account, &markets, clock.slot, clock.unix_timestamp)
+        .into_iter()
+        .filter(|p| only.is_none_or(|i| i == p.market))
+        .collect();
+    let ixs = settlement::instructions(exchange, margin, &pnl, &markets);
+    let payer = ctx.signer()?;
+    for chunk in ixs.chunks(8) {
+        client.send(chunk, &payer, &[]).await?;
+    }
+    Ok((pnl, ixs.len()))
 }
 
 /// The account's recorded health (engine `health_history`: the worst reading of each ~1 minute
@@ -121,6 +183,8 @@ async fn show(ctx: &Context, exchange: &Pubkey, address: &Pubkey, decimals: u8) 
     let m = ctx.client.margin_account(address).await?;
     let health = ctx.client.health(exchange, &m).await?;
     let mut r = describe(address, &m, &health, decimals);
+    let (markets, clock) = (ctx.client.markets_of(exchange, &m).await?, ctx.client.clock().await?);
+    r.push("pnl", pnl_view(&settlement::preview(&m, &markets, clock.slot, clock.unix_timestamp), &markets, decimals));
     let now_slot = ctx.client.rpc().get_slot().await?;
     r.push("health_history", health_history(&m, decimals, now_slot));
     let greeks = ctx.client.greeks(exchange, &m).await?;
@@ -180,13 +244,26 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let owner = ctx.signer()?;
             let e = client.exchange(&exchange).await?;
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let all = ui_amount.eq_ignore_ascii_case("all");
+            // all: first settle what can be settled (profits paid into collateral)
+            let held: i128 = match all {
+                true => settle(ctx, &exchange, &margin, None).await?.0.iter().map(|p| p.held_back()).sum(),
+                false => 0,
+            };
             let account = client.margin_account(&margin).await?;
-            let native = if ui_amount.eq_ignore_ascii_case("all") {
+            let native = if all {
                 // as the program judges it: a stale oracle's positions valued conservatively
                 let health = client.health_now(&exchange, &account).await?;
                 let free = health.initial_free().min(account.collateral as i128);
                 if free <= 0 {
-                    bail!("nothing to withdraw: no free collateral");
+                    let ui = |v: i128| amount::format_signed_ui_amount(v, e.collateral_decimals);
+                    match held > 0 {
+                        true => bail!(
+                            "nothing to withdraw: no free collateral; a profit of {} is not payable yet (it is paid from the markets' PnL pools as losers' losses are settled, an open position's at most 80%, 10% of its notional an hour: `meridian account show` lists it)",
+                            ui(held)
+                        ),
+                        false => bail!("nothing to withdraw: no free collateral"),
+                    }
                 }
                 free as u64
             } else {
@@ -214,6 +291,32 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             v.push("recipient", recipient.to_string());
             v.push("signature", signature.to_string());
             output::print(ctx.json, &v);
+        }
+        AccountCommand::Settle { market, sub_account, account } => {
+            let e = client.exchange(&exchange).await?;
+            let margin = match account {
+                Some(s) => parse_pubkey(&s, "--account")?,
+                None => pda::margin_account(&exchange, &ctx.signer()?.pubkey(), sub_account).0,
+            };
+            let only = match market {
+                Some(m) => Some(super::market::resolve(ctx, &exchange, &m).await?.1.index),
+                None => None,
+            };
+            let before = client.margin_account(&margin).await?;
+            let (pnl, sent) = settle(ctx, &exchange, &margin, only).await?;
+            let after = client.margin_account(&margin).await?;
+            let ui = |v: i128| amount::format_signed_ui_amount(v, e.collateral_decimals);
+            let markets = client.markets_of(&exchange, &before).await?;
+            output::print(
+                ctx.json,
+                &Record::new()
+                    .with("margin_account", margin.to_string())
+                    .with("markets_settled", sent)
+                    .with("settled", ui(after.pnl_settled as i128 - before.pnl_settled as i128))
+                    .with("collateral", ui(after.collateral as i128))
+                    .with("held_back", ui(pnl.iter().map(|p| p.held_back()).sum()))
+                    .with("pnl", pnl_view(&pnl, &markets, e.collateral_decimals)),
+            );
         }
         AccountCommand::Show { sub_account, owner } => {
             let owner = match owner {

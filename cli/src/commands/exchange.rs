@@ -126,6 +126,7 @@ pub async fn run(ctx: &Context, cmd: ExchangeCommand) -> Result<()> {
                     .with("total_collateral", amount::format_signed_ui_amount(e.total_collateral as i128, d))
                     .with("fees_accrued", amount::format_ui_amount(e.fees_accrued, d))
                     .with("insurance_fund", amount::format_ui_amount(e.insurance_balance, d))
+                    .with("pnl_pools", amount::format_ui_amount(e.pnl_pools, d))
                     .with("conservation", if vault.amount as i128 == liabilities { "ok" } else { "VIOLATED" })
                     .with(
                         "deposit_cap",

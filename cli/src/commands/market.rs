@@ -1,5 +1,7 @@
-//! `meridian market create|list|show|status|band|set-oracle|set-funding`, and resolving a market argument.
+//! `meridian market create|chain|list|show|status|band|set-oracle|set-funding|settle|close`, and
+//! resolving a market argument (dated markets: `expiry`).
 
+use super::expiry;
 use crate::{
     context::Context,
     output::{self, Record},
@@ -10,7 +12,7 @@ use meridian_sdk::{
     amount,
     ix::{self, MarketAccounts},
     pda,
-    state::{encode_name, market_name, market_units},
+    state::{encode_name, market_name, market_units, MarketStatus},
     MarketParams, Pubkey,
 };
 use serde_json::{json, Value};
@@ -64,7 +66,74 @@ pub enum MarketCommand {
         /// (oracle or stable mark); default 1,000 (10%).
         #[arg(long, default_value_t = 1_000)]
         price_band_bps: u32,
+        /// Futures and options: expiry, RFC 3339 (2026-12-27T08:00:00Z) or unix seconds.
+        #[arg(long)]
+        expiry: Option<String>,
+        /// Options: strike price (collateral per underlying unit).
+        #[arg(long)]
+        strike: Option<String>,
+        /// Futures and options: the settlement window, seconds (a multiple of 30 up to 86,400;
+        /// 0 = 1,800).
+        #[arg(long, default_value_t = 0)]
+        settlement_window_secs: u32,
+        /// Price the market from this oracle aggregate (name or address), linked in the same
+        /// transaction (options are valued from it).
+        #[arg(long)]
+        oracle: Option<String>,
     },
+    /// Admin: list futures and a call and a put per strike for each expiry on an underlying,
+    /// named like SOL-27DEC26 and SOL-27DEC26-120C, priced by its oracle, in as few transactions
+    /// as fit.
+    Chain {
+        /// The underlying's short name (SOL).
+        #[arg(long)]
+        underlying: String,
+        /// The underlying's oracle aggregate (name or address).
+        #[arg(long)]
+        oracle: String,
+        /// Expiries, comma-separated (RFC 3339 or unix seconds).
+        #[arg(long)]
+        expiries: String,
+        /// Option strikes, comma-separated prices (100,110,120).
+        #[arg(long)]
+        strikes: String,
+        /// The underlying's price now: the futures' initial mark, the options' intrinsic value.
+        #[arg(long)]
+        spot: String,
+        /// Decimals of the underlying.
+        #[arg(long, default_value_t = 9)]
+        base_decimals: u8,
+        /// The futures' lot and tick (collateral per underlying unit).
+        #[arg(long)]
+        lot: String,
+        #[arg(long)]
+        tick: String,
+        /// The options' lot and tick.
+        #[arg(long)]
+        option_lot: String,
+        #[arg(long)]
+        option_tick: String,
+        /// Skip the futures.
+        #[arg(long)]
+        no_futures: bool,
+        #[arg(long, default_value_t = 0)]
+        settlement_window_secs: u32,
+        #[arg(long, default_value_t = 256)]
+        book_capacity: u32,
+        #[arg(long, default_value_t = 256)]
+        event_queue_capacity: u32,
+    },
+    /// A future or option past expiry: cancel its resting orders, fix its settlement price, settle
+    /// every position at its payoff (what the settle keeper does; anyone may).
+    Settle {
+        market: String,
+        /// Accounts per transaction.
+        #[arg(long, default_value_t = 20)]
+        batch: usize,
+    },
+    /// Admin: close a market with no open interest (a dated one once settled) and an empty book;
+    /// the book's and queue's rent comes back.
+    Close { market: String },
     /// All markets of the exchange.
     List,
     /// One market: parameters, status, fees, book top, open interest.
@@ -141,6 +210,7 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("initial_margin_bps", m.initial_margin_bps)
         .with("maintenance_margin_bps", m.maintenance_margin_bps)
         .with("open_interest", u.format_size(m.open_interest))
+        .with("pnl_pool", amount::format_ui_amount(m.pnl_pool, quote_decimals))
         .with("volume", amount::format_ui_amount(m.volume_quote, quote_decimals))
         .with("oracle", if m.has_oracle() { json!(m.oracle.to_string()) } else { json!(null) })
         .with("oracle_status", meridian_sdk::oracle::status_name(meridian_sdk::oracle::OracleStatus::from_u8(m.oracle_status)))
@@ -181,6 +251,10 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             event_queue_capacity,
             crank_reward,
             price_band_bps,
+            expiry,
+            strike,
+            settlement_window_secs,
+            oracle,
         } => {
             let admin = ctx.signer()?;
             if name.len() > 16 {
@@ -209,9 +283,28 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 None => 1,
             };
             let taker = bps_to_ppm(&taker_fee_bps)?;
+            let kind = kind_from(&kind)?;
+            let expiry_ts = match (&expiry, kind) {
+                (None, 0) => 0,
+                (Some(_), 0) => bail!("--expiry: a perpetual never expires"),
+                (Some(e), _) => expiry::parse_time(e).map_err(|e| anyhow!("--expiry: {e}"))?,
+                (None, _) => bail!("--expiry is required for futures and options"),
+            };
+            let strike = match (&strike, kind) {
+                (Some(k), 2 | 3) => units.price_to_ticks(k).map_err(|e| anyhow!("--strike: {e}"))?,
+                (None, 2 | 3) => bail!("--strike is required for options"),
+                (Some(_), _) => bail!("--strike: only options have one"),
+                (None, _) => 0,
+            };
+            let oracle_address = match &oracle {
+                Some(o) => Some(
+                    client.find_oracle(&exchange, o).await?.ok_or_else(|| anyhow!("no oracle {o:?} on this exchange (`meridian oracle list`)"))?.0,
+                ),
+                None => None,
+            };
             let params = MarketParams {
                 name: encode_name(&name),
-                kind: kind_from(&kind)?,
+                kind,
                 base_decimals,
                 base_lot_size,
                 tick_size,
@@ -224,9 +317,10 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 initial_mark_price,
                 book_capacity,
                 event_queue_capacity,
-                expiry_ts: 0,
-                strike: 0,
+                expiry_ts,
+                strike,
                 price_band_bps,
+                settlement_window_secs,
             };
             let (book, queue) = (Keypair::new(), Keypair::new());
             let index = e.num_markets;
@@ -240,10 +334,14 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             let rent = |len: usize| rents.iter().find(|(l, _)| *l == len).map_or(0, |(_, r)| *r);
             let mut ixs = ix::allocate_market_accounts(&admin.pubkey(), &book.pubkey(), &queue.pubkey(), &params, rent);
             ixs.push(ix::create_market(&exchange, &admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
-            let signature = client.send(&ixs, &admin, &[&book, &queue]).await?;
             let address = pda::market(&exchange, index).0;
+            if let Some(o) = oracle_address {
+                ixs.push(ix::set_market_oracle(&exchange, &admin.pubkey(), &address, &o));
+            }
+            let signature = client.send(&ixs, &admin, &[&book, &queue]).await?;
             let m = client.market(&address).await?;
             let mut r = describe(&address, &m, qd);
+            expiry::describe_expiry(&mut r, &m, client.clock().await?.unix_timestamp, qd);
             r.push("signature", signature.to_string());
             output::print(ctx.json, &r);
         }
@@ -259,31 +357,44 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 return Ok(());
             }
             println!(
-                "{:>3}  {:<16} {:<10} {:<12} {:>14} {:>14} {:>14}",
+                "{:>3}  {:<16} {:<16} {:<12} {:>14} {:>14} {:>14}",
                 "#", "name", "kind", "status", "mark", "best bid", "best ask"
             );
             for (_, m) in &markets {
                 let u = market_units(m, qd);
-                let book = client.book(m).await?;
+                // a closed market's book account is gone
+                let (bid, ask) = match m.status == MarketStatus::Closed as u8 {
+                    true => (None, None),
+                    false => {
+                        let book = client.book(m).await?;
+                        (book.best_bid(), book.best_ask())
+                    }
+                };
                 let px = |p: Option<u64>| p.map_or("-".to_string(), |t| u.format_price(t));
+                let kind = if m.is_dated() { format!("{} {}", kind_name(m.kind), expiry::expiry_code(m.expiry_ts)) } else { kind_name(m.kind).to_string() };
                 println!(
-                    "{:>3}  {:<16} {:<10} {:<12} {:>14} {:>14} {:>14}",
+                    "{:>3}  {:<16} {:<16} {:<12} {:>14} {:>14} {:>14}",
                     m.index,
                     market_name(m),
-                    kind_name(m.kind),
+                    kind,
                     status_name(m.status),
                     u.format_price(m.mark_price),
-                    px(book.best_bid()),
-                    px(book.best_ask())
+                    px(bid),
+                    px(ask)
                 );
             }
         }
         MarketCommand::Show { market } => {
             let (address, m) = resolve(ctx, &exchange, &market).await?;
             let u = market_units(&m, qd);
+            let mut r = describe(&address, &m, qd);
+            expiry::describe_expiry(&mut r, &m, client.clock().await?.unix_timestamp, qd);
+            if m.status == MarketStatus::Closed as u8 {
+                output::print(ctx.json, &r);
+                return Ok(());
+            }
             let book = client.book(&m).await?;
             let (events, _) = client.events(&m).await?;
-            let mut r = describe(&address, &m, qd);
             r.push("best_bid", book.best_bid().map_or(json!(null), |t| json!(u.format_price(t))));
             r.push("best_ask", book.best_ask().map_or(json!(null), |t| json!(u.format_price(t))));
             r.push(
@@ -298,6 +409,75 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             r.push("pending_events", events.len());
             output::print(ctx.json, &r);
         }
+        MarketCommand::Chain {
+            underlying,
+            oracle,
+            expiries,
+            strikes,
+            spot,
+            base_decimals,
+            lot,
+            tick,
+            option_lot,
+            option_tick,
+            no_futures,
+            settlement_window_secs,
+            book_capacity,
+            event_queue_capacity,
+        } => {
+            let oracle = client
+                .find_oracle(&exchange, &oracle)
+                .await?
+                .ok_or_else(|| anyhow!("no oracle {oracle:?} on this exchange (`meridian oracle list`)"))?
+                .0;
+            let units = |lot: &str, tick: &str, flag: &str| -> Result<meridian_sdk::engine::ui::MarketUnits> {
+                let base_lot_size = amount::parse_ui_amount(lot, base_decimals).map_err(|e| anyhow!("--{flag}lot: {e}"))?;
+                let probe = meridian_sdk::engine::ui::MarketUnits { base_lot_size, base_decimals, tick_size: 1, quote_decimals: qd };
+                let tick_size = probe.price_to_ticks(tick).map_err(|e| anyhow!("--{flag}tick: {e}"))?;
+                Ok(meridian_sdk::engine::ui::MarketUnits { tick_size, ..probe })
+            };
+            let mut expiry_list = vec![];
+            for e in expiry::split_list(&expiries) {
+                expiry_list.push(expiry::parse_time(&e).map_err(|err| anyhow!("--expiries: {err}"))?);
+            }
+            let spec = expiry::ChainSpec {
+                underlying,
+                expiries: expiry_list,
+                strikes: expiry::split_list(&strikes),
+                futures: !no_futures,
+                future_units: units(&lot, &tick, "")?,
+                spot,
+                option_units: units(&option_lot, &option_tick, "option-")?,
+                template: MarketParams {
+                    name: [0; 16],
+                    kind: 0,
+                    base_decimals,
+                    base_lot_size: 0,
+                    tick_size: 0,
+                    min_order_lots: 1,
+                    taker_fee_ppm: 500,
+                    maker_fee_ppm: -100,
+                    initial_margin_bps: 1_000,
+                    maintenance_margin_bps: 500,
+                    crank_reward: amount::parse_ui_amount("0.0001", qd)?,
+                    initial_mark_price: 0,
+                    book_capacity,
+                    event_queue_capacity,
+                    expiry_ts: 0,
+                    strike: 0,
+                    price_band_bps: 0,
+                    settlement_window_secs,
+                },
+            };
+            let markets = expiry::chain_markets(&spec)?;
+            if markets.is_empty() {
+                bail!("nothing to list: give --expiries and --strikes");
+            }
+            let listed = expiry::list_chain(ctx, &exchange, &oracle, e.num_markets, &markets).await?;
+            output::print(ctx.json, &expiry::chain_record(&listed));
+        }
+        MarketCommand::Settle { market, batch } => expiry::settle(ctx, &exchange, &market, batch).await?,
+        MarketCommand::Close { market } => expiry::close(ctx, &exchange, &market).await?,
         MarketCommand::Status { market, status } => {
             let admin = ctx.signer()?;
             let (address, m) = resolve(ctx, &exchange, &market).await?;

@@ -1,5 +1,6 @@
 pub mod account;
 pub mod exchange;
+pub mod expiry;
 pub mod insurance;
 pub mod liquidate;
 pub mod market;
