@@ -6,8 +6,9 @@
 # 3. builds the workspace once, then runs every test: engine unit + property tests, program tests
 #    on the SBF binary in LiteSVM (incl. CU ceilings), CLI tests, end-to-end tests on a local
 #    validator,
-# 4. smoke-tests the demo: validator, program, exchange, markets, the crank keeper and simulated
-#    traders trade for 20 s; fails unless orders filled and the vault balances.
+# 4. smoke-tests the demo: validator, program, exchange, markets (a dated chain expiring 30 s in),
+#    the keepers and simulated traders trade for 30 s; fails unless orders filled, the dated
+#    markets expired, settled and closed, and the vault balances.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -22,5 +23,5 @@ build_workspace
 log "running the tests"
 cargo test --workspace --locked
 log "demo smoke test"
-target/debug/meridian-localnet --rpc-port 0 --metrics-addr 127.0.0.1:0 --dir "$ROOT/target/demo-smoke" --run-for 20
+target/debug/meridian-localnet --rpc-port 0 --metrics-addr 127.0.0.1:0 --dir "$ROOT/target/demo-smoke" --run-for 30 --dated-expiry-secs 30
 log "all tests passed in $(( $(date +%s) - start )) s"

@@ -11,7 +11,7 @@ use meridian_sdk::{
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::{
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
@@ -43,6 +43,19 @@ pub struct SimMarket {
     pub bp: u64,
     /// For printing prices and sizes as people read them.
     pub units: meridian_sdk::engine::ui::MarketUnits,
+    /// Dated markets: expiry (unix seconds; 0 = a perpetual). Nobody trades it from then on.
+    pub expiry_ts: i64,
+}
+
+/// The cluster's unix time as last read (the demo refreshes it every 2 s; the validator's clock
+/// need not follow the wall clock).
+pub static CHAIN_TS: AtomicI64 = AtomicI64::new(0);
+
+impl SimMarket {
+    /// Still trading: a dated market stops a few seconds before its expiry on the cluster's clock.
+    pub fn trading(&self) -> bool {
+        self.expiry_ts == 0 || CHAIN_TS.load(Ordering::Relaxed) + 3 < self.expiry_ts
+    }
 }
 
 #[derive(Default)]
@@ -68,11 +81,14 @@ pub async fn market_maker(
     let mut live: Vec<[Option<u64>; 2]> = vec![[None, None]; markets.len()];
     while !stop.load(Ordering::Relaxed) {
         for (i, m) in markets.iter().enumerate() {
+            if !m.trading() {
+                continue;
+            }
             let mid = m.mid.load(Ordering::Relaxed);
             let Ok(account) = client.margin_account(&margin).await else { continue };
             let health = ix::health_markets(&exchange, &account, Some(m.index));
             for (s, side) in [Side::Bid, Side::Ask].into_iter().enumerate() {
-                let price = if side == Side::Bid { mid - 5 * m.bp } else { mid + 5 * m.bp };
+                let price = if side == Side::Bid { mid.saturating_sub(5 * m.bp).max(1) } else { mid + 5 * m.bp };
                 let args = order::limit(side, price, size_lots).post_only_slide();
                 // requote if our order is still there, else place anew
                 let still_open = live[i][s].filter(|seq| account.find_order(m.index, *seq).is_some());
@@ -125,9 +141,13 @@ pub async fn taker(
     let mut rng = Rng(seed);
     while !stop.load(Ordering::Relaxed) {
         let m = &markets[rng.below(markets.len() as u64) as usize];
+        if !m.trading() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         let mid = m.mid.load(Ordering::Relaxed);
         let side = if rng.below(2) == 0 { Side::Bid } else { Side::Ask };
-        let price = if side == Side::Bid { mid + 20 * m.bp } else { mid - 20 * m.bp };
+        let price = if side == Side::Bid { mid + 20 * m.bp } else { mid.saturating_sub(20 * m.bp).max(1) };
         let lots = 1 + rng.below(max_lots);
         if let Ok(account) = client.margin_account(&margin).await {
             let health = ix::health_markets(&exchange, &account, Some(m.index));

@@ -3,15 +3,18 @@
 //! the feeds move; the aggregate equals what the SDK predicts from the feed accounts, to the unit,
 //! and so does the health of an account quoting on a market priced by it (the portfolio engine's
 //! requirement follows the price), down to the last unit it can withdraw; after a crash
-//! `meridian liquidate` cancels that account's orders for a fee (liquidation stage 1).
+//! `meridian liquidate` cancels that account's orders for a fee (liquidation stage 1). A winner
+//! takes a profit out through PnL settlement; a dated chain expires and settles to cash with the
+//! settle keeper.
 use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Localnet, LocalnetOptions};
 use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::{
     engine::oracle::Outcome,
     oracle::{feed_id_hex, predict, OracleStatus},
-    state::OracleAggregate,
+    state::{MarketStatus, OracleAggregate, SettlementSource},
     Pubkey,
 };
+use std::str::FromStr;
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -207,5 +210,273 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     assert!(metrics.contains("meridian_oracle_price{oracle=\"SOL\"} 120\n"), "{metrics}");
     assert!(metrics.contains("meridian_oracle_refreshes_total{oracle=\"SOL\"}"), "{metrics}");
     daemon.kill().await.ok();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// PnL settlement end to end: two traders open 10 SOL against each other at 150, the oracle keeper
+/// follows the feeds to 165, the settle keeper realizes the loser's 150 USDC into the market's PnL
+/// pool, and the winner closes and takes its profit out with `meridian account withdraw all`
+/// (which settles first): 1,148.425 USDC back for 1,000 deposited, read back over RPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_winner_takes_its_profit_out() {
+    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+    let client = net.client();
+    let dir = std::env::temp_dir().join(format!("meridian-e2e-settle-{}", std::process::id()));
+    let admin = net.wallet(100).await.unwrap();
+    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
+    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
+    let (exchange, exchange_key): (String, Pubkey) = (out.exchange.clone(), out.exchange.parse().unwrap());
+    let mint: Pubkey = out.collateral_mint.parse().unwrap();
+    let cli = |path: std::path::PathBuf, args: Vec<String>| {
+        let (url, ex) = (net.rpc_url.clone(), exchange.clone());
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = run_cli(&url, &path, Some(&ex), &args).await;
+            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
+            out
+        }
+    };
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+
+    let mut feeds = SimulatedFeeds::create(&client, &admin, &[[0x31u8; 32], [0x32u8; 32]], 1).await.unwrap();
+    feeds.publish(&client, &admin, &[150.0; 3]).await.unwrap();
+    let (a, b) = (feed_id_hex(&[0x31u8; 32]), feed_id_hex(&[0x32u8; 32]));
+    let sb = feeds.feeds[2].account.pubkey().to_string();
+    cli(admin_path.clone(), words(&format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}"))).await;
+    cli(admin_path.clone(), words("market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150")).await;
+    cli(admin_path.clone(), words("market set-oracle SOL-PERP SOL")).await;
+    let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
+    let keeper = net.wallet(10).await.unwrap();
+    let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
+    let base_args = ["--url", &net.rpc_url, "--keypair", keeper_path.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange];
+    let mut oracle = tokio::process::Command::new(&keeper_bin)
+        .args(base_args)
+        .args(["oracle", "--poll-ms", "300", "--heartbeat-secs", "2"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let market_address = meridian_sdk::pda::market(&exchange_key, 0).0;
+    let priced = |mark: u64| {
+        let client = &client;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let m = client.market(&market_address).await.unwrap();
+                if m.mark_price == mark && m.oracle_status == OracleStatus::Valid as u8 {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "the keeper did not price {mark}: {m:?}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    priced(15_000).await;
+
+    // alice buys 10 SOL from bob at 150; carol will buy them back at 165
+    let mut traders = vec![];
+    for name in ["alice", "bob", "carol"] {
+        let w = net.wallet(10).await.unwrap();
+        let path = write_keypair(&dir, name, &w).unwrap();
+        fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
+        cli(path.clone(), words("account create")).await;
+        cli(path.clone(), words("account deposit 1000")).await;
+        traders.push((w, path));
+    }
+    let (alice, bob, carol) = (&traders[0], &traders[1], &traders[2]);
+    cli(bob.1.clone(), words("order place SOL-PERP sell 10 --price 150 --type post-only")).await;
+    cli(alice.1.clone(), words("order place SOL-PERP buy 10 --price 150 --type ioc")).await;
+    let crank = || async {
+        let out = tokio::process::Command::new(&keeper_bin).args(base_args).args(["crank", "--once"]).output().await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    crank().await;
+
+    // SOL to 165: bob owes 150 USDC; the settle keeper realizes it into the pool
+    feeds.publish(&client, &admin, &[165.0; 3]).await.unwrap();
+    priced(16_500).await;
+    let settled = tokio::process::Command::new(&keeper_bin).args(base_args).args(["settle", "--once"]).output().await.unwrap();
+    assert!(settled.status.success(), "{}", String::from_utf8_lossy(&settled.stderr));
+    let shown = cli(admin_path.clone(), words("market show SOL-PERP --json")).await.json();
+    assert_eq!(shown["pnl_pool"].as_str(), Some("150.000000"), "{shown}");
+    let bob_account = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &bob.0.pubkey(), 0).0).await.unwrap();
+    assert_eq!(bob_account.pnl_settled, -150_000_000);
+
+    // alice closes at 165 and takes everything out: the CLI settles her 150 first
+    cli(carol.1.clone(), words("order place SOL-PERP buy 10 --price 165 --type post-only")).await;
+    cli(alice.1.clone(), words("order place SOL-PERP sell 10 --price 165 --type ioc")).await;
+    crank().await;
+    let token_program = meridian_migrations::BootstrapConfig::default().token_program;
+    let ata = meridian_sdk::token::associated_token_address(&alice.0.pubkey(), &mint, &token_program);
+    let before = client.token_account(&ata).await.unwrap().amount;
+    let withdrawn = cli(alice.1.clone(), words("account withdraw all --json")).await.json();
+    // 1,000 deposited, +150 of profit, -0.75 and -0.825 of taker fees
+    assert_eq!(withdrawn["withdrawn"].as_str(), Some("1148.425000"), "{withdrawn}");
+    assert_eq!(client.token_account(&ata).await.unwrap().amount - before, 1_148_425_000);
+    let account = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0).await.unwrap();
+    assert_eq!((account.collateral, account.pnl_settled, account.positions_in_use().count()), (0, 150_000_000, 0));
+    let status = tokio::process::Command::new(&keeper_bin).args(base_args).arg("status").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));
+    oracle.kill().await.ok();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A dated chain through its whole life on the local validator: listed with `meridian market chain`
+/// (a SOL future and calls/puts at two strikes, expiring ~90 s in, a 30 s window), traded with the
+/// CLI, sampled by the real oracle keeper over the window, then taken to cash by the real settle
+/// keeper (orders cancelled, price fixed, every position settled, the markets closed); the winner
+/// withdraws exactly what the payoffs say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dated_chain_expires_settles_and_pays_out() {
+    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+    let client = net.client();
+    let dir = std::env::temp_dir().join(format!("meridian-e2e-expiry-{}", std::process::id()));
+    let admin = net.wallet(100).await.unwrap();
+    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
+    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
+    let (exchange, exchange_key): (String, Pubkey) = (out.exchange.clone(), out.exchange.parse().unwrap());
+    let mint: Pubkey = out.collateral_mint.parse().unwrap();
+    let cli = |path: std::path::PathBuf, args: Vec<String>| {
+        let (url, ex) = (net.rpc_url.clone(), exchange.clone());
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = run_cli(&url, &path, Some(&ex), &args).await;
+            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
+            out
+        }
+    };
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+
+    // SOL at 156 for the whole run, published twice a second
+    let mut feeds = SimulatedFeeds::create(&client, &admin, &[[0x41u8; 32], [0x42u8; 32]], 1).await.unwrap();
+    feeds.publish(&client, &admin, &[156.0; 3]).await.unwrap();
+    let (a, b) = (feed_id_hex(&[0x41u8; 32]), feed_id_hex(&[0x42u8; 32]));
+    let sb = feeds.feeds[2].account.pubkey().to_string();
+    cli(admin_path.clone(), words(&format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}"))).await;
+    let publisher = {
+        let (client, admin) = (net.client(), admin.insecure_clone());
+        tokio::spawn(async move {
+            loop {
+                let _ = feeds.publish(&client, &admin, &[156.0; 3]).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+
+    // the chain: per expiry a future and a call and a put per strike
+    let now = client.clock().await.unwrap().unix_timestamp;
+    let expiry = now + 90;
+    let listed = cli(
+        admin_path.clone(),
+        words(&format!(
+            "market chain --underlying SOL --oracle SOL --expiries {expiry} --strikes 150,160 --spot 156 --base-decimals 9 \
+             --lot 0.01 --tick 0.01 --option-lot 0.1 --option-tick 0.001 --settlement-window-secs 30 --json"
+        )),
+    )
+    .await
+    .json();
+    assert_eq!(listed["markets"].as_u64(), Some(5), "{listed}");
+    let names: Vec<String> = listed["listed"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
+    let code = names[0].clone();
+    assert!(code.starts_with("SOL-") && names[1] == format!("{code}-150C") && names[2] == format!("{code}-150P"), "{names:?}");
+    let market = |i: usize| Pubkey::from_str(listed["listed"][i]["market"].as_str().unwrap()).unwrap();
+    let (future, call) = (market(0), market(1));
+
+    // the keepers: oracle (pushes to every market of SOL), settle (as the admin, closing markets)
+    let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
+    let keeper = net.wallet(10).await.unwrap();
+    let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
+    let args = |key: &std::path::Path| -> Vec<String> {
+        ["--url", &net.rpc_url, "--keypair", key.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange].map(String::from).to_vec()
+    };
+    let mut oracle = tokio::process::Command::new(&keeper_bin)
+        .args(args(&keeper_path))
+        .args(["--metrics-addr", "127.0.0.1:0", "oracle", "--poll-ms", "300", "--heartbeat-secs", "1"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let wait = |what: &'static str, secs: u64, done: Box<dyn Fn(&meridian_sdk::state::Market) -> bool + Send>, address: Pubkey| {
+        let client = net.client();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            loop {
+                let m = client.market(&address).await.unwrap();
+                if done(&m) {
+                    return m;
+                }
+                assert!(Instant::now() < deadline, "{what}: {m:?}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    wait("the future priced", 60, Box::new(|m| m.mark_price == 15_600 && m.oracle_status == OracleStatus::Valid as u8), future).await;
+    let call_state = wait("the call revalued", 60, Box::new(|m| m.lot_risk_ts != 0), call).await;
+
+    // alice buys 1 SOL of the future and 1 SOL (10 lots) of the 150 call from bob
+    let mut traders = vec![];
+    for name in ["alice", "bob"] {
+        let w = net.wallet(10).await.unwrap();
+        let path = write_keypair(&dir, name, &w).unwrap();
+        fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
+        cli(path.clone(), words("account create")).await;
+        cli(path.clone(), words("account deposit 1000")).await;
+        traders.push((w, path));
+    }
+    let (alice, bob) = (&traders[0], &traders[1]);
+    let premium = meridian_sdk::state::market_units(&call_state, 6).format_price(call_state.band_reference);
+    cli(bob.1.clone(), words(&format!("order place {code} sell 1 --price 156 --type post-only"))).await;
+    cli(alice.1.clone(), words(&format!("order place {code} buy 1 --price 156 --type ioc"))).await;
+    cli(bob.1.clone(), words(&format!("order place {code}-150C sell 1 --price {premium} --type post-only"))).await;
+    cli(alice.1.clone(), words(&format!("order place {code}-150C buy 1 --price {premium} --type ioc"))).await;
+    // bob also leaves an order resting: the keeper cancels it at expiry
+    cli(bob.1.clone(), words(&format!("order place {code} sell 1 --price 160 --type post-only"))).await;
+    let crank = tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).args(["crank", "--once"]).output().await.unwrap();
+    assert!(crank.status.success(), "{}", String::from_utf8_lossy(&crank.stderr));
+    let alice_margin = meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0;
+    let before = client.margin_account(&alice_margin).await.unwrap();
+    let paid: i64 = before.positions_in_use().map(|p| p.quote_balance).sum();
+    assert!(paid < 0, "alice paid for what she bought");
+
+    // the window runs; expired, the market refuses orders with its own error
+    let shown = cli(admin_path.clone(), words(&format!("market show {code} --json"))).await.json();
+    assert_eq!(shown["expiry_ts"].as_i64(), Some(expiry), "{shown}");
+    let wait_until = expiry + 1;
+    while client.clock().await.unwrap().unix_timestamp < wait_until {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let late = run_cli(&net.rpc_url, &alice.1, Some(&exchange), &["order", "place", &code, "buy", "1", "--price", "156", "--type", "ioc"]).await;
+    assert!(!late.success && late.stderr.contains("MarketExpired"), "{}", late.stderr);
+
+    // the settler: orders cancelled, price fixed at 156, positions settled, markets closed
+    let admin_key_path = admin_path.clone();
+    let mut settler = tokio::process::Command::new(&keeper_bin)
+        .args(args(&admin_key_path))
+        .args(["--metrics-addr", "127.0.0.1:0", "settle", "--interval-secs", "1", "--close-markets"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for i in 0..5 {
+        let m = wait("settled and closed", 90, Box::new(|m| m.status == MarketStatus::Closed as u8), market(i)).await;
+        assert_eq!((m.open_interest, m.settlement_source), (0, SettlementSource::Window as u8), "{}", names[i]);
+    }
+    let fut = client.market(&future).await.unwrap();
+    assert_eq!(fut.settlement_price, 15_600, "the window's price, to the tick");
+    assert!(client.account_if_exists(&fut.book).await.unwrap().is_none(), "the book's rent is back");
+    settler.kill().await.ok();
+    oracle.kill().await.ok();
+    publisher.abort();
+
+    // alice: the future bought at 156 settles at 156 (nothing), the call pays 156 - 150 = 6 per SOL;
+    // everything settled, her slots free, and she withdraws it all
+    let after = client.margin_account(&alice_margin).await.unwrap();
+    assert_eq!(after.positions_in_use().count(), 0);
+    // her quote balances (-156 for the future, -premium for the calls) plus the payoffs: the
+    // future's 156, the calls' (156 - 150) x 1 SOL
+    assert_eq!(after.pnl_settled - before.pnl_settled, paid + 156_000_000 + 6_000_000, "the call's payoff less its premium; the future flat at 156");
+    let ata = meridian_sdk::token::associated_token_address(&alice.0.pubkey(), &mint, &BootstrapConfig::default().token_program);
+    let tokens = client.token_account(&ata).await.unwrap().amount;
+    let withdrawn = cli(alice.1.clone(), words("account withdraw all --json")).await.json();
+    assert_eq!(client.token_account(&ata).await.unwrap().amount - tokens, after.collateral as u64, "{withdrawn}");
+    let status = tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).arg("status").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,9 +3,10 @@
 //! aggregate over simulated Pyth and Switchboard feeds (real account formats and owners; a
 //! geometric Brownian motion with jumps), runs the real keepers (`meridian-keeper crank`, metrics on
 //! 127.0.0.1:9464, `meridian-keeper oracle`, metrics on the next port, and `meridian-keeper
-//! funding`), simulated market makers
-//! and takers, funds a demo wallet, writes a Solana CLI config for it, prints how to use the CLI,
-//! and runs until Ctrl-C (or `--run-for`).
+//! funding`, `meridian-keeper settle`), lists a dated BTC chain (a future, calls and puts) with
+//! `meridian market chain` that expires a few minutes in and is settled to cash by the settle
+//! keeper, runs simulated market makers and takers, funds a demo wallet, writes a Solana CLI
+//! config for it, prints how to use the CLI, and runs until Ctrl-C (or `--run-for`).
 use anyhow::{bail, Result};
 use clap::Parser;
 use meridian_e2e::{
@@ -51,6 +52,10 @@ struct Args {
     /// vault does not balance).
     #[arg(long)]
     run_for: Option<u64>,
+    /// List a BTC future and a call and a put at two strikes expiring this many seconds after
+    /// setup (the settle keeper takes them to cash); 0 = perpetuals only.
+    #[arg(long, default_value_t = 240)]
+    dated_expiry_secs: i64,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -92,9 +97,9 @@ async fn main() -> Result<()> {
             mid: AtomicU64::new(m.mark_price),
             bp,
             units: meridian_sdk::state::market_units(&m, out.decimals),
+            expiry_ts: 0,
         });
     }
-    let markets = Arc::new(markets);
 
     // an oracle per underlying: two Pyth feeds and a Switchboard feed, written by the simulator
     let mut oracles = vec![];
@@ -127,6 +132,40 @@ async fn main() -> Result<()> {
         path.jump_sigma = 0.01;
         oracles.push((underlying, feeds, path));
     }
+    // the dated chain on BTC, listed by the CLI as an operator would
+    if args.dated_expiry_secs > 0 {
+        let spot = ticks_to_dollars(&markets[0], markets[0].mid.load(Ordering::Relaxed));
+        let strike = |f: f64| ((spot * f / 1_000.0).round() * 1_000.0) as u64;
+        let expiry = client.clock().await?.unix_timestamp + args.dated_expiry_secs;
+        let window = if args.dated_expiry_secs >= 240 { 120 } else { 30 };
+        let listing = tokio::process::Command::new(workspace_bin("meridian"))
+            .args(["--url", &net.rpc_url, "--keypair"])
+            .arg(&admin_path)
+            .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--json", "market", "chain", "--underlying", "BTC", "--oracle", "BTC"])
+            .args(["--expiries", &expiry.to_string(), "--strikes", &format!("{},{}", strike(0.97), strike(1.03)), "--spot", &format!("{spot:.1}")])
+            .args(["--base-decimals", "8", "--lot", "0.0001", "--tick", "0.1", "--option-lot", "0.001", "--option-tick", "0.1"])
+            .args(["--settlement-window-secs", &window.to_string()])
+            .output()
+            .await?;
+        if !listing.status.success() {
+            bail!("market chain: {}", String::from_utf8_lossy(&listing.stderr));
+        }
+        let listed: serde_json::Value = serde_json::from_slice(&listing.stdout)?;
+        for entry in listed["listed"].as_array().cloned().unwrap_or_default() {
+            let address: meridian_sdk::Pubkey = entry["market"].as_str().unwrap_or_default().parse()?;
+            let m = client.market(&address).await?;
+            markets.push(SimMarket {
+                accounts: MarketAccounts::of(address, &m),
+                index: m.index,
+                name: market_name(&m),
+                mid: AtomicU64::new(m.mark_price),
+                bp: (m.mark_price / 10_000).max(1),
+                units: meridian_sdk::state::market_units(&m, out.decimals),
+                expiry_ts: m.expiry_ts,
+            });
+        }
+    }
+    let markets = Arc::new(markets);
 
     let config_path = dir.join("config.yml");
     let mut config = solana_cli_config::Config::default();
@@ -151,6 +190,7 @@ Meridian localnet is up.
   keepers         meridian-keeper crank (log: {dir}/keeper.log, metrics: http://{metrics}/metrics)
                   meridian-keeper oracle (log: {dir}/oracle-keeper.log, metrics: http://{oracle_metrics}/metrics)
                   meridian-keeper funding (log: {dir}/funding-keeper.log)
+                  meridian-keeper settle (log: {dir}/settle-keeper.log; expiries too)
 
 Try the CLI (another terminal, from the repository root):
   export MERIDIAN_EXCHANGE={exchange}
@@ -162,6 +202,8 @@ Try the CLI (another terminal, from the repository root):
   target/debug/meridian -C {c} order place BTC-PERP buy 0.01 --price 65100 --type ioc
   target/debug/meridian -C {c} positions
   target/debug/meridian -C {c} account show
+  target/debug/meridian -C {c} account withdraw all   (settles your PnL first)
+  target/debug/meridian -C {c} market show {dated}   (the dated chain expires {expiry_in} s in)
 ",
         rpc = net.rpc_url,
         program = meridian::ID,
@@ -176,6 +218,8 @@ Try the CLI (another terminal, from the repository root):
         dir = dir.display(),
         metrics = args.metrics_addr,
         oracles = oracles.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        dated = markets.iter().find(|m| m.expiry_ts != 0).map_or("BTC-PERP", |m| m.name.as_str()),
+        expiry_in = args.dated_expiry_secs,
         oracle_metrics = oracle_metrics_addr,
     );
     if args.exit_after_setup {
@@ -209,7 +253,7 @@ Try the CLI (another terminal, from the repository root):
         .args(["--url", &net.rpc_url, "--ws-url", &net.ws_url, "--keypair"])
         .arg(&keeper_path)
         .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--metrics-addr", &oracle_metrics_addr])
-        .args(["oracle", "--poll-ms", "500", "--move-bps", "5", "--heartbeat-secs", "5"])
+        .args(["oracle", "--poll-ms", "500", "--move-bps", "5", "--heartbeat-secs", "2"])
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true)
@@ -224,12 +268,24 @@ Try the CLI (another terminal, from the repository root):
         .stderr(log)
         .kill_on_drop(true)
         .spawn()?;
+    // the settle keeper realizes losses into the PnL pools every 5 s, so winners can withdraw, and
+    // takes the dated markets to cash at expiry (as the admin: it closes them too)
+    let log = std::fs::File::create(dir.join("settle-keeper.log"))?;
+    let mut settle_keeper = tokio::process::Command::new(workspace_bin("meridian-keeper"))
+        .args(["--url", &net.rpc_url, "--keypair"])
+        .arg(&admin_path)
+        .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--metrics-addr", "127.0.0.1:0"])
+        .args(["settle", "--interval-secs", "5", "--close-markets"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
     // trading starts once every market has a usable oracle price
     let ready_by = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let slot = client.clock().await?.slot;
         let mut ready = true;
-        for m in markets.iter() {
+        for m in markets.iter().filter(|m| m.trading()) {
             ready &= client.market(&m.accounts.market).await?.oracle_usable(slot);
         }
         if ready {
@@ -279,11 +335,13 @@ Try the CLI (another terminal, from the repository root):
             ));
         }
     }
-    // the feeds follow their price paths; the makers quote around the path
-    {
-        let (client, markets, stop, admin) = (client.clone(), markets.clone(), stop.clone(), admin.insecure_clone());
+    // the feeds follow their price paths (until the very end: the dated markets' settlement needs
+    // them after trading stops); the makers quote around the path
+    let feeds_stop = Arc::new(AtomicBool::new(false));
+    let feeds_task = {
+        let (client, markets, stop, admin) = (client.clone(), markets.clone(), feeds_stop.clone(), admin.insecure_clone());
         let mut noise = sim::Rng(99);
-        tasks.spawn(async move {
+        tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 for ((_, feeds, path), m) in oracles.iter_mut().zip(markets.iter()) {
                     let price = path.step(1.0);
@@ -295,6 +353,25 @@ Try the CLI (another terminal, from the repository root):
                     }
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    // the cluster's clock, and the dated markets' mids: a future's mark, an option's model value
+    // (once revalued)
+    {
+        let (client, markets, stop) = (client.clone(), markets.clone(), stop.clone());
+        tasks.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(clock) = client.clock().await {
+                    sim::CHAIN_TS.store(clock.unix_timestamp, Ordering::Relaxed);
+                }
+                for m in markets.iter().filter(|m| m.expiry_ts != 0 && m.trading()) {
+                    if let Ok(state) = client.market(&m.accounts.market).await {
+                        let mid = if state.is_option() && state.lot_risk_ts != 0 { state.band_reference } else { state.mark_price };
+                        m.mid.store(mid, Ordering::Relaxed);
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
     }
@@ -309,19 +386,25 @@ Try the CLI (another terminal, from the repository root):
             _ = tick.tick() => {}
             _ = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => break,
         }
+        let now = client.clock().await?.unix_timestamp;
         for m in markets.iter() {
             let state = client.market(&m.accounts.market).await?;
+            if state.is_dated() && now >= state.expiry_ts {
+                println!("{:<16} {}", m.name, expiry_line(&state, &m.units, now));
+                continue;
+            }
             let book = client.book(&state).await?;
             let (queue, _) = client.events(&state).await?;
             let px = |p: Option<u64>| p.map_or("-".to_string(), |t| m.units.format_price(t));
             println!(
-                "{:<9} bid {:>10} ask {:>10} mark {:>10} open interest {} , events queued {}",
+                "{:<16} bid {:>10} ask {:>10} mark {:>10} open interest {} , events queued {}, PnL pool {}",
                 m.name,
                 px(book.best_bid()),
                 px(book.best_ask()),
                 m.units.format_price(state.mark_price),
                 m.units.format_size(state.open_interest),
-                queue.len()
+                queue.len(),
+                meridian_sdk::amount::format_ui_amount(state.pnl_pool, out.decimals)
             );
         }
         println!(
@@ -334,17 +417,43 @@ Try the CLI (another terminal, from the repository root):
     }
     stop.store(true, Ordering::Relaxed);
     while tasks.join_next().await.is_some() {}
+    // a timed run waits (at most 150 s) for the dated markets to expire on the cluster's clock and
+    // for the settle keeper to take them to cash and close them
+    let dated: Vec<&SimMarket> = markets.iter().filter(|m| m.expiry_ts != 0).collect();
+    let mut expiry_ok = true;
+    if args.run_for.is_some() && !dated.is_empty() {
+        let settled_by = tokio::time::Instant::now() + Duration::from_secs(150);
+        loop {
+            let now = client.clock().await?.unix_timestamp;
+            let mut states = vec![];
+            for m in &dated {
+                states.push(client.market(&m.accounts.market).await?);
+            }
+            let done = states.iter().all(|s| now >= s.expiry_ts && s.status == meridian_sdk::state::MarketStatus::Closed as u8);
+            if done || tokio::time::Instant::now() > settled_by {
+                for (m, s) in dated.iter().zip(&states) {
+                    println!("expiry: {:<16} {}", m.name, expiry_line(s, &m.units, now));
+                }
+                expiry_ok = done;
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    feeds_stop.store(true, Ordering::Relaxed);
+    let _ = feeds_task.await;
     // give the keeper a moment to drain, then check the books balance
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = keeper_child.kill().await;
     let _ = oracle_keeper.kill().await;
     let _ = funding_keeper.kill().await;
+    let _ = settle_keeper.kill().await;
     let e = client.exchange(&exchange).await?;
     let vault = client.token_account(&e.vault).await?.amount;
     let conserved = vault as i128 == e.vault_liabilities().unwrap_or_default();
     let filled = stats.filled_lots.load(Ordering::Relaxed);
     println!(
-        "summary: {} quotes, {} takes, {filled} lots filled, {} errors; vault {} = collateral {} + fees {} + insurance {}: {}",
+        "summary: {} quotes, {} takes, {filled} lots filled, {} errors; vault {} = collateral {} + fees {} + insurance {} + PnL pools {}: {}",
         stats.quotes.load(Ordering::Relaxed),
         stats.takes.load(Ordering::Relaxed),
         stats.errors.load(Ordering::Relaxed),
@@ -352,12 +461,28 @@ Try the CLI (another terminal, from the repository root):
         e.total_collateral,
         e.fees_accrued,
         e.insurance_balance,
+        e.pnl_pools,
         if conserved { "conserved" } else { "NOT CONSERVED" }
     );
-    if args.run_for.is_some() && (filled == 0 || !conserved) {
-        bail!("demo run failed: filled {filled} lots, conserved {conserved}");
+    if args.run_for.is_some() && (filled == 0 || !conserved || !expiry_ok) {
+        bail!("demo run failed: filled {filled} lots, conserved {conserved}, expired markets settled {expiry_ok}");
     }
     Ok(())
+}
+
+/// An expired market's state: awaiting its price, or settled (price, positions, closed).
+fn expiry_line(m: &meridian_sdk::state::Market, units: &meridian_sdk::engine::ui::MarketUnits, now: i64) -> String {
+    let closed = m.status == meridian_sdk::state::MarketStatus::Closed as u8;
+    match meridian_sdk::settlement::expiry_state(m, now) {
+        meridian_sdk::settlement::ExpiryState::Settled { price, .. } => format!(
+            "settled at {}: {} positions settled, open interest {}{}",
+            units.format_price(price),
+            m.positions_settled,
+            units.format_size(m.open_interest),
+            if closed { ", closed" } else { "" }
+        ),
+        state => format!("expired: {state:?}"),
+    }
 }
 
 fn ticks_to_dollars(m: &SimMarket, ticks: u64) -> f64 {
