@@ -49,7 +49,7 @@ pub fn preview(account: &MarginAccount, markets: &BTreeMap<u16, Market>, slot: u
         let value = if m.is_settled() {
             m.settled_lot_value().ok()
         } else if open {
-            meridian::instructions::settle_pnl::settlement_value(m, slot)
+            meridian::instructions::settle_pnl::settlement_value(m, slot, unix_ts)
         } else {
             Some(0)
         };

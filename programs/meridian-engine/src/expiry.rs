@@ -163,6 +163,15 @@ impl Sampler {
         self.bucket_count = 0;
     }
 
+    /// The mean (rounded to nearest) of the bucket means there are, however few (None without a
+    /// sample): what bounds the admin's price when the window falls short.
+    pub fn partial_price(&self) -> Option<u64> {
+        let mut s = *self;
+        s.close_bucket();
+        let n = s.filled as u64;
+        (n > 0).then(|| s.sum_of_means / n + u64::from(s.sum_of_means % n * 2 >= n))
+    }
+
     /// The settlement price at `now`: the mean (rounded to nearest) of the bucket means, once the
     /// market has expired and enough buckets have samples.
     pub fn settlement_price(&self, w: &Window, now: i64) -> Result<u64, NotYet> {

@@ -120,6 +120,6 @@ meridian_errors! {
     SettlementPriceFixed => "the market's settlement price is already fixed",
     SettlementGraceNotOver => "the admin may set a settlement price only once the grace period after expiry has passed without enough samples",
     OpenInterestLeft => "positions with base remain in this market: settle them (or let them close) before closing the market",
-    MarketSettled => "the market has settled: its positions settle at the settlement price (settle_expired), they are not liquidated",
-    InvalidSettlementPrice => "settlement price must be above zero and one lot's value at it must fit 63 bits",
+    MarketSettled => "the market has expired and its settlement price is known: its positions settle at it (fix_settlement_price, settle_expired), they are not liquidated",
+    InvalidSettlementPrice => "settlement price must be above zero, one lot's value at it must fit 63 bits, and it must lie within the market's band of the window's samples",
 }

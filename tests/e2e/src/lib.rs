@@ -198,6 +198,22 @@ pub async fn run_cli(rpc_url: &str, keypair: &Path, exchange: Option<&str>, args
     }
 }
 
+/// The CLI against one exchange of a localnet.
+pub struct Cli {
+    pub rpc_url: String,
+    pub exchange: String,
+}
+
+impl Cli {
+    /// Runs `command` (split on whitespace) as `keypair` and asserts it succeeded.
+    pub async fn ok(&self, keypair: &Path, command: &str) -> CliOutput {
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let out = run_cli(&self.rpc_url, keypair, Some(&self.exchange), &args).await;
+        assert!(out.success, "meridian {command}:\n{}", out.stderr);
+        out
+    }
+}
+
 /// GET /metrics from the keeper (plain HTTP/1.1 over a TCP socket).
 pub async fn scrape_metrics(port: u16) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

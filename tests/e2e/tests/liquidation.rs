@@ -5,7 +5,7 @@
 //! end every trader is healthy or closed out, the exchange is solvent (equity of all accounts plus
 //! the insurance fund >= 0), the vault reconciles, and the liquidator reports its wins, earnings
 //! and the slots from the oracle push to each landed liquidation.
-use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Localnet, LocalnetOptions};
+use meridian_e2e::{feeds::SimulatedFeeds, scrape_metrics, write_keypair, Cli, Localnet, LocalnetOptions};
 use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::{oracle::feed_id_hex, Pubkey};
 use solana_sdk::{signature::Keypair, signer::Signer};
@@ -31,15 +31,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     let exchange = out.exchange.clone();
     let exchange_key: Pubkey = exchange.parse().unwrap();
     let mint: Pubkey = out.collateral_mint.parse().unwrap();
-    let cli = |path: std::path::PathBuf, args: Vec<String>| {
-        let (url, ex) = (net.rpc_url.clone(), exchange.clone());
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = run_cli(&url, &path, Some(&ex), &args).await;
-            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
-            out
-        }
-    };
+    let cli = Cli { rpc_url: net.rpc_url.clone(), exchange: exchange.clone() };
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
 
     let (pyth_a, pyth_b) = ([0x31u8; 32], [0x32u8; 32]);
@@ -47,9 +39,9 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     feeds.publish(&client, &admin, &[150.0, 150.0, 150.0]).await.unwrap();
     let switchboard = feeds.feeds[2].account.pubkey().to_string();
     let create = format!("oracle create --name SOL --pyth {} --pyth {} --switchboard {switchboard}", feed_id_hex(&pyth_a), feed_id_hex(&pyth_b));
-    cli(admin_path.clone(), words(&create)).await;
-    cli(admin_path.clone(), words("market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150")).await;
-    cli(admin_path.clone(), words("market set-oracle SOL-PERP SOL")).await;
+    cli.ok(&admin_path, &create).await;
+    cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
+    cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
     let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
     let base_args = ["--url", &net.rpc_url, "--keypair", keeper_path.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange];
     let once = tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
@@ -57,30 +49,30 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
 
     // the insurance fund: 20 USDC from the admin
     fund_wallet(&client, &admin, &mint, &admin.pubkey(), 1_000_000_000).await.unwrap();
-    let shown = cli(admin_path.clone(), words("insurance deposit 20 --json")).await.json();
+    let shown = cli.ok(&admin_path, "insurance deposit 20 --json").await.json();
     assert_eq!(shown["balance"].as_str(), Some("20.000000"));
     // the maker sells 20 SOL; four traders buy 5 SOL each with 200-300 USDC
     let maker = net.wallet(10).await.unwrap();
     let maker_path = write_keypair(&dir, "maker", &maker).unwrap();
     fund_wallet(&client, &admin, &mint, &maker.pubkey(), 100_000_000_000).await.unwrap();
-    cli(maker_path.clone(), words("account create")).await;
-    cli(maker_path.clone(), words("account deposit 50000")).await;
-    cli(maker_path.clone(), words("order place SOL-PERP sell 20 --price 150 --type post-only")).await;
+    cli.ok(&maker_path, "account create").await;
+    cli.ok(&maker_path, "account deposit 50000").await;
+    cli.ok(&maker_path, "order place SOL-PERP sell 20 --price 150 --type post-only").await;
     let (mut traders, mut trader_owners) = (vec![], vec![]);
     for (i, deposit) in [185, 220, 260, 300].into_iter().enumerate() {
         let t = net.wallet(10).await.unwrap();
         let path = write_keypair(&dir, &format!("trader{i}"), &t).unwrap();
         fund_wallet(&client, &admin, &mint, &t.pubkey(), 1_000_000_000).await.unwrap();
-        cli(path.clone(), words("account create")).await;
-        cli(path.clone(), words(&format!("account deposit {deposit}"))).await;
-        cli(path.clone(), words("order place SOL-PERP buy 5 --price 150 --type ioc")).await;
+        cli.ok(&path, "account create").await;
+        cli.ok(&path, &format!("account deposit {deposit}")).await;
+        cli.ok(&path, "order place SOL-PERP buy 5 --price 150 --type ioc").await;
         traders.push(meridian_sdk::pda::margin_account(&exchange_key, &t.pubkey(), 0).0);
         trader_owners.push(t.pubkey().to_string());
     }
     // the liquidator's account: 5,000 USDC to carry what it takes over
     fund_wallet(&client, &admin, &mint, &keeper.pubkey(), 5_000_000_000).await.unwrap();
-    cli(keeper_path.clone(), words("account create")).await;
-    cli(keeper_path.clone(), words("account deposit 5000")).await;
+    cli.ok(&keeper_path, "account create").await;
+    cli.ok(&keeper_path, "account deposit 5000").await;
 
     // the keepers, together
     let metrics_port = meridian_e2e::free_port();
@@ -104,9 +96,9 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     }
     // the maker bids 10 SOL at 100: where the liquidator can sell what it takes over (the admin
     // widens the market's price band to 35% for a bid a third under the price)
-    let banded = cli(admin_path.clone(), words("market band SOL-PERP 3500 --json")).await.json();
+    let banded = cli.ok(&admin_path, "market band SOL-PERP 3500 --json").await.json();
     assert_eq!(banded["price_band_bps"].as_u64(), Some(3_500));
-    cli(maker_path.clone(), words("order place SOL-PERP buy 10 --price 100 --type post-only")).await;
+    cli.ok(&maker_path, "order place SOL-PERP buy 10 --price 100 --type post-only").await;
     feeds.publish(&client, &admin, &[112.0, 112.0, 112.0]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -149,7 +141,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     // leaves room for a loaded CI machine and still fails a keeper that waits on each confirmation
     assert!(latency <= 4.0, "mean latency {latency:.1} slots");
     // the trader liquidated first has it in its health history, shown by `meridian account show`
-    let shown = cli(admin_path.clone(), vec!["account".into(), "show".into(), "--owner".into(), trader_owners[0].clone(), "--json".into()]).await.json();
+    let shown = cli.ok(&admin_path, &format!("account show --owner {} --json", trader_owners[0])).await.json();
     let history = shown["health_history"].as_array().expect("health history");
     assert!(
         history.iter().any(|s| s["by"].as_array().unwrap().iter().any(|b| b == "liquidation") && s["below_maintenance"] == true),
@@ -166,7 +158,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     assert!(total_equity + e.insurance_balance as i128 >= 0, "solvent: {total_equity} + {}", e.insurance_balance);
     let status = tokio::process::Command::new(&keeper_bin).args(base_args).arg("status").output().await.unwrap();
     assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));
-    let shown = cli(admin_path.clone(), words("insurance show --json")).await.json();
+    let shown = cli.ok(&admin_path, "insurance show --json").await.json();
     assert_eq!(shown["paid_to_bankruptcies_total"].as_str().map(String::from), Some(meridian_sdk::amount::format_ui_amount(e.insurance_paid, 6)));
     for mut child in [oracle, crank, liquidator] {
         child.kill().await.ok();

@@ -6,7 +6,7 @@
 //! `meridian liquidate` cancels that account's orders for a fee (liquidation stage 1). A winner
 //! takes a profit out through PnL settlement; a dated chain expires and settles to cash with the
 //! settle keeper.
-use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Localnet, LocalnetOptions};
+use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Cli, Localnet, LocalnetOptions};
 use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::{
     engine::oracle::Outcome,
@@ -213,38 +213,50 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+
+/// A local validator with a bootstrapped exchange and a SOL oracle (CLI-created) over two simulated
+/// Pyth feeds (`feed_byte`, `feed_byte + 1`) and a Switchboard feed published at `dollars`.
+struct SolExchange {
+    net: Localnet,
+    client: meridian_sdk::client::Client,
+    dir: std::path::PathBuf,
+    admin: Keypair,
+    admin_path: std::path::PathBuf,
+    exchange: String,
+    exchange_key: Pubkey,
+    mint: Pubkey,
+    cli: Cli,
+    feeds: SimulatedFeeds,
+}
+
+async fn sol_exchange(tag: &str, feed_byte: u8, dollars: f64) -> SolExchange {
+    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+    let client = net.client();
+    let dir = std::env::temp_dir().join(format!("meridian-e2e-{tag}-{}", std::process::id()));
+    let admin = net.wallet(100).await.unwrap();
+    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
+    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
+    let (exchange, exchange_key): (String, Pubkey) = (out.exchange.clone(), out.exchange.parse().unwrap());
+    let mint: Pubkey = out.collateral_mint.parse().unwrap();
+    let cli = Cli { rpc_url: net.rpc_url.clone(), exchange: exchange.clone() };
+    let ids = [[feed_byte; 32], [feed_byte + 1; 32]];
+    let mut feeds = SimulatedFeeds::create(&client, &admin, &ids, 1).await.unwrap();
+    feeds.publish(&client, &admin, &[dollars; 3]).await.unwrap();
+    let (a, b) = (feed_id_hex(&ids[0]), feed_id_hex(&ids[1]));
+    let sb = feeds.feeds[2].account.pubkey().to_string();
+    cli.ok(&admin_path, &format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}")).await;
+    SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, feeds }
+}
+
 /// PnL settlement end to end: two traders open 10 SOL against each other at 150, the oracle keeper
 /// follows the feeds to 165, the settle keeper realizes the loser's 150 USDC into the market's PnL
 /// pool, and the winner closes and takes its profit out with `meridian account withdraw all`
 /// (which settles first): 1,148.425 USDC back for 1,000 deposited, read back over RPC.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_winner_takes_its_profit_out() {
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-settle-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
-    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let (exchange, exchange_key): (String, Pubkey) = (out.exchange.clone(), out.exchange.parse().unwrap());
-    let mint: Pubkey = out.collateral_mint.parse().unwrap();
-    let cli = |path: std::path::PathBuf, args: Vec<String>| {
-        let (url, ex) = (net.rpc_url.clone(), exchange.clone());
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = run_cli(&url, &path, Some(&ex), &args).await;
-            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
-            out
-        }
-    };
-    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-
-    let mut feeds = SimulatedFeeds::create(&client, &admin, &[[0x31u8; 32], [0x32u8; 32]], 1).await.unwrap();
-    feeds.publish(&client, &admin, &[150.0; 3]).await.unwrap();
-    let (a, b) = (feed_id_hex(&[0x31u8; 32]), feed_id_hex(&[0x32u8; 32]));
-    let sb = feeds.feeds[2].account.pubkey().to_string();
-    cli(admin_path.clone(), words(&format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}"))).await;
-    cli(admin_path.clone(), words("market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150")).await;
-    cli(admin_path.clone(), words("market set-oracle SOL-PERP SOL")).await;
+    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } = sol_exchange("settle", 0x31, 150.0).await;
+    cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
+    cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
     let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
     let keeper = net.wallet(10).await.unwrap();
     let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
@@ -278,13 +290,13 @@ async fn a_winner_takes_its_profit_out() {
         let w = net.wallet(10).await.unwrap();
         let path = write_keypair(&dir, name, &w).unwrap();
         fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
-        cli(path.clone(), words("account create")).await;
-        cli(path.clone(), words("account deposit 1000")).await;
+        cli.ok(&path, "account create").await;
+        cli.ok(&path, "account deposit 1000").await;
         traders.push((w, path));
     }
     let (alice, bob, carol) = (&traders[0], &traders[1], &traders[2]);
-    cli(bob.1.clone(), words("order place SOL-PERP sell 10 --price 150 --type post-only")).await;
-    cli(alice.1.clone(), words("order place SOL-PERP buy 10 --price 150 --type ioc")).await;
+    cli.ok(&bob.1, "order place SOL-PERP sell 10 --price 150 --type post-only").await;
+    cli.ok(&alice.1, "order place SOL-PERP buy 10 --price 150 --type ioc").await;
     let crank = || async {
         let out = tokio::process::Command::new(&keeper_bin).args(base_args).args(["crank", "--once"]).output().await.unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -296,19 +308,19 @@ async fn a_winner_takes_its_profit_out() {
     priced(16_500).await;
     let settled = tokio::process::Command::new(&keeper_bin).args(base_args).args(["settle", "--once"]).output().await.unwrap();
     assert!(settled.status.success(), "{}", String::from_utf8_lossy(&settled.stderr));
-    let shown = cli(admin_path.clone(), words("market show SOL-PERP --json")).await.json();
+    let shown = cli.ok(&admin_path, "market show SOL-PERP --json").await.json();
     assert_eq!(shown["pnl_pool"].as_str(), Some("150.000000"), "{shown}");
     let bob_account = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &bob.0.pubkey(), 0).0).await.unwrap();
     assert_eq!(bob_account.pnl_settled, -150_000_000);
 
     // alice closes at 165 and takes everything out: the CLI settles her 150 first
-    cli(carol.1.clone(), words("order place SOL-PERP buy 10 --price 165 --type post-only")).await;
-    cli(alice.1.clone(), words("order place SOL-PERP sell 10 --price 165 --type ioc")).await;
+    cli.ok(&carol.1, "order place SOL-PERP buy 10 --price 165 --type post-only").await;
+    cli.ok(&alice.1, "order place SOL-PERP sell 10 --price 165 --type ioc").await;
     crank().await;
     let token_program = meridian_migrations::BootstrapConfig::default().token_program;
     let ata = meridian_sdk::token::associated_token_address(&alice.0.pubkey(), &mint, &token_program);
     let before = client.token_account(&ata).await.unwrap().amount;
-    let withdrawn = cli(alice.1.clone(), words("account withdraw all --json")).await.json();
+    let withdrawn = cli.ok(&alice.1, "account withdraw all --json").await.json();
     // 1,000 deposited, +150 of profit, -0.75 and -0.825 of taker fees
     assert_eq!(withdrawn["withdrawn"].as_str(), Some("1148.425000"), "{withdrawn}");
     assert_eq!(client.token_account(&ata).await.unwrap().amount - before, 1_148_425_000);
@@ -327,31 +339,8 @@ async fn a_winner_takes_its_profit_out() {
 /// withdraws exactly what the payoffs say.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dated_chain_expires_settles_and_pays_out() {
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-expiry-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
-    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let (exchange, exchange_key): (String, Pubkey) = (out.exchange.clone(), out.exchange.parse().unwrap());
-    let mint: Pubkey = out.collateral_mint.parse().unwrap();
-    let cli = |path: std::path::PathBuf, args: Vec<String>| {
-        let (url, ex) = (net.rpc_url.clone(), exchange.clone());
-        async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = run_cli(&url, &path, Some(&ex), &args).await;
-            assert!(out.success, "meridian {args:?}:\n{}", out.stderr);
-            out
-        }
-    };
-    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-
     // SOL at 156 for the whole run, published twice a second
-    let mut feeds = SimulatedFeeds::create(&client, &admin, &[[0x41u8; 32], [0x42u8; 32]], 1).await.unwrap();
-    feeds.publish(&client, &admin, &[156.0; 3]).await.unwrap();
-    let (a, b) = (feed_id_hex(&[0x41u8; 32]), feed_id_hex(&[0x42u8; 32]));
-    let sb = feeds.feeds[2].account.pubkey().to_string();
-    cli(admin_path.clone(), words(&format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}"))).await;
+    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } = sol_exchange("expiry", 0x41, 156.0).await;
     let publisher = {
         let (client, admin) = (net.client(), admin.insecure_clone());
         tokio::spawn(async move {
@@ -365,15 +354,11 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     // the chain: per expiry a future and a call and a put per strike
     let now = client.clock().await.unwrap().unix_timestamp;
     let expiry = now + 90;
-    let listed = cli(
-        admin_path.clone(),
-        words(&format!(
-            "market chain --underlying SOL --oracle SOL --expiries {expiry} --strikes 150,160 --spot 156 --base-decimals 9 \
-             --lot 0.01 --tick 0.01 --option-lot 0.1 --option-tick 0.001 --settlement-window-secs 30 --json"
-        )),
-    )
-    .await
-    .json();
+    let chain = format!(
+        "market chain --underlying SOL --oracle SOL --expiries {expiry} --strikes 150,160 --spot 156 --base-decimals 9 \
+         --lot 0.01 --tick 0.01 --option-lot 0.1 --option-tick 0.001 --settlement-window-secs 30 --json"
+    );
+    let listed = cli.ok(&admin_path, &chain).await.json();
     assert_eq!(listed["markets"].as_u64(), Some(5), "{listed}");
     let names: Vec<String> = listed["listed"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
     let code = names[0].clone();
@@ -417,18 +402,18 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
         let w = net.wallet(10).await.unwrap();
         let path = write_keypair(&dir, name, &w).unwrap();
         fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
-        cli(path.clone(), words("account create")).await;
-        cli(path.clone(), words("account deposit 1000")).await;
+        cli.ok(&path, "account create").await;
+        cli.ok(&path, "account deposit 1000").await;
         traders.push((w, path));
     }
     let (alice, bob) = (&traders[0], &traders[1]);
     let premium = meridian_sdk::state::market_units(&call_state, 6).format_price(call_state.band_reference);
-    cli(bob.1.clone(), words(&format!("order place {code} sell 1 --price 156 --type post-only"))).await;
-    cli(alice.1.clone(), words(&format!("order place {code} buy 1 --price 156 --type ioc"))).await;
-    cli(bob.1.clone(), words(&format!("order place {code}-150C sell 1 --price {premium} --type post-only"))).await;
-    cli(alice.1.clone(), words(&format!("order place {code}-150C buy 1 --price {premium} --type ioc"))).await;
+    cli.ok(&bob.1, &format!("order place {code} sell 1 --price 156 --type post-only")).await;
+    cli.ok(&alice.1, &format!("order place {code} buy 1 --price 156 --type ioc")).await;
+    cli.ok(&bob.1, &format!("order place {code}-150C sell 1 --price {premium} --type post-only")).await;
+    cli.ok(&alice.1, &format!("order place {code}-150C buy 1 --price {premium} --type ioc")).await;
     // bob also leaves an order resting: the keeper cancels it at expiry
-    cli(bob.1.clone(), words(&format!("order place {code} sell 1 --price 160 --type post-only"))).await;
+    cli.ok(&bob.1, &format!("order place {code} sell 1 --price 160 --type post-only")).await;
     let crank = tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).args(["crank", "--once"]).output().await.unwrap();
     assert!(crank.status.success(), "{}", String::from_utf8_lossy(&crank.stderr));
     let alice_margin = meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0;
@@ -437,7 +422,7 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     assert!(paid < 0, "alice paid for what she bought");
 
     // the window runs; expired, the market refuses orders with its own error
-    let shown = cli(admin_path.clone(), words(&format!("market show {code} --json"))).await.json();
+    let shown = cli.ok(&admin_path, &format!("market show {code} --json")).await.json();
     assert_eq!(shown["expiry_ts"].as_i64(), Some(expiry), "{shown}");
     let wait_until = expiry + 1;
     while client.clock().await.unwrap().unix_timestamp < wait_until {
@@ -474,7 +459,7 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     assert_eq!(after.pnl_settled - before.pnl_settled, paid + 156_000_000 + 6_000_000, "the call's payoff less its premium; the future flat at 156");
     let ata = meridian_sdk::token::associated_token_address(&alice.0.pubkey(), &mint, &BootstrapConfig::default().token_program);
     let tokens = client.token_account(&ata).await.unwrap().amount;
-    let withdrawn = cli(alice.1.clone(), words("account withdraw all --json")).await.json();
+    let withdrawn = cli.ok(&alice.1, "account withdraw all --json").await.json();
     assert_eq!(client.token_account(&ata).await.unwrap().amount - tokens, after.collateral as u64, "{withdrawn}");
     let status = tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).arg("status").output().await.unwrap();
     assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));

@@ -255,8 +255,11 @@ fn settle_pnl_rejects_bad_input_and_changes_nothing() {
     s.h.fails(&[foreign_market], &[], Expected::Meridian(MeridianError::WrongExchange), &watched);
     let foreign_account = ix::settle_pnl(&s.m.accounts, &[stranger.margin]);
     s.h.fails(&[foreign_account], &[], Expected::Meridian(MeridianError::WrongExchange), &watched);
-    // an account with no position in the market
+    // an account with no position in the market: alone, an error; in a batch, skipped (one account
+    // settled meanwhile by someone else does not fail a keeper's batch)
     s.h.fails(&[ix::settle_pnl(&s.m.accounts, &[carol.margin])], &[], Expected::Meridian(MeridianError::NoPositionToSettle), &watched);
+    let batch = s.h.ok(&[ix::settle_pnl(&s.m.accounts, &[carol.margin, s.bob.margin])], &[]);
+    assert_eq!(batch.return_data.data, 1u16.to_le_bytes(), "bob's loss realized, carol skipped");
     // not a margin account; read-only
     let market_as_account = ix::settle_pnl(&s.m.accounts, &[s.m.accounts.book]);
     s.h.fails(&[market_as_account], &[], Expected::Anchor(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch), &watched);
@@ -506,6 +509,8 @@ mod expiry {
         let bob_owner = d.bob.owner.insecure_clone();
         d.h.fails(&[forged], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &[d.put.accounts.market]);
         d.h.fails(&[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 0)], &[&admin], Expected::Meridian(MeridianError::InvalidSettlementPrice), &[d.put.accounts.market]);
+        // the window's 10 buckets averaged 1,000 ticks: the admin's price stays within the band (10%)
+        d.h.fails(&[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 1_101)], &[&admin], Expected::Meridian(MeridianError::InvalidSettlementPrice), &[d.put.accounts.market]);
         d.h.ok(&[put_set], &[&admin]);
         let put = d.market(&d.put);
         assert_eq!((put.settlement_price, put.settlement_source), (1_010, SettlementSource::Admin as u8));
@@ -565,8 +570,17 @@ mod expiry {
         d.h.ok(&[ix::set_paused(&d.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
         d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::TradingPaused), &watched);
         d.h.ok(&[ix::set_paused(&d.fx.exchange, &admin.pubkey(), 0)], &[&admin]);
-        // a settled position is worth its payoff in margin: bob's collateral can be withdrawn down to it
-        assert_eq!(d.settle(d.fut, &[&bob, &alice]), 2);
+        // a settled market's positions are not liquidated: they settle
+        let take = ix::liquidate_take_position(&d.fx.exchange, &d.fut.accounts, &alice.margin, &bob.margin, &bob.owner.pubkey(), 1, &[], &[]);
+        d.h.fails(&[take], &[&bob.owner], Expected::Meridian(MeridianError::MarketSettled), &watched);
+        // the long settled alone: no long lots left, but bob's short still holds base, so the market
+        // stays open until it settles too
+        assert_eq!(d.settle(d.fut, &[&alice]), 1);
+        assert_eq!(d.market(&d.fut).open_interest, 0);
+        d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
+        // alice's loss was realized and her slot freed: only bob moves
+        assert_eq!(d.settle(d.fut, &[&bob, &alice]), 1);
+        d.h.ok(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin]);
         d.check();
     }
 }

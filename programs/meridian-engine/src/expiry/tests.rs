@@ -104,6 +104,8 @@ fn too_few_samples_extend_the_window_until_there_are_enough() {
         assert!(s.sample(&WINDOW, 500, b as u64, WINDOW.bucket_end(b) - 1));
     }
     assert_eq!(s.settlement_price(&WINDOW, EXPIRY + 10_000), Err(NotYet::TooFewSamples { filled: 10 }));
+    assert_eq!(s.partial_price(), Some(500), "what the admin's price is bounded around");
+    assert_eq!(Sampler::default().partial_price(), None);
     // after expiry the buckets go on: 5 more at 800 make 15
     for b in BUCKETS + 1..=BUCKETS + 5 {
         assert!(s.sample(&WINDOW, 800, b as u64, WINDOW.bucket_end(b) - 1));

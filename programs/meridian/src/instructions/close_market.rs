@@ -28,7 +28,7 @@ pub struct CloseMarket<'info> {
 pub fn process_close_market(ctx: Context<CloseMarket>) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
     require!(!market.is_dated() || market.is_settled(), MeridianError::SettlementPriceNotFixed);
-    require!(market.open_interest == 0, MeridianError::OpenInterestLeft);
+    require!(market.open_interest == 0 && market.short_interest == 0, MeridianError::OpenInterestLeft);
     {
         let book_info = ctx.accounts.book.to_account_info();
         let mut book = book_info.try_borrow_mut_data()?;

@@ -26,6 +26,8 @@ pub(crate) fn fix(market: &mut Market, price: u64, source: SettlementSource, now
     market.settlement_price = price;
     market.settlement_source = source as u8;
     market.settlement_ts = now_ts;
+    // every fill is applied (check_can_fix): the shorts hold as many lots as the longs
+    market.short_interest = market.open_interest;
     msg!("settlement price {} ticks ({:?})", price, source);
 }
 

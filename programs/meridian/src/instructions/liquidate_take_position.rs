@@ -53,7 +53,7 @@ pub fn process_liquidate_take_position<'info>(
     let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     market.check_can_cancel()?;
-    require!(!market.is_settled(), MeridianError::MarketSettled);
+    require!(!market.price_is_known(Clock::get()?.unix_timestamp), MeridianError::MarketSettled);
     let (mut account, mut liquidator) =
         super::liquidate_cancel_orders::load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     require!(account.open_order_slots == 0, MeridianError::LiquidateeHasOrders);

@@ -22,9 +22,10 @@ pub struct SettlePnl<'info> {
 
 /// A lot's value to settle an open position at (the SDK previews with this too): the mark (the
 /// oracle's price, usable; the stable mark without an oracle) or an option's model value (revalued,
-/// usable). None: open positions wait for a usable price.
-pub fn settlement_value(m: &Market, slot: u64) -> Option<i64> {
-    if m.has_oracle() && (m.awaits_revaluation() || !m.oracle_usable(slot)) {
+/// usable). None: open positions wait for a usable price, or past a dated market's expiry for its
+/// settlement price (they are worth their payoff then, not the oracle's price).
+pub fn settlement_value(m: &Market, slot: u64, now_ts: i64) -> Option<i64> {
+    if m.is_expired(now_ts) || (m.has_oracle() && (m.awaits_revaluation() || !m.oracle_usable(slot))) {
         return None;
     }
     i64::try_from(m.lot_value().ok()?).ok()
@@ -36,7 +37,9 @@ pub fn settlement_value(m: &Market, slot: u64) -> Option<i64> {
 /// from the pool into collateral (an open position's only at a usable price, 80% of it at most, and
 /// at most 10% of its notional per account per hour). In a settled dated market the position is
 /// first closed at the settlement price (`settle_expired`). A position left with nothing frees its
-/// slot. Returns how many positions moved money.
+/// slot. An account without a position here, or whose open position has no usable price now, is
+/// skipped (one such account does not fail a batch); `NoPositionToSettle` / `OracleNotUsable`
+/// only when that is true of every account passed. Returns how many positions moved money.
 pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Result<u16> {
     let a = &ctx.accounts;
     let exchange_key = a.exchange.key();
@@ -45,15 +48,22 @@ pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Resul
     let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     let clock = Clock::get()?;
-    let value = settlement_value(&market, clock.slot);
-    let mut settled = 0u16;
+    let value = settlement_value(&market, clock.slot, clock.unix_timestamp);
+    let (mut settled, mut held, mut waiting) = (0u16, 0u16, 0u16);
     for info in ctx.remaining_accounts {
         let mut account = load_settled_account(info, &exchange_key)?;
-        let slot = account.find_position(market.index).ok_or(MeridianError::NoPositionToSettle)?;
+        let Some(slot) = account.find_position(market.index) else { continue };
+        held += 1;
+        if value.is_none() && !market.is_settled() && account.position(slot).base_lots != 0 {
+            waiting += 1;
+            continue;
+        }
         if settle_position(&mut exchange, &mut market, &mut account, slot, value, clock.unix_timestamp)? {
             settled += 1;
         }
     }
+    require!(held > 0, MeridianError::NoPositionToSettle);
+    require!(waiting < held, MeridianError::OracleNotUsable);
     Ok(settled)
 }
 
@@ -118,6 +128,9 @@ pub(crate) fn close_at_settlement(market: &mut Market, account: &mut MarginAccou
     let realized = expiry::settle_position(account.position_mut(slot), lot_value).ok_or(MeridianError::MathOverflow)?;
     account.realized_pnl = account.realized_pnl.saturating_add(realized);
     update_open_interest(market, base, 0);
+    if base < 0 {
+        market.short_interest = market.short_interest.saturating_sub(base.unsigned_abs());
+    }
     market.positions_settled = market.positions_settled.saturating_add(1);
     Ok(())
 }

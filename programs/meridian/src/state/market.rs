@@ -186,7 +186,10 @@ pub struct Market {
     pub settlement_ts: i64,
     /// Positions settled at expiry so far.
     pub positions_settled: u64,
-    pub reserved: [u64; 2],
+    /// A settled market's short lots not settled yet (the open interest when the price was fixed,
+    /// less each short settled; `open_interest` counts the longs): it closes when both are 0.
+    pub short_interest: u64,
+    pub reserved: [u64; 1],
 }
 
 /// How a dated market's settlement price was fixed.
@@ -338,6 +341,12 @@ impl Market {
     /// The settlement price is fixed: positions settle at it.
     pub fn is_settled(&self) -> bool {
         self.settlement_source != SettlementSource::None as u8
+    }
+
+    /// The settlement price is fixed, or past expiry the window's samples already determine it:
+    /// positions are worth their payoff, not the oracle's price.
+    pub fn price_is_known(&self, now_ts: i64) -> bool {
+        self.is_settled() || (self.is_expired(now_ts) && self.sampler().settlement_price(&self.settlement_window(), now_ts).is_ok())
     }
 
     pub fn settlement_window(&self) -> expiry::Window {
