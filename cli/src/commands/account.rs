@@ -11,7 +11,7 @@ use meridian_sdk::{
     client::SdkError,
     engine::margin::Health,
     ix, pda, settlement,
-    state::{market_name, MarginAccount, Market},
+    state::{market_name, market_units, MarginAccount, Market},
     token, Pubkey,
 };
 use serde_json::Value;
@@ -108,9 +108,17 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
 
 /// Each position's PnL: realized (a statement), unsettled (what settlement moves: cash plus the base
 /// at the settlement price; "-" without a usable price), settle_now (what `settle_pnl` would move
-/// into collateral now), held_back (profit the pool or the rules hold back), and the market's pool.
-fn pnl_view(pnl: &[settlement::PositionPnl], markets: &BTreeMap<u16, Market>, decimals: u8) -> Value {
+/// into collateral now), held_back (profit the pool or the rules hold back), the market's pool, and
+/// for a dated market where it stands at `now` (settled at its price, awaiting it, or trading until
+/// its expiry).
+fn pnl_view(pnl: &[settlement::PositionPnl], markets: &BTreeMap<u16, Market>, decimals: u8, now: i64) -> Value {
     let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
+    let expiry = |m: &Market| match settlement::expiry_state(m, now) {
+        settlement::ExpiryState::Perpetual => Value::Null,
+        settlement::ExpiryState::Settled { price, .. } => format!("settled at {}", market_units(m, decimals).format_price(price)).into(),
+        settlement::ExpiryState::AwaitingPrice { .. } => "expired, awaiting the settlement price".into(),
+        _ => format!("expires {}", super::expiry::expiry_code(m.expiry_ts)).into(),
+    };
     Value::Array(
         pnl.iter()
             .map(|p| {
@@ -121,6 +129,7 @@ fn pnl_view(pnl: &[settlement::PositionPnl], markets: &BTreeMap<u16, Market>, de
                     "settle_now": ui(p.settle_now as i128),
                     "held_back": ui(p.held_back()),
                     "pnl_pool": amount::format_ui_amount(p.pool, decimals),
+                    "expiry": markets.get(&p.market).map_or(Value::Null, expiry),
                 })
             })
             .collect(),
@@ -184,7 +193,8 @@ async fn show(ctx: &Context, exchange: &Pubkey, address: &Pubkey, decimals: u8) 
     let health = ctx.client.health(exchange, &m).await?;
     let mut r = describe(address, &m, &health, decimals);
     let (markets, clock) = (ctx.client.markets_of(exchange, &m).await?, ctx.client.clock().await?);
-    r.push("pnl", pnl_view(&settlement::preview(&m, &markets, clock.slot, clock.unix_timestamp), &markets, decimals));
+    let pnl = settlement::preview(&m, &markets, clock.slot, clock.unix_timestamp);
+    r.push("pnl", pnl_view(&pnl, &markets, decimals, clock.unix_timestamp));
     let now_slot = ctx.client.rpc().get_slot().await?;
     r.push("health_history", health_history(&m, decimals, now_slot));
     let greeks = ctx.client.greeks(exchange, &m).await?;
@@ -315,7 +325,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
                     .with("settled", ui(after.pnl_settled as i128 - before.pnl_settled as i128))
                     .with("collateral", ui(after.collateral as i128))
                     .with("held_back", ui(pnl.iter().map(|p| p.held_back()).sum()))
-                    .with("pnl", pnl_view(&pnl, &markets, e.collateral_decimals)),
+                    .with("pnl", pnl_view(&pnl, &markets, e.collateral_decimals, client.clock().await?.unix_timestamp)),
             );
         }
         AccountCommand::Show { sub_account, owner } => {
