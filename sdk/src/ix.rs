@@ -170,6 +170,12 @@ pub fn settle_pnl(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction
     with_margin_accounts(build(accounts::SettlePnl { exchange: m.exchange, market: m.market }, instruction::SettlePnl {}), margin_accounts)
 }
 
+/// Owner only: `delegate` may trade for `margin_account` (`Pubkey::default()` clears it). The
+/// delegate then signs `place_order` & co. in the owner's place (their `owner` argument).
+pub fn set_delegate(margin_account: &Pubkey, owner: &Pubkey, delegate: &Pubkey) -> Instruction {
+    build(accounts::SetDelegate { margin_account: *margin_account, owner: *owner }, instruction::SetDelegate { delegate: *delegate })
+}
+
 fn with_margin_accounts(mut ix: Instruction, margin_accounts: &[Pubkey]) -> Instruction {
     ix.accounts.extend(margin_accounts.iter().map(|a| AccountMeta::new(*a, false)));
     ix

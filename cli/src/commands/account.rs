@@ -1,4 +1,4 @@
-//! `meridian account create|deposit|withdraw|settle|show|list|close`
+//! `meridian account create|deposit|withdraw|settle|show|list|close|delegate`
 
 use crate::{
     context::{parse_pubkey, Context},
@@ -77,6 +77,14 @@ pub enum AccountCommand {
         #[arg(short, long, default_value_t = 0)]
         sub_account: u16,
     },
+    /// Name the key that may place, replace and cancel orders for the account (not withdraw,
+    /// close or change this); `none` clears it.
+    Delegate {
+        /// The delegate's public key, or `none`.
+        delegate: String,
+        #[arg(short, long, default_value_t = 0)]
+        sub_account: u16,
+    },
 }
 
 fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) -> Record {
@@ -89,6 +97,7 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
     Record::new()
         .with("margin_account", address.to_string())
         .with("owner", m.owner.to_string())
+        .with("delegate", if m.delegate == Pubkey::default() { serde_json::Value::Null } else { m.delegate.to_string().into() })
         .with("exchange", m.exchange.to_string())
         .with("sub_account", m.sub_account)
         .with("collateral", ui(m.collateral as i128))
@@ -365,6 +374,20 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
                     println!("{:<4} {:<44} {:>20}", m.sub_account, address.to_string(), c);
                 }
             }
+        }
+        AccountCommand::Delegate { delegate, sub_account } => {
+            let owner = ctx.signer()?;
+            let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
+            let key = match delegate.as_str() {
+                "none" => Pubkey::default(),
+                s => parse_pubkey(s, "DELEGATE")?,
+            };
+            let signature = client.send(&[ix::set_delegate(&margin, &owner.pubkey(), &key)], &owner, &[]).await?;
+            let shown = if key == Pubkey::default() { serde_json::Value::Null } else { key.to_string().into() };
+            output::print(
+                ctx.json,
+                &Record::new().with("margin_account", margin.to_string()).with("delegate", shown).with("signature", signature.to_string()),
+            );
         }
         AccountCommand::Close { sub_account } => {
             let owner = ctx.signer()?;

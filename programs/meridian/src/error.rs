@@ -25,7 +25,7 @@ macro_rules! meridian_errors {
 
 meridian_errors! {
     NotAdmin => "signer is not the exchange admin",
-    NotAccountOwner => "signer is not the margin account's owner",
+    NotAccountOwner => "signer is not the margin account's owner (for orders: nor its trading delegate)",
     WrongExchange => "account belongs to a different exchange",
     WrongVault => "token account is not the exchange's vault",
     WrongMint => "mint is not the exchange's collateral mint",

@@ -100,6 +100,12 @@ pub mod meridian {
         instructions::process_create_margin_account(ctx, sub_account)
     }
 
+    /// Owner only: names the key that may place, replace and cancel orders for the account (the
+    /// default key clears it); it cannot withdraw, close or change the delegate.
+    pub fn set_delegate(ctx: Context<SetDelegate>, delegate: Pubkey) -> Result<()> {
+        instructions::process_set_delegate(ctx, delegate)
+    }
+
     /// Closes an empty margin account and returns its rent to the owner.
     pub fn close_margin_account(ctx: Context<CloseMarginAccount>) -> Result<()> {
         instructions::process_close_margin_account(ctx)

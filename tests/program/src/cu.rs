@@ -34,6 +34,7 @@ pub const ROWS: &[Row] = &[
     Row { name: "withdraw", scenario: "SPL Token transfer_checked out, PDA-signed", ceiling: 8_150 },
     Row { name: "withdraw_token_2022", scenario: "Token-2022 mint, same withdrawal", ceiling: 10_550 },
     Row { name: "close_margin_account", scenario: "empty account, rent to owner", ceiling: 1_950 },
+    Row { name: "set_delegate", scenario: "owner names a trading delegate", ceiling: 2_000 },
     Row { name: "set_paused", scenario: "admin sets all pause flags", ceiling: 1_250 },
     Row { name: "math_probe", scenario: "u128 / u128 with a 128-bit divisor (worst case)", ceiling: 950 },
     Row { name: "create_market", scenario: "64 orders/side book, 128-event queue", ceiling: 12_050 },
@@ -177,6 +178,10 @@ pub fn measure() -> BTreeMap<String, u64> {
     let create = ix::create_margin_account(&fx.exchange, &owner.pubkey(), &owner.pubkey(), 0);
     out.insert("create_margin_account".into(), h.ok(&[create], &[&owner]).compute_units_consumed);
     let margin = meridian_sdk::pda::margin_account(&fx.exchange, &owner.pubkey(), 0).0;
+    let delegate = ix::set_delegate(&margin, &owner.pubkey(), &fixed_keypair(4).pubkey());
+    out.insert("set_delegate".into(), h.ok(&[delegate], &[&owner]).compute_units_consumed);
+    let clear = ix::set_delegate(&margin, &owner.pubkey(), &Pubkey::default());
+    h.ok(&[clear], &[&owner]);
     let close = ix::close_margin_account(&fx.exchange, &margin, &owner.pubkey());
     out.insert("close_margin_account".into(), h.ok(&[close], &[&owner]).compute_units_consumed);
 

@@ -5,7 +5,7 @@
 //! accounts (BTC: a perpetual, a future and a call; ETH: a perpetual and a put), a perpetual
 //! without an oracle, and a BTC future and put that expire two hours in (a five-minute settlement
 //! window) so a run goes through expiry, settlement and closing; an honest maker and two attackers'
-//! wallets with three and two sub-accounts.
+//! wallets with three and two sub-accounts, who name each other's wallets trading delegates.
 //! Operations carry no runtime state (an order is "the k-th open order of account a"), so any
 //! subsequence of a run replays, which is how a failing run is shrunk ([`minimize`]).
 //!
@@ -146,6 +146,11 @@ pub enum Op {
     SettleExpired { market: u8, accts: u8 },
     SetSettlementPrice { market: u8, price_bps: u32 },
     CloseMarket { market: u8 },
+    /// `acct`'s owner names wallet `wallet`'s key its trading delegate (`None`: clears it); then
+    /// `DelegatePlace` places for `acct` signed by wallet `wallet` (refused unless it is the
+    /// delegate).
+    SetDelegate { acct: u8, wallet: Option<u8> },
+    DelegatePlace { acct: u8, wallet: u8, market: u8, order: OrderSpec },
 }
 
 impl Op {
@@ -178,6 +183,8 @@ impl Op {
             Op::SettleExpired { .. } => "settle_expired",
             Op::SetSettlementPrice { .. } => "set_settlement_price",
             Op::CloseMarket { .. } => "close_market",
+            Op::SetDelegate { .. } => "set_delegate",
+            Op::DelegatePlace { .. } => "place_order (delegate)",
         }
     }
 }
@@ -239,6 +246,8 @@ pub fn generate(r: &mut Rng) -> Op {
         360..=366 => Op::SettleExpired { market: dated(r), accts: r.below(256) as u8 },
         367..=368 => Op::SetSettlementPrice { market: dated(r), price_bps: [0, 5_000, 10_000, 10_500, u32::MAX][r.below(5) as usize] },
         369 => Op::CloseMarket { market: dated(r) },
+        890..=894 => Op::SetDelegate { acct: acct(r), wallet: r.chance(800).then(|| r.below(3) as u8) },
+        895..=909 => Op::DelegatePlace { acct: acct(r), wallet: r.below(3) as u8, market: market(r), order: order_spec(r) },
         370..=429 => Op::Lever { acct: target(r), market: r.below(8) as u8, long: r.chance(500), per_cent: r.between(30, 100) as u8 },
         430..=479 => Op::Replace { acct: acct(r), pick: r.below(64) as u8, order: order_spec(r) },
         480..=529 => Op::Cancel { acct: acct(r), pick: r.below(64) as u8, by_client_id: r.chance(300) },
@@ -254,7 +263,7 @@ pub fn generate(r: &mut Rng) -> Op {
         845..=849 => Op::SettleFunding { market: market(r), accts: r.below(64) as u8 },
         850..=859 => Op::SettlePnl { market: market(r), accts: r.below(256) as u8 },
         860..=889 => Op::LiquidateCancel { liquidator: liquidator(r), target: target(r), market: r.below(16) as u8 },
-        890..=929 => Op::LiquidateTake {
+        910..=929 => Op::LiquidateTake {
             liquidator: liquidator(r),
             target: target(r),
             max_lots: if r.chance(800) { r.between(1, 5_000) as u64 } else { u64::MAX },
@@ -773,6 +782,19 @@ impl World {
                 let Some((m, _)) = self.market(market) else { return };
                 let admin = self.fx.admin.insecure_clone();
                 self.tx(name, vec![ix::close_market(&m.accounts, &admin.pubkey())], &[&admin]);
+            }
+            Op::SetDelegate { acct, wallet } => {
+                let t = self.actor(acct);
+                let key = wallet.map_or(Pubkey::default(), |w| self.wallets[w as usize % self.wallets.len()].pubkey());
+                self.tx(name, vec![ix::set_delegate(&t.margin, &t.owner.pubkey(), &key)], &[&t.owner]);
+            }
+            Op::DelegatePlace { acct, wallet, market, order } => {
+                let t = self.actor(acct);
+                let signer = self.wallets[wallet as usize % self.wallets.len()].insecure_clone();
+                let (Some((m, state)), Some(a)) = (self.market(market), self.account(&t)) else { return };
+                let health = self.health(&a, Some(m.index));
+                let ix = ix::place_order(&m.accounts, &t.margin, &signer.pubkey(), self.args(&state, &order), &health);
+                self.tx(name, vec![ix], &[&signer]);
             }
             Op::Reopen { acct } => {
                 let i = acct as usize % ACTORS;

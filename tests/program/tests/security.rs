@@ -529,6 +529,8 @@ fn the_invariant_fuzzer_finds_no_violation() {
         "fix_settlement_price",
         "settle_expired",
         "close_market",
+        "set_delegate",
+        "place_order (delegate)",
     ] {
         assert!(report.stats.ok.get(name).copied().unwrap_or(0) > 0, "{name} never succeeded:\n{}", report.stats.table());
     }

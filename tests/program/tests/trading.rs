@@ -627,3 +627,56 @@ fn account_limits_positions_and_open_orders() {
     s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::TooManyPositions), &[a.margin, last.accounts.book]);
     s.check();
 }
+
+/// A trading delegate: the owner names a key that places, replaces and cancels for the account (on
+/// the program's own entrypoint and Anchor's alike), and that key can do nothing else: no
+/// withdrawal, no closing, no deposit from the owner's tokens, no new delegate; clearing it, or
+/// another key, is refused like a stranger.
+#[test]
+fn a_delegate_trades_but_cannot_withdraw_close_or_redelegate() {
+    let mut s = setup();
+    let delegate = Keypair::new();
+    let alice = s.alice.clone_ref();
+    let as_delegate = Trader { owner: delegate.insecure_clone(), token: alice.token, margin: alice.margin };
+    let w = s.watched();
+    // before it is named, the key is a stranger
+    s.fails(&as_delegate, order::limit(Side::Bid, PRICE - 10, 1), MeridianError::NotAccountOwner);
+    let set = ix::set_delegate(&alice.margin, &delegate.pubkey(), &delegate.pubkey());
+    s.h.fails(&[set], &[&delegate], Expected::Meridian(MeridianError::NotAccountOwner), &w);
+    s.h.ok(&[ix::set_delegate(&alice.margin, &alice.owner.pubkey(), &delegate.pubkey())], &[&alice.owner]);
+    assert_eq!(s.h.margin(&alice.margin).delegate, delegate.pubkey());
+
+    // it quotes, requotes and cancels for alice; bob's fill against it lands in alice's account
+    let placed = s.h.place(&s.m, &as_delegate, order::limit(Side::Bid, PRICE - 10, 3).post_only().client_id(5));
+    let replace = ix::replace_order(&s.m.accounts, &alice.margin, &delegate.pubkey(), placed.order_seq, order::limit(Side::Bid, PRICE - 5, 3).post_only(), &[]);
+    s.h.ok(&[replace], &[&delegate]);
+    s.h.place(&s.m, &as_delegate, order::limit(Side::Bid, PRICE - 20, 1).client_id(9));
+    s.h.ok(&[ix::cancel_order_by_client_id(&s.m.accounts, &alice.margin, &delegate.pubkey(), 9)], &[&delegate]);
+    let bob = s.bob.clone_ref();
+    assert_eq!(s.h.place(&s.m, &bob, order::limit(Side::Ask, PRICE - 5, 3).immediate_or_cancel()).filled_lots, 3);
+    let crank = s.crank.margin;
+    s.h.crank(&s.m, &crank);
+    assert_eq!(s.position(&alice).base_lots, 3, "the delegate's fills are alice's");
+    s.h.place(&s.m, &as_delegate, order::limit(Side::Bid, PRICE - 30, 1));
+    s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &alice.margin, &delegate.pubkey(), 2, 0)], &[&delegate]);
+    assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 0);
+
+    // and nothing else: withdraw, deposit, close, re-delegate
+    let w = s.watched();
+    let withdraw = ix::withdraw(&s.fx.collateral, &alice.margin, &delegate.pubkey(), &alice.token, 1);
+    s.h.fails(&[withdraw], &[&delegate], Expected::Meridian(MeridianError::NotAccountOwner), &w);
+    let deposit = ix::deposit(&s.fx.collateral, &alice.margin, &delegate.pubkey(), &alice.token, 1);
+    s.h.fails(&[deposit], &[&delegate], Expected::Meridian(MeridianError::NotAccountOwner), &w);
+    let close = ix::close_margin_account(&s.fx.exchange, &alice.margin, &delegate.pubkey());
+    s.h.fails(&[close], &[&delegate], Expected::Meridian(MeridianError::NotAccountOwner), &w);
+    let grab = ix::set_delegate(&alice.margin, &delegate.pubkey(), &Keypair::new().pubkey());
+    s.h.fails(&[grab], &[&delegate], Expected::Meridian(MeridianError::NotAccountOwner), &w);
+    // another account's orders stay out of reach
+    let on_bob = Trader { owner: delegate.insecure_clone(), token: bob.token, margin: bob.margin };
+    s.fails(&on_bob, order::limit(Side::Bid, PRICE - 10, 1), MeridianError::NotAccountOwner);
+
+    // cleared: a stranger again
+    s.h.ok(&[ix::set_delegate(&alice.margin, &alice.owner.pubkey(), &Pubkey::default())], &[&alice.owner]);
+    s.fails(&as_delegate, order::limit(Side::Bid, PRICE - 10, 1), MeridianError::NotAccountOwner);
+    s.check();
+}

@@ -42,7 +42,7 @@ fn open<'r, A: AccountView>(a: &CancelAccounts<'r, A>) -> Result<(Ref<'r, Market
     let market = load::<Market, A>(a.market)?;
     require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
     let account = load_mut::<MarginAccount, A>(a.margin_account)?;
-    require_keys_eq!(account.owner, *a.owner.address(), MeridianError::NotAccountOwner);
+    require!(account.may_trade(a.owner.address()), MeridianError::NotAccountOwner);
     require_keys_eq!(account.exchange, market.exchange, MeridianError::WrongExchange);
     market.check_can_cancel()?;
     Ok((market, account))

@@ -90,7 +90,7 @@ pub fn place_checked<A: AccountView>(
     require_keys_eq!(market.event_queue, *a.event_queue.address(), MeridianError::WrongEventQueue);
     let mut account = load_mut::<MarginAccount, A>(a.margin_account)?;
     require_keys_eq!(account.exchange, *exchange_key, MeridianError::WrongExchange);
-    require_keys_eq!(account.owner, *a.owner.address(), MeridianError::NotAccountOwner);
+    require!(account.may_trade(a.owner.address()), MeridianError::NotAccountOwner);
     require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
     market.check_can_place()?;
     crate::cu_checkpoint!("place: loaded");

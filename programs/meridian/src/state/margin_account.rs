@@ -80,7 +80,9 @@ pub struct MarginAccount {
     /// has paid.
     pub upnl_window_start: i64,
     pub upnl_window_paid: u64,
-    pub reserved: [u64; 4],
+    /// A key that may trade for the owner (place, replace, cancel) but not withdraw, close or
+    /// change this; set by the owner with `set_delegate` (default = none).
+    pub delegate: Pubkey,
     pub positions: [[u64; POSITION_WORDS]; MAX_POSITIONS],
     pub open_orders: [OpenOrder; MAX_OPEN_ORDERS],
     /// The worst health reading of each of the last windows of slots in which the program checked
@@ -136,6 +138,19 @@ impl MarginAccount {
         if self.position(slot).is_flat() {
             *self.position_mut(slot) = Position::default();
         }
+    }
+
+    /// `signer` may place, replace and cancel orders for this account: its owner or its delegate.
+    #[inline(always)]
+    pub fn may_trade(&self, signer: &Pubkey) -> bool {
+        self.owner == *signer || self.is_delegate(signer)
+    }
+
+    /// Out of line: the owner's own orders (the common case) never pay for it.
+    #[inline(never)]
+    #[cold]
+    fn is_delegate(&self, signer: &Pubkey) -> bool {
+        self.delegate == *signer && self.delegate != Pubkey::default()
     }
 
     /// The unrealized-profit window as the engine reads it.
