@@ -66,10 +66,12 @@ pub struct SimStats {
     pub errors: AtomicU64,
 }
 
-/// Quotes `size_lots` on both sides at mid +- 5 bp, requoting every `period`.
+/// Quotes `size_lots` on both sides at mid +- 5 bp, requoting every `period`, for `margin`, signed
+/// by `signer` (its owner or its trading delegate: a quoting key that cannot withdraw).
 pub async fn market_maker(
     client: Arc<Client>,
-    owner: Keypair,
+    signer: Keypair,
+    margin: Pubkey,
     exchange: Pubkey,
     markets: Arc<Vec<SimMarket>>,
     size_lots: u64,
@@ -77,7 +79,6 @@ pub async fn market_maker(
     stop: Arc<AtomicBool>,
     stats: Arc<SimStats>,
 ) {
-    let margin = pda::margin_account(&exchange, &owner.pubkey(), 0).0;
     let mut live: Vec<[Option<u64>; 2]> = vec![[None, None]; markets.len()];
     while !stop.load(Ordering::Relaxed) {
         for (i, m) in markets.iter().enumerate() {
@@ -92,20 +93,20 @@ pub async fn market_maker(
                 let args = order::limit(side, price, size_lots).post_only_slide();
                 // requote if our order is still there, else place anew
                 let still_open = live[i][s].filter(|seq| account.find_order(m.index, *seq).is_some());
-                let place = ix::place_order(&m.accounts, &margin, &owner.pubkey(), args, &health);
+                let place = ix::place_order(&m.accounts, &margin, &signer.pubkey(), args, &health);
                 let mut sent = match still_open {
                     Some(seq) => {
-                        let ix = ix::replace_order(&m.accounts, &margin, &owner.pubkey(), seq, args, &health);
-                        client.send(&[ix], &owner, &[]).await
+                        let ix = ix::replace_order(&m.accounts, &margin, &signer.pubkey(), seq, args, &health);
+                        client.send(&[ix], &signer, &[]).await
                     }
-                    None => client.send(&[place.clone()], &owner, &[]).await,
+                    None => client.send(&[place.clone()], &signer, &[]).await,
                 };
                 // the quote was filled since we looked (its fill may still wait for the crank):
                 // nothing to replace, so quote anew, as a market maker would
                 if still_open.is_some()
                     && sent.as_ref().err().and_then(|e| e.program_error_name()) == Some("OrderNotFound")
                 {
-                    sent = client.send(&[place], &owner, &[]).await;
+                    sent = client.send(&[place], &signer, &[]).await;
                 }
                 match sent {
                     Ok(_) => {

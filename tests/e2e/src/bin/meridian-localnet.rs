@@ -320,7 +320,10 @@ Try the CLI (another terminal, from the repository root):
             .await?;
         let (client, markets, stop, stats) = (client.clone(), markets.clone(), stop.clone(), stats.clone());
         if i == 0 {
-            tasks.spawn(sim::market_maker(client, who, exchange, markets, 5, Duration::from_secs(2), stop, stats));
+            // the market maker quotes with a delegate key: it can trade the account, not withdraw
+            let quoter = net.wallet(10).await?;
+            client.send(&[ix::set_delegate(&margin, &who.pubkey(), &quoter.pubkey())], &who, &[]).await?;
+            tasks.spawn(sim::market_maker(client, quoter, margin, exchange, markets, 5, Duration::from_secs(2), stop, stats));
         } else {
             tasks.spawn(sim::taker(
                 client,
