@@ -79,7 +79,7 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig, metrics: &Metrics) -> Result<
             let left = m.expiry_ts.saturating_sub(clock.unix_timestamp);
             metrics.set("meridian_expiry_seconds_left", "Seconds until the dated market expires (negative: past).", &labels, left as f64);
         }
-        if m.is_expired(clock.unix_timestamp) && (m.open_interest > 0 || !m.is_settled() || m.status != MarketStatus::Closed as u8) {
+        if m.is_expired(clock.unix_timestamp) && (m.holds_base() || !m.is_settled() || m.status != MarketStatus::Closed as u8) {
             awaiting += 1;
             settled += expire(k, cfg, metrics, address, m, &accounts, clock.unix_timestamp).await?;
             continue;
@@ -148,7 +148,7 @@ async fn expire(
         }
     }
     let m = k.client.market(address).await?;
-    if m.is_settled() && m.open_interest == 0 {
+    if m.is_settled() && !m.holds_base() {
         metrics.set("meridian_expiry_settled_seconds", "Seconds from expiry to the last position settled.", &labels, (now - m.expiry_ts) as f64);
         if cfg.close_markets && m.status != MarketStatus::Closed as u8 {
             let admin = k.client.exchange(&k.exchange).await?.admin;

@@ -126,8 +126,9 @@ pub fn describe_expiry(r: &mut Record, m: &Market, now: i64, quote_decimals: u8)
         ExpiryState::Settled { .. } => "settled".to_string(),
     };
     r.push("expiry_state", state);
-    r.push("settlement_price", settlement::predicted_price(m, now).filter(|_| m.is_settled()).map(|p| u.format_price(p)));
-    r.push("predicted_settlement_price", settlement::predicted_price(m, now).map(|p| u.format_price(p)));
+    let predicted = settlement::predicted_price(m, now).map(|p| u.format_price(p));
+    r.push("settlement_price", if m.is_settled() { predicted.clone() } else { None });
+    r.push("predicted_settlement_price", predicted);
     r.push("positions_settled", m.positions_settled);
 }
 
@@ -161,8 +162,9 @@ pub async fn settle(ctx: &Context, exchange: &Pubkey, market: &str, batch: usize
     let m = client.market(&address).await?;
     r.push("orders_cancelled_for_accounts", cancelled_for);
     r.push("accounts_settled", settled);
-    r.push("open_interest", market_units(&m, client.exchange(exchange).await?.collateral_decimals).format_size(m.open_interest));
-    describe_expiry(&mut r, &m, now, client.exchange(exchange).await?.collateral_decimals);
+    let decimals = client.exchange(exchange).await?.collateral_decimals;
+    r.push("open_interest", market_units(&m, decimals).format_size(m.open_interest));
+    describe_expiry(&mut r, &m, now, decimals);
     output::print(ctx.json, &r);
     Ok(())
 }

@@ -508,6 +508,21 @@ impl World {
         }
     }
 
+    /// Sends a settlement (`settle_pnl`, `settle_expired`) of `settled`: anyone may settle anyone,
+    /// so it must never lower an account's equity.
+    fn settle_keeping_equity(&mut self, name: &'static str, ix: Instruction, settled: &[Trader]) {
+        let before: Vec<Option<i128>> = settled.iter().map(|t| self.equity(t)).collect();
+        if self.tx(name, vec![ix], &[]) {
+            for (t, before) in settled.iter().zip(before) {
+                if let (Some(b), Some(a)) = (before, self.equity(t)) {
+                    if a < b {
+                        self.flag(format!("{name} lowered the equity of {}: {b} -> {a}", t.margin));
+                    }
+                }
+            }
+        }
+    }
+
     /// The margin accounts of the actors in `mask` (one bit per actor).
     fn accounts_in(&self, mask: u8) -> Vec<Pubkey> {
         (0..ACTORS).filter(|i| mask & (1 << i) != 0).map(|i| self.actors[i].margin).collect()
@@ -681,17 +696,7 @@ impl World {
                     .map(|i| self.actors[i].clone_ref())
                     .collect();
                 let list: Vec<Pubkey> = settled.iter().map(|t| t.margin).collect();
-                let before: Vec<Option<i128>> = settled.iter().map(|t| self.equity(t)).collect();
-                if self.tx(name, vec![ix::settle_pnl(&m.accounts, &list)], &[]) {
-                    // anyone may settle anyone: it must never lower an account's equity
-                    for (t, before) in settled.iter().zip(before) {
-                        if let (Some(b), Some(a)) = (before, self.equity(t)) {
-                            if a < b {
-                                self.flag(format!("settle_pnl lowered the equity of {}: {b} -> {a}", t.margin));
-                            }
-                        }
-                    }
-                }
+                self.settle_keeping_equity(name, ix::settle_pnl(&m.accounts, &list), &settled);
             }
             Op::LiquidateCancel { liquidator, target, market } => {
                 let (l, t) = (self.actor(liquidator), self.actor(target));
@@ -761,16 +766,7 @@ impl World {
                 let Some((m, _)) = self.market(market) else { return };
                 let settled: Vec<Trader> = (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].clone_ref()).collect();
                 let list: Vec<Pubkey> = settled.iter().map(|t| t.margin).collect();
-                let before: Vec<Option<i128>> = settled.iter().map(|t| self.equity(t)).collect();
-                if self.tx(name, vec![ix::settle_expired(&m.accounts, &list)], &[]) {
-                    for (t, before) in settled.iter().zip(before) {
-                        if let (Some(b), Some(a)) = (before, self.equity(t)) {
-                            if a < b {
-                                self.flag(format!("settle_expired lowered the equity of {}: {b} -> {a}", t.margin));
-                            }
-                        }
-                    }
-                }
+                self.settle_keeping_equity(name, ix::settle_expired(&m.accounts, &list), &settled);
             }
             Op::SetSettlementPrice { market, price_bps } => {
                 let Some((m, state)) = self.market(market) else { return };
@@ -873,37 +869,6 @@ fn pick(candidates: &[u8], k: u8) -> u8 {
     } else {
         candidates[k as usize % candidates.len()]
     }
-}
-
-/// Zero-sum base and quote in a market whose events are all applied (funding owed, socialized loss
-/// and rounding included), open interest = long lots, no rebate owed.
-fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAccount)]) -> Result<(), String> {
-    let scale = meridian_engine::funding::FUNDING_SCALE;
-    let (mut base, mut quote, mut longs) = (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u128);
-    // a settled market: each position settled so far moved its base into its quote balance at the
-    // payoff, so base no longer sums to zero but base x payoff + quote still sums to the pool
-    let settled_value = if market.is_settled() { market.settled_lot_value().map_err(|e| format!("market {index}: {e:?}"))? } else { 0 };
-    for (_, a) in accounts {
-        for p in a.positions_in_use().filter(|p| p.market_index == index) {
-            base += p.base_lots as i128;
-            quote += p.base_lots as i128 * settled_value as i128 * scale;
-            quote += p.quote_balance as i128 * scale
-                - p.base_lots as i128 * (market.funding_index() - p.funding_index())
-                - p.base_lots.unsigned_abs() as i128 * (market.loss_index as i128 - p.loss_index as i128);
-            longs += p.base_lots.max(0) as u128;
-        }
-    }
-    let base = if market.is_settled() { 0 } else { base };
-    if (base, quote) != (0, 0) {
-        return Err(format!("market {index}: base {base} does not sum to zero, or quote x 10^9 to the PnL pool ({quote} off)"));
-    }
-    if market.open_interest as u128 != longs {
-        return Err(format!("market {index}: open interest {} != long lots {longs}", market.open_interest));
-    }
-    if market.pending_rebates != 0 {
-        return Err(format!("market {index}: {} of rebates owed with no event left", market.pending_rebates));
-    }
-    Ok(())
 }
 
 /// What a run did.

@@ -323,8 +323,8 @@ impl Harness {
             .collect()
     }
 
-    /// Trading is zero-sum in every market: with all events applied, base lots and quote balances
-    /// over all accounts sum to zero, and the fees held cover the rebates and crank rewards owed.
+    /// Trading is zero-sum in every market (`market_balance`, once all its events are applied), and
+    /// the fees held cover the rebates and crank rewards owed.
     pub fn assert_markets_balanced(&self, fx: &ExchangeFixture) {
         let exchange = self.exchange(&fx.exchange);
         let accounts = self.margin_accounts(&fx.exchange);
@@ -337,35 +337,9 @@ impl Harness {
             if queue.is_some_and(|q| !q.is_empty()) {
                 continue; // makers' sides still pending
             }
-            // funding and socialized loss: settled amounts sit in the quote balances; each position still owes exactly
-            // base x (index - position's index), which will come out of its quote balance;
-            // settlement rounding is the market's
-            let scale = meridian_engine::funding::FUNDING_SCALE;
-            // the quote balances sum to the PnL pool: what losers paid in and winners did not take
-            let (mut base, mut quote_scaled, mut longs) =
-                (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u64);
-            // a settled market's positions are worth their payoff: each one settled moved its base
-            // into its quote balance at that value
-            let settled_value = if market.is_settled() { market.settled_lot_value().unwrap() } else { 0 };
-            for (_, a) in &accounts {
-                for p in a.positions_in_use().filter(|p| p.market_index == index) {
-                    base += p.base_lots as i128;
-                    quote_scaled += p.base_lots as i128 * settled_value as i128 * scale;
-                    // socialized loss likewise: |base| x (loss index - position's)
-                    quote_scaled += p.quote_balance as i128 * scale
-                        - p.base_lots as i128 * (market.funding_index() - p.funding_index())
-                        - p.base_lots.unsigned_abs() as i128 * (market.loss_index - p.loss_index) as i128;
-                    longs += p.base_lots.max(0) as u64;
-                }
+            if let Err(e) = market_balance(&market, index, &accounts) {
+                panic!("{e}");
             }
-            let base = if market.is_settled() { 0 } else { base };
-            assert_eq!(
-                (base, quote_scaled),
-                (0, 0),
-                "market {index}: base must sum to zero, and quote (with funding owed and rounding) to the PnL pool"
-            );
-            assert_eq!(market.open_interest, longs, "market {index}: open interest");
-            assert_eq!(market.pending_rebates, 0, "market {index}: all rebates paid once the queue is empty");
         }
         assert!(
             exchange.fees_accrued >= owed,
@@ -551,3 +525,40 @@ pub fn fixed_keypair(seed: u8) -> Keypair {
 
 pub const SPL_TOKEN: Pubkey = TOKEN_PROGRAM_ID;
 pub const TOKEN_2022: Pubkey = TOKEN_2022_PROGRAM_ID;
+
+/// Zero-sum base and quote in a market whose events are all applied (funding owed, socialized loss
+/// and rounding included; quote balances sum to the PnL pool; a settled market's positions counted
+/// at their payoff), open interest = long lots (and a settled market's short interest = its short
+/// lots), no rebate owed. Shared by the tests' assertion and the fuzzer's check.
+pub fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAccount)]) -> Result<(), String> {
+    let scale = meridian_engine::funding::FUNDING_SCALE;
+    let (mut base, mut quote, mut longs, mut shorts) = (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u128, 0u128);
+    // a settled market: each position settled so far moved its base into its quote balance at the
+    // payoff, so base no longer sums to zero but base x payoff + quote still sums to the pool
+    let settled_value = if market.is_settled() { market.settled_lot_value().map_err(|e| format!("market {index}: {e:?}"))? } else { 0 };
+    for (_, a) in accounts {
+        for p in a.positions_in_use().filter(|p| p.market_index == index) {
+            base += p.base_lots as i128;
+            quote += p.base_lots as i128 * settled_value as i128 * scale;
+            quote += p.quote_balance as i128 * scale
+                - p.base_lots as i128 * (market.funding_index() - p.funding_index())
+                - p.base_lots.unsigned_abs() as i128 * (market.loss_index as i128 - p.loss_index as i128);
+            longs += p.base_lots.max(0) as u128;
+            shorts += p.base_lots.min(0).unsigned_abs() as u128;
+        }
+    }
+    let base = if market.is_settled() { 0 } else { base };
+    if (base, quote) != (0, 0) {
+        return Err(format!("market {index}: base {base} does not sum to zero, or quote x 10^9 to the PnL pool ({quote} off)"));
+    }
+    if market.open_interest as u128 != longs {
+        return Err(format!("market {index}: open interest {} != long lots {longs}", market.open_interest));
+    }
+    if market.is_settled() && market.short_interest as u128 != shorts {
+        return Err(format!("market {index}: short interest {} != short lots {shorts}", market.short_interest));
+    }
+    if market.pending_rebates != 0 {
+        return Err(format!("market {index}: {} of rebates owed with no event left", market.pending_rebates));
+    }
+    Ok(())
+}

@@ -544,6 +544,15 @@ mod expiry {
         let perp = d.h.setup_market(&d.fx, default_market_params());
         d.h.fails(&[ix::fix_settlement_price(&perp.accounts)], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.market]);
         d.h.fails(&[ix::settle_expired(&perp.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.market]);
+        d.h.fails(&[ix::cancel_expired_orders(&perp.accounts, &[bob.margin])], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.book]);
+        // another market's book or queue; another signer than the admin
+        let wrong_book = meridian_sdk::ix::MarketAccounts { book: perp.accounts.book, ..d.fut.accounts };
+        d.h.fails(&[ix::cancel_expired_orders(&wrong_book, &[bob.margin])], &[], Expected::Meridian(MeridianError::WrongBook), &watched);
+        let wrong_queue = meridian_sdk::ix::MarketAccounts { event_queue: perp.accounts.event_queue, ..d.fut.accounts };
+        d.h.fails(&[ix::fix_settlement_price(&wrong_queue)], &[], Expected::Meridian(MeridianError::WrongEventQueue), &watched);
+        let bob_owner = bob.owner.insecure_clone();
+        d.h.fails(&[ix::close_market(&d.fut.accounts, &bob_owner.pubkey())], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &watched);
+        d.h.fails(&[ix::set_settlement_price(&d.fut.accounts, &bob_owner.pubkey(), 1_000)], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &watched);
         // expired, with a fill the crank has not applied: the price waits for the queue
         d.sample_window(100.0);
         d.h.place(&d.fut, &alice, order::limit(Side::Bid, 1_000, 1).immediate_or_cancel());
@@ -578,6 +587,7 @@ mod expiry {
         assert_eq!(d.settle(d.fut, &[&alice]), 1);
         assert_eq!(d.market(&d.fut).open_interest, 0);
         d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
+        d.h.fails(&[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
         // alice's loss was realized and her slot freed: only bob moves
         assert_eq!(d.settle(d.fut, &[&bob, &alice]), 1);
         d.h.ok(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin]);

@@ -28,16 +28,9 @@ pub struct CloseMarket<'info> {
 pub fn process_close_market(ctx: Context<CloseMarket>) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
     require!(!market.is_dated() || market.is_settled(), MeridianError::SettlementPriceNotFixed);
-    require!(market.open_interest == 0 && market.short_interest == 0, MeridianError::OpenInterestLeft);
-    {
-        let book_info = ctx.accounts.book.to_account_info();
-        let mut book = book_info.try_borrow_mut_data()?;
-        let (bh, _) = book_parts(&mut book)?;
-        let queue_info = ctx.accounts.event_queue.to_account_info();
-        let mut queue = queue_info.try_borrow_mut_data()?;
-        let (qh, _) = queue_parts(&mut queue)?;
-        require!(bh.bids.count == 0 && bh.asks.count == 0 && qh.count == 0, MeridianError::MarketNotEmpty);
-    }
+    require!(!market.holds_base(), MeridianError::OpenInterestLeft);
+    let (book, queue) = (ctx.accounts.book.to_account_info(), ctx.accounts.event_queue.to_account_info());
+    require_book_and_queue_empty(&book, &queue)?;
     market.status = MarketStatus::Closed as u8;
     Ok(())
 }

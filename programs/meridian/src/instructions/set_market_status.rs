@@ -24,17 +24,13 @@ pub struct SetMarketStatus<'info> {
 pub fn process_set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
     let status = MarketStatus::from_u8(status).ok_or(MeridianError::InvalidMarketStatus)?;
     if status == MarketStatus::Closed {
-        let mut book = ctx.accounts.book.try_borrow_mut_data()?;
-        let (bh, _) = book_parts(&mut book)?;
-        let mut queue = ctx.accounts.event_queue.try_borrow_mut_data()?;
-        let (qh, _) = queue_parts(&mut queue)?;
-        require!(bh.bids.count == 0 && bh.asks.count == 0 && qh.count == 0, MeridianError::MarketNotEmpty);
+        require_book_and_queue_empty(&ctx.accounts.book, &ctx.accounts.event_queue)?;
     }
     // a market whose book and queue `close_market` closed stays closed
     require!(status == MarketStatus::Closed || ctx.accounts.book.owner == &crate::ID, MeridianError::MarketClosed);
     let mut market = ctx.accounts.market.load_mut()?;
     // closing must not strand a position (a dated market's settle first: close_market)
-    require!(status != MarketStatus::Closed || market.open_interest == 0, MeridianError::OpenInterestLeft);
+    require!(status != MarketStatus::Closed || !market.holds_base(), MeridianError::OpenInterestLeft);
     market.status = status as u8;
     Ok(())
 }

@@ -1,5 +1,5 @@
-use super::settle_pnl::{load_settled_account, settle_position};
-use crate::{error::MeridianError, loaders::load_mut, state::*};
+use super::settle_pnl::{load_for_settlement, load_settled_account, settle_position};
+use crate::error::MeridianError;
 use anchor_lang::prelude::*;
 
 #[derive(Accounts)]
@@ -20,12 +20,8 @@ pub struct SettleExpired<'info> {
 /// Resting orders can no longer fill (they stay until `cancel_expired_orders`); an account with no
 /// position here is skipped, so settling twice does nothing. Returns how many positions moved.
 pub fn process_settle_expired<'info>(ctx: Context<'info, SettleExpired<'info>>) -> Result<u16> {
-    let a = &ctx.accounts;
-    let exchange_key = a.exchange.key();
-    let mut exchange = load_mut::<Exchange, AccountInfo>(&a.exchange)?;
-    require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
-    let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
-    require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
+    let exchange_key = ctx.accounts.exchange.key();
+    let (mut exchange, mut market) = load_for_settlement(&ctx.accounts.exchange, &ctx.accounts.market)?;
     require!(market.is_dated(), MeridianError::NotDatedMarket);
     require!(market.is_settled(), MeridianError::SettlementPriceNotFixed);
     let now_ts = Clock::get()?.unix_timestamp;

@@ -41,12 +41,8 @@ pub fn settlement_value(m: &Market, slot: u64, now_ts: i64) -> Option<i64> {
 /// skipped (one such account does not fail a batch); `NoPositionToSettle` / `OracleNotUsable`
 /// only when that is true of every account passed. Returns how many positions moved money.
 pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Result<u16> {
-    let a = &ctx.accounts;
-    let exchange_key = a.exchange.key();
-    let mut exchange = load_mut::<Exchange, AccountInfo>(&a.exchange)?;
-    require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
-    let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
-    require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
+    let exchange_key = ctx.accounts.exchange.key();
+    let (mut exchange, mut market) = load_for_settlement(&ctx.accounts.exchange, &ctx.accounts.market)?;
     let clock = Clock::get()?;
     let value = settlement_value(&market, clock.slot, clock.unix_timestamp);
     let (mut settled, mut held, mut waiting) = (0u16, 0u16, 0u16);
@@ -65,6 +61,15 @@ pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Resul
     require!(held > 0, MeridianError::NoPositionToSettle);
     require!(waiting < held, MeridianError::OracleNotUsable);
     Ok(settled)
+}
+
+/// The exchange (trading not paused) and one of its markets, for a settlement.
+pub(crate) fn load_for_settlement<'a>(exchange: &'a AccountInfo, market: &'a AccountInfo) -> Result<(RefMut<'a, Exchange>, RefMut<'a, Market>)> {
+    let e = load_mut::<Exchange, AccountInfo>(exchange)?;
+    require!(!e.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
+    let m = load_mut::<Market, AccountInfo>(market)?;
+    require_keys_eq!(m.exchange, *exchange.key, MeridianError::WrongExchange);
+    Ok((e, m))
 }
 
 /// A margin account of the exchange passed to be settled (writable).

@@ -343,6 +343,12 @@ impl Market {
         self.settlement_source != SettlementSource::None as u8
     }
 
+    /// Some account still holds base here: long lots (`open_interest`), or in a settled market short
+    /// lots not settled yet (`short_interest`). A market closes only without.
+    pub fn holds_base(&self) -> bool {
+        self.open_interest > 0 || self.short_interest > 0
+    }
+
     /// The settlement price is fixed, or past expiry the window's samples already determine it:
     /// positions are worth their payoff, not the oracle's price.
     pub fn price_is_known(&self, now_ts: i64) -> bool {
@@ -483,6 +489,16 @@ pub fn book_parts(data: &mut [u8]) -> Result<(&mut BookHeader, &mut [Node])> {
     let header = bytemuck::try_from_bytes_mut(header).map_err(|_| MeridianError::InvalidBookAccount)?;
     let nodes = bytemuck::try_cast_slice_mut(nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
     Ok((header, nodes))
+}
+
+/// A market closes only with no resting order and no unapplied event (`MarketNotEmpty`).
+pub fn require_book_and_queue_empty(book: &AccountInfo, queue: &AccountInfo) -> Result<()> {
+    let mut book = book.try_borrow_mut_data()?;
+    let (bh, _) = book_parts(&mut book)?;
+    let mut queue = queue.try_borrow_mut_data()?;
+    let (qh, _) = queue_parts(&mut queue)?;
+    require!(bh.bids.count == 0 && bh.asks.count == 0 && qh.count == 0, MeridianError::MarketNotEmpty);
+    Ok(())
 }
 
 /// Splits an event queue account's data into the engine's header and events.
