@@ -148,19 +148,30 @@ impl LotRisk {
     /// lot (quote native units), `vol` the grid's centre (12 decimals, [`RiskParams::volatility`]).
     pub fn option(kind: OptionKind, spot: i64, strike: i64, vol: i128, now_ts: i64, expiry_ts: i64, grid: &Grid) -> Option<LotRisk> {
         let secs = expiry_ts.saturating_sub(now_ts).max(0);
-        let years = i64::try_from(((secs as i128) << risk_pricing::Q) / YEAR_SECS as i128).ok()?;
+        // in 64 bits below 2^35 seconds (~1,000 years): on SBF a 128-bit division is a libcall
+        let years = if secs < 1 << 35 {
+            (((secs as u64) << risk_pricing::Q) / YEAR_SECS as u64) as i64 // 0 <= secs < 2^35: exact
+        } else {
+            i64::try_from(((secs as i128) << risk_pricing::Q) / YEAR_SECS as i128).ok()?
+        };
         let terms = risk_pricing::OptionTerms::new(kind, strike, years)?;
-        let mut vols = [0i64; 3];
+        // each volatility's and each spot's share of d1 once: 3 + 9, not 27 of each
+        let mut vols = [None; 3];
         for (v, m) in vols.iter_mut().zip(grid.vol_multipliers_bps) {
-            *v = risk_pricing::from_12_decimals(vol.checked_mul(m as i128)? / BPS)?;
+            let scaled = match u64::try_from(vol).ok().and_then(|v| v.checked_mul(m.unsigned_abs() as u64)) {
+                Some(x) if m > 0 => (x / BPS as u64) as i128, // the same truncation as in 128 bits
+                _ => vol.checked_mul(m as i128)? / BPS,
+            };
+            *v = Some(terms.at_vol(risk_pricing::from_12_decimals(scaled)?)?);
         }
         let mut shocked = [0i64; SCENARIOS];
         for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
             // rounded away from the unshocked spot: every move is at least its fraction
             let factor = u32::try_from(10_000 + i64::from(*shock)).ok()?; // a shock below -100% has no price
             let spot_p = i64::try_from(bps_of(spot.unsigned_abs(), factor, *shock > 0)?).ok()?.max(1);
-            for (vi, vol_v) in vols.iter().enumerate() {
-                shocked[pi * 3 + vi] = terms.value(spot_p, *vol_v)?;
+            let ln_spot = risk_pricing::ln_int(spot_p)?;
+            for (vi, v) in vols.iter().enumerate() {
+                shocked[pi * 3 + vi] = terms.value_at(spot_p, ln_spot, v.as_ref()?)?;
             }
         }
         let g = terms.greeks(spot, risk_pricing::from_12_decimals(vol)?)?;

@@ -4,7 +4,7 @@
 //! engine's math shows up as a failed comparison instead of a wrong balance.
 
 use crate::fixed::{div_round_i128, mul_div_i64, mul_div_u64, Rounding};
-use crate::pricing;
+use crate::{portfolio, pricing, risk_pricing};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -45,10 +45,20 @@ pub enum ProbeOp {
     NormalCdf = 16,
     /// pricing::black_scholes call price: spot a, strike b, vol c >> 64, years c & (2^64 - 1)
     BlackScholesCall = 17,
+    /// risk_pricing::normal_cdf(a) (`Q` fixed point)
+    RiskNormalCdf = 18,
+    /// risk_pricing::ln_int(a)
+    RiskLnInt = 19,
+    /// risk_pricing::OptionTerms::value of a call: spot a, strike b, vol (`Q`) c >> 64, years (`Q`)
+    /// c & (2^64 - 1)
+    RiskCallValue = 20,
+    /// portfolio::LotRisk::option of a call on the standard grid (spot a, strike b, volatility c in
+    /// 12 decimals, 30 days to expiry): its value now
+    RiskLotCall = 21,
 }
 
 impl ProbeOp {
-    pub const ALL: [ProbeOp; 18] = [
+    pub const ALL: [ProbeOp; 22] = [
         ProbeOp::MulI128,
         ProbeOp::DivI128,
         ProbeOp::RemI128,
@@ -67,6 +77,10 @@ impl ProbeOp {
         ProbeOp::Ln,
         ProbeOp::NormalCdf,
         ProbeOp::BlackScholesCall,
+        ProbeOp::RiskNormalCdf,
+        ProbeOp::RiskLnInt,
+        ProbeOp::RiskCallValue,
+        ProbeOp::RiskLotCall,
     ];
 
     pub fn from_u8(op: u8) -> Option<ProbeOp> {
@@ -103,6 +117,18 @@ pub fn eval(op: ProbeOp, a: i128, b: i128, c: i128) -> Option<i128> {
             let inputs =
                 pricing::OptionInputs { kind: pricing::OptionKind::Call, spot: a, strike: b, vol, rate: 0, years };
             pricing::black_scholes(&inputs)?.price
+        }
+        ProbeOp::RiskNormalCdf => risk_pricing::normal_cdf(i64::try_from(a).ok()?)? as i128,
+        ProbeOp::RiskLnInt => risk_pricing::ln_int(i64::try_from(a).ok()?)? as i128,
+        ProbeOp::RiskCallValue => {
+            let (vol, years) = (i64::try_from(c as u128 >> 64).ok()?, i64::try_from(c as u128 & u64::MAX as u128).ok()?);
+            let terms = risk_pricing::OptionTerms::new(pricing::OptionKind::Call, i64::try_from(b).ok()?, years)?;
+            terms.value(i64::try_from(a).ok()?, vol)? as i128
+        }
+        ProbeOp::RiskLotCall => {
+            let grid = portfolio::Grid::standard();
+            let (spot, strike) = (i64::try_from(a).ok()?, i64::try_from(b).ok()?);
+            portfolio::LotRisk::option(pricing::OptionKind::Call, spot, strike, c, 0, 30 * 86_400, &grid)?.now as i128
         }
     })
 }

@@ -205,6 +205,12 @@ pub trait Tree {
 
     /// The order after `leaf` in priority order (the next worse one).
     fn next(header: &BookHeader, nodes: &[Node], side: Side, leaf: u32) -> Option<u32>;
+
+    /// Whether the order at `leaf` may take `key` where it is: its neighbours in priority order
+    /// stay on either side of it. Trees whose shape depends on the key bits (critbit) say no.
+    fn keeps_order(_header: &BookHeader, _nodes: &[Node], _leaf: u32, _key: Key) -> bool {
+        false
+    }
 }
 
 #[cfg(not(feature = "critbit"))]
@@ -272,6 +278,12 @@ impl<'a, T: Tree> Book<'a, T> {
         &self.nodes[index as usize]
     }
 
+    /// The node at `index`, if the book has one there.
+    #[inline(always)]
+    pub fn get(&self, index: u32) -> Option<&Node> {
+        self.nodes.get(index as usize)
+    }
+
     #[inline(always)]
     pub fn node_mut(&mut self, index: u32) -> &mut Node {
         &mut self.nodes[index as usize]
@@ -312,6 +324,26 @@ impl<'a, T: Tree> Book<'a, T> {
         let order = self.nodes[index as usize];
         T::remove(self.header, self.nodes, side, index);
         order
+    }
+
+    /// Gives the order at `index` (on `o.side`) the price, sequence number, size, client id,
+    /// expiry, kind and flags of `o` without moving it, when that keeps it between its neighbours
+    /// (`Tree::keeps_order`): a requote shifting a maker's ladder costs two neighbour lookups
+    /// instead of a removal and an insertion. False, and nothing changed, otherwise. The owner and
+    /// its slot stay the node's.
+    pub fn requote_in_place(&mut self, index: u32, o: &NewOrder) -> bool {
+        if !T::keeps_order(self.header, self.nodes, index, Key::new(o.side, o.price, o.seq)) {
+            return false;
+        }
+        let n = &mut self.nodes[index as usize];
+        n.price = o.price;
+        n.seq = o.seq;
+        n.size = o.size;
+        n.client_order_id = o.client_order_id;
+        n.expiry_ts = o.expiry_ts;
+        n.order_kind = o.order_kind;
+        n.flags = o.flags;
+        true
     }
 
     pub fn find(&self, side: Side, price: Ticks, seq: u64) -> Option<u32> {

@@ -238,6 +238,14 @@ impl Tree for RedBlack {
         let mut y = NIL;
         let mut x = root.root;
         let mut go_left = false;
+        // a new best (worst) order goes under the current best (worst), which has no left (right)
+        // child: no search. A maker posting a ladder from its far end, or improving the best
+        // price, pays O(1) before the rebalancing
+        if root.best != NIL && key < Key::of(&n[root.best as usize]) {
+            (y, x, go_left) = (root.best, NIL, true);
+        } else if root.worst != NIL && key > Key::of(&n[root.worst as usize]) {
+            (y, x, go_left) = (root.worst, NIL, false);
+        }
         while x != NIL {
             y = x;
             let kx = Key::of(&n[x as usize]);
@@ -263,10 +271,11 @@ impl Tree for RedBlack {
         }
         insert_fixup(root, n, z);
         root.count += 1;
-        if root.best == NIL || key < Key::of(&n[root.best as usize]) {
+        // (rotations move no node out of the in-order sequence: best and worst stay nodes)
+        if root.best == NIL || (y == root.best && go_left) {
             root.best = z;
         }
-        if root.worst == NIL || key > Key::of(&n[root.worst as usize]) {
+        if root.worst == NIL || (y == root.worst && !go_left) {
             root.worst = z;
         }
         Ok(())
@@ -336,6 +345,11 @@ impl Tree for RedBlack {
     fn next(_header: &BookHeader, n: &[Node], _side: Side, leaf: u32) -> Option<u32> {
         let s = successor(n, leaf);
         (s != NIL).then_some(s)
+    }
+
+    fn keeps_order(_header: &BookHeader, n: &[Node], leaf: u32, key: Key) -> bool {
+        let (p, s) = (predecessor(n, leaf), successor(n, leaf));
+        (p == NIL || Key::of(&n[p as usize]) < key) && (s == NIL || key < Key::of(&n[s as usize]))
     }
 }
 

@@ -213,3 +213,39 @@ proptest! {
         run::<critbit::Critbit>(&ops, critbit::check_invariants);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A requote in place happens exactly when the new key keeps the order between its neighbours,
+    /// and leaves a valid tree whose orders come out in key order with the new one where it was.
+    #[test]
+    fn red_black_requotes_in_place_only_between_neighbours(
+        prices in prop::collection::vec(1u64..60, 1..40),
+        pick in any::<prop::sample::Index>(),
+        new_price in 1u64..60,
+        bid in any::<bool>(),
+    ) {
+        let side = if bid { Side::Bid } else { Side::Ask };
+        let mut s = Storage::new::<rbtree::RedBlack>(64);
+        let mut book = s.book::<rbtree::RedBlack>();
+        let nodes: Vec<u32> = prices.iter().enumerate().map(|(i, p)| book.insert(&order(side, *p, i as u64 + 1)).unwrap()).collect();
+        let target = nodes[pick.index(nodes.len())];
+        let before: Vec<u32> = book.iter(side).map(|(i, _)| i).collect();
+        let at = before.iter().position(|i| *i == target).unwrap();
+        let new = order(side, new_price, 1_000);
+        let key = Key::new(side, Ticks(new_price), 1_000);
+        let fits = (at == 0 || Key::of(book.node(before[at - 1])) < key)
+            && (at + 1 == before.len() || key < Key::of(book.node(before[at + 1])));
+        prop_assert_eq!(book.requote_in_place(target, &new), fits);
+        rbtree::check_invariants(book.header, book.nodes, side).unwrap();
+        let after: Vec<u32> = book.iter(side).map(|(i, _)| i).collect();
+        prop_assert_eq!(&after, &before, "no node moved");
+        prop_assert_eq!(book.node(target).price.0, if fits { new_price } else { prices[nodes.iter().position(|n| *n == target).unwrap()] });
+        // and a critbit book never requotes in place
+        let mut c = Storage::new::<critbit::Critbit>(64);
+        let mut cb = c.book::<critbit::Critbit>();
+        let first = cb.insert(&order(side, 5, 1)).unwrap();
+        prop_assert!(!cb.requote_in_place(first, &order(side, 5, 2)));
+    }
+}

@@ -468,3 +468,23 @@ proptest! {
         run::<Critbit>(&actions);
     }
 }
+
+// A cancel uses the node hint when it still holds the order, searches when it does not (another
+// order's node, out of range, none), and never removes someone else's order.
+for_both_trees!(cancel_uses_a_valid_hint_and_searches_otherwise, |m| {
+    let posted = |r: PlaceResult| r.posted.unwrap().node;
+    let a = posted(m.place(params(1, Side::Bid, 100, 1, OrderKind::Limit)).unwrap());
+    let b = posted(m.place(params(1, Side::Bid, 99, 1, OrderKind::Limit)).unwrap());
+    let c = posted(m.place(params(2, Side::Bid, 98, 1, OrderKind::Limit)).unwrap());
+    let mut book = m.s.book::<T>();
+    // b's order with a's node as hint: found by the search
+    assert_eq!(cancel(&mut book, Side::Bid, Ticks(99), 2, &[1; 32], Some(a)).map(|n| n.seq), Some(2));
+    // a's order with its own node, and the other orders' nodes unchanged by that removal
+    assert_eq!(book.node(c).seq, 3);
+    assert_eq!(cancel(&mut book, Side::Bid, Ticks(100), 1, &[1; 32], Some(a)).map(|n| n.seq), Some(1));
+    // c's order: a hint out of range, then the wrong owner (nothing removed)
+    assert_eq!(cancel(&mut book, Side::Bid, Ticks(98), 3, &[1; 32], Some(u32::MAX)), None);
+    assert_eq!(cancel(&mut book, Side::Bid, Ticks(98), 3, &[2; 32], Some(u32::MAX)).map(|n| n.seq), Some(3));
+    assert_eq!(cancel(&mut book, Side::Bid, Ticks(98), 3, &[2; 32], None), None, "gone");
+    let _ = b;
+});
