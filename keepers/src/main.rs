@@ -198,12 +198,16 @@ async fn main() -> Result<()> {
 
     match args.role {
         Role::Status => {
-            let e = client.exchange(&exchange).await?;
-            let vault = client.token_account(&e.vault).await?.amount;
-            let ok = vault as i128 == e.vault_liabilities().unwrap_or_default();
+            let s = client.solvency(&exchange).await?;
+            let t = s.totals;
             println!(
-                "vault={vault} collateral={} fees={} insurance={} pnl_pools={} conserved={ok}",
-                e.total_collateral, e.fees_accrued, e.insurance_balance, e.pnl_pools
+                "vault={} collateral={} fees={} insurance={} pnl_pools={} conserved={}",
+                s.vault,
+                t.collateral,
+                t.fees,
+                t.insurance,
+                t.pnl_pools,
+                s.conserved()
             );
         }
         Role::Oracle { oracles, poll_ms, heartbeat_secs, move_bps, priority_fee, once } => {

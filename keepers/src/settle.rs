@@ -101,6 +101,14 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig, metrics: &Metrics) -> Result<
                 }
             }
         }
+        // a market nobody settled in this round: its fees and totals reach the exchange anyway
+        // (settle_pnl sweeps its market itself)
+        if todo.is_empty() && (m.unswept_fees != 0 || m.unswept_insurance != 0 || m.unswept_collateral != 0) {
+            match k.client.send_with_budget(&[ix::sweep_market(&MarketAccounts::of(*address, m))], &k.payer, &[], 10_000, cfg.priority_fee).await {
+                Ok(sig) => tracing::info!(market = %market_name(m), %sig, "swept"),
+                Err(e) => tracing::warn!(market = %market_name(m), error = %e, "sweep_market failed"),
+            }
+        }
         let pool = k.client.market(address).await.map_or(m.pnl_pool, |m| m.pnl_pool);
         metrics.set("meridian_settle_pnl_pool", "The market's PnL pool, native units.", &labels, pool as f64);
     }

@@ -90,6 +90,23 @@ impl From<ClientError> for SdkError {
 
 pub type Result<T> = std::result::Result<T, SdkError>;
 
+/// An exchange's money at one slot (`Client::solvency`).
+#[derive(Clone, Copy, Debug)]
+pub struct Solvency {
+    pub exchange: Exchange,
+    /// Totals with the markets' unswept amounts folded in.
+    pub totals: meridian::Totals,
+    /// The vault's token balance.
+    pub vault: u64,
+}
+
+impl Solvency {
+    /// The conservation invariant: the vault holds exactly what the program owes.
+    pub fn conserved(&self) -> bool {
+        self.vault as i128 == self.totals.liabilities()
+    }
+}
+
 pub struct Client {
     rpc: RpcClient,
 }
@@ -229,6 +246,30 @@ impl Client {
         let mut out = self.program_accounts::<Market>(Market::SPACE, exchange, None).await?;
         out.sort_by_key(|(_, m)| m.index);
         Ok(out)
+    }
+
+    /// The exchange, its totals with every market's unswept amounts, and the vault's balance, read
+    /// in one `getMultipleAccounts` (one slot, so the conservation check `vault ==
+    /// totals.liabilities()` holds while markets trade; up to 98 markets).
+    pub async fn solvency(&self, exchange: &Pubkey) -> Result<Solvency> {
+        let e = self.exchange(exchange).await?;
+        let markets = (0..e.num_markets).map(|i| crate::pda::market(exchange, i).0);
+        let keys: Vec<Pubkey> = [*exchange, e.vault].into_iter().chain(markets).collect();
+        let mut accounts = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            accounts.extend(self.rpc.get_multiple_accounts_with_commitment(chunk, self.rpc.commitment()).await?.value);
+        }
+        let data = |i: usize| accounts[i].as_ref().map(|a| a.data.as_slice()).ok_or(SdkError::AccountNotFound(keys[i]));
+        let keys = &keys;
+        let decode_err = |i: usize| move |source| SdkError::Decode { address: keys[i], source };
+        let exchange_now = Exchange::decode(data(0)?).map_err(decode_err(0))?;
+        let vault = token::decode_token_account(data(1)?).ok_or(SdkError::NotTokenAccount(keys[1]))?.amount;
+        let mut markets = Vec::with_capacity(keys.len() - 2);
+        for i in 2..keys.len() {
+            markets.push(Market::decode(data(i)?).map_err(decode_err(i))?);
+        }
+        let totals = exchange_now.totals_with(&markets);
+        Ok(Solvency { exchange: exchange_now, totals, vault })
     }
 
     /// A market given as its index, address or name (case-insensitive); None if there is none.

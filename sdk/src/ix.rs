@@ -4,7 +4,7 @@
 use crate::pda;
 use anchor_lang::solana_program::{system_instruction, system_program};
 use anchor_lang::{InstructionData, ToAccountMetas};
-use meridian::{accounts, instruction, ExchangeParams, MarketParams, OracleParams, PlaceOrderArgs};
+use meridian::{accounts, instruction, ExchangeParams, MarketParams, MassQuoteArgs, OracleParams, PlaceOrderArgs};
 use solana_sdk::{
     instruction::{AccountMeta, Instruction},
     pubkey::Pubkey,
@@ -162,6 +162,12 @@ pub fn settle_funding(market: &Pubkey, margin_accounts: &[Pubkey]) -> Instructio
     let mut ix = build(accounts::SettleFunding { market: *market }, instruction::SettleFunding {});
     ix.accounts.extend(margin_accounts.iter().map(|a| AccountMeta::new(*a, false)));
     ix
+}
+
+/// Permissionless: moves market `m`'s unswept fees, insurance share and collateral total into the
+/// exchange's.
+pub fn sweep_market(m: &MarketAccounts) -> Instruction {
+    build(accounts::SweepMarket { exchange: m.exchange, market: m.market }, instruction::SweepMarket {})
 }
 
 /// Permissionless: settles the PnL of `margin_accounts`' positions in market `m` through its PnL
@@ -391,6 +397,17 @@ pub fn replace_order(
         build(place_accounts(m, margin_account, owner), instruction::ReplaceOrder { cancel_seq, args }),
         readonly(health),
     )
+}
+
+/// Cancels and requotes in one instruction (`MassQuoteArgs`); `health` as for [`place_order`].
+pub fn mass_quote(
+    m: &MarketAccounts,
+    margin_account: &Pubkey,
+    owner: &Pubkey,
+    args: MassQuoteArgs,
+    health: &[Pubkey],
+) -> Instruction {
+    with_remaining(build(place_accounts(m, margin_account, owner), instruction::MassQuote { args }), readonly(health))
 }
 
 fn cancel_accounts(m: &MarketAccounts, margin_account: &Pubkey, owner: &Pubkey) -> accounts::CancelOrder {

@@ -29,7 +29,10 @@ pub use meridian_engine::pricing;
 pub mod state;
 pub mod token;
 
-pub use meridian::{self as program, ExchangeParams, MarketParams, PauseFlags, PlaceOrderArgs, ID as PROGRAM_ID};
+pub use meridian::{
+    self as program, ExchangeParams, MarketParams, MassQuoteArgs, MassQuoteResult, PauseFlags, PlaceOrderArgs, QuoteLevel,
+    ID as PROGRAM_ID,
+};
 pub use meridian_engine::ui as amount;
 pub use meridian_engine::{self as engine, units::Side};
 pub use solana_sdk::pubkey::Pubkey;

@@ -212,7 +212,7 @@ mod tests {
         let mut a = account(100);
         hold(&mut a, 0, Side::Bid, 50, 5_000); // worth 5,000
         hold(&mut a, 1, Side::Ask, 10, 10_000); // worth 10,000: taken first
-        a.record_order(3, 0, Side::Bid, Ticks(90), 7, 0, 0);
+        a.record_order(3, 0, Side::Bid, Ticks(90), 7, 0, 0, 0);
         assert_eq!(next_stage(&a, &markets), Some(Stage::CancelOrders { market: 0 }));
         a.clear_order(3);
         assert_eq!(next_stage(&a, &markets), Some(Stage::TakePosition { market: 1, lots: 10 }));

@@ -107,10 +107,9 @@ pub async fn run(ctx: &Context, cmd: ExchangeCommand) -> Result<()> {
         }
         ExchangeCommand::Show => {
             let address = ctx.exchange()?;
-            let e = ctx.client.exchange(&address).await?;
-            let vault = ctx.client.token_account(&e.vault).await?;
+            let solvency = ctx.client.solvency(&address).await?;
+            let (e, t) = (solvency.exchange, solvency.totals);
             let d = e.collateral_decimals;
-            let liabilities = e.vault_liabilities().unwrap_or_default();
             let token_program =
                 if e.collateral_token_program == token::TOKEN_2022_PROGRAM_ID { "Token-2022" } else { "SPL Token" };
             output::print(
@@ -122,12 +121,12 @@ pub async fn run(ctx: &Context, cmd: ExchangeCommand) -> Result<()> {
                     .with("token_program", token_program)
                     .with("decimals", d)
                     .with("vault", e.vault.to_string())
-                    .with("vault_balance", amount::format_ui_amount(vault.amount, d))
-                    .with("total_collateral", amount::format_signed_ui_amount(e.total_collateral as i128, d))
-                    .with("fees_accrued", amount::format_ui_amount(e.fees_accrued, d))
-                    .with("insurance_fund", amount::format_ui_amount(e.insurance_balance, d))
-                    .with("pnl_pools", amount::format_ui_amount(e.pnl_pools, d))
-                    .with("conservation", if vault.amount as i128 == liabilities { "ok" } else { "VIOLATED" })
+                    .with("vault_balance", amount::format_ui_amount(solvency.vault, d))
+                    .with("total_collateral", amount::format_signed_ui_amount(t.collateral, d))
+                    .with("fees_accrued", amount::format_signed_ui_amount(t.fees, d))
+                    .with("insurance_fund", amount::format_signed_ui_amount(t.insurance, d))
+                    .with("pnl_pools", amount::format_signed_ui_amount(t.pnl_pools, d))
+                    .with("conservation", if solvency.conserved() { "ok" } else { "VIOLATED" })
                     .with(
                         "deposit_cap",
                         if e.deposit_cap == 0 {

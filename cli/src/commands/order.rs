@@ -1,4 +1,4 @@
-//! `meridian order place|cancel|cancel-all|replace`, `meridian book|orders|positions`.
+//! `meridian order place|cancel|cancel-all|replace|quote`, `meridian book|orders|positions`.
 
 use crate::{
     commands::market::resolve,
@@ -50,6 +50,17 @@ pub struct NewOrder {
     pub match_limit: u8,
 }
 
+/// Whose margin account an order command acts on: yours, or (as its trading delegate, signing
+/// with the delegate key) another owner's.
+#[derive(Args, Debug, Clone)]
+pub struct AccountTarget {
+    #[arg(short, long, default_value_t = 0)]
+    pub sub_account: u16,
+    /// The account's owner, when you trade as its delegate (default: the signer).
+    #[arg(long)]
+    pub owner: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum OrderCommand {
     /// Place an order: `order place BTC-PERP buy 0.01 --price 65000 [--type post-only]`.
@@ -57,8 +68,8 @@ pub enum OrderCommand {
         market: String,
         #[command(flatten)]
         order: NewOrder,
-        #[arg(short, long, default_value_t = 0)]
-        sub_account: u16,
+        #[command(flatten)]
+        target: AccountTarget,
     },
     /// Cancel by order id, or by --client-id.
     Cancel {
@@ -66,8 +77,8 @@ pub enum OrderCommand {
         order_id: Option<u64>,
         #[arg(long)]
         client_id: Option<u64>,
-        #[arg(short, long, default_value_t = 0)]
-        sub_account: u16,
+        #[command(flatten)]
+        target: AccountTarget,
     },
     /// Cancel all your orders in a market (optionally one side).
     CancelAll {
@@ -75,8 +86,8 @@ pub enum OrderCommand {
         /// buy or sell; default both.
         #[arg(long)]
         side: Option<String>,
-        #[arg(short, long, default_value_t = 0)]
-        sub_account: u16,
+        #[command(flatten)]
+        target: AccountTarget,
     },
     /// Cancel an order and place a new one atomically.
     Replace {
@@ -84,8 +95,36 @@ pub enum OrderCommand {
         order_id: u64,
         #[command(flatten)]
         order: NewOrder,
-        #[arg(short, long, default_value_t = 0)]
-        sub_account: u16,
+        #[command(flatten)]
+        target: AccountTarget,
+    },
+    /// Requote in one instruction (mass_quote): cancel your orders in the market, then post
+    /// post-only quotes: `order quote BTC-PERP --bid 64990:0.1 --bid 64980:0.2 --ask 65010:0.1`.
+    Quote {
+        market: String,
+        /// A bid as PRICE:SIZE (repeat, up to 32).
+        #[arg(long = "bid")]
+        bids: Vec<String>,
+        /// An ask as PRICE:SIZE (repeat, up to 32).
+        #[arg(long = "ask")]
+        asks: Vec<String>,
+        /// Keep your resting orders (default: cancel them all first).
+        #[arg(long)]
+        keep: bool,
+        /// Cancel only the orders with these client ids (instead of all).
+        #[arg(long = "cancel-client-id")]
+        cancel_client_ids: Vec<u64>,
+        /// Slide a crossing quote one tick behind the best opposite order (default: skip it).
+        #[arg(long)]
+        slide: bool,
+        /// Client ids: bid i gets BASE + i, ask i BASE + (number of bids) + i.
+        #[arg(long, default_value_t = 0)]
+        client_id: u64,
+        /// Seconds until the quotes expire (default: good till cancelled).
+        #[arg(long)]
+        expires_in: Option<i64>,
+        #[command(flatten)]
+        target: AccountTarget,
     },
 }
 
@@ -138,10 +177,22 @@ fn build(o: &NewOrder, u: &MarketUnits) -> Result<PlaceOrderArgs> {
         args = args.reduce_only();
     }
     if let Some(secs) = o.expires_in {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-        args = args.expires_at(now + secs);
+        args = args.expires_at(now_secs()? + secs);
     }
     Ok(args.match_limit(o.match_limit))
+}
+
+/// A quote given as PRICE:SIZE in display units.
+fn quote_level(s: &str, u: &MarketUnits) -> Result<meridian_sdk::QuoteLevel> {
+    let (price, size) = s.split_once(':').ok_or_else(|| anyhow!("quote {s}: give PRICE:SIZE"))?;
+    Ok(meridian_sdk::QuoteLevel {
+        price: u.price_to_ticks(price).map_err(|e| anyhow!("quote {s}: price: {e}"))?,
+        size: u.size_to_lots(size).map_err(|e| anyhow!("quote {s}: size: {e}"))?,
+    })
+}
+
+fn now_secs() -> Result<i64> {
+    Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64)
 }
 
 fn describe_result(r: &LastPlacement, u: &MarketUnits, qd: u8) -> Record {
@@ -160,20 +211,29 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
     let owner = ctx.signer()?;
     let e = client.exchange(&exchange).await?;
     let qd = e.collateral_decimals;
-    let (market, sub) = match &cmd {
-        OrderCommand::Place { market, sub_account, .. }
-        | OrderCommand::Cancel { market, sub_account, .. }
-        | OrderCommand::CancelAll { market, sub_account, .. }
-        | OrderCommand::Replace { market, sub_account, .. } => (market.clone(), *sub_account),
+    let (market, target) = match &cmd {
+        OrderCommand::Place { market, target, .. }
+        | OrderCommand::Cancel { market, target, .. }
+        | OrderCommand::CancelAll { market, target, .. }
+        | OrderCommand::Replace { market, target, .. }
+        | OrderCommand::Quote { market, target, .. } => (market.clone(), target.clone()),
     };
     let (address, m) = resolve(ctx, &exchange, &market).await?;
     let accounts = MarketAccounts::of(address, &m);
     let u = market_units(&m, qd);
-    let margin = pda::margin_account(&exchange, &owner.pubkey(), sub).0;
+    let sub = target.sub_account;
+    let account_owner = match &target.owner {
+        Some(o) => crate::context::parse_pubkey(o, "--owner")?,
+        None => owner.pubkey(),
+    };
+    let margin = pda::margin_account(&exchange, &account_owner, sub).0;
     let account = client
         .margin_account(&margin)
         .await
-        .map_err(|e| anyhow!("margin account {sub}: {e} (create it with `meridian account create`)"))?;
+        .map_err(|e| anyhow!("margin account {sub} of {account_owner}: {e} (create it with `meridian account create`)"))?;
+    if account_owner != owner.pubkey() && account.delegate != owner.pubkey() {
+        bail!("{} is not the owner of margin account {margin} nor its delegate", owner.pubkey());
+    }
     match cmd {
         OrderCommand::Place { order, .. } => {
             let args = build(&order, &u)?;
@@ -205,6 +265,34 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
                 ctx.json,
                 &Record::new()
                     .with("cancelled", order_id.map_or(json!({"client_id": client_id}), |i| json!(i)))
+                    .with("signature", signature.to_string()),
+            );
+        }
+        OrderCommand::Quote { bids, asks, keep, cancel_client_ids, slide, client_id, expires_in, .. } => {
+            let args = meridian_sdk::MassQuoteArgs {
+                cancel_all: !keep && cancel_client_ids.is_empty(),
+                cancel_client_ids,
+                order_kind: if slide { OrderKind::PostOnlySlide } else { OrderKind::PostOnly } as u8,
+                expiry_ts: match expires_in {
+                    Some(secs) => now_secs()? + secs,
+                    None => 0,
+                },
+                client_order_id_base: client_id,
+                bids: bids.iter().map(|q| quote_level(q, &u)).collect::<Result<_>>()?,
+                asks: asks.iter().map(|q| quote_level(q, &u)).collect::<Result<_>>()?,
+            };
+            let quoting = !args.bids.is_empty() || !args.asks.is_empty();
+            let health = ix::health_markets(&exchange, &account, Some(m.index));
+            let ix = ix::mass_quote(&accounts, &margin, &owner.pubkey(), args, &health);
+            let signature = client.send(&[ix], &owner, &[]).await?;
+            let after = client.margin_account(&margin).await?;
+            let resting = after.open_orders.iter().filter(|o| o.in_use != 0 && o.market_index == m.index).count();
+            output::print(
+                ctx.json,
+                &Record::new()
+                    .with("first_order_id", if quoting { json!(after.last_placement.order_seq) } else { json!(null) })
+                    .with("quoted", u.format_size(if quoting { after.last_placement.posted_lots } else { 0 }))
+                    .with("orders_resting", resting)
                     .with("signature", signature.to_string()),
             );
         }

@@ -122,4 +122,5 @@ meridian_errors! {
     OpenInterestLeft => "positions with base remain in this market: settle them (or let them close) before closing the market",
     MarketSettled => "the market has expired and its settlement price is known: its positions settle at it (fix_settlement_price, settle_expired), they are not liquidated",
     InvalidSettlementPrice => "settlement price must be above zero, one lot's value at it must fit 63 bits, and it must lie within the market's band of the window's samples",
+    TooManyQuotes => "a mass quote posts at most 32 quotes per side",
 }

@@ -19,7 +19,7 @@
 //! room, padding to 8, u64 rent epoch; then u64 data length, the instruction data, the program id.
 
 use crate::account_view::RawAccount;
-use crate::instructions::{cancel_order::*, consume_events::*, place_order::*, replace_order::*};
+use crate::instructions::{cancel_order::*, consume_events::*, mass_quote::*, place_order::*, replace_order::*};
 use anchor_lang::prelude::*;
 use anchor_lang::solana_program::entrypoint::{MAX_PERMITTED_DATA_INCREASE, NON_DUP_MARKER, SUCCESS};
 use anchor_lang::{AnchorDeserialize, Discriminator};
@@ -38,6 +38,7 @@ const CONSUME_EVENTS: u64 = disc(crate::instruction::ConsumeEvents::DISCRIMINATO
 const REPLACE_ORDER: u64 = disc(crate::instruction::ReplaceOrder::DISCRIMINATOR);
 const CANCEL_ORDER_BY_CLIENT_ID: u64 = disc(crate::instruction::CancelOrderByClientId::DISCRIMINATOR);
 const CANCEL_ALL_ORDERS: u64 = disc(crate::instruction::CancelAllOrders::DISCRIMINATOR);
+const MASS_QUOTE: u64 = disc(crate::instruction::MassQuote::DISCRIMINATOR);
 
 /// # Safety
 /// Called by the runtime with its serialized input.
@@ -119,6 +120,11 @@ unsafe fn fast_path(input: *mut u8) -> Option<u64> {
             let ix = crate::instruction::CancelAllOrders::deserialize(&mut args).ok()?;
             cancel_all(&a, ix.side, ix.limit).map(|n| set_return_data(&[n]))
         }
+        MASS_QUOTE => {
+            let a = place_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let ix = crate::instruction::MassQuote::deserialize(&mut args).ok()?;
+            mass_quote_checked(&a, &ix.args).map(|r| set_return_data(&[r.cancelled, r.posted, r.skipped]))
+        }
         _ => return None,
     };
     Some(match result {
@@ -152,10 +158,10 @@ fn set_return_data(data: &[u8]) {
     anchor_lang::solana_program::program::set_return_data(data)
 }
 
-/// `PlaceOrder`'s constraints: five writable accounts, then the owner's signature.
+/// `PlaceOrder`'s constraints: the exchange, four writable accounts, then the owner's signature.
 fn place_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<PlaceAccounts<'r, RawAccount<'a>>> {
     let [exchange, market, book, event_queue, margin_account, owner, remaining @ ..] = a else { return None };
-    let writable = [exchange, market, book, event_queue, margin_account].iter().all(|x| x.is_writable);
+    let writable = [market, book, event_queue, margin_account].iter().all(|x| x.is_writable);
     (writable && owner.is_signer).then_some(PlaceAccounts {
         exchange,
         market,
@@ -178,9 +184,9 @@ fn cancel_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<CancelAccounts<'r,
     })
 }
 
-/// `ConsumeEvents`'s constraints: four writable accounts, then the makers.
+/// `ConsumeEvents`'s constraints: the exchange, three writable accounts, then the makers.
 fn consume_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<ConsumeAccounts<'r, RawAccount<'a>>> {
     let [exchange, market, event_queue, reward_account, makers @ ..] = a else { return None };
-    let writable = [exchange, market, event_queue, reward_account].iter().all(|x| x.is_writable);
+    let writable = [market, event_queue, reward_account].iter().all(|x| x.is_writable);
     writable.then_some(ConsumeAccounts { exchange, market, event_queue, reward_account, makers })
 }

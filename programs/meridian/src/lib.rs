@@ -84,6 +84,19 @@ pub mod meridian {
         instructions::process_cancel_all_orders(ctx, side, limit)
     }
 
+    /// Permissionless: moves a market's unswept fees, insurance share and collateral total into
+    /// the exchange's (the order flow writes only per-market accounts).
+    pub fn sweep_market(ctx: Context<SweepMarket>) -> Result<()> {
+        instructions::process_sweep_market(ctx)
+    }
+
+    /// A requote in one instruction: cancels the account's orders in the market (all, or by
+    /// client ids), then posts up to 32 post-only bids and asks with one margin check. Takes
+    /// place_order's accounts. Returns what was cancelled, posted and skipped.
+    pub fn mass_quote<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: MassQuoteArgs) -> Result<MassQuoteResult> {
+        instructions::process_mass_quote(ctx, args)
+    }
+
     /// Moves `amount` native units of collateral from the owner's token account into the vault.
     pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         instructions::process_deposit(ctx, amount)

@@ -6,8 +6,12 @@
 //! `market.pending_rebates`), the crank's reward for the fills it funds (`market.crank_pool`), then
 //! the insurance fund's share; the rest is protocol revenue. A placement that writes out events
 //! (expiries, self-trade cancels, evictions) pays their crank rewards into the pool too. Rebates and
-//! crank rewards stay in `exchange.fees_accrued` until paid, so every payout comes from money that
-//! was collected.
+//! crank rewards stay in the market until paid, so every payout comes from money that was
+//! collected.
+//!
+//! The order flow writes the market, its book and queue and the traders' accounts, never the
+//! exchange (read only here): markets run in parallel. What it moves is kept in the market's
+//! unswept totals until `sweep_market` (see `Exchange`'s conservation invariant).
 
 use crate::{account_view::AccountView, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
@@ -42,7 +46,7 @@ pub struct PlaceOrderArgs {
     pub match_limit: u8,
 }
 
-fn match_error(e: MatchError) -> Error {
+pub fn match_error(e: MatchError) -> Error {
     match e {
         MatchError::AlreadyExpired => MeridianError::OrderAlreadyExpired,
         MatchError::PostOnlyWouldCross => MeridianError::PostOnlyWouldCross,
@@ -69,23 +73,11 @@ pub fn update_open_interest(market: &mut Market, before: i64, after: i64) {
     market.open_interest = (market.open_interest + long_lots(after)).saturating_sub(long_lots(before));
 }
 
-/// Moves an account's collateral and the exchange's total together (the conservation check relies
-/// on `total_collateral` being the sum over accounts).
+/// Moves an account's collateral and the exchange's total together, for instructions that write
+/// the exchange anyway (the order flow uses `Market::adjust_collateral`).
 pub fn adjust_collateral(exchange: &mut Exchange, account: &mut MarginAccount, delta: i64) -> Result<()> {
     account.collateral = account.collateral.checked_add(delta).ok_or(MeridianError::MathOverflow)?;
     exchange.total_collateral = exchange.total_collateral.checked_add(delta).ok_or(MeridianError::MathOverflow)?;
-    Ok(())
-}
-
-/// Splits a fee the protocol collected between the insurance fund and fees, as configured;
-/// `insurance_eligible` (at most `fee`) is the part the fund takes its share of.
-pub fn collect_fee(exchange: &mut Exchange, fee: u64, insurance_eligible: u64) -> Result<()> {
-    // a share (bps <= 10,000, checked at creation) of an amount: at most the amount
-    let insurance = (insurance_eligible as u128 * exchange.insurance_fee_share_bps as u128 / 10_000) as u64;
-    exchange.insurance_balance =
-        exchange.insurance_balance.checked_add(insurance).ok_or(MeridianError::MathOverflow)?;
-    let rest = fee.checked_sub(insurance).ok_or(MeridianError::MathOverflow)?;
-    exchange.fees_accrued = exchange.fees_accrued.checked_add(rest).ok_or(MeridianError::MathOverflow)?;
     Ok(())
 }
 
@@ -103,7 +95,8 @@ pub struct Placed {
 }
 
 pub struct Trade<'a> {
-    pub exchange: &'a mut Exchange,
+    /// The exchange's `insurance_fee_share_bps`.
+    pub insurance_fee_share_bps: u16,
     pub market: &'a mut Market,
     pub account: &'a mut MarginAccount,
     pub account_key: Pubkey,
@@ -224,7 +217,7 @@ pub fn place<A: AccountView>(
         let fee_i = i64::try_from(fee).map_err(|_| MeridianError::MathOverflow)?;
         // collected, not owed: the rebates and rewards paid from it must exist
         require!(account.collateral >= fee_i, MeridianError::FeeExceedsCollateral);
-        adjust_collateral(t.exchange, account, -fee_i)?;
+        market.adjust_collateral(account, -fee_i)?;
         account.fees_paid = account.fees_paid.saturating_add(fee_i);
         let p = account.position_mut(pos_slot);
         p.fees_paid = p.fees_paid.saturating_add(fee_i);
@@ -235,10 +228,12 @@ pub fn place<A: AccountView>(
         let crank_cut = (market.crank_reward.saturating_mul(r.rewarded as u64)).min(fee.saturating_sub(rebates));
         market.pending_rebates = market.pending_rebates.checked_add(rebates).ok_or(MeridianError::MathOverflow)?;
         market.crank_pool = market.crank_pool.checked_add(crank_cut).ok_or(MeridianError::MathOverflow)?;
-        collect_fee(t.exchange, fee, fee.saturating_sub(rebates + crank_cut))?;
+        // the rest is the protocol's (the rebates and the reward are held in the market until paid)
+        let protocol = fee.checked_sub(rebates + crank_cut).ok_or(MeridianError::MathOverflow)?;
+        market.collect_fee(t.insurance_fee_share_bps, protocol)?;
     }
     if r.events > r.fills {
-        pay_for_outs(t.exchange, market, account, r.outs())?;
+        pay_for_outs(market, account, r.outs())?;
     }
     let mut out = LastPlacement {
         order_seq: seq,
@@ -251,7 +246,7 @@ pub fn place<A: AccountView>(
     if let Some(posted) = r.posted {
         let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
         account.position_mut(pos_slot).add_resting(side, posted.size, value).ok_or(MeridianError::MathOverflow)?;
-        account.record_order(order_slot, market.index, side, posted.price, seq, args.client_order_id, kind as u8);
+        account.record_order(order_slot, market.index, side, posted.price, seq, args.client_order_id, kind as u8, posted.node);
         out.posted_lots = posted.size.0;
         out.posted_price = posted.price.0;
     }
@@ -267,26 +262,24 @@ pub fn place<A: AccountView>(
 /// Kept out of line: most orders are on perpetuals.
 #[inline(never)]
 #[cold]
-fn check_not_expired(market: &Market) -> Result<()> {
+pub fn check_not_expired(market: &Market) -> Result<()> {
     require!(Clock::get()?.unix_timestamp < market.expiry_ts, MeridianError::MarketExpired);
     Ok(())
 }
 
 /// The out events a placement wrote (the expired and stale orders it met, its own orders it
 /// cancelled, an eviction): it pays their crank rewards itself, from collateral it has, into the
-/// market's crank pool (held in fees until paid). Kept out of line: the common placement writes
-/// none.
+/// market's crank pool. Kept out of line: the common placement writes none.
 #[inline(never)]
-fn pay_for_outs(exchange: &mut Exchange, market: &mut Market, account: &mut MarginAccount, outs: u32) -> Result<()> {
+pub fn pay_for_outs(market: &mut Market, account: &mut MarginAccount, outs: u32) -> Result<()> {
     let cost = market.crank_reward.saturating_mul(outs as u64);
     if cost == 0 {
         return Ok(());
     }
     let cost_i = i64::try_from(cost).map_err(|_| MeridianError::MathOverflow)?;
     require!(account.collateral >= cost_i, MeridianError::FeeExceedsCollateral);
-    adjust_collateral(exchange, account, -cost_i)?;
+    market.adjust_collateral(account, -cost_i)?;
     market.crank_pool = market.crank_pool.checked_add(cost).ok_or(MeridianError::MathOverflow)?;
-    exchange.fees_accrued = exchange.fees_accrued.checked_add(cost).ok_or(MeridianError::MathOverflow)?;
     Ok(())
 }
 
@@ -301,7 +294,8 @@ pub fn cancel_slot(
 ) -> Result<bool> {
     let o = account.open_orders[order_slot];
     let side = Side::from_u8(o.side).ok_or(MeridianError::InvalidSide)?;
-    let Some(node) = matching::cancel(book, side, Ticks(o.price), o.seq, &owner.to_bytes()) else {
+    let hint = Some(MarginAccount::order_node(&o));
+    let Some(node) = matching::cancel(book, side, Ticks(o.price), o.seq, &owner.to_bytes(), hint) else {
         return Ok(false);
     };
     let value = notional(node.price, node.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
@@ -342,10 +336,17 @@ pub fn cancel_orders_in_market(
     Ok(cancelled)
 }
 
+/// The book as the program uses it.
+pub type ActiveBook<'a> = Book<'a, ActiveTree>;
+
+/// Views a book account's data as its book.
+pub fn open_book(data: &mut [u8]) -> Result<ActiveBook<'_>> {
+    let (bh, nodes) = book_parts(data)?;
+    Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount.into())
+}
+
 /// Opens the market's book for cancels.
-pub fn with_book<A: AccountView, R>(book: &A, f: impl FnOnce(&mut Book<ActiveTree>) -> Result<R>) -> Result<R> {
+pub fn with_book<A: AccountView, R>(book: &A, f: impl FnOnce(&mut ActiveBook) -> Result<R>) -> Result<R> {
     let mut data = book.data_mut()?;
-    let (bh, nodes) = book_parts(&mut data)?;
-    let mut book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
-    f(&mut book)
+    f(&mut open_book(&mut data)?)
 }

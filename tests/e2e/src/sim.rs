@@ -1,12 +1,13 @@
-//! Simulated traders for the demo: a market maker per market quoting both sides around the mid
-//! (the simulated oracle's price path; requoting with `replace_order`), and takers crossing the
-//! spread with IOC orders.
+//! Simulated traders for the demo: a market maker quoting a ladder on both sides around each
+//! market's mid (the simulated oracle's price path; one `mass_quote` per market and round), and
+//! takers crossing the spread with IOC orders.
 
 use meridian_sdk::{
     client::Client,
+    engine::matching::OrderKind,
     ix::{self, MarketAccounts},
     order::{self, OrderExt, Side},
-    pda, Pubkey,
+    pda, MassQuoteArgs, Pubkey, QuoteLevel,
 };
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::{
@@ -66,8 +67,9 @@ pub struct SimStats {
     pub errors: AtomicU64,
 }
 
-/// Quotes `size_lots` on both sides at mid +- 5 bp, requoting every `period`, for `margin`, signed
-/// by `signer` (its owner or its trading delegate: a quoting key that cannot withdraw).
+/// Quotes `size_lots` at mid +- 5, 10 and 15 bp, requoting every `period` with one mass quote per
+/// market, for `margin`, signed by `signer` (its owner or its trading delegate: a quoting key that
+/// cannot withdraw).
 pub async fn market_maker(
     client: Arc<Client>,
     signer: Keypair,
@@ -79,46 +81,34 @@ pub async fn market_maker(
     stop: Arc<AtomicBool>,
     stats: Arc<SimStats>,
 ) {
-    let mut live: Vec<[Option<u64>; 2]> = vec![[None, None]; markets.len()];
     while !stop.load(Ordering::Relaxed) {
-        for (i, m) in markets.iter().enumerate() {
+        for m in markets.iter() {
             if !m.trading() {
                 continue;
             }
             let mid = m.mid.load(Ordering::Relaxed);
             let Ok(account) = client.margin_account(&margin).await else { continue };
             let health = ix::health_markets(&exchange, &account, Some(m.index));
-            for (s, side) in [Side::Bid, Side::Ask].into_iter().enumerate() {
-                let price = if side == Side::Bid { mid.saturating_sub(5 * m.bp).max(1) } else { mid + 5 * m.bp };
-                let args = order::limit(side, price, size_lots).post_only_slide();
-                // requote if our order is still there, else place anew
-                let still_open = live[i][s].filter(|seq| account.find_order(m.index, *seq).is_some());
-                let place = ix::place_order(&m.accounts, &margin, &signer.pubkey(), args, &health);
-                let mut sent = match still_open {
-                    Some(seq) => {
-                        let ix = ix::replace_order(&m.accounts, &margin, &signer.pubkey(), seq, args, &health);
-                        client.send(&[ix], &signer, &[]).await
-                    }
-                    None => client.send(&[place.clone()], &signer, &[]).await,
-                };
-                // the quote was filled since we looked (its fill may still wait for the crank):
-                // nothing to replace, so quote anew, as a market maker would
-                if still_open.is_some()
-                    && sent.as_ref().err().and_then(|e| e.program_error_name()) == Some("OrderNotFound")
-                {
-                    sent = client.send(&[place], &signer, &[]).await;
+            // one instruction per market: cancel the last ladder, post three levels a side, 5, 10
+            // and 15 basis points out (a crossing level slides behind the best opposite order)
+            let level = |k: u64, side: Side| QuoteLevel {
+                price: if side == Side::Bid { mid.saturating_sub(5 * k * m.bp).max(1) } else { mid + 5 * k * m.bp },
+                size: size_lots,
+            };
+            let args = MassQuoteArgs {
+                cancel_all: true,
+                order_kind: OrderKind::PostOnlySlide as u8,
+                bids: (1..=3).map(|k| level(k, Side::Bid)).collect(),
+                asks: (1..=3).map(|k| level(k, Side::Ask)).collect(),
+                ..MassQuoteArgs::default()
+            };
+            match client.send(&[ix::mass_quote(&m.accounts, &margin, &signer.pubkey(), args, &health)], &signer, &[]).await {
+                Ok(_) => {
+                    stats.quotes.fetch_add(1, Ordering::Relaxed);
                 }
-                match sent {
-                    Ok(_) => {
-                        let r = client.margin_account(&margin).await.map(|a| a.last_placement).unwrap_or_default();
-                        live[i][s] = (r.posted_lots > 0).then_some(r.order_seq);
-                        stats.quotes.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        live[i][s] = None;
-                        stats.errors.fetch_add(1, Ordering::Relaxed);
-                        tracing_log(&format!("maker {}: {e}", m.name));
-                    }
+                Err(e) => {
+                    stats.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing_log(&format!("maker {}: {e}", m.name));
                 }
             }
         }

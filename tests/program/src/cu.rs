@@ -72,8 +72,13 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         name: "refresh_oracle_3_sources_1_option",
-        scenario: "refresh as above, one option market's lot revalued (28 Black-Scholes valuations)",
-        ceiling: 95_000,
+        scenario: "refresh as above, one option market's lot revalued (28 Black-Scholes valuations; target <= 20,000)",
+        ceiling: REVALUE_1_CEILING,
+    },
+    Row {
+        name: "refresh_oracle_3_sources_10_options",
+        scenario: "refresh as above, a chain of 10 options of one underlying and expiry revalued",
+        ceiling: REVALUE_10_CEILING,
     },
     Row {
         name: "margin_check_1_position",
@@ -124,7 +129,7 @@ pub const ROWS: &[Row] = &[
         scenario: "bid rests in a book of 32 orders/side; account with 1 position; margin check",
         ceiling: 2_575,
     },
-    Row { name: "place_post_only", scenario: "post-only bid, same book", ceiling: 2_630 },
+    Row { name: "place_post_only", scenario: "post-only bid, same book, behind the best bid (a tree search)", ceiling: 2_750 },
     Row {
         name: "place_reduce_only",
         scenario: "reduce-only post-only ask on a long of 9 lots (health checked before and after)",
@@ -144,6 +149,17 @@ pub const ROWS: &[Row] = &[
     Row { name: "cancel_by_client_id", scenario: "cancel by client order id", ceiling: 1_250 },
     Row { name: "cancel_all_16", scenario: "16 resting orders of the account", ceiling: 10_500 },
     Row { name: "replace", scenario: "cancel + place a resting order", ceiling: 3_130 },
+    Row {
+        name: "mass_quote_10x10",
+        scenario: "cancel the account's 20 quotes, post 10 bids + 10 asks (post-only), one margin check; book of ~1,000 orders/side (target <= 10,000)",
+        ceiling: MASS_QUOTE_CEILING,
+    },
+    Row {
+        name: "mass_quote_per_level",
+        scenario: "slope per level (one quote cancelled, one posted) between 1+1 and 10+10",
+        ceiling: MASS_QUOTE_PER_LEVEL_CEILING,
+    },
+    Row { name: "sweep_market", scenario: "a market's unswept fees, insurance share and collateral total moved into the exchange", ceiling: 1_450 },
     Row { name: "consume_events_1", scenario: "one fill event", ceiling: 1_800 },
     Row {
         name: "consume_events_per_extra_event",
@@ -151,6 +167,12 @@ pub const ROWS: &[Row] = &[
         ceiling: 800,
     },
 ];
+
+/// Above the option revaluation figures (`measure_portfolio`) and the requote's (`measure_mass_quote`).
+const REVALUE_1_CEILING: u64 = 43_000;
+const REVALUE_10_CEILING: u64 = 365_000;
+const MASS_QUOTE_CEILING: u64 = 18_500;
+const MASS_QUOTE_PER_LEVEL_CEILING: u64 = 1_700;
 
 fn collateral_flow(h: &mut Harness, seed: u8, token_program: Pubkey, suffix: &str, out: &mut BTreeMap<String, u64>) {
     let mint = h.create_mint(6, token_program);
@@ -195,6 +217,7 @@ pub fn measure() -> BTreeMap<String, u64> {
     out.insert("math_probe".into(), h.ok(&[probe], &[]).compute_units_consumed);
 
     measure_trading(&mut h, &mut out);
+    measure_mass_quote(&mut h, &mut out);
     measure_oracle(&mut h, &mut out);
     measure_portfolio(&mut h, &mut out);
     measure_expiry(&mut h, &mut out);
@@ -306,6 +329,68 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     out.insert("set_price_band".into(), cu(h.ok(&[ix], &[&fx.admin])));
     let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
     out.insert("set_market_status".into(), cu(h.ok(&[ix], &[&fx.admin])));
+    h.assert_conserved(&fx);
+}
+
+/// A requote on a deep book: 32 accounts rest ~31 orders a side each (992 per side, mass quotes
+/// themselves), the quoter's ladder of 10 + 10 sits inside them; it is cancelled and reposted in
+/// one instruction. The slope: the same with 1 + 1.
+fn measure_mass_quote(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
+    use meridian::{MassQuoteArgs, QuoteLevel};
+    const PRICE: u64 = 650_000;
+    let mint = h.create_mint(6, SPL_TOKEN);
+    let params = ExchangeParams { insurance_fee_share_bps: 2_000, ..ExchangeParams::default() };
+    let fx = h.setup_exchange_as(fixed_keypair(200), mint, SPL_TOKEN, params);
+    let m = h.setup_market(&fx, MarketParams { book_capacity: 1_024, event_queue_capacity: 64, ..default_market_params() });
+    let funded = |h: &mut Harness, seed: u8| {
+        let t = h.trader_as(fixed_keypair(seed), &fx, 10_000_000 * 1_000_000);
+        h.deposit(&fx, &t, 5_000_000 * 1_000_000);
+        t
+    };
+    let quote = |h: &mut Harness, t: &Trader, cancel_all: bool, bids: Vec<QuoteLevel>, asks: Vec<QuoteLevel>| {
+        let args = MassQuoteArgs { cancel_all, order_kind: 1, bids, asks, ..MassQuoteArgs::default() };
+        let health = ix::health_markets(&fx.exchange, &h.margin(&t.margin), Some(m.index));
+        h.ok(&[ix::mass_quote(&m.accounts, &t.margin, &t.owner.pubkey(), args, &health)], &[&t.owner])
+    };
+    let level = |price: u64| QuoteLevel { price, size: 1 };
+    for a in 0..32u64 {
+        let depth = funded(h, 201 + a as u8);
+        // three transactions of 11 + 10 + 10 levels a side (a transaction holds 1,232 bytes)
+        for (first, n) in [(0u64, 11u64), (11, 10), (21, 10)] {
+            let bids = (first..first + n).map(|i| level(PRICE - 100 - a - 32 * i)).collect();
+            let asks = (first..first + n).map(|i| level(PRICE + 100 + a + 32 * i)).collect();
+            quote(h, &depth, false, bids, asks);
+        }
+    }
+    let book = h.book(&m);
+    assert_eq!((book.bids.len(), book.asks.len()), (992, 992));
+    let quoter = funded(h, 233);
+    let ladder = |n: u64, off: u64| -> (Vec<QuoteLevel>, Vec<QuoteLevel>) {
+        ((0..n).map(|i| level(PRICE - 10 - off - i)).collect(), (0..n).map(|i| level(PRICE + 10 + off + i)).collect())
+    };
+    let (b, a) = ladder(10, 0);
+    quote(h, &quoter, false, b, a);
+    let (b, a) = ladder(10, 20);
+    let meta = quote(h, &quoter, true, b, a);
+    assert_eq!(meta.return_data.data, [20, 20, 0]);
+    let ten = meta.compute_units_consumed;
+    let (b, a) = ladder(1, 40);
+    assert_eq!(quote(h, &quoter, true, b, a).return_data.data, [20, 2, 0]);
+    let (b, a) = ladder(1, 0);
+    let meta = quote(h, &quoter, true, b, a);
+    assert_eq!(meta.return_data.data, [2, 2, 0]);
+    let one = meta.compute_units_consumed;
+    out.insert("mass_quote_10x10".into(), ten);
+    out.insert("mass_quote_per_level".into(), (ten - one) / 9);
+
+    // a taker's fee leaves every unswept total non-zero; the sweep moves them
+    let taker = funded(h, 234);
+    h.place(&m, &taker, order::limit(Side::Bid, PRICE + 10, 1).immediate_or_cancel());
+    let reward = funded(h, 235);
+    h.crank(&m, &reward.margin);
+    let market = h.market(&m.accounts.market);
+    assert!(market.unswept_fees > 0 && market.unswept_insurance > 0 && market.unswept_collateral < 0);
+    out.insert("sweep_market".into(), h.ok(&[ix::sweep_market(&m.accounts)], &[]).compute_units_consumed);
     h.assert_conserved(&fx);
 }
 
@@ -436,6 +521,19 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     assert!(resolved.insurance_paid > 0 && resolved.socialized > 0, "{resolved:?}");
     out.insert("liquidate_bankruptcy".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
+
+    // an option chain: 10 options (5 strikes, calls and puts) of one underlying and expiry, all
+    // revalued by one refresh
+    let strikes = [120, 130, 140, 150, 160];
+    let chain: Vec<(u8, u64)> = strikes.iter().flat_map(|k| [(2, *k), (3, *k)]).collect();
+    let sol = h.setup_underlying(&fx, "SOL", 140.0, 0, &chain, expiry);
+    h.set_sources(&sol.oracle, &[141.0; 3]);
+    let options: Vec<Pubkey> = sol.options.iter().map(|m| m.accounts.market).collect();
+    // more than the default 200,000 units a transaction: a compute budget (its own instruction
+    // costs nothing from the meter)
+    let budget = meridian_sdk::budget::set_compute_unit_limit(1_400_000);
+    let meta = h.ok(&[budget, sol.oracle.refresh_markets_ix(&options)], &[]);
+    out.insert("refresh_oracle_3_sources_10_options".into(), meta.compute_units_consumed);
 }
 
 /// An aggregate over two Pyth feeds and one Switchboard feed, refreshed twice (the second refresh
@@ -534,6 +632,10 @@ pub fn to_json(figures: &BTreeMap<String, u64>) -> String {
     serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap() + "\n"
 }
 
+/// Agave's cost-model limits: per writable account and per block (SIMD-0256).
+const MAX_WRITABLE_ACCOUNT_UNITS: u64 = 12_000_000;
+const MAX_BLOCK_UNITS: u64 = 60_000_000;
+
 /// `bench/CU.md`: the same figures with scenarios and ceilings.
 pub fn to_markdown(figures: &BTreeMap<String, u64>, binary_size: usize) -> String {
     let mut md = String::from(
@@ -555,23 +657,42 @@ pub fn to_markdown(figures: &BTreeMap<String, u64>, binary_size: usize) -> Strin
         meridian::queue_account_len(1) - meridian::queue_account_len(0),
     ));
     let place = figures["place_limit_resting"];
-    let per_block = |units: u64| 12_000_000 / units.max(1);
+    let per_block = |units: u64| MAX_WRITABLE_ACCOUNT_UNITS / units.max(1);
     md.push_str(&format!(
         "## Order flow against the targets\n\n\
          | measure | Meridian | target / reference |\n| --- | ---: | --- |\n\
          | place a resting order, margin check included | {place} | aim <= 3,000; Manifest p50 3,221; Phoenix p50 6,787 |\n\
          | each extra maker filled | {} | <= 1,500 |\n\
-         | cancel | {} | <= 1,500 |\n\n\
-         A block allows 12M CU of writes per account, and every order action writes the market's book: \
-         one market can take about {} resting placements, {} one-maker taker orders or {} cancels per block.\n\n",
+         | cancel | {} | <= 1,500 |\n\
+         | requote 10 bids + 10 asks (cancel 20, post 20) on a book of ~1,000 orders/side | {} | <= 10,000; Manifest batch_update ~61,000 |\n\
+         | revalue one option market (a refresh pushing to 10 options, less the refresh alone, per option) | {} | <= 20,000; 72,000 before |\n\n\
+         ### Capacity per block\n\n\
+         The scheduler gives one writable account at most {}M CU per block and the block {}M CU (Agave's \
+         `MAX_WRITABLE_ACCOUNT_UNITS`, `MAX_BLOCK_UNITS_SIMD_0256`). The order flow (place, replace, the cancels, \
+         mass_quote, consume_events) writes only the market, its book and event queue and the traders' margin \
+         accounts; the exchange is read-only to it (its fees and totals accumulate in the market until \
+         `sweep_market`), so markets do not share a write lock (`tests/program/tests/idl.rs` checks the \
+         writable set of every order-flow instruction). One market takes about {} resting placements, {} \
+         one-maker taker orders, {} cancels or {} 10+10 requotes per block. N markets take N times that \
+         until the block limit binds: at {} CU a placement, {} resting placements per block in all, reached with \
+         {} markets or more (before this change every order wrote the exchange, capping the whole exchange at \
+         one market's figure).\n\n",
         figures["taker_fill_per_extra_maker"],
         figures["cancel"],
+        figures["mass_quote_10x10"],
+        figures["refresh_oracle_3_sources_10_options"].saturating_sub(figures["refresh_oracle_3_sources"]) / 10,
+        MAX_WRITABLE_ACCOUNT_UNITS / 1_000_000,
+        MAX_BLOCK_UNITS / 1_000_000,
         per_block(place),
         per_block(figures["taker_fill_1_maker"]),
         per_block(figures["cancel"]),
+        per_block(figures["mass_quote_10x10"]),
+        place,
+        MAX_BLOCK_UNITS / place.max(1),
+        MAX_BLOCK_UNITS.div_ceil(MAX_WRITABLE_ACCOUNT_UNITS),
     ));
     md.push_str(
-        "Entry paths: the order flow (place, replace, the cancels, consume_events) runs from the program's own \
+        "Entry paths: the order flow (place, replace, the cancels, mass_quote, consume_events) runs from the program's own \
          entrypoint, which reads the accounts in place (`programs/meridian/src/fast_entry.rs`); through Anchor's \
          standard entry the same instructions cost 1,000-1,400 CU more (`tests/program/tests/entrypoint.rs` runs \
          both paths and compares). Every other instruction is handed to Anchor after that entrypoint's walk over \

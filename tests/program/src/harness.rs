@@ -323,48 +323,39 @@ impl Harness {
             .collect()
     }
 
-    /// Trading is zero-sum in every market (`market_balance`, once all its events are applied), and
-    /// the fees held cover the rebates and crank rewards owed.
+    /// The exchange's markets, by index.
+    pub fn markets_of(&self, exchange: &Pubkey) -> Vec<Market> {
+        let n = self.exchange(exchange).num_markets;
+        (0..n).map(|i| self.market(&pda::market(exchange, i).0)).collect()
+    }
+
+    /// Trading is zero-sum in every market (`market_balance`, once all its events are applied).
     pub fn assert_markets_balanced(&self, fx: &ExchangeFixture) {
-        let exchange = self.exchange(&fx.exchange);
         let accounts = self.margin_accounts(&fx.exchange);
-        let mut owed = 0u64;
-        for index in 0..exchange.num_markets {
-            let market = self.market(&pda::market(&fx.exchange, index).0);
-            owed += market.pending_rebates + market.crank_pool;
+        for (index, market) in self.markets_of(&fx.exchange).iter().enumerate() {
             // a closed market's queue account is gone (it was empty)
             let queue = self.svm.get_account(&market.event_queue).map(|q| meridian_sdk::book::decode_events(&q.data).unwrap().0);
             if queue.is_some_and(|q| !q.is_empty()) {
                 continue; // makers' sides still pending
             }
-            if let Err(e) = market_balance(&market, index, &accounts) {
+            if let Err(e) = market_balance(market, index as u16, &accounts) {
                 panic!("{e}");
             }
         }
-        assert!(
-            exchange.fees_accrued >= owed,
-            "fees {} do not cover rebates and crank rewards owed {owed}",
-            exchange.fees_accrued
-        );
     }
 
-    /// The conservation invariant: the vault's token balance equals collateral + fees + insurance,
-    /// and the exchange's collateral total equals the sum over its margin accounts.
+    /// The conservation invariant: the vault's token balance equals what the program owes
+    /// (`Totals::liabilities`: collateral + fees + insurance + PnL pools, the markets' unswept
+    /// amounts included), and the collateral total equals the sum over the margin accounts.
     pub fn assert_conserved(&self, fx: &ExchangeFixture) {
         let exchange = self.exchange(&fx.exchange);
+        let markets = self.markets_of(&fx.exchange);
+        let totals = exchange.totals_with(&markets);
         let vault = self.token_balance(&fx.collateral.vault) as i128;
         let sum: i128 = self.margin_accounts(&fx.exchange).iter().map(|(_, m)| m.collateral as i128).sum();
-        assert_eq!(sum, exchange.total_collateral as i128, "exchange.total_collateral != sum of margin accounts");
-        assert_eq!(
-            vault,
-            exchange.vault_liabilities().unwrap(),
-            "vault balance {vault} != collateral {} + fees {} + insurance {} + PnL pools {}",
-            exchange.total_collateral,
-            exchange.fees_accrued,
-            exchange.insurance_balance,
-            exchange.pnl_pools
-        );
-        let pools: u64 = (0..exchange.num_markets).map(|i| self.market(&pda::market(&fx.exchange, i).0).pnl_pool).sum();
+        assert_eq!(sum, totals.collateral, "collateral total (exchange + markets' unswept) != sum of margin accounts");
+        assert_eq!(vault, totals.liabilities(), "vault balance {vault} != {totals:?}");
+        let pools: u64 = markets.iter().map(|m| m.pnl_pool).sum();
         assert_eq!(pools, exchange.pnl_pools, "the markets' PnL pools != the exchange's total");
     }
 }

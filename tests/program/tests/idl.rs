@@ -44,3 +44,48 @@ fn idl_matches_the_program() {
     let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(accounts, ["EventQueue", "Exchange", "MarginAccount", "Market", "OracleAggregate", "OrderBook"]);
 }
+
+/// Markets run in parallel: no order-flow instruction writes an account shared between markets.
+/// From the IDL (what any Anchor client builds) and from the SDK's builders, the writable accounts
+/// of place, replace, the cancels, mass quote and the crank are the market's own (market, book,
+/// event queue) and margin accounts: never the exchange, an oracle or another market.
+#[test]
+fn order_flow_writes_only_per_market_accounts() {
+    use meridian_sdk::{ix, ix::MarketAccounts, order, MassQuoteArgs, Pubkey};
+    let idl = idl();
+    let per_market = ["market", "book", "event_queue", "margin_account", "reward_account"];
+    for name in ["place_order", "replace_order", "mass_quote", "cancel_order", "cancel_order_by_client_id", "cancel_all_orders", "consume_events"] {
+        let ix = idl["instructions"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("IDL lacks {name}"));
+        let writable: Vec<&str> = ix["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["writable"].as_bool().unwrap_or(false))
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert!(writable.iter().all(|w| per_market.contains(w)), "{name} writes {writable:?}");
+        assert!(!writable.contains(&"exchange"), "{name} writes the exchange");
+    }
+
+    let key = |i: u8| Pubkey::new_from_array([i; 32]);
+    let m = MarketAccounts { exchange: key(1), market: key(2), book: key(3), event_queue: key(4) };
+    let (margin, owner, other_market, maker) = (key(5), key(6), key(7), key(8));
+    let health = [other_market];
+    let built = [
+        ("place_order", ix::place_order(&m, &margin, &owner, order::limit(order::Side::Bid, 1, 1), &health)),
+        ("replace_order", ix::replace_order(&m, &margin, &owner, 1, order::limit(order::Side::Bid, 1, 1), &health)),
+        ("mass_quote", ix::mass_quote(&m, &margin, &owner, MassQuoteArgs::default(), &health)),
+        ("cancel_order", ix::cancel_order(&m, &margin, &owner, 1)),
+        ("cancel_order_by_client_id", ix::cancel_order_by_client_id(&m, &margin, &owner, 1)),
+        ("cancel_all_orders", ix::cancel_all_orders(&m, &margin, &owner, 2, 0)),
+        ("consume_events", ix::consume_events(&m, &margin, 1, &[maker])),
+    ];
+    for (name, ix) in built {
+        let mut writable: Vec<Pubkey> = ix.accounts.iter().filter(|a| a.is_writable).map(|a| a.pubkey).collect();
+        writable.sort();
+        writable.dedup();
+        let allowed = [m.market, m.book, m.event_queue, margin, maker];
+        assert!(writable.iter().all(|w| allowed.contains(w)), "{name} writes {writable:?}");
+        assert!(!writable.contains(&m.exchange) && !writable.contains(&other_market), "{name} writes a shared account");
+    }
+}

@@ -118,3 +118,31 @@ fn pricing_functions_match_host() {
         check(ProbeOp::BlackScholesCall, 100 * ONE, strike * ONE, c);
     }
 }
+
+/// The risk engine's 64-bit pricing (the CDF tables, ln, an option lot's value, a whole scenario
+/// grid) gives the same integers on the SBF binary as on the host; prints what each costs there
+/// (`--nocapture`): the figures behind the option-revaluation row of bench/CU.md.
+#[test]
+fn risk_pricing_matches_host_and_its_costs() {
+    use meridian_engine::risk_pricing::ONE;
+    let mut h = Harness::new();
+    let mut check = |op: ProbeOp, a: i128, b: i128, c: i128| -> u64 {
+        let meta = h.ok(&[ix::math_probe(op as u8, a, b, c)], &[]);
+        let got = i128::from_le_bytes(meta.return_data.data[..16].try_into().unwrap());
+        assert_eq!(Some(got), eval(op, a, b, c), "{op:?}({a}, {b}, {c})");
+        meta.compute_units_consumed
+    };
+    let one = ONE as i128;
+    let mut cdf = 0;
+    for i in -50..=50 {
+        cdf = cdf.max(check(ProbeOp::RiskNormalCdf, i * one / 6 + 12_345, 0, 0));
+    }
+    let ln = check(ProbeOp::RiskLnInt, 6_500_000, 0, 0);
+    let pack = |vol: i128, years: i128| ((vol as u128) << 64 | years as u128) as i128;
+    let value = check(ProbeOp::RiskCallValue, 6_500_000, 6_000_000, pack(one * 6 / 10, one / 12));
+    let lot = check(ProbeOp::RiskLotCall, 6_500_000, 6_000_000, 600_000_000_000);
+    for (spot, strike, vol) in [(10_000, 12_000, 50_000_000_000), (65_000_000_000, 70_000_000_000, 3_000_000_000_000)] {
+        check(ProbeOp::RiskLotCall, spot, strike, vol);
+    }
+    println!("risk pricing on SBF, compute units of a math_probe call: normal_cdf <= {cdf}, ln_int {ln}, a call's value {value}, a lot's 27 scenarios and greeks {lot}");
+}

@@ -1,7 +1,7 @@
 //! Markets, every order type and flag, the crank, fees and positions on the SBF binary in LiteSVM;
 //! every bad input gets its specific error and changes nothing; conservation after every step.
 use anchor_lang::error::ErrorCode as Anchor;
-use meridian::{ExchangeParams, MarketParams, MeridianError, PauseFlags, PlaceOrderArgs};
+use meridian::{ExchangeParams, MarketParams, MassQuoteArgs, MeridianError, PauseFlags, PlaceOrderArgs, QuoteLevel};
 use meridian_engine::events::{OutReason, EVENT_FILL, EVENT_OUT};
 use meridian_engine::matching::SelfTrade;
 use meridian_program_tests::harness::*;
@@ -186,10 +186,21 @@ fn crossing_fills_at_the_makers_price_and_the_crank_settles_the_maker() {
     assert_eq!(s.h.margin(&s.crank.margin).collateral, 200, "crank reward: 100 per event");
     let market = s.h.market(&s.m.accounts.market);
     assert_eq!((market.open_interest, market.pending_rebates), (15, 0));
-    // fee split: taker fee - rebates - crank = protocol; 20% of it to insurance
-    let e = s.h.exchange(&s.fx.exchange);
+    // fee split: taker fee - rebates - crank = protocol; 20% of it to insurance, held by the
+    // market (the order flow never writes the exchange) until swept
     let protocol = r.taker_fee - rebate - 200;
-    assert_eq!(e.insurance_balance, protocol * 2_000 / 10_000);
+    let insurance = protocol * 2_000 / 10_000;
+    assert_eq!((market.unswept_insurance, market.unswept_fees), (insurance, protocol - insurance));
+    let e = s.h.exchange(&s.fx.exchange);
+    assert_eq!((e.insurance_balance, e.fees_accrued, e.total_collateral), (0, 0, (200_000 * USDC) as i64));
+    s.check();
+    s.h.ok(&[ix::sweep_market(&s.m.accounts)], &[]);
+    let e = s.h.exchange(&s.fx.exchange);
+    let moved = market.unswept_collateral;
+    assert_eq!(moved, -(protocol as i64), "collateral left the accounts as exactly the protocol's share");
+    assert_eq!((e.insurance_balance, e.fees_accrued, e.total_collateral), (insurance, protocol - insurance, (200_000 * USDC) as i64 + moved));
+    let market = s.h.market(&s.m.accounts.market);
+    assert_eq!((market.unswept_collateral, market.unswept_fees, market.unswept_insurance), (0, 0, 0));
     s.check();
 }
 
@@ -678,5 +689,149 @@ fn a_delegate_trades_but_cannot_withdraw_close_or_redelegate() {
     // cleared: a stranger again
     s.h.ok(&[ix::set_delegate(&alice.margin, &alice.owner.pubkey(), &Pubkey::default())], &[&alice.owner]);
     s.fails(&as_delegate, order::limit(Side::Bid, PRICE - 10, 1), MeridianError::NotAccountOwner);
+    s.check();
+}
+
+/// A ladder of `n` quotes a side, `step` ticks apart, starting `gap` ticks from PRICE.
+fn ladder(n: u64, gap: u64, step: u64, size: u64) -> (Vec<QuoteLevel>, Vec<QuoteLevel>) {
+    let bids = (0..n).map(|i| QuoteLevel { price: PRICE - gap - i * step, size }).collect();
+    let asks = (0..n).map(|i| QuoteLevel { price: PRICE + gap + i * step, size }).collect();
+    (bids, asks)
+}
+
+fn quote_args(cancel_all: bool, kind: u8, client_base: u64, (bids, asks): (Vec<QuoteLevel>, Vec<QuoteLevel>)) -> MassQuoteArgs {
+    MassQuoteArgs { cancel_all, order_kind: kind, client_order_id_base: client_base, bids, asks, ..Default::default() }
+}
+
+impl Setup {
+    fn mass_quote_ix(&self, t: &Trader, args: MassQuoteArgs) -> solana_sdk::instruction::Instruction {
+        let health = ix::health_markets(&self.m.accounts.exchange, &self.h.margin(&t.margin), Some(self.m.index));
+        ix::mass_quote(&self.m.accounts, &t.margin, &t.owner.pubkey(), args, &health)
+    }
+
+    /// Sends a mass quote; returns (cancelled, posted, skipped).
+    fn mass_quote(&mut self, t: &Trader, args: MassQuoteArgs) -> [u8; 3] {
+        let ix = self.mass_quote_ix(t, args);
+        let meta = self.h.ok(&[ix], &[&t.owner]);
+        meta.return_data.data.try_into().expect("three bytes of return data")
+    }
+
+    fn mass_quote_fails(&mut self, t: &Trader, args: MassQuoteArgs, expected: MeridianError) {
+        let ix = self.mass_quote_ix(t, args);
+        let w = self.watched();
+        self.h.fails(&[ix], &[&t.owner], Expected::Meridian(expected), &w);
+    }
+}
+
+/// A 10 + 10 requote in one instruction: posted with client ids from the base, order ids in
+/// argument order, the position's resting totals and open orders matching the book; the next
+/// requote cancels what is left (a filled quote is the crank's) and posts anew.
+#[test]
+fn mass_quote_cancels_and_posts_a_ladder() {
+    let mut s = setup();
+    let alice = s.alice.clone_ref();
+    let first_seq = s.h.market(&s.m.accounts.market).next_order_seq;
+    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 100, ladder(10, 10, 10, 2))), [0, 10 * 2, 0]);
+    let book = s.h.book(&s.m);
+    assert_eq!((book.bids.len(), book.asks.len()), (10, 10));
+    assert_eq!((book.bids[0].price, book.bids[0].client_order_id, book.bids[0].seq), (PRICE - 10, 100, first_seq));
+    assert_eq!((book.asks[9].price, book.asks[9].client_order_id, book.asks[9].seq), (PRICE + 100, 119, first_seq + 19));
+    let p = s.position(&alice);
+    assert_eq!((p.bid_lots, p.ask_lots), (20, 20));
+    assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 20);
+    assert_eq!(s.h.margin(&alice.margin).last_placement.posted_lots, 40);
+
+    // bob takes the best ask; the requote cancels the other 19 and posts 5 + 5
+    let bob = s.bob.clone_ref();
+    assert_eq!(s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE + 10, 2).immediate_or_cancel()).filled_lots, 2);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 200, ladder(5, 20, 10, 1))), [19, 10, 0]);
+    let crank = s.crank.margin;
+    s.h.crank(&s.m, &crank);
+    let book = s.h.book(&s.m);
+    assert_eq!((book.bids.len(), book.asks.len()), (5, 5));
+    assert!(book.bids.iter().chain(&book.asks).all(|o| (200..210).contains(&o.client_order_id)));
+    let p = s.position(&alice);
+    assert_eq!((p.base_lots, p.bid_lots, p.ask_lots), (-2, 5, 5));
+    assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 10);
+    s.check();
+
+    // cancel only (no quotes), by client ids: unknown ids are ignored
+    let args = MassQuoteArgs { cancel_client_ids: vec![200, 206, 999], order_kind: 1, ..Default::default() };
+    assert_eq!(s.mass_quote(&alice, args), [2, 0, 0]);
+    assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 8);
+    s.check();
+}
+
+/// Quotes that cross the book: post-only skips them (and posts the rest), post-only-slide rests
+/// them a tick behind the best opposite order; neither ever fills.
+#[test]
+fn mass_quote_crossing_quotes_are_skipped_or_slid() {
+    let mut s = setup();
+    let (alice, bob) = (s.alice.clone_ref(), s.bob.clone_ref());
+    s.h.place(&s.m, &bob, order::limit(Side::Ask, PRICE, 1));
+    s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 50, 1));
+    let crossing = || (
+        vec![QuoteLevel { price: PRICE + 10, size: 1 }, QuoteLevel { price: PRICE - 60, size: 1 }],
+        vec![QuoteLevel { price: PRICE - 50, size: 1 }],
+    );
+    assert_eq!(s.mass_quote(&alice, quote_args(false, 1, 0, crossing())), [0, 1, 2]);
+    assert!(s.h.events(&s.m).is_empty(), "nothing filled");
+    assert_eq!(s.position(&alice).bid_lots, 1);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, 2, 0, crossing())), [1, 3, 0]);
+    let mine: Vec<(Side, u64)> = s.h.book(&s.m).orders_of(&alice.margin).iter().map(|o| (o.side, o.price)).collect();
+    // the ask slides behind the best bid, which is by then the quote's own slid bid
+    assert_eq!(mine, [(Side::Bid, PRICE - 1), (Side::Bid, PRICE - 60), (Side::Ask, PRICE)]);
+    assert!(s.h.events(&s.m).is_empty(), "nothing filled");
+    s.check();
+}
+
+/// Every refusal changes nothing, the cancels included: a bad kind, too many quotes, a quote the
+/// account's margin cannot carry, a full book side, a stranger, a paused market.
+#[test]
+fn mass_quote_refusals_change_nothing() {
+    let mut s = setup_with(MarketParams { book_capacity: 4, ..default_market_params() });
+    let alice = s.alice.clone_ref();
+    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 0, ladder(2, 10, 10, 1))), [0, 4, 0]);
+    s.mass_quote_fails(&alice, quote_args(true, 0, 0, ladder(2, 10, 10, 1)), MeridianError::InvalidOrderKind);
+    s.mass_quote_fails(&alice, quote_args(true, 3, 0, ladder(2, 10, 10, 1)), MeridianError::InvalidOrderKind);
+    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(33, 10, 1, 1)), MeridianError::TooManyQuotes);
+    // 100k USDC at 10% initial margin carries about 1M of orders; one lot is $6.5
+    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 200_000)), MeridianError::InsufficientMargin);
+    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 0)), MeridianError::ZeroSize);
+    // four orders a side fit: a fifth that is not better than the worst is refused
+    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(5, 10, 10, 1)), MeridianError::BookFull);
+    let stranger = Trader { owner: Keypair::new(), token: alice.token, margin: alice.margin };
+    s.mass_quote_fails(&stranger, quote_args(true, 1, 0, ladder(1, 10, 10, 1)), MeridianError::NotAccountOwner);
+    let admin = s.fx.admin.insecure_clone();
+    s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
+    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 1)), MeridianError::TradingPaused);
+    // a paused exchange still lets the account cancel
+    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 0, (vec![], vec![]))), [4, 0, 0]);
+    s.check();
+}
+
+/// A full event queue: quotes that sweep stale (expired) orders write out events; with no room
+/// for them the mass quote fails and changes nothing.
+#[test]
+fn mass_quote_full_event_queue_changes_nothing() {
+    let mut s = setup_with(MarketParams { event_queue_capacity: 1, ..default_market_params() });
+    let mut clock = s.h.svm.get_sysvar::<solana_sdk::clock::Clock>();
+    clock.unix_timestamp = 1_790_000_000;
+    s.h.svm.set_sysvar(&clock);
+    let bob = s.bob.clone_ref();
+    s.h.place(&s.m, &bob, order::limit(Side::Ask, PRICE, 1).expires_at(clock.unix_timestamp + 10));
+    s.h.place(&s.m, &bob, order::limit(Side::Ask, PRICE + 10, 1).expires_at(clock.unix_timestamp + 10));
+    clock.unix_timestamp += 11;
+    s.h.svm.set_sysvar(&clock);
+    let alice = s.alice.clone_ref();
+    let sweep = (vec![QuoteLevel { price: PRICE + 20, size: 1 }], vec![]);
+    s.mass_quote_fails(&alice, quote_args(true, 2, 0, sweep.clone()), MeridianError::EventQueueFull);
+    // one stale order swept fits: the quoter pays its crank reward
+    let one = (vec![QuoteLevel { price: PRICE, size: 1 }], vec![]);
+    let before = s.h.margin(&alice.margin).collateral;
+    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 0, one)), [0, 1, 0]);
+    assert_eq!(s.h.margin(&alice.margin).collateral, before - 100, "one out event's crank reward");
+    let crank = s.crank.margin;
+    s.h.crank(&s.m, &crank);
     s.check();
 }

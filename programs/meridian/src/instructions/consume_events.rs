@@ -3,7 +3,7 @@ use crate::{
     error::MeridianError,
     loaders::{load, load_mut},
     state::*,
-    trading::{adjust_collateral, collect_fee, update_open_interest},
+    trading::update_open_interest,
 };
 use anchor_lang::prelude::*;
 use meridian_engine::events::{Event, EventQueue as Queue, EVENT_FILL};
@@ -11,8 +11,8 @@ use meridian_engine::units::{notional, Side};
 
 #[derive(Accounts)]
 pub struct ConsumeEvents<'info> {
-    /// CHECK: the exchange; loaded and checked by the handler.
-    #[account(mut)]
+    /// CHECK: the exchange; loaded and checked by the handler (read only: cranks of different
+    /// markets run in parallel).
     pub exchange: UncheckedAccount<'info>,
     /// CHECK: a market of the exchange; loaded and checked by the handler.
     #[account(mut)]
@@ -33,7 +33,7 @@ fn record_fee(maker: &mut MarginAccount, pos_slot: usize, fee: i64) {
 }
 
 /// Applies one event to its maker's account.
-fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<()> {
+fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<()> {
     let side = Side::from_u8(e.side).ok_or(MeridianError::InvalidSide)?;
     let value = notional(e.price, e.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
     let pos_slot = maker.position_slot(market.index, market.funding_index())?;
@@ -57,15 +57,14 @@ fn apply(exchange: &mut Exchange, market: &mut Market, maker: &mut MarginAccount
             // the rebate was set aside from the taker's collected fee at the fill
             let rebate = e.maker_fee.unsigned_abs();
             market.pending_rebates = market.pending_rebates.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
-            exchange.fees_accrued = exchange.fees_accrued.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
-            adjust_collateral(exchange, maker, e.maker_fee.saturating_neg())?;
+            market.adjust_collateral(maker, e.maker_fee.saturating_neg())?;
             record_fee(maker, pos_slot, e.maker_fee);
         } else if e.maker_fee > 0 {
             // a maker fee is charged from the collateral the maker has: never a debt the protocol
             // would count as revenue (what it lacks is waived)
             let fee = e.maker_fee.min(maker.collateral.max(0));
-            adjust_collateral(exchange, maker, -fee)?;
-            collect_fee(exchange, fee.unsigned_abs(), fee.unsigned_abs())?;
+            market.adjust_collateral(maker, -fee)?;
+            market.collect_fee(share_bps, fee.unsigned_abs())?;
             record_fee(maker, pos_slot, fee);
         }
     }
@@ -121,7 +120,7 @@ impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
 /// (`meridian_engine::position::MAX_POSITION_LOTS`), so no maker can block the queue.
 pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16> {
     let exchange_key = *a.exchange.address();
-    let mut exchange = load_mut::<Exchange, A>(a.exchange)?;
+    let share_bps = load::<Exchange, A>(a.exchange)?.insurance_fee_share_bps;
     let mut market = load_mut::<Market, A>(a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     require_keys_eq!(market.event_queue, *a.event_queue.address(), MeridianError::WrongEventQueue);
@@ -137,7 +136,7 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
         let Some(info) = a.makers.iter().find(|m| m.address().to_bytes() == e.maker) else { break };
         let mut maker = load_mut::<MarginAccount, A>(info)?;
         require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
-        apply(&mut exchange, &mut market, &mut maker, &e)?;
+        apply(share_bps, &mut market, &mut maker, &e)?;
         consumed += 1;
         rewarded += (e.rewarded != 0) as u64;
     }
@@ -148,9 +147,8 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
     let reward = market.crank_reward.saturating_mul(rewarded).min(market.crank_pool);
     if reward > 0 {
         market.crank_pool -= reward;
-        exchange.fees_accrued = exchange.fees_accrued.checked_sub(reward).ok_or(MeridianError::MathOverflow)?;
         let mut crank = load_mut::<MarginAccount, A>(a.reward_account)?;
-        adjust_collateral(&mut exchange, &mut crank, i64::try_from(reward).map_err(|_| MeridianError::MathOverflow)?)?;
+        market.adjust_collateral(&mut crank, i64::try_from(reward).map_err(|_| MeridianError::MathOverflow)?)?;
     }
     Ok(consumed)
 }

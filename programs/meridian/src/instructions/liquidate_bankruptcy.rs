@@ -44,6 +44,8 @@ pub fn process_liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankrupt
     let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     require_keys_eq!(market.event_queue, a.event_queue.key(), MeridianError::WrongEventQueue);
+    // the insurance share this market collected counts
+    market.sweep_into(&mut exchange)?;
     let mut account = super::liquidate_cancel_orders::load_liquidatee(&exchange_key, &a.liquidatee)?;
     require!(account.open_order_slots == 0, MeridianError::LiquidateeHasOrders);
     require!(account.positions_in_use().all(|p| p.base_lots == 0), MeridianError::PositionsLeft);

@@ -1,7 +1,7 @@
 use crate::{
     account_view::AccountView,
     error::MeridianError,
-    loaders::load_mut,
+    loaders::{load, load_mut},
     risk::{account_health_builder, health_without, HealthBuilder, Valuation},
     state::*,
     trading::{self, PlaceOrderArgs, Trade},
@@ -16,8 +16,8 @@ use meridian_engine::position::Position;
 /// the margin check).
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
-    /// CHECK: the exchange; loaded and checked by the handler.
-    #[account(mut)]
+    /// CHECK: the exchange; loaded and checked by the handler. Read only: order flow in one market
+    /// never waits on another's.
     pub exchange: UncheckedAccount<'info>,
     /// CHECK: a market of the exchange; loaded and checked by the handler.
     #[account(mut)]
@@ -83,7 +83,7 @@ pub fn place_checked<A: AccountView>(
 ) -> Result<()> {
     crate::cu_checkpoint!("place: accounts validated");
     let exchange_key = a.exchange.address();
-    let mut exchange = load_mut::<Exchange, A>(a.exchange)?;
+    let exchange = load::<Exchange, A>(a.exchange)?;
     let mut market = load_mut::<Market, A>(a.market)?;
     require_keys_eq!(market.exchange, *exchange_key, MeridianError::WrongExchange);
     require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
@@ -97,7 +97,7 @@ pub fn place_checked<A: AccountView>(
     before_place(&market, &mut account)?;
     let placed = trading::place(
         &mut Trade {
-            exchange: &mut exchange,
+            insurance_fee_share_bps: exchange.insurance_fee_share_bps,
             market: &mut market,
             account: &mut account,
             account_key: *a.margin_account.address(),

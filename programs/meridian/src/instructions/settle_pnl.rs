@@ -63,12 +63,14 @@ pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Resul
     Ok(settled)
 }
 
-/// The exchange (trading not paused) and one of its markets, for a settlement.
+/// The exchange (trading not paused) and one of its markets, for a settlement; the market's
+/// unswept totals are swept, as both are written anyway.
 pub(crate) fn load_for_settlement<'a>(exchange: &'a AccountInfo, market: &'a AccountInfo) -> Result<(RefMut<'a, Exchange>, RefMut<'a, Market>)> {
-    let e = load_mut::<Exchange, AccountInfo>(exchange)?;
+    let mut e = load_mut::<Exchange, AccountInfo>(exchange)?;
     require!(!e.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
-    let m = load_mut::<Market, AccountInfo>(market)?;
+    let mut m = load_mut::<Market, AccountInfo>(market)?;
     require_keys_eq!(m.exchange, *exchange.key, MeridianError::WrongExchange);
+    m.sweep_into(&mut e)?;
     Ok((e, m))
 }
 

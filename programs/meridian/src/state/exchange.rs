@@ -1,3 +1,4 @@
+use super::Market;
 use anchor_lang::prelude::*;
 
 pub const EXCHANGE_SEED: &[u8] = b"exchange";
@@ -21,8 +22,12 @@ impl PauseFlags {
 
 /// One exchange: a collateral mint, its vault, the fee and insurance accounting, global limits.
 ///
-/// Conservation invariant, checked by the tests after every instruction:
-/// `vault.amount == total_collateral + fees_accrued + insurance_balance + pnl_pools`.
+/// The order flow writes no account shared between markets, so what it moves is kept per market
+/// until swept into these totals (`Market::unswept_liabilities`, `sweep_market`). Conservation
+/// invariant, checked by the tests and the fuzzer after every instruction:
+/// `vault.amount == total_collateral + fees_accrued + insurance_balance + pnl_pools
+///                  + sum over markets of unswept_liabilities()` (`Totals::liabilities`),
+/// and `total_collateral + sum of unswept_collateral == sum of the accounts' collateral`.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Exchange {
@@ -71,7 +76,25 @@ impl Exchange {
         self.paused & flag != 0
     }
 
-    /// Tokens the vault must hold.
+    /// The totals with the markets' unswept amounts folded in, given all the exchange's markets:
+    /// what sweeping every market would leave here.
+    pub fn totals_with<'m>(&self, markets: impl IntoIterator<Item = &'m Market>) -> Totals {
+        let mut t = Totals {
+            collateral: self.total_collateral as i128,
+            fees: self.fees_accrued as i128,
+            insurance: self.insurance_balance as i128,
+            pnl_pools: self.pnl_pools as i128,
+        };
+        for m in markets {
+            t.collateral += m.unswept_collateral as i128;
+            // rebates owed and crank rewards unpaid are fees held until paid out
+            t.fees += m.unswept_fees as i128 + m.pending_rebates as i128 + m.crank_pool as i128;
+            t.insurance += m.unswept_insurance as i128;
+        }
+        t
+    }
+
+    /// Tokens the vault must hold for the exchange's own totals (markets' unswept amounts aside).
     pub fn vault_liabilities(&self) -> Option<i128> {
         Some(
             self.total_collateral as i128
@@ -79,6 +102,24 @@ impl Exchange {
                 + self.insurance_balance as i128
                 + self.pnl_pools as i128,
         )
+    }
+}
+
+/// An exchange's money, native units, its markets' unswept amounts included (`Exchange::totals_with`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// The sum of the margin accounts' collateral.
+    pub collateral: i128,
+    /// Protocol fees, with the rebates and crank rewards they still owe.
+    pub fees: i128,
+    pub insurance: i128,
+    pub pnl_pools: i128,
+}
+
+impl Totals {
+    /// What the vault must hold: the conservation invariant is `vault == liabilities()`.
+    pub fn liabilities(&self) -> i128 {
+        self.collateral + self.fees + self.insurance + self.pnl_pools
     }
 }
 

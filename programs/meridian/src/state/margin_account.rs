@@ -27,7 +27,8 @@ pub struct OpenOrder {
     pub side: u8,
     pub in_use: u8,
     pub order_kind: u8,
-    pub _pad: [u8; 3],
+    /// The order's node in the book (24 bits, little-endian): where a cancel looks first.
+    pub book_node: [u8; 3],
     pub price: u64,
     /// The order id: its sequence number in the market.
     pub seq: u64,
@@ -200,18 +201,25 @@ impl MarginAccount {
         seq: u64,
         client_order_id: u64,
         kind: u8,
+        book_node: u32,
     ) {
+        let [n0, n1, n2, _] = book_node.to_le_bytes(); // < 2^24: a book has at most 4 x 8,192 nodes
         self.open_orders[slot] = OpenOrder {
             market_index,
             side: side as u8,
             in_use: 1,
             order_kind: kind,
-            _pad: [0; 3],
+            book_node: [n0, n1, n2],
             price: price.0,
             seq,
             client_order_id,
         };
         self.open_order_slots |= 1 << slot;
+    }
+
+    /// The book node an open order was placed in (a hint: see `OpenOrder::book_node`).
+    pub fn order_node(o: &OpenOrder) -> u32 {
+        u32::from_le_bytes([o.book_node[0], o.book_node[1], o.book_node[2], 0])
     }
 
     pub fn clear_order(&mut self, slot: usize) {

@@ -1,5 +1,5 @@
 use crate::error::MeridianError;
-use crate::state::OracleStatus;
+use crate::state::{Exchange, MarginAccount, OracleStatus};
 use anchor_lang::prelude::*;
 use meridian_engine::band::{self, Band};
 use meridian_engine::book::{BookHeader, Node};
@@ -99,9 +99,10 @@ pub struct Market {
     /// Futures and options: expiry (unix time). Options: strike in ticks.
     pub expiry_ts: i64,
     pub strike: u64,
-    /// Rebates owed to makers whose fills the crank has not applied yet (held in fees_accrued).
+    /// Rebates owed to makers whose fills the crank has not applied yet (held in the vault, set
+    /// aside from the taker fees that fund them).
     pub pending_rebates: u64,
-    /// Crank rewards funded by taker fees, not yet paid (held in fees_accrued).
+    /// Crank rewards funded by taker fees and placements, not yet paid (held in the vault).
     pub crank_pool: u64,
     /// Long base lots (= short base lots) once every event is applied.
     pub open_interest: u64,
@@ -189,6 +190,12 @@ pub struct Market {
     /// A settled market's short lots not settled yet (the open interest when the price was fixed,
     /// less each short settled; `open_interest` counts the longs): it closes when both are 0.
     pub short_interest: u64,
+    /// What this market's order flow moved that the exchange's totals do not show yet (the order
+    /// flow writes no account shared between markets; `sweep_market` moves these into the
+    /// exchange): the change to its accounts' collateral, protocol fees, the insurance share.
+    pub unswept_collateral: i64,
+    pub unswept_fees: u64,
+    pub unswept_insurance: u64,
     pub reserved: [u64; 1],
 }
 
@@ -205,6 +212,47 @@ pub enum SettlementSource {
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
+
+    /// What the vault holds for this market beyond the exchange's totals, native units: the
+    /// unswept fees and insurance share, rebates owed, crank rewards unpaid, and the collateral
+    /// its order flow moved (signed). The PnL pool is counted by the exchange (`pnl_pools`).
+    pub fn unswept_liabilities(&self) -> i128 {
+        self.unswept_collateral as i128
+            + self.unswept_fees as i128
+            + self.unswept_insurance as i128
+            + self.pending_rebates as i128
+            + self.crank_pool as i128
+    }
+
+    /// Moves the unswept totals into the exchange's (an instruction that writes both anyway, or
+    /// `sweep_market`). Rebates owed and the crank pool stay: they are paid from here.
+    pub fn sweep_into(&mut self, exchange: &mut Exchange) -> Result<()> {
+        let overflow = MeridianError::MathOverflow;
+        exchange.total_collateral = exchange.total_collateral.checked_add(self.unswept_collateral).ok_or(overflow)?;
+        exchange.fees_accrued = exchange.fees_accrued.checked_add(self.unswept_fees).ok_or(overflow)?;
+        exchange.insurance_balance = exchange.insurance_balance.checked_add(self.unswept_insurance).ok_or(overflow)?;
+        (self.unswept_collateral, self.unswept_fees, self.unswept_insurance) = (0, 0, 0);
+        Ok(())
+    }
+
+    /// Moves an account's collateral by `delta` from this market's order flow (the exchange's
+    /// total follows at the next sweep).
+    pub fn adjust_collateral(&mut self, account: &mut MarginAccount, delta: i64) -> Result<()> {
+        account.collateral = account.collateral.checked_add(delta).ok_or(MeridianError::MathOverflow)?;
+        self.unswept_collateral = self.unswept_collateral.checked_add(delta).ok_or(MeridianError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Protocol revenue this market's order flow collected: the insurance fund's share
+    /// (`share_bps`) and the rest as protocol fees, held until swept.
+    pub fn collect_fee(&mut self, share_bps: u16, fee: u64) -> Result<()> {
+        // a share (bps <= 10,000, checked at creation) of an amount: at most the amount
+        let insurance = (fee as u128 * share_bps as u128 / 10_000) as u64;
+        self.unswept_insurance = self.unswept_insurance.checked_add(insurance).ok_or(MeridianError::MathOverflow)?;
+        let rest = fee.checked_sub(insurance).ok_or(MeridianError::MathOverflow)?;
+        self.unswept_fees = self.unswept_fees.checked_add(rest).ok_or(MeridianError::MathOverflow)?;
+        Ok(())
+    }
 
     pub fn fees(&self) -> FeeRates {
         FeeRates { taker_ppm: self.taker_fee_ppm, maker_ppm: self.maker_fee_ppm }

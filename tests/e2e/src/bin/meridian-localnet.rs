@@ -451,9 +451,8 @@ Try the CLI (another terminal, from the repository root):
     let _ = oracle_keeper.kill().await;
     let _ = funding_keeper.kill().await;
     let _ = settle_keeper.kill().await;
-    let e = client.exchange(&exchange).await?;
-    let vault = client.token_account(&e.vault).await?.amount;
-    let conserved = vault as i128 == e.vault_liabilities().unwrap_or_default();
+    let s = client.solvency(&exchange).await?;
+    let (vault, t, conserved) = (s.vault, s.totals, s.conserved());
     let filled = stats.filled_lots.load(Ordering::Relaxed);
     println!(
         "summary: {} quotes, {} takes, {filled} lots filled, {} errors; vault {} = collateral {} + fees {} + insurance {} + PnL pools {}: {}",
@@ -461,10 +460,10 @@ Try the CLI (another terminal, from the repository root):
         stats.takes.load(Ordering::Relaxed),
         stats.errors.load(Ordering::Relaxed),
         vault,
-        e.total_collateral,
-        e.fees_accrued,
-        e.insurance_balance,
-        e.pnl_pools,
+        t.collateral,
+        t.fees,
+        t.insurance,
+        t.pnl_pools,
         if conserved { "conserved" } else { "NOT CONSERVED" }
     );
     if args.run_for.is_some() && (filled == 0 || !conserved || !expiry_ok) {
