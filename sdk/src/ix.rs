@@ -487,6 +487,22 @@ pub fn liquidate_take_position(
 
 /// Liquidation stage 3: resolves `liquidatee`'s bankruptcy; what the insurance fund cannot pay is
 /// socialized in market `m` (where the account's quote balance is negative). `caller` signs.
+/// Liquidation stage 3 sweeping `others` (markets of the exchange) first, so the insurance fund's
+/// share collected there counts (`Stage::Bankruptcy` in `liquidation::instruction` passes every
+/// market holding some).
+pub fn liquidate_bankruptcy_sweeping(
+    exchange: &Pubkey,
+    m: &MarketAccounts,
+    liquidatee: &Pubkey,
+    caller: &Pubkey,
+    others: &[Pubkey],
+) -> Instruction {
+    with_remaining(
+        liquidate_bankruptcy(exchange, m, liquidatee, caller),
+        others.iter().map(|k| AccountMeta::new(*k, false)),
+    )
+}
+
 pub fn liquidate_bankruptcy(exchange: &Pubkey, m: &MarketAccounts, liquidatee: &Pubkey, caller: &Pubkey) -> Instruction {
     let accounts = accounts::LiquidateBankruptcy {
         exchange: *exchange,

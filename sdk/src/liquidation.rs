@@ -128,7 +128,15 @@ pub fn instruction(
             let ours = health_markets(exchange, liquidator_account.1, Some(index));
             ix::liquidate_take_position(exchange, &m, liquidatee.0, liquidator_account.0, liquidator, lots, &theirs, &ours)
         }
-        Stage::Bankruptcy { .. } => ix::liquidate_bankruptcy(exchange, &m, liquidatee.0, liquidator),
+        Stage::Bankruptcy { .. } => {
+            // the insurance share other markets hold unswept counts too
+            let others: Vec<Pubkey> = markets
+                .iter()
+                .filter(|(i, o)| **i != index && o.unswept_insurance > 0)
+                .map(|(i, _)| crate::pda::market(exchange, *i).0)
+                .collect();
+            ix::liquidate_bankruptcy_sweeping(exchange, &m, liquidatee.0, liquidator, &others)
+        }
     })
 }
 

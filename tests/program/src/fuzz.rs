@@ -747,7 +747,14 @@ impl World {
                 let owing: Vec<u8> = a.positions_in_use().filter(|p| p.quote_balance < 0).map(|p| p.market_index as u8).collect();
                 let Some((m, _)) = self.market(pick(&owing, market)) else { return };
                 let caller = self.wallets[0].insecure_clone();
-                self.tx(name, vec![ix::liquidate_bankruptcy(&self.fx.exchange, &m.accounts, &t.margin, &caller.pubkey())], &[&caller]);
+                // half the time every other market is swept first (the fund's whole share)
+                let others: Vec<Pubkey> = if market % 2 == 0 {
+                    self.markets.iter().filter(|o| o.index != m.index).map(|o| o.accounts.market).collect()
+                } else {
+                    vec![]
+                };
+                let ix = ix::liquidate_bankruptcy_sweeping(&self.fx.exchange, &m.accounts, &t.margin, &caller.pubkey(), &others);
+                self.tx(name, vec![ix], &[&caller]);
             }
             Op::Insurance { acct, amount } => {
                 let t = self.actor(acct);

@@ -798,8 +798,12 @@ fn mass_quote_refusals_change_nothing() {
     // 100k USDC at 10% initial margin carries about 1M of orders; one lot is $6.5
     s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 200_000)), MeridianError::InsufficientMargin);
     s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 0)), MeridianError::ZeroSize);
-    // four orders a side fit: a fifth that is not better than the worst is refused
-    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(5, 10, 10, 1)), MeridianError::BookFull);
+    // four orders a side fit: with bob's two better bids the side is full, and a bid worse than
+    // all four is refused
+    let bob = s.bob.clone_ref();
+    s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 1, 1));
+    s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 2, 1));
+    s.mass_quote_fails(&alice, quote_args(false, 1, 0, (vec![QuoteLevel { price: PRICE - 100, size: 1 }], vec![])), MeridianError::BookFull);
     let stranger = Trader { owner: Keypair::new(), token: alice.token, margin: alice.margin };
     s.mass_quote_fails(&stranger, quote_args(true, 1, 0, ladder(1, 10, 10, 1)), MeridianError::NotAccountOwner);
     let admin = s.fx.admin.insecure_clone();

@@ -19,6 +19,7 @@ pub struct LiquidateBankruptcy<'info> {
     #[account(mut)]
     pub liquidatee: UncheckedAccount<'info>,
     pub caller: Signer<'info>,
+    // remaining accounts: other markets of the exchange (writable), swept first
 }
 
 /// What a bankruptcy resolution did, native units (the instruction's return data).
@@ -44,8 +45,15 @@ pub fn process_liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankrupt
     let mut market = load_mut::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     require_keys_eq!(market.event_queue, a.event_queue.key(), MeridianError::WrongEventQueue);
-    // the insurance share this market collected counts
+    // the insurance share this market collected counts, and that of every market passed after
+    // the accounts (writable): the fund draws on all it has been paid
     market.sweep_into(&mut exchange)?;
+    for info in ctx.remaining_accounts {
+        require!(info.is_writable, MeridianError::AccountNotWritable);
+        let mut other = load_mut::<Market, AccountInfo>(info)?;
+        require_keys_eq!(other.exchange, exchange_key, MeridianError::WrongExchange);
+        other.sweep_into(&mut exchange)?;
+    }
     let mut account = super::liquidate_cancel_orders::load_liquidatee(&exchange_key, &a.liquidatee)?;
     require!(account.open_order_slots == 0, MeridianError::LiquidateeHasOrders);
     require!(account.positions_in_use().all(|p| p.base_lots == 0), MeridianError::PositionsLeft);

@@ -109,7 +109,10 @@ struct Requote<'q> {
 /// neighbour lookups. The side's orders and quotes are paired by rank, best first when the
 /// quotes improve on the orders, worst first when they retreat, so each order moves towards a
 /// place its neighbour has already left. A quote that crosses, lies outside the band or fails a
-/// check is left to the ordinary path (cancel, then post), which gives the same result.
+/// check is left to the ordinary path (cancel, then post). The resting orders are those cancel and
+/// post would leave, with one exception: when the account's own new bids and asks cross each
+/// other, which side is skipped (or slides) depends on which was placed first, and moved orders
+/// are placed before the rest.
 fn requote_side(
     market: &Market,
     book: &mut trading::ActiveBook,
@@ -340,7 +343,9 @@ pub fn mass_quote_checked<A: AccountView>(a: &PlaceAccounts<A>, args: &MassQuote
         ..LastPlacement::default()
     };
     crate::cu_checkpoint!("mass_quote: posted");
-    if out.posted > 0 {
+    // a quote that rests adds to the requirement; out events its quotes wrote (stale orders they
+    // swept, evictions) were paid from collateral even when every quote was then skipped
+    if out.posted > 0 || outs > 0 {
         let b = account_health_builder(&account, exchange_key, Some(&market), a.remaining, Valuation::ConservativeNow)?;
         let slot = b.slot_read();
         let health = b.finish()?;
