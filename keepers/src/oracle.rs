@@ -21,11 +21,12 @@ use std::{sync::Arc, time::Duration};
 
 /// Compute units requested per refresh: bench/cu.json measures 7,400-8,600 for 3 sources (the
 /// latter after a 3x move); this leaves room for a fourth source. Each market the price is pushed
-/// to adds ~2,400 (a linear one) or ~72,000 (an option's lot revaluation).
+/// to adds ~2,400 (a linear one) or ~13,000 (an option's lot revaluation).
 pub const CU_REFRESH: u32 = 14_000;
 pub const CU_PER_LINEAR_MARKET: u32 = 3_000;
-pub const CU_PER_OPTION_MARKET: u32 = 90_000;
-/// Option markets revalued per transaction (12 x 90,000 stays under the 1.4M limit).
+pub const CU_PER_OPTION_MARKET: u32 = 20_000;
+/// Option markets revalued per transaction: with the oracle, its sources and the fee payer, a
+/// dozen writable markets keep a transaction's account list well inside its size limit.
 pub const OPTIONS_PER_TX: usize = 12;
 
 /// The markets of one oracle split into refresh transactions: the linear ones with the first

@@ -118,6 +118,7 @@ pub fn ln_int(x: i64) -> Option<i64> {
     // ln y = 2 (z + z^3/3 + z^5/5 + ...), z = (y-1)/(y+1) < 1/3
     let z = div((y - ONE) << Q, y + ONE);
     let z2 = mul(z, z);
+    // 0 <= z < ONE / 3: every power, term and partial sum lies in [0, ONE); wrapping adds
     let (mut sum, mut power, mut n) = (z, z, 3);
     while n < INV.len() {
         power = mul(power, z2);
@@ -125,7 +126,7 @@ pub fn ln_int(x: i64) -> Option<i64> {
         if term == 0 {
             break;
         }
-        sum += term;
+        sum = sum.wrapping_add(term);
         n += 2;
     }
     Some(2 * sum + (k.wrapping_mul(LN2_Q40) >> 12)) // k <= 62
@@ -198,28 +199,42 @@ static PDF_TABLE: [i64; 129] = [
 /// few dozen instructions where the series and continued fraction it replaces took hundreds (no
 /// exponential, no division but by constants).
 pub fn normal_cdf(x: i64) -> Option<i64> {
+    Some(cdf(x))
+}
+
+/// `normal_cdf`, total. Wrapping arithmetic: every operand's bound is shown where it is used (the
+/// release build's overflow checks would double the instructions of the hottest function of a
+/// revaluation, ~56 calls).
+#[inline(always)]
+fn cdf(x: i64) -> i64 {
     if x <= -CDF_CUTOFF {
-        return Some(0);
+        return 0;
     }
     if x >= CDF_CUTOFF {
-        return Some(ONE);
+        return ONE;
     }
-    let a = x.abs(); // < 8 ONE
+    let a = x.unsigned_abs() as i64; // |x| < 8 ONE = 2^31
     let shift = Q - TABLE_STEP_BITS;
     let k = (a + (1 << (shift - 1))) >> shift; // the nearest entry, 0..=128
     let h = a - (k << shift); // |h| <= 2^23
-    // the powers of x0 = k/16 in Q, exact: k <= 128, so k^3 << 16 < 2^38
+    // the powers of x0 = k/16 in Q, exact: k <= 128, so k^3 << 16 <= 2^37
     let x0 = k << shift;
-    let x0_2 = (k * k) << (2 * shift - Q);
-    let x0_3 = (k * k * k) << (3 * shift - 2 * Q);
-    let c4 = -mul(x0_3 - 3 * x0, INV[24]); // below 2^38 x 2^24
-    let c3 = mul(x0_2 - ONE, INV[6]); // below 2^35 x 2^26
-    let c2 = -(x0 >> 1); // x0 >= 0 and even
-    // |h| <= 2^23 and each coefficient below 2^35: every product fits
-    let poly = mul(h, ONE + mul(h, c2 + mul(h, c3 + mul(h, c4))));
-    let k = k as usize;
-    let phi = CDF_TABLE[k] + mul(PDF_TABLE[k], poly);
-    Some(if x > 0 { phi } else { ONE - phi })
+    let x0_2 = k.wrapping_mul(k) << (2 * shift - Q);
+    let x0_3 = k.wrapping_mul(k).wrapping_mul(k) << (3 * shift - 2 * Q);
+    let c4 = -mul(x0_3.wrapping_sub(3 * x0), INV[24]); // below 2^37 x 2^24: c4 < 2^33
+    let c3 = mul(x0_2 - ONE, INV[6]); // below 2^34 x 2^26: c3 < 2^32
+    let c2 = -(x0 >> 1); // x0 >= 0 and even; |c2| <= 2^30
+    // |h| <= 2^23 and each coefficient below 2^33: every product and sum fits
+    let inner = c3.wrapping_add(mul(h, c4));
+    let poly = mul(h, ONE.wrapping_add(mul(h, c2.wrapping_add(mul(h, inner)))));
+    let k = k as usize; // 0..=128: inside the tables
+    // |poly| < 2^24, phi < 2^27
+    let phi = CDF_TABLE[k].wrapping_add(mul(PDF_TABLE[k], poly));
+    if x > 0 {
+        phi
+    } else {
+        ONE - phi
+    }
 }
 
 /// One option lot's value and sensitivities, quote native units.
@@ -262,7 +277,8 @@ fn shifted_quotient(n: i64, d: i64) -> Option<i64> {
 #[inline(always)]
 fn scale_fraction(v: i64, q: i64) -> i64 {
     debug_assert!(v >= 0 && (0..=ONE).contains(&q));
-    (v >> Q) * q + (((v & (ONE - 1)) * q) >> Q)
+    // v >> Q < 2^35 and q <= 2^28: below 2^63; the low part below 2^56; their sum is at most v
+    (v >> Q).wrapping_mul(q).wrapping_add(((v & (ONE - 1)).wrapping_mul(q)) >> Q)
 }
 
 /// A European option on one lot: `spot` and `strike` are the underlying's and the strike's value
@@ -322,14 +338,16 @@ impl OptionTerms {
             return None;
         }
         // d1 = (ln(S/K) + vol^2 T / 2) / (vol sqrt T), clamped where the CDF saturates
-        let numerator = ln_spot - self.ln_strike + v.half_variance;
+        // |ln| of a positive i64 < 44 ONE < 2^34, half_variance < 2^41 (`at_vol`): the sum fits
+        let numerator = ln_spot.wrapping_sub(self.ln_strike).wrapping_add(v.half_variance);
         let d1 = if numerator.unsigned_abs() < 1 << 34 {
             div(numerator << Q, v.vol_sqrt_t)
         } else {
             i64::try_from(((numerator as i128) << Q) / v.vol_sqrt_t as i128).unwrap_or(numerator.signum() * i64::MAX)
         };
         let d1 = d1.clamp(-2 * CDF_CUTOFF, 2 * CDF_CUTOFF);
-        Some(Ds { d1, d2: d1 - v.vol_sqrt_t, vol_sqrt_t: v.vol_sqrt_t })
+        // |d1| <= 2^32, 0 < vol_sqrt_t < 2^35
+        Some(Ds { d1, d2: d1.wrapping_sub(v.vol_sqrt_t), vol_sqrt_t: v.vol_sqrt_t })
     }
 
     fn intrinsic(&self, spot: i64) -> i64 {
@@ -350,9 +368,9 @@ impl OptionTerms {
         let Some(d) = self.ds(ln_spot, v) else {
             return Some(self.intrinsic(spot));
         };
-        let (n1, n2) = (normal_cdf(signed(self.sign, d.d1))?, normal_cdf(signed(self.sign, d.d2))?);
-        // spot, strike > 0 and CDFs in 0..=ONE
-        Some(signed(self.sign, scale_fraction(spot, n1) - scale_fraction(self.strike, n2)).max(0))
+        let (n1, n2) = (cdf(signed(self.sign, d.d1)), cdf(signed(self.sign, d.d2)));
+        // spot, strike > 0 and CDFs in 0..=ONE: both scaled values in [0, 2^63), so is |difference|
+        Some(signed(self.sign, scale_fraction(spot, n1).wrapping_sub(scale_fraction(self.strike, n2))).max(0))
     }
 
     /// Value and sensitivities of one lot at `spot` and `vol`.
@@ -369,7 +387,7 @@ impl OptionTerms {
             });
         };
         let sign = self.sign;
-        let (n1, n2) = (normal_cdf(signed(sign, d.d1))?, normal_cdf(signed(sign, d.d2))?);
+        let (n1, n2) = (cdf(signed(sign, d.d1)), cdf(signed(sign, d.d2)));
         let pdf1 = normal_pdf(d.d1)?;
         let spot_pdf = scale_fraction(spot, pdf1); // spot > 0, a density in 0..ONE
         // gamma x S x 1% x S = S phi(d1) / (vol sqrt T) / 100

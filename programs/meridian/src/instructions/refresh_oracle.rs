@@ -96,10 +96,13 @@ pub fn process_refresh_oracle(ctx: Context<RefreshOracle>) -> Result<()> {
     }
     o.num_refreshes += 1;
     let oracle_key = ctx.accounts.oracle.key();
+    crate::cu_checkpoint!("refresh: aggregated");
     for info in market_infos {
         let mut m = load_mut::<Market, AccountInfo>(info)?;
         require_keys_eq!(m.oracle, oracle_key, MeridianError::WrongOracle);
+        crate::cu_checkpoint!("refresh: market loaded");
         push_to_market(&o, &mut m, now_slot, now_ts);
+        crate::cu_checkpoint!("refresh: market pushed");
     }
     Ok(())
 }
@@ -150,7 +153,7 @@ fn set_mark(o: &OracleAggregate, m: &mut Market) -> Option<u64> {
 
 /// An option on this underlying: its lot is revalued for the portfolio engine from the aggregate's
 /// price (the underlying's value of one lot) and its realized volatility (floored and bounded,
-/// `risk::PORTFOLIO`); ~72,000 CU (28 valuations). Returns the confidence in ticks (u64::MAX if it
+/// `risk::PORTFOLIO`); ~13,000 CU (28 valuations, bench/CU.md). Returns the confidence in ticks (u64::MAX if it
 /// does not fit), or None (nothing changed) when the lot cannot be valued.
 fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u64> {
     let kind = if m.kind == MarketKind::Call as u8 { OptionKind::Call } else { OptionKind::Put };
@@ -163,7 +166,9 @@ fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u6
     }
     let vol = params.volatility(o.realized_vol as i128);
     // both <= i64::MAX: checked just above
+    crate::cu_checkpoint!("revalue: inputs");
     let risk = LotRisk::option(kind, spot as i64, strike as i64, vol, now_ts, m.expiry_ts, &params.grid)?;
+    crate::cu_checkpoint!("revalue: lot risk");
     m.set_lot_risk(&risk);
     m.lot_risk_ts = now_ts;
     Some(oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true).unwrap_or(u64::MAX))
