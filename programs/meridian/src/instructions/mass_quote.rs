@@ -12,16 +12,15 @@ use crate::{
     account_view::AccountView,
     error::MeridianError,
     instructions::place_order::PlaceAccounts,
-    loaders::{load, load_mut},
     risk::{account_health_builder, Valuation},
     state::*,
     trading::{self, match_error},
 };
 use anchor_lang::prelude::*;
+use meridian_engine::book::{Key, NewOrder, NODE_ORDER};
 use meridian_engine::events::EventQueue as Queue;
 use meridian_engine::health_history;
 use meridian_engine::matching::{self, MatchContext, MatchError, OrderKind, OrderParams, SelfTrade};
-use meridian_engine::book::{Key, NewOrder, NODE_ORDER};
 use meridian_engine::units::{notional, Lots, Side, Ticks};
 
 /// Quotes per side one mass quote may post.
@@ -75,7 +74,11 @@ fn cancel_step(
 ) -> Result<u8> {
     let mut cancelled = 0u8;
     if args.cancel_all {
-        for slot in account.order_slots().filter(|s| kept & (1 << s) == 0).collect::<Vec<_>>() {
+        // the slots as they are now: a cancel frees its own slot only
+        let mut slots = account.open_order_slots & !kept;
+        while slots != 0 {
+            let slot = slots.trailing_zeros() as usize;
+            slots &= slots - 1;
             if account.open_orders[slot].market_index == market.index {
                 cancelled += trading::cancel_slot(market, book, account, slot, owner)? as u8;
             }
@@ -104,72 +107,92 @@ struct Requote<'q> {
     lots: u64,
 }
 
+/// An order of the account still resting at the node it was placed in: open-order slot, node.
+type Resting = (usize, u32);
+
+/// The account's orders in `market` still at the node they were placed in, bids and asks, each in
+/// slot order. A node holds the order when its side, price and order id match: order ids are
+/// unique in a market, so no owner comparison is needed.
+fn resting_orders(market: &Market, book: &trading::ActiveBook, account: &MarginAccount) -> [Vec<Resting>; 2] {
+    // room for every order of the account: no reallocation while gathering
+    let mut sides = [Vec::with_capacity(MAX_OPEN_ORDERS), Vec::with_capacity(MAX_OPEN_ORDERS)];
+    for slot in account.order_slots() {
+        let o = &account.open_orders[slot];
+        if o.market_index != market.index {
+            continue;
+        }
+        let node = MarginAccount::order_node(o);
+        let live = book
+            .get(node)
+            .is_some_and(|n| n.tag == NODE_ORDER && n.side == o.side && n.seq == o.seq && n.price.0 == o.price);
+        if live && o.side <= Side::Ask as u8 {
+            sides[o.side as usize].push((slot, node)); // 0 bid, 1 ask
+        }
+    }
+    sides
+}
+
 /// `cancel_all` with quotes: an order of the account moves to a quote of its side in place when
 /// that keeps the book's order (`Book::requote_in_place`): the cancel and the post then cost two
-/// neighbour lookups. The side's orders and quotes are paired by rank, best first when the
-/// quotes improve on the orders, worst first when they retreat, so each order moves towards a
-/// place its neighbour has already left. A quote that crosses, lies outside the band or fails a
-/// check is left to the ordinary path (cancel, then post). The resting orders are those cancel and
-/// post would leave, with one exception: when the account's own new bids and asks cross each
-/// other, which side is skipped (or slides) depends on which was placed first, and moved orders
-/// are placed before the rest.
+/// neighbour lookups. Orders and quotes are paired by rank, best first when the quotes improve on
+/// the orders, worst first when they retreat, so each order moves towards a place its neighbour
+/// has already left. The rank is read from the lists as they come, not sorted: quotes are given
+/// best first, and a ladder is posted worst first into the lowest free slots, so the orders in
+/// slot order run worst to best (moves keep their slots). When either is out of order, some moves
+/// fail the book's check and those quotes take the ordinary path (cancel, then post), as does a
+/// quote that crosses, lies outside the band or fails a check: the pairing changes the cost, never
+/// the result. The resting orders are those cancel and post would leave (at each price, time
+/// priority follows the order ids, which come from the quotes' positions), with one exception:
+/// when the account's own new bids and asks cross each other, which side is skipped (or slides)
+/// depends on which was placed first, and moved orders are placed before the rest.
 fn requote_side(
     market: &Market,
     book: &mut trading::ActiveBook,
     account: &mut MarginAccount,
     owner: &Pubkey,
     side: Side,
+    old: &[Resting],
     r: &mut Requote,
 ) -> Result<()> {
     let (quotes, offset) = match side {
         Side::Bid => (&r.args.bids, 0),
         Side::Ask => (&r.args.asks, r.args.bids.len()),
     };
-    if quotes.is_empty() {
+    let alive = r.args.expiry_ts == 0 || r.now_ts.is_some_and(|now| r.args.expiry_ts > now);
+    let (Some(first), Some(&(best_slot, _))) = (quotes.first(), old.last()) else {
+        return Ok(());
+    };
+    if !alive {
         return Ok(());
     }
+    let best_old = &account.open_orders[best_slot];
+    let improving = Key::new(side, Ticks(first.price), r.first_seq + offset as u64)
+        < Key::new(side, Ticks(best_old.price), best_old.seq);
+    let pairs = old.len().min(quotes.len());
     let owner_bytes = owner.to_bytes();
-    // the account's orders on this side still at the node they were placed in
-    let mut old: Vec<(Key, usize, u32)> = Vec::with_capacity(quotes.len());
-    for slot in account.order_slots() {
-        let o = &account.open_orders[slot];
-        if o.market_index != market.index || o.side != side as u8 {
-            continue;
-        }
-        let node = MarginAccount::order_node(o);
-        let live = book.get(node).is_some_and(|n| {
-            n.tag == NODE_ORDER && n.side == side as u8 && n.seq == o.seq && n.price.0 == o.price && n.owner == owner_bytes
-        });
-        if live {
-            old.push((Key::new(side, Ticks(o.price), o.seq), slot, node));
-        }
-    }
-    if old.is_empty() {
-        return Ok(());
-    }
-    let mut new: Vec<(Key, usize)> =
-        quotes.iter().enumerate().map(|(i, q)| (Key::new(side, Ticks(q.price), r.first_seq + (offset + i) as u64), offset + i)).collect();
-    old.sort_unstable_by_key(|o| o.0);
-    new.sort_unstable_by_key(|q| q.0);
-    let pairs = old.len().min(new.len());
-    let improving = new[0].0 < old[0].0;
     let band = market.band();
+    // this side's moves leave the other side as it is
+    let opposite_best = book.best(side.opposite()).map(|b| book.node(b).price);
+    // the side's resting totals change once, by what the moved orders left and what they became
+    let (mut left_lots, mut left_value, mut new_lots, mut new_value) = (0u64, 0u64, 0u64, 0u64);
+    let overflow = || error!(MeridianError::MathOverflow);
     for k in 0..pairs {
-        let ((_, slot, node), (_, i)) =
-            if improving { (old[k], new[k]) } else { (old[old.len() - 1 - k], new[new.len() - 1 - k]) };
-        let q = if side == Side::Bid { &r.args.bids[i] } else { &r.args.asks[i - offset] };
+        // old runs worst to best, quotes best to worst
+        let (o, j) = if improving { (old.len() - 1 - k, k) } else { (k, quotes.len() - 1 - k) };
+        let (slot, node) = old[o];
+        let (q, i) = (&quotes[j], offset + j);
         let (price, size) = (Ticks(q.price), Lots(q.size));
-        let crosses = book.best(side.opposite()).is_some_and(|b| {
-            let best = book.node(b).price;
-            if side == Side::Bid { price >= best } else { price <= best }
-        });
-        let alive = r.args.expiry_ts == 0 || r.now_ts.is_some_and(|now| r.args.expiry_ts > now);
+        let crosses = opposite_best.is_some_and(|best| if side == Side::Bid { price >= best } else { price <= best });
         let Some(value) = notional(price, size, market.tick_size) else { continue };
-        if q.size == 0 || q.size < market.min_order_lots || !band.contains(price) || crosses || !alive {
+        if q.size == 0 || q.size < market.min_order_lots || !band.contains(price) || crosses {
             continue;
         }
-        let was = *book.node(node);
-        let seq = r.first_seq + i as u64;
+        let (was_price, was_size) = {
+            let n = book.node(node);
+            (n.price, n.size)
+        };
+        // i < 64; were first_seq + 64 to overflow, the market's next id below fails the instruction
+        let seq = r.first_seq.wrapping_add(i as u64);
         let client_order_id = r.args.client_order_id_base.wrapping_add(i as u64);
         let moved = book.requote_in_place(
             node,
@@ -189,16 +212,23 @@ fn requote_side(
         if !moved {
             continue;
         }
-        let was_value = notional(was.price, was.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
-        let p = account.position_mut(r.pos_slot);
-        p.remove_resting(side, was.size, was_value).ok_or(MeridianError::MathOverflow)?;
-        p.add_resting(side, size, value).ok_or(MeridianError::MathOverflow)?;
+        // what the moved orders left is part of the side's resting totals (u64): these sums
+        // cannot wrap
+        let was_value = notional(was_price, was_size, market.tick_size).ok_or_else(overflow)?;
+        left_lots = left_lots.wrapping_add(was_size.0);
+        left_value = left_value.wrapping_add(was_value);
+        new_lots = new_lots.checked_add(size.0).ok_or_else(overflow)?;
+        new_value = new_value.checked_add(value).ok_or_else(overflow)?;
         account.record_order(slot, market.index, side, price, seq, client_order_id, r.kind as u8, node);
-        r.done |= 1 << i;
-        r.kept |= 1 << slot;
-        r.moved += 1;
+        // i < 2 * MAX_QUOTE_LEVELS = 64, slot < MAX_OPEN_ORDERS = 64, at most 64 moves
+        r.done |= 1u64.wrapping_shl(i as u32);
+        r.kept |= 1u64.wrapping_shl(slot as u32);
+        r.moved = r.moved.wrapping_add(1);
         r.lots = r.lots.saturating_add(q.size);
     }
+    let p = account.position_mut(r.pos_slot);
+    p.remove_resting(side, Lots(left_lots), left_value).ok_or_else(overflow)?;
+    p.add_resting(side, Lots(new_lots), new_value).ok_or_else(overflow)?;
     Ok(())
 }
 
@@ -207,22 +237,12 @@ fn requote_side(
 /// were checked by the entry path.
 pub fn mass_quote_checked<A: AccountView>(a: &PlaceAccounts<A>, args: &MassQuoteArgs) -> Result<MassQuoteResult> {
     let exchange_key = a.exchange.address();
-    let exchange = load::<Exchange, A>(a.exchange)?;
-    let mut market = load_mut::<Market, A>(a.market)?;
-    require_keys_eq!(market.exchange, *exchange_key, MeridianError::WrongExchange);
-    require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
-    require_keys_eq!(market.event_queue, *a.event_queue.address(), MeridianError::WrongEventQueue);
-    let mut account = load_mut::<MarginAccount, A>(a.margin_account)?;
-    require_keys_eq!(account.exchange, *exchange_key, MeridianError::WrongExchange);
-    require!(account.may_trade(a.owner.address()), MeridianError::NotAccountOwner);
+    let (exchange, mut market, mut account) = a.load_checked()?;
     let kind = match OrderKind::from_u8(args.order_kind) {
         Some(k) if k.is_post_only() => k,
         _ => return err!(MeridianError::InvalidOrderKind),
     };
-    require!(
-        args.bids.len() <= MAX_QUOTE_LEVELS && args.asks.len() <= MAX_QUOTE_LEVELS,
-        MeridianError::TooManyQuotes
-    );
+    require!(args.bids.len() <= MAX_QUOTE_LEVELS && args.asks.len() <= MAX_QUOTE_LEVELS, MeridianError::TooManyQuotes);
     let quoting = !args.bids.is_empty() || !args.asks.is_empty();
     if quoting {
         require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
@@ -246,8 +266,9 @@ pub fn mass_quote_checked<A: AccountView>(a: &PlaceAccounts<A>, args: &MassQuote
     if args.cancel_all && quoting {
         if let Some(pos_slot) = account.find_position(market.index) {
             r.pos_slot = pos_slot;
-            requote_side(&market, &mut book, &mut account, &owner, Side::Bid, &mut r)?;
-            requote_side(&market, &mut book, &mut account, &owner, Side::Ask, &mut r)?;
+            let [bids, asks] = resting_orders(&market, &book, &account);
+            requote_side(&market, &mut book, &mut account, &owner, Side::Bid, &bids, &mut r)?;
+            requote_side(&market, &mut book, &mut account, &owner, Side::Ask, &asks, &mut r)?;
         }
     }
     crate::cu_checkpoint!("mass_quote: requoted in place");
@@ -257,91 +278,103 @@ pub fn mass_quote_checked<A: AccountView>(a: &PlaceAccounts<A>, args: &MassQuote
         return Ok(out);
     }
 
-    let mut queue_data = a.event_queue.data_mut()?;
-    let (qh, events) = queue_parts(&mut queue_data)?;
-    let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
-    let queued_before = queue.len();
     let pos_slot = account.position_slot(market.index, market.funding_index())?;
-    let mut ctx = MatchContext {
-        seq: first_seq,
-        now_ts: now_ts.unwrap_or(0),
-        fees: market.fees(),
-        tick_size: market.tick_size,
-        match_limit: trading::DEFAULT_MATCH_LIMIT,
-        funding_index: market.funding_index(),
-        band: market.band(),
-        crank_reward: market.crank_reward,
-    };
     out.posted = r.moved;
-    let mut clock_read = now_ts.is_some();
     let mut posted_lots = r.lots;
-    // quote i (bids, then asks) has order id first_seq + i and client id base + i; each side is
-    // posted from its last quote, so a ladder given best first rests each quote as the new best,
-    // which the book inserts without a search
-    let n_bids = args.bids.len();
-    let bids = args.bids.iter().enumerate().rev().map(|(i, q)| (i, Side::Bid, q));
-    let asks = args.asks.iter().enumerate().rev().map(|(i, q)| (n_bids + i, Side::Ask, q));
-    for (i, side, q) in bids.chain(asks) {
-        if r.done & (1 << i) != 0 {
-            continue;
+    let quoted = args.bids.len() + args.asks.len(); // <= 2 * MAX_QUOTE_LEVELS = 64
+    let all_quotes = if quoted == 64 { u64::MAX } else { (1u64 << quoted) - 1 };
+    let mut outs = 0;
+    // quotes left after the moves in place: posted into the book through the matching engine
+    if r.done != all_quotes {
+        let mut queue_data = a.event_queue.data_mut()?;
+        let (qh, events) = queue_parts(&mut queue_data)?;
+        let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
+        let queued_before = queue.len();
+        let mut ctx = MatchContext {
+            seq: first_seq,
+            now_ts: now_ts.unwrap_or(0),
+            fees: market.fees(),
+            tick_size: market.tick_size,
+            match_limit: trading::DEFAULT_MATCH_LIMIT,
+            funding_index: market.funding_index(),
+            band: market.band(),
+            crank_reward: market.crank_reward,
+        };
+        let mut clock_read = now_ts.is_some();
+        // quote i (bids, then asks) has order id first_seq + i and client id base + i; each side is
+        // posted from its last quote, so a ladder given best first rests each quote as the new best,
+        // which the book inserts without a search
+        let n_bids = args.bids.len();
+        let bids = args.bids.iter().enumerate().rev().map(|(i, q)| (i, Side::Bid, q));
+        let asks = args.asks.iter().enumerate().rev().map(|(i, q)| (n_bids + i, Side::Ask, q));
+        for (i, side, q) in bids.chain(asks) {
+            if r.done & (1 << i) != 0 {
+                continue;
+            }
+            require!(q.size > 0, MeridianError::ZeroSize);
+            require!(q.price > 0, MeridianError::ZeroPrice);
+            require!(q.size >= market.min_order_lots, MeridianError::BelowMinOrderSize);
+            notional(Ticks(q.price), Lots(q.size), market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
+            let order_slot = account.free_order_slot().ok_or(MeridianError::TooManyOpenOrders)?;
+            ctx.seq = first_seq + i as u64; // posted or skipped: ids follow from the arguments
+            let params = OrderParams {
+                side,
+                price: Ticks(q.price),
+                size: Lots(q.size),
+                kind,
+                self_trade: SelfTrade::CancelMaker,
+                client_order_id: args.client_order_id_base.wrapping_add(i as u64),
+                expiry_ts: args.expiry_ts,
+                owner: owner.to_bytes(),
+                owner_slot: order_slot as u8, // < MAX_OPEN_ORDERS = 64: a bit index of the u64 slot mask
+                flags: 0,
+            };
+            if !clock_read && matching::needs_time(&book, &params) {
+                ctx.now_ts = Clock::get()?.unix_timestamp;
+                clock_read = true;
+            }
+            let posted = match matching::place(&mut book, &params, &ctx, &mut queue) {
+                Ok(r) => r.posted,
+                Err(MatchError::PostOnlyWouldCross | MatchError::CannotSlide | MatchError::OutsideBand) => None,
+                Err(e) => return Err(match_error(e)),
+            };
+            let Some(posted) = posted else {
+                out.skipped += 1;
+                continue;
+            };
+            let value =
+                notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
+            account.position_mut(pos_slot).add_resting(side, posted.size, value).ok_or(MeridianError::MathOverflow)?;
+            account.record_order(
+                order_slot,
+                market.index,
+                side,
+                posted.price,
+                ctx.seq,
+                params.client_order_id,
+                kind as u8,
+                posted.node,
+            );
+            posted_lots = posted_lots.saturating_add(posted.size.0);
+            out.posted += 1;
         }
-        require!(q.size > 0, MeridianError::ZeroSize);
-        require!(q.price > 0, MeridianError::ZeroPrice);
-        require!(q.size >= market.min_order_lots, MeridianError::BelowMinOrderSize);
-        notional(Ticks(q.price), Lots(q.size), market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
-        let order_slot = account.free_order_slot().ok_or(MeridianError::TooManyOpenOrders)?;
-        ctx.seq = first_seq + i as u64; // posted or skipped: ids follow from the arguments
-        let params = OrderParams {
-            side,
-            price: Ticks(q.price),
-            size: Lots(q.size),
-            kind,
-            self_trade: SelfTrade::CancelMaker,
-            client_order_id: args.client_order_id_base.wrapping_add(i as u64),
-            expiry_ts: args.expiry_ts,
-            owner: owner.to_bytes(),
-            owner_slot: order_slot as u8, // < MAX_OPEN_ORDERS = 64: a bit index of the u64 slot mask
-            flags: 0,
-        };
-        if !clock_read && matching::needs_time(&book, &params) {
-            ctx.now_ts = Clock::get()?.unix_timestamp;
-            clock_read = true;
-        }
-        let posted = match matching::place(&mut book, &params, &ctx, &mut queue) {
-            Ok(r) => r.posted,
-            Err(MatchError::PostOnlyWouldCross | MatchError::CannotSlide | MatchError::OutsideBand) => None,
-            Err(e) => return Err(match_error(e)),
-        };
-        let Some(posted) = posted else {
-            out.skipped += 1;
-            continue;
-        };
-        let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
-        account.position_mut(pos_slot).add_resting(side, posted.size, value).ok_or(MeridianError::MathOverflow)?;
-        account.record_order(order_slot, market.index, side, posted.price, ctx.seq, params.client_order_id, kind as u8, posted.node);
-        posted_lots = posted_lots.saturating_add(posted.size.0);
-        out.posted += 1;
+        // post-only quotes never fill: every event they wrote is an out (a stale order they crossed,
+        // an eviction), paid for by the quoter as for a single order
+        outs = queue.len() - queued_before;
     }
-    let quoted = (args.bids.len() + args.asks.len()) as u64; // <= 2 * MAX_QUOTE_LEVELS
-    market.next_order_seq = first_seq + quoted;
-    // post-only quotes never fill: every event they wrote is an out (a stale order they crossed,
-    // an eviction), paid for by the quoter as for a single order
-    let outs = queue.len() - queued_before;
+    market.next_order_seq = first_seq + quoted as u64;
     if outs > 0 {
         trading::pay_for_outs(&mut market, &mut account, outs)?;
     }
     let p = account.position(pos_slot);
     require!(
-        (args.bids.is_empty() || p.within_limits_on(Side::Bid)) && (args.asks.is_empty() || p.within_limits_on(Side::Ask)),
+        (args.bids.is_empty() || p.within_limits_on(Side::Bid))
+            && (args.asks.is_empty() || p.within_limits_on(Side::Ask)),
         MeridianError::PositionLimitExceeded
     );
     account.release_if_flat(pos_slot);
-    account.last_placement = LastPlacement {
-        order_seq: first_seq,
-        market_index: market.index,
-        posted_lots,
-        ..LastPlacement::default()
-    };
+    account.last_placement =
+        LastPlacement { order_seq: first_seq, market_index: market.index, posted_lots, ..LastPlacement::default() };
     crate::cu_checkpoint!("mass_quote: posted");
     // a quote that rests adds to the requirement; out events its quotes wrote (stale orders they
     // swept, evictions) were paid from collateral even when every quote was then skipped

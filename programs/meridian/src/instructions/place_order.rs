@@ -10,6 +10,7 @@ use anchor_lang::prelude::*;
 use meridian_engine::health_history;
 use meridian_engine::margin::Health;
 use meridian_engine::position::Position;
+use std::cell::{Ref, RefMut};
 
 /// Accounts shared by place_order and replace_order (loaded explicitly, see `loaders`).
 /// Remaining accounts: the markets of the account's other positions, in position-slot order (for
@@ -61,6 +62,25 @@ impl<'r, 'info> PlaceAccounts<'r, AccountInfo<'info>> {
     }
 }
 
+impl<'r, A: AccountView> PlaceAccounts<'r, A> {
+    /// The exchange, the market and the margin account, checked to belong together (the market's
+    /// book and queue are the ones given) and the signer to trade for the account (its owner or
+    /// delegate).
+    #[allow(clippy::type_complexity)]
+    pub fn load_checked(&self) -> Result<(Ref<'r, Exchange>, RefMut<'r, Market>, RefMut<'r, MarginAccount>)> {
+        let exchange_key = self.exchange.address();
+        let exchange = load::<Exchange, A>(self.exchange)?;
+        let market = load_mut::<Market, A>(self.market)?;
+        require_keys_eq!(market.exchange, *exchange_key, MeridianError::WrongExchange);
+        require_keys_eq!(market.book, *self.book.address(), MeridianError::WrongBook);
+        require_keys_eq!(market.event_queue, *self.event_queue.address(), MeridianError::WrongEventQueue);
+        let account = load_mut::<MarginAccount, A>(self.margin_account)?;
+        require_keys_eq!(account.exchange, *exchange_key, MeridianError::WrongExchange);
+        require!(account.may_trade(self.owner.address()), MeridianError::NotAccountOwner);
+        Ok((exchange, market, account))
+    }
+}
+
 /// Places, then checks the account's margin:
 /// - any order must leave it above its initial requirement; one that filled must also have found
 ///   it above maintenance (below it, only reduce-only orders trade). A resting order needs no look
@@ -83,14 +103,7 @@ pub fn place_checked<A: AccountView>(
 ) -> Result<()> {
     crate::cu_checkpoint!("place: accounts validated");
     let exchange_key = a.exchange.address();
-    let exchange = load::<Exchange, A>(a.exchange)?;
-    let mut market = load_mut::<Market, A>(a.market)?;
-    require_keys_eq!(market.exchange, *exchange_key, MeridianError::WrongExchange);
-    require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
-    require_keys_eq!(market.event_queue, *a.event_queue.address(), MeridianError::WrongEventQueue);
-    let mut account = load_mut::<MarginAccount, A>(a.margin_account)?;
-    require_keys_eq!(account.exchange, *exchange_key, MeridianError::WrongExchange);
-    require!(account.may_trade(a.owner.address()), MeridianError::NotAccountOwner);
+    let (exchange, mut market, mut account) = a.load_checked()?;
     require!(!exchange.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
     market.check_can_place()?;
     crate::cu_checkpoint!("place: loaded");
