@@ -169,10 +169,10 @@ pub const ROWS: &[Row] = &[
 ];
 
 /// Above the option revaluation figures (`measure_portfolio`) and the requote's (`measure_mass_quote`).
-const REVALUE_1_CEILING: u64 = 43_000;
-const REVALUE_10_CEILING: u64 = 365_000;
-const MASS_QUOTE_CEILING: u64 = 18_500;
-const MASS_QUOTE_PER_LEVEL_CEILING: u64 = 1_700;
+const REVALUE_1_CEILING: u64 = 22_000;
+const REVALUE_10_CEILING: u64 = 155_000;
+const MASS_QUOTE_CEILING: u64 = 11_000;
+const MASS_QUOTE_PER_LEVEL_CEILING: u64 = 850;
 
 fn collateral_flow(h: &mut Harness, seed: u8, token_program: Pubkey, suffix: &str, out: &mut BTreeMap<String, u64>) {
     let mint = h.create_mint(6, token_program);
