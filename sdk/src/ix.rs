@@ -485,8 +485,6 @@ pub fn liquidate_take_position(
     with_remaining(ix, readonly(liquidatee_health).chain(readonly(liquidator_health)))
 }
 
-/// Liquidation stage 3: resolves `liquidatee`'s bankruptcy; what the insurance fund cannot pay is
-/// socialized in market `m` (where the account's quote balance is negative). `caller` signs.
 /// Liquidation stage 3 sweeping `others` (markets of the exchange) first, so the insurance fund's
 /// share collected there counts (`Stage::Bankruptcy` in `liquidation::instruction` passes every
 /// market holding some).
@@ -503,6 +501,8 @@ pub fn liquidate_bankruptcy_sweeping(
     )
 }
 
+/// Liquidation stage 3: resolves `liquidatee`'s bankruptcy; what the insurance fund cannot pay is
+/// socialized in market `m` (where the account's quote balance is negative). `caller` signs.
 pub fn liquidate_bankruptcy(exchange: &Pubkey, m: &MarketAccounts, liquidatee: &Pubkey, caller: &Pubkey) -> Instruction {
     let accounts = accounts::LiquidateBankruptcy {
         exchange: *exchange,

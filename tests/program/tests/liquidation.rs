@@ -84,8 +84,12 @@ struct Crash {
 
 impl Crash {
     fn new(bob_usdc: u64) -> Crash {
+        Crash::with_params(bob_usdc, meridian::ExchangeParams::default())
+    }
+
+    fn with_params(bob_usdc: u64, params: meridian::ExchangeParams) -> Crash {
         let mut h = Harness::new();
-        let fx = h.setup_exchange(6, SPL_TOKEN, meridian::ExchangeParams::default());
+        let fx = h.setup_exchange(6, SPL_TOKEN, params);
         h.set_clock(SLOT, TS);
         let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[], TS + 30 * DAY);
         let maker = h.funded_trader(&fx, 10_000_000 * USDC, 5_000_000 * USDC);
@@ -303,6 +307,52 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     c.h.ok(&[settle], &[]);
     assert_eq!(position(&c, &c.maker).loss_index, per_lot);
     assert_eq!((position(&c, &c.maker).quote_balance, position(&c, &c.bob).quote_balance), (quotes.0 - charge, quotes.1 - charge));
+    c.h.assert_markets_balanced(&c.fx);
+}
+
+/// The insurance share other markets collected and hold unswept counts in a bankruptcy when they
+/// are passed (writable, of the same exchange); anything else passed there is refused, unchanged.
+#[test]
+fn stage_three_sweeps_the_insurance_other_markets_hold() {
+    let params = meridian::ExchangeParams { insurance_fee_share_bps: 5_000, ..meridian::ExchangeParams::default() };
+    let mut c = Crash::with_params(20_000, params);
+    let (perp, future) = (c.perp(), c.btc.linear[1]);
+    let bob = c.bob.owner.insecure_clone();
+    // a taker's fee in the future leaves half of the protocol's part unswept there
+    c.h.place(&future, &c.maker, order::limit(Side::Ask, 650_000, 100).post_only());
+    c.h.place(&future, &c.bob, order::limit(Side::Bid, 650_000, 100).immediate_or_cancel());
+    c.h.crank(&future, &c.maker.margin);
+    let held = c.h.market(&future.accounts.market).unswept_insurance;
+    assert!(held > 0);
+    c.price(45_000.0);
+    c.h.ok(&[c.take(&c.bob, 5_000)], &[&bob]);
+    let bankruptcy = |c: &Crash, others: &[solana_sdk::pubkey::Pubkey]| {
+        ix::liquidate_bankruptcy_sweeping(&c.fx.exchange, &perp.accounts, &c.alice.margin, &bob.pubkey(), others)
+    };
+    let mut watched = c.watched();
+    watched.push(future.accounts.market);
+
+    // read-only, a market of another exchange, not a market: refused, nothing changes
+    let mut read_only = bankruptcy(&c, &[future.accounts.market]);
+    read_only.accounts.last_mut().unwrap().is_writable = false;
+    c.h.fails(&[read_only], &[&bob], Expected::Meridian(MeridianError::AccountNotWritable), &watched);
+    let other_fx = c.h.setup_exchange(6, SPL_TOKEN, meridian::ExchangeParams { index: 1, ..params });
+    let foreign = c.h.setup_market(&other_fx, default_market_params());
+    let ix = bankruptcy(&c, &[foreign.accounts.market]);
+    c.h.fails(&[ix], &[&bob], Expected::Meridian(MeridianError::WrongExchange), &watched);
+    let ix = bankruptcy(&c, &[c.alice.margin]);
+    c.h.fails(&[ix], &[&bob], Expected::Anchor(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch), &watched);
+
+    // the fund pays what it holds, this market's share and the future's
+    let fund = c.h.exchange(&c.fx.exchange).insurance_balance + c.h.market(&perp.accounts.market).unswept_insurance + held;
+    let deficit = (-c.health(&c.alice).equity) as u64;
+    assert!(deficit > fund, "deficit {deficit}, fund {fund}");
+    let meta = c.h.ok(&[bankruptcy(&c, &[future.accounts.market])], &[&bob]);
+    let resolved = <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..]).unwrap();
+    assert_eq!((resolved.deficit, resolved.insurance_paid), (deficit, fund));
+    assert_eq!(c.h.market(&future.accounts.market).unswept_insurance, 0);
+    assert_eq!(c.h.exchange(&c.fx.exchange).insurance_balance, 0);
+    c.h.assert_conserved(&c.fx);
     c.h.assert_markets_balanced(&c.fx);
 }
 

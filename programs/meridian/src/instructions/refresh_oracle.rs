@@ -153,8 +153,8 @@ fn set_mark(o: &OracleAggregate, m: &mut Market) -> Option<u64> {
 
 /// An option on this underlying: its lot is revalued for the portfolio engine from the aggregate's
 /// price (the underlying's value of one lot) and its realized volatility (floored and bounded,
-/// `risk::PORTFOLIO`); ~13,000 CU (28 valuations, bench/CU.md). Returns the confidence in ticks (u64::MAX if it
-/// does not fit), or None (nothing changed) when the lot cannot be valued.
+/// `risk::PORTFOLIO`); ~13,000 CU (28 valuations, bench/CU.md). Returns the confidence in ticks
+/// (u64::MAX if it does not fit), or None (nothing changed) when the lot cannot be valued.
 fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u64> {
     let kind = if m.kind == MarketKind::Call as u8 { OptionKind::Call } else { OptionKind::Put };
     let params = &crate::risk::PORTFOLIO;
