@@ -348,8 +348,15 @@ impl Tree for RedBlack {
     }
 
     fn keeps_order(_header: &BookHeader, n: &[Node], leaf: u32, key: Key) -> bool {
-        let (p, s) = (predecessor(n, leaf), successor(n, leaf));
-        (p == NIL || Key::of(&n[p as usize]) < key) && (s == NIL || key < Key::of(&n[s as usize]))
+        // the order stays behind its successor when it moves ahead, and the other way round: only
+        // the neighbour it moves towards needs a walk
+        if key < Key::of(&n[leaf as usize]) {
+            let p = predecessor(n, leaf);
+            p == NIL || Key::of(&n[p as usize]) < key
+        } else {
+            let s = successor(n, leaf);
+            s == NIL || key < Key::of(&n[s as usize])
+        }
     }
 }
 
