@@ -9,6 +9,7 @@
 //! - 128-bit intermediates only where a product can exceed 64 bits; divisions by 128-bit values are
 //!   expensive on-chain (~hundreds of CU), so hot paths keep divisors within 64 bits.
 
+pub mod auction;
 pub mod band;
 pub mod book;
 pub mod events;
