@@ -361,6 +361,30 @@ pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: u8) -> Inst
     )
 }
 
+/// Admin: `mode` 0 continuous, 1 batch with auctions of `period_slots` slots (0 = the default, 2).
+/// The market's book and queue must be empty: send it with `create_market` to list a batch market.
+pub fn set_market_mode(m: &MarketAccounts, admin: &Pubkey, mode: u8, period_slots: u64) -> Instruction {
+    build(
+        accounts::SetMarketMode {
+            exchange: m.exchange,
+            market: m.market,
+            book: m.book,
+            event_queue: m.event_queue,
+            admin: *admin,
+        },
+        instruction::SetMarketMode { mode, period_slots },
+    )
+}
+
+/// Permissionless: clears a batch market's auction once its period is over (returns
+/// `AuctionCleared`; the fills go to the event queue for [`consume_events`]).
+pub fn clear_auction(m: &MarketAccounts) -> Instruction {
+    build(
+        accounts::ClearAuction { exchange: m.exchange, market: m.market, book: m.book, event_queue: m.event_queue },
+        instruction::ClearAuction {},
+    )
+}
+
 fn place_accounts(m: &MarketAccounts, margin_account: &Pubkey, owner: &Pubkey) -> accounts::PlaceOrder {
     accounts::PlaceOrder {
         exchange: m.exchange,

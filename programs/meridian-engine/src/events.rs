@@ -42,7 +42,11 @@ pub struct Event {
     /// Fill: 1 when the taker's fee funded the crank's reward for this event (the crank is paid
     /// only for these).
     pub rewarded: u8,
-    pub _pad: [u8; 2],
+    /// Fill: 1 for a batch auction's fill (`crate::auction`): no taker is present, `maker` is the
+    /// order's owner whichever its role, `maker_fee` is that order's own fee (never a rebate),
+    /// charged when the crank applies the event, and `order_price` is the order's limit price.
+    pub auction: u8,
+    pub _pad: [u8; 1],
     /// Position of the event in the market's event history (monotone).
     pub seq_num: u64,
     pub timestamp: i64,
@@ -60,6 +64,9 @@ pub struct Event {
     /// funding to it before applying the fill, so funding stays exact while the event waits.
     pub funding_index_lo: u64,
     pub funding_index_hi: u64,
+    /// Auction fill: the order's limit price (its resting value is released at it; `price` is the
+    /// clearing price). 0 otherwise: the order's price is `price`.
+    pub order_price: Ticks,
 }
 
 impl Event {
@@ -179,7 +186,7 @@ mod tests {
 
     #[test]
     fn event_layout_is_stable() {
-        assert_eq!(core::mem::size_of::<Event>(), 144);
+        assert_eq!(core::mem::size_of::<Event>(), 152);
         assert_eq!(core::mem::size_of::<QueueHeader>(), 40);
     }
 }

@@ -123,4 +123,10 @@ meridian_errors! {
     MarketSettled => "the market has expired and its settlement price is known: its positions settle at it (fix_settlement_price, settle_expired), they are not liquidated",
     InvalidSettlementPrice => "settlement price must be above zero, one lot's value at it must fit 63 bits, and it must lie within the market's band of the window's samples",
     TooManyQuotes => "a mass quote posts at most 32 quotes per side",
+    InvalidMarketMode => "market mode must be 0 (continuous) or 1 (batch), with an auction period of at most 150 slots",
+    MarketModeNeedsEmptyBook => "a market changes mode only with an empty book and event queue (a batch book holds at most 128 orders a side and its queue twice as many events)",
+    NotBatchMarket => "this market is continuous: it has no auctions",
+    AuctionNotDue => "the market's auction is still collecting orders: it clears once its period is over",
+    OrderInClosedAuction => "the order is in an auction awaiting its clearing: cancel it after clear_auction",
+    BatchOrderKind => "a batch market takes limit orders only (they wait for the auction; mass quotes and post-only, IOC, FOK and market orders are continuous-mode kinds)",
 }

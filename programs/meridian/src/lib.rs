@@ -263,6 +263,14 @@ pub mod meridian {
 
     /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return
     /// data, so the SBF binary's arithmetic can be compared with the host's for any input.
+    pub fn clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleared> {
+        instructions::process_clear_auction(ctx)
+    }
+
+    pub fn set_market_mode(ctx: Context<SetMarketMode>, mode: u8, period_slots: u64) -> Result<()> {
+        instructions::process_set_market_mode(ctx, mode, period_slots)
+    }
+
     pub fn math_probe(ctx: Context<MathProbe>, op: u8, a: i128, b: i128, c: i128) -> Result<i128> {
         instructions::process_math_probe(ctx, op, a, b, c)
     }

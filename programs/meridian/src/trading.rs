@@ -15,6 +15,7 @@
 
 use crate::{account_view::AccountView, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
+use meridian_engine::auction;
 use meridian_engine::book::{ActiveTree, Book};
 use meridian_engine::events::EventQueue as Queue;
 use meridian_engine::matching::{self, MatchContext, MatchError, OrderKind, OrderParams, SelfTrade};
@@ -143,6 +144,8 @@ pub fn place<A: AccountView>(
     let order_slot =
         if kind.can_rest() { account.free_order_slot().ok_or(MeridianError::TooManyOpenOrders)? } else { 0 };
 
+    // batch: an order placed once the collecting auction's period is over goes to the next one
+    let batch_clock = if market.is_batch() { Some(enter_auction(market, kind)?) } else { None };
     let seq = market.next_order_seq;
     market.next_order_seq += 1;
     let params = OrderParams {
@@ -167,7 +170,7 @@ pub fn place<A: AccountView>(
         let mut queue_data = queue.data_mut()?;
         let (qh, events) = queue_parts(&mut queue_data)?;
         let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
-        if matching::needs_time(&book, &params) {
+        if batch_clock.is_none() && matching::needs_time(&book, &params) {
             now_ts = now()?;
         }
         let funding_index = market.funding_index();
@@ -182,7 +185,15 @@ pub fn place<A: AccountView>(
             crank_reward: market.crank_reward,
         };
         crate::cu_checkpoint!("place: book and queue open");
-        matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?
+        match batch_clock {
+            None => matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?,
+            Some(now) => {
+                now_ts = now;
+                let (posted, outs) = auction::post(&mut book, &params, seq, now, &band, market.crank_reward, &mut queue)
+                    .map_err(match_error)?;
+                matching::PlaceResult { posted: Some(posted), events: outs, ..Default::default() }
+            }
+        }
     };
     crate::cu_checkpoint!("place: matched");
     // matching touched the book only: the account is still as it was
@@ -258,6 +269,17 @@ pub fn place<A: AccountView>(
     Ok(Placed { pos_slot, prior, band })
 }
 
+/// A batch market's order: a limit order, into the auction collecting now (the one whose period
+/// is over closes first). Returns the time. Kept out of line: most markets are continuous.
+#[inline(never)]
+#[cold]
+fn enter_auction(market: &mut Market, kind: OrderKind) -> Result<i64> {
+    require!(kind == OrderKind::Limit, MeridianError::BatchOrderKind);
+    let clock = Clock::get()?;
+    market.close_auction_if_due(clock.slot);
+    Ok(clock.unix_timestamp)
+}
+
 /// A dated market takes no orders from its expiry on (its positions settle at the window's price).
 /// Kept out of line: most orders are on perpetuals.
 #[inline(never)]
@@ -294,6 +316,9 @@ pub fn cancel_slot(
 ) -> Result<bool> {
     let o = account.open_orders[order_slot];
     let side = Side::from_u8(o.side).ok_or(MeridianError::InvalidSide)?;
+    if market.is_batch() {
+        require!(!market.in_closed_auction(o.seq, Clock::get()?.slot), MeridianError::OrderInClosedAuction);
+    }
     let hint = Some(MarginAccount::order_node(&o));
     let Some(node) = matching::cancel(book, side, Ticks(o.price), o.seq, &owner.to_bytes(), hint) else {
         return Ok(false);

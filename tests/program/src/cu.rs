@@ -159,6 +159,18 @@ pub const ROWS: &[Row] = &[
         scenario: "slope per level (one quote cancelled, one posted) between 1+1 and 10+10",
         ceiling: MASS_QUOTE_PER_LEVEL_CEILING,
     },
+    Row {
+        name: "auction_clear_20x20",
+        scenario: "batch market, 20 bids + 20 asks in the auction, 5 + 5 of them cross: 10 fill events (target <= 20,000)",
+        ceiling: AUCTION_CLEAR_CEILING,
+    },
+    Row {
+        name: "auction_clear_per_fill",
+        scenario: "slope per fill event between 1 + 1 and 5 + 5 crossing orders, same depth",
+        ceiling: AUCTION_PER_FILL_CEILING,
+    },
+    Row { name: "place_limit_batch", scenario: "a limit bid into a batch market's auction (no matching), margin check", ceiling: 3_200 },
+    Row { name: "set_market_mode", scenario: "admin: an empty market to batch mode, 2-slot auctions", ceiling: 3_000 },
     Row { name: "sweep_market", scenario: "a market's unswept fees, insurance share and collateral total moved into the exchange", ceiling: 1_450 },
     Row { name: "consume_events_1", scenario: "one fill event", ceiling: 1_800 },
     Row {
@@ -173,6 +185,9 @@ const REVALUE_1_CEILING: u64 = 22_000;
 const REVALUE_10_CEILING: u64 = 155_000;
 const MASS_QUOTE_CEILING: u64 = 10_000; // the target of issue 16
 const MASS_QUOTE_PER_LEVEL_CEILING: u64 = 780;
+/// Above the batch auction's figures (`measure_auction`; the target is 20,000 for 20 + 20).
+const AUCTION_CLEAR_CEILING: u64 = 11_000;
+const AUCTION_PER_FILL_CEILING: u64 = 650;
 
 fn collateral_flow(h: &mut Harness, seed: u8, token_program: Pubkey, suffix: &str, out: &mut BTreeMap<String, u64>) {
     let mint = h.create_mint(6, token_program);
@@ -218,6 +233,7 @@ pub fn measure() -> BTreeMap<String, u64> {
 
     measure_trading(&mut h, &mut out);
     measure_mass_quote(&mut h, &mut out);
+    measure_auction(&mut h, &mut out);
     measure_oracle(&mut h, &mut out);
     measure_portfolio(&mut h, &mut out);
     measure_expiry(&mut h, &mut out);
@@ -392,6 +408,45 @@ fn measure_mass_quote(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     assert!(market.unswept_fees > 0 && market.unswept_insurance > 0 && market.unswept_collateral < 0);
     out.insert("sweep_market".into(), h.ok(&[ix::sweep_market(&m.accounts)], &[]).compute_units_consumed);
     h.assert_conserved(&fx);
+}
+
+/// A batch market's clearing: 20 orders a side in the auction, `crossing` of each cross (one lot
+/// each, balanced: they clear at the reference price), the rest lie outside the crossed range.
+fn measure_auction(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
+    const PRICE: u64 = 650_000;
+    let mint = h.create_mint(6, SPL_TOKEN);
+    let fx = h.setup_exchange_as(fixed_keypair(240), mint, SPL_TOKEN, ExchangeParams::default());
+    let funded = |h: &mut Harness, seed: u8| {
+        let t = h.trader_as(fixed_keypair(seed), &fx, 10_000_000 * 1_000_000);
+        h.deposit(&fx, &t, 5_000_000 * 1_000_000);
+        t
+    };
+    let (buyer, seller) = (funded(h, 241), funded(h, 242));
+    let clear = |h: &mut Harness, crossing: u64, out: &mut BTreeMap<String, u64>| {
+        let m = h.setup_market(&fx, default_market_params());
+        let set = h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 0)], &[&fx.admin]);
+        out.insert("set_market_mode".into(), set.compute_units_consumed);
+        for i in 0..20 {
+            let (bid, ask) = if i < crossing { (PRICE + 5, PRICE - 5) } else { (PRICE - 20 - i, PRICE + 20 + i) };
+            let ix = h.place_ix(&m, &buyer, order::limit(Side::Bid, bid, 1));
+            let meta = h.ok(&[ix], &[&buyer.owner]);
+            out.insert("place_limit_batch".into(), meta.compute_units_consumed);
+            h.place(&m, &seller, order::limit(Side::Ask, ask, 1));
+        }
+        let mut clock = h.svm.get_sysvar::<solana_sdk::clock::Clock>();
+        clock.slot += 2;
+        h.svm.set_sysvar(&clock);
+        let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);
+        let r: meridian::AuctionCleared = anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap();
+        assert_eq!((r.price, r.volume, r.fills as u64), (PRICE, crossing, 2 * crossing));
+        h.crank(&m, &buyer.margin);
+        h.assert_conserved(&fx);
+        meta.compute_units_consumed
+    };
+    let five = clear(h, 5, out);
+    let one = clear(h, 1, out);
+    out.insert("auction_clear_20x20".into(), five);
+    out.insert("auction_clear_per_fill".into(), (five - one) / 8);
 }
 
 /// Portfolio margin: two underlyings (BTC, ETH), each with a perpetual, three futures and four

@@ -839,3 +839,212 @@ fn mass_quote_full_event_queue_changes_nothing() {
     s.h.crank(&s.m, &crank);
     s.check();
 }
+
+/// Batch markets: frequent call auctions (`set_market_mode`, `clear_auction`).
+mod batch {
+    use super::*;
+    use meridian::AuctionCleared;
+    use solana_sdk::clock::Clock;
+
+    /// A batch market (the default 2-slot period) and `n` funded traders with fixed keys.
+    fn batch_setup(n: u8) -> (Harness, ExchangeFixture, MarketFixture, Vec<Trader>, Trader) {
+        let mut h = Harness::new();
+        let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
+        let m = h.setup_market(&fx, default_market_params());
+        h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 0)], &[&fx.admin]);
+        let traders: Vec<Trader> = (0..n)
+            .map(|i| {
+                let t = h.trader_as(fixed_keypair(100 + i), &fx, 200_000 * USDC);
+                h.deposit(&fx, &t, 100_000 * USDC);
+                t
+            })
+            .collect();
+        let crank = h.trader(&fx, 0);
+        (h, fx, m, traders, crank)
+    }
+
+    fn warp_slots(h: &mut Harness, n: u64) {
+        let mut clock = h.svm.get_sysvar::<Clock>();
+        clock.slot += n;
+        h.svm.set_sysvar(&clock);
+    }
+
+    /// Clears once the period is over; returns what the clearing said.
+    fn clear(h: &mut Harness, m: &MarketFixture) -> AuctionCleared {
+        warp_slots(h, 2);
+        let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);
+        anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap()
+    }
+
+    fn base(h: &Harness, m: &MarketFixture, t: &Trader) -> i64 {
+        let a = h.margin(&t.margin);
+        a.find_position(m.index).map_or(0, |i| a.position(i).base_lots)
+    }
+
+    fn check(h: &Harness, fx: &ExchangeFixture) {
+        h.assert_conserved(fx);
+        h.assert_markets_balanced(fx);
+    }
+
+    #[test]
+    fn set_market_mode_is_admin_only_and_needs_an_empty_book() {
+        let mut s = setup();
+        let (a, admin) = (s.m.accounts.clone(), s.fx.admin.pubkey());
+        let w = s.watched();
+        let alice = s.alice.owner.insecure_clone();
+        s.h.fails(&[ix::set_market_mode(&a, &alice.pubkey(), 1, 0)], &[&alice], Expected::Meridian(MeridianError::NotAdmin), &w);
+        let admin_kp = s.fx.admin.insecure_clone();
+        for (mode, period) in [(2, 0), (1, 151)] {
+            let ix = ix::set_market_mode(&a, &admin, mode, period);
+            s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::InvalidMarketMode), &w);
+        }
+        s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE - 10, 1));
+        let ix = ix::set_market_mode(&a, &admin, 1, 0);
+        s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::MarketModeNeedsEmptyBook), &w);
+        // a continuous market has no auction
+        s.h.fails(&[ix::clear_auction(&a)], &[], Expected::Meridian(MeridianError::NotBatchMarket), &w);
+        // a book larger than a batch book may be
+        let m2 = s.h.setup_market(&s.fx, MarketParams { book_capacity: 129, event_queue_capacity: 258, ..default_market_params() });
+        let ix = ix::set_market_mode(&m2.accounts, &admin, 1, 0);
+        s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::MarketModeNeedsEmptyBook), &[m2.accounts.market]);
+        let m3 = s.h.setup_market(&s.fx, default_market_params());
+        s.h.ok(&[ix::set_market_mode(&m3.accounts, &admin, 1, 5)], &[&admin_kp]);
+        let market = s.h.market(&m3.accounts.market);
+        assert_eq!((market.mode, market.auction_period_slots, market.auction_end_slot % 5), (1, 5, 0));
+    }
+
+    /// The README's worked example on the SBF binary: orders wait, the clearing trades 14 lots at one
+    /// price by market pressure, fills reach both sides through the crank, the rest waits.
+    #[test]
+    fn orders_wait_and_clear_at_one_price() {
+        let (mut h, fx, m, t, crank) = batch_setup(4);
+        let (a, b, c, d) = (&t[0], &t[1], &t[2], &t[3]);
+        h.place(&m, a, order::limit(Side::Bid, PRICE + 3, 5));
+        h.place(&m, b, order::limit(Side::Bid, PRICE + 2, 10));
+        h.place(&m, a, order::limit(Side::Bid, PRICE, 5));
+        h.place(&m, c, order::limit(Side::Ask, PRICE - 1, 8));
+        h.place(&m, d, order::limit(Side::Ask, PRICE + 1, 6));
+        h.place(&m, c, order::limit(Side::Ask, PRICE + 4, 10));
+        // nothing matched on arrival: the book is crossed until the clearing
+        let book = h.book(&m);
+        assert_eq!((book.bids.len(), book.asks.len()), (3, 3));
+        assert!(h.events(&m).is_empty());
+        // not before the period is over
+        let w = vec![m.accounts.market, m.accounts.book, m.accounts.event_queue];
+        h.fails(&[ix::clear_auction(&m.accounts)], &[], Expected::Meridian(MeridianError::AuctionNotDue), &w);
+        let r = clear(&mut h, &m);
+        assert_eq!(r, AuctionCleared { price: PRICE + 2, volume: 14, fills: 4 });
+        let market = h.market(&m.accounts.market);
+        assert_eq!((market.last_clearing_price, market.last_clearing_volume, market.auctions_cleared), (PRICE + 2, 14, 1));
+        assert_eq!(market.auction_pending, 0);
+        let fees_before: Vec<i64> = t.iter().map(|x| h.margin(&x.margin).fees_paid).collect();
+        assert_eq!(h.crank(&m, &crank.margin), 4);
+        assert_eq!([base(&h, &m, a), base(&h, &m, b), base(&h, &m, c), base(&h, &m, d)], [5, 9, -8, -6]);
+        // every order was new in this auction: each pays the taker rate (500 ppm, rounded up) on
+        // its fill at the clearing price
+        let fee = |lots: u64| ((lots * (PRICE + 2) * 10 * 500).div_ceil(1_000_000)) as i64;
+        let paid: Vec<i64> = t.iter().zip(&fees_before).map(|(x, f)| h.margin(&x.margin).fees_paid - f).collect();
+        assert_eq!(paid, vec![fee(5), fee(9), fee(8), fee(6)]);
+        // resting: b's last lot, a's bid at PRICE, c's ask at PRICE + 4; the resting totals match
+        let book = h.book(&m);
+        let left: Vec<(u64, u64)> = book.bids.iter().chain(book.asks.iter()).map(|o| (o.price, o.size)).collect();
+        assert_eq!(left, vec![(PRICE + 2, 1), (PRICE, 5), (PRICE + 4, 10)]);
+        let pos = |x: &Trader| {
+            let acc = h.margin(&x.margin);
+            *acc.position(acc.find_position(m.index).unwrap())
+        };
+        assert_eq!((pos(a).bid_lots, pos(a).bid_notional), (5, 5 * PRICE * 10));
+        assert_eq!((pos(b).bid_lots, pos(b).bid_notional), (1, (PRICE + 2) * 10));
+        assert_eq!((pos(c).ask_lots, pos(d).ask_lots), (10, 0));
+        check(&h, &fx);
+        // the next auction: nothing crosses, nothing trades
+        let r = clear(&mut h, &m);
+        assert_eq!(r, AuctionCleared::default());
+        assert_eq!(h.market(&m.accounts.market).auctions_cleared, 2);
+    }
+
+    /// A maker who cancels in the same auction as a sniper is never picked off; once the auction
+    /// has closed, its orders stay until the clearing (no last look).
+    #[test]
+    fn cancels_come_before_matching_and_not_after_the_close() {
+        let (mut h, fx, m, t, crank) = batch_setup(2);
+        let (maker, sniper) = (&t[0], &t[1]);
+        h.place(&m, maker, order::limit(Side::Ask, PRICE + 1, 5).client_id(7));
+        // same slot: the sniper lands first, the maker's cancel after it
+        h.place(&m, sniper, order::limit(Side::Bid, PRICE + 1, 5));
+        h.ok(&[ix::cancel_order_by_client_id(&m.accounts, &maker.margin, &maker.owner.pubkey(), 7)], &[&maker.owner]);
+        assert_eq!(clear(&mut h, &m), AuctionCleared::default());
+        assert_eq!(h.crank(&m, &crank.margin), 0);
+        assert_eq!(base(&h, &m, maker), 0);
+        // the sniper's bid rests into the next auction; it pulls it
+        assert_eq!(h.book(&m).bids.len(), 1);
+        h.ok(&[ix::cancel_all_orders(&m.accounts, &sniper.margin, &sniper.owner.pubkey(), 2, 8)], &[&sniper.owner]);
+
+        // once the period is over, the maker's order is in the closed auction: no cancel
+        h.place(&m, maker, order::limit(Side::Ask, PRICE + 1, 5).client_id(8));
+        warp_slots(&mut h, 2);
+        let w = vec![m.accounts.market, m.accounts.book, maker.margin];
+        let ix = ix::cancel_order_by_client_id(&m.accounts, &maker.margin, &maker.owner.pubkey(), 8);
+        h.fails(&[ix.clone()], &[&maker.owner], Expected::Meridian(MeridianError::OrderInClosedAuction), &w);
+        // the sniper's bid now goes to the next auction and does not meet it in this one
+        h.place(&m, sniper, order::limit(Side::Bid, PRICE + 1, 5));
+        let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);
+        let r: AuctionCleared = anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap();
+        assert_eq!(r.volume, 0);
+        // cleared: the maker may cancel again, and does before the next auction closes
+        h.ok(&[ix], &[&maker.owner]);
+        assert_eq!(clear(&mut h, &m), AuctionCleared::default());
+        assert_eq!(base(&h, &m, sniper), 0);
+        check(&h, &fx);
+    }
+
+    /// The same orders sent in another order give every trader the same fills (pro rata at the
+    /// marginal level: 9 of 15 lots among asks of 3, 7 and 5 are 2, 4 and 3).
+    #[test]
+    fn arrival_order_does_not_change_the_outcome() {
+        let orders = [(1usize, Side::Ask, PRICE, 3u64), (2, Side::Ask, PRICE, 7), (3, Side::Ask, PRICE, 5), (0, Side::Bid, PRICE + 1, 9)];
+        let mut outcomes = Vec::new();
+        for arrival in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
+            let (mut h, fx, m, t, crank) = batch_setup(4);
+            for i in arrival {
+                let (who, side, price, size) = orders[i];
+                h.place(&m, &t[who], order::limit(side, price, size));
+            }
+            let r = clear(&mut h, &m);
+            h.crank(&m, &crank.margin);
+            let bases: Vec<i64> = t.iter().map(|x| base(&h, &m, x)).collect();
+            let collateral: Vec<i64> = t.iter().map(|x| h.margin(&x.margin).collateral).collect();
+            check(&h, &fx);
+            outcomes.push((r, bases, collateral));
+        }
+        assert_eq!(outcomes[0].0, AuctionCleared { price: PRICE, volume: 9, fills: 4 });
+        assert_eq!(outcomes[0].1, vec![9, -2, -4, -3]);
+        assert_eq!(outcomes[0], outcomes[1]);
+        assert_eq!(outcomes[0], outcomes[2]);
+    }
+
+    /// An order that would breach initial margin if it filled is refused on arrival; continuous-only
+    /// kinds and mass quotes are refused; nothing changes.
+    #[test]
+    fn batch_orders_are_margin_checked_and_limit_only() {
+        let (mut h, fx, m, t, _) = batch_setup(1);
+        let a = &t[0];
+        let w = vec![m.accounts.market, m.accounts.book, m.accounts.event_queue, a.margin];
+        // 100k USDC at 10% initial margin carries ~1M notional: 6.5 USDC a lot, ~153,846 lots
+        let ix = h.place_ix(&m, a, order::limit(Side::Bid, PRICE, 200_000));
+        h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::InsufficientMargin), &w);
+        for args in [
+            order::limit(Side::Bid, PRICE, 1).post_only(),
+            order::limit(Side::Bid, PRICE, 1).immediate_or_cancel(),
+            order::market(Side::Bid, PRICE + 100, 1),
+        ] {
+            let ix = h.place_ix(&m, a, args);
+            h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::BatchOrderKind), &w);
+        }
+        let quote = MassQuoteArgs { cancel_all: true, order_kind: 1, bids: vec![QuoteLevel { price: PRICE, size: 1 }], ..Default::default() };
+        let health = ix::health_markets(&fx.exchange, &h.margin(&a.margin), Some(m.index));
+        let ix = ix::mass_quote(&m.accounts, &a.margin, &a.owner.pubkey(), quote, &health);
+        h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::BatchOrderKind), &w);
+        check(&h, &fx);
+    }
+}

@@ -32,16 +32,25 @@ fn record_fee(maker: &mut MarginAccount, pos_slot: usize, fee: i64) {
     p.fees_paid = p.fees_paid.saturating_add(fee);
 }
 
-/// Applies one event to its maker's account.
-fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<()> {
+/// Applies one event to its maker's account. Returns whether the event's crank reward is funded:
+/// marked so at the fill, or for an auction fill, paid into the pool here from its own fee.
+fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<bool> {
     let side = Side::from_u8(e.side).ok_or(MeridianError::InvalidSide)?;
     let value = notional(e.price, e.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
     let pos_slot = maker.position_slot(market.index, market.funding_index())?;
     let (maker_side, filled) = if e.kind == EVENT_FILL { (side.opposite(), true) } else { (side, false) };
+    let auction = filled && e.auction != 0;
     {
+        // an auction fill's price is the clearing price; the order rested at its own limit
+        let resting_value = if auction {
+            notional(e.order_price, e.size, market.tick_size).ok_or(MeridianError::MathOverflow)?
+        } else {
+            value
+        };
         let p = maker.position_mut(pos_slot);
-        p.remove_resting(maker_side, e.size, value).ok_or(MeridianError::MathOverflow)?;
+        p.remove_resting(maker_side, e.size, resting_value).ok_or(MeridianError::MathOverflow)?;
     }
+    let mut reward_funded = e.rewarded != 0 && !auction;
     if filled {
         // funding to the moment of the fill on the position as it was; from then on the new size
         // accrues (from the fill's index, not the crank's: waiting in the queue changes nothing)
@@ -64,7 +73,14 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
             // would count as revenue (what it lacks is waived)
             let fee = e.maker_fee.min(maker.collateral.max(0));
             market.adjust_collateral(maker, -fee)?;
-            market.collect_fee(share_bps, fee.unsigned_abs())?;
+            let mut revenue = fee.unsigned_abs();
+            if auction && e.rewarded != 0 && revenue >= market.crank_reward {
+                // an auction fill's own fee pays its crank's reward (no taker paid it at the fill)
+                revenue -= market.crank_reward;
+                market.crank_pool = market.crank_pool.checked_add(market.crank_reward).ok_or(MeridianError::MathOverflow)?;
+                reward_funded = true;
+            }
+            market.collect_fee(share_bps, revenue)?;
             record_fee(maker, pos_slot, fee);
         }
     }
@@ -81,7 +97,7 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
         }
     }
     maker.release_if_flat(pos_slot);
-    Ok(())
+    Ok(reward_funded)
 }
 
 /// The accounts of consume_events, from either entry path.
@@ -136,9 +152,9 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
         let Some(info) = a.makers.iter().find(|m| m.address().to_bytes() == e.maker) else { break };
         let mut maker = load_mut::<MarginAccount, A>(info)?;
         require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
-        apply(share_bps, &mut market, &mut maker, &e)?;
+        let funded = apply(share_bps, &mut market, &mut maker, &e)?;
         consumed += 1;
-        rewarded += (e.rewarded != 0) as u64;
+        rewarded += funded as u64;
     }
     require!(consumed > 0, MeridianError::NoEventsToConsume);
     queue.pop_front(consumed as u32);

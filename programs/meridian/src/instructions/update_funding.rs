@@ -54,7 +54,10 @@ pub fn process_update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
         let book = Book::<ActiveTree>::new(bh, nodes).map_err(|_| MeridianError::InvalidBookAccount)?;
         // orders resting since the last sample, live and in the band (a taker would meet nothing
         // else)
-        let (young, band, now) = (m.funding_sample_seq, m.band(), clock.unix_timestamp);
+        // a batch market's book is crossed between clearings: only orders that rested through one
+        // count (what a clearing leaves does not cross)
+        let young = if m.is_batch() { m.funding_sample_seq.min(m.auction_maker_seq) } else { m.funding_sample_seq };
+        let (band, now) = (m.band(), clock.unix_timestamp);
         let counts = |n: &Node| n.seq < young && (n.expiry_ts == 0 || n.expiry_ts > now) && band.contains(n.price);
         (
             funding::impact_price(&book, Side::Bid, m.funding_impact_notional, m.tick_size, counts),

@@ -78,7 +78,11 @@ pub struct Market {
     pub status: u8,
     pub bump: u8,
     pub base_decimals: u8,
-    pub _pad0: [u8; 2],
+    /// `MarketMode`: 0 continuous, 1 batch (orders collected and cleared by `clear_auction`).
+    pub mode: u8,
+    /// Batch: 1 while a closed auction awaits its clearing (its orders are those below
+    /// `auction_boundary_seq`).
+    pub auction_pending: u8,
     pub tick_size: u64,
     pub base_lot_size: u64,
     pub min_order_lots: u64,
@@ -196,8 +200,41 @@ pub struct Market {
     pub unswept_collateral: i64,
     pub unswept_fees: u64,
     pub unswept_insurance: u64,
-    pub reserved: [u64; 1],
+    /// Batch markets (`meridian_engine::auction`): auctions last this many slots, aligned to
+    /// multiples of it; the one collecting orders now ends at `auction_end_slot`. The first
+    /// placement or clearing at or after that slot closes it: the orders placed before then (ids
+    /// below `auction_boundary_seq`) are its orders.
+    pub auction_period_slots: u64,
+    pub auction_end_slot: u64,
+    pub auction_boundary_seq: u64,
+    /// Orders with ids below this rested through a clearing: in the next one they trade as makers.
+    pub auction_maker_seq: u64,
+    /// The last clearing that traded: its price (ticks), volume (lots) and slot; and how many
+    /// auctions were cleared (traded or not).
+    pub last_clearing_price: u64,
+    pub last_clearing_volume: u64,
+    pub last_clearing_slot: u64,
+    pub auctions_cleared: u64,
 }
+
+/// How a market matches orders.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketMode {
+    /// Price-time priority on arrival.
+    Continuous = 0,
+    /// Frequent batch auctions: orders are collected over a period of slots and cleared together
+    /// at one price (`clear_auction`).
+    Batch = 1,
+}
+
+/// A batch market's auction period when `set_market_mode` gives 0 (slots).
+pub const DEFAULT_AUCTION_PERIOD_SLOTS: u64 = 2;
+/// The longest auction period (slots; ~1 minute).
+pub const MAX_AUCTION_PERIOD_SLOTS: u64 = 150;
+/// A batch market's book holds at most this many orders a side, and its event queue at least
+/// twice as many events: any auction then clears in one instruction.
+pub const MAX_BATCH_ORDERS_PER_SIDE: u32 = 128;
 
 /// How a dated market's settlement price was fixed.
 #[repr(u8)]
@@ -460,6 +497,29 @@ impl Market {
             MarketStatus::Paused => err!(MeridianError::MarketPaused),
             MarketStatus::Closed => err!(MeridianError::MarketClosed),
         }
+    }
+
+    pub fn is_batch(&self) -> bool {
+        self.mode == MarketMode::Batch as u8
+    }
+
+    /// Batch: closes the collecting auction when its period is over (`slot` at or past its end):
+    /// the orders placed so far are its orders, and the next auction collects from now until the
+    /// next multiple of the period. A clearing that is late merges the auctions it missed.
+    pub fn close_auction_if_due(&mut self, slot: u64) {
+        if self.is_batch() && slot >= self.auction_end_slot {
+            self.auction_boundary_seq = self.next_order_seq;
+            self.auction_pending = 1;
+            let period = self.auction_period_slots.max(1);
+            self.auction_end_slot = (slot / period).saturating_add(1).saturating_mul(period);
+        }
+    }
+
+    /// Batch: the order `seq` is in an auction that has closed (or whose period is over) and not
+    /// been cleared yet: it cannot be cancelled until the clearing, so that nobody pulls an order
+    /// after seeing the auction it is in.
+    pub fn in_closed_auction(&self, seq: u64, slot: u64) -> bool {
+        self.is_batch() && ((self.auction_pending != 0 && seq < self.auction_boundary_seq) || slot >= self.auction_end_slot)
     }
 
     pub fn check_can_cancel(&self) -> Result<()> {

@@ -1,0 +1,55 @@
+use crate::{error::MeridianError, state::*};
+use anchor_lang::prelude::*;
+
+#[derive(Accounts)]
+pub struct SetMarketMode<'info> {
+    #[account(has_one = admin @ MeridianError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(
+        mut,
+        has_one = exchange @ MeridianError::WrongExchange,
+        has_one = book @ MeridianError::WrongBook,
+        has_one = event_queue @ MeridianError::WrongEventQueue,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: the market's book (has_one above), read to check it is empty.
+    pub book: UncheckedAccount<'info>,
+    /// CHECK: the market's event queue (has_one above), read to check it is empty.
+    pub event_queue: UncheckedAccount<'info>,
+    pub admin: Signer<'info>,
+}
+
+/// Admin: switches a market between continuous (0) and batch (1) matching, with the auction period
+/// in slots (0 = `DEFAULT_AUCTION_PERIOD_SLOTS`). Only while its book and event queue are empty (a
+/// new market's are: creating it and setting its mode in one transaction lists a batch market), so
+/// no order is caught between the two rules. A batch book holds at most
+/// `MAX_BATCH_ORDERS_PER_SIDE` orders a side and its queue at least twice as many events, so that
+/// every auction clears in one instruction.
+pub fn process_set_market_mode(ctx: Context<SetMarketMode>, mode: u8, period_slots: u64) -> Result<()> {
+    let batch = match mode {
+        0 => false,
+        1 => true,
+        _ => return err!(MeridianError::InvalidMarketMode),
+    };
+    require!(period_slots <= MAX_AUCTION_PERIOD_SLOTS, MeridianError::InvalidMarketMode);
+    let (book_info, queue_info) = (ctx.accounts.book.to_account_info(), ctx.accounts.event_queue.to_account_info());
+    require_book_and_queue_empty(&book_info, &queue_info).map_err(|_| MeridianError::MarketModeNeedsEmptyBook)?;
+    if batch {
+        let mut book = book_info.try_borrow_mut_data()?;
+        let (bh, _) = book_parts(&mut book)?;
+        let mut queue = queue_info.try_borrow_mut_data()?;
+        let (qh, _) = queue_parts(&mut queue)?;
+        require!(
+            bh.orders_per_side <= MAX_BATCH_ORDERS_PER_SIDE && qh.capacity >= 2 * bh.orders_per_side,
+            MeridianError::MarketModeNeedsEmptyBook
+        );
+    }
+    let slot = Clock::get()?.slot;
+    let mut m = ctx.accounts.market.load_mut()?;
+    m.mode = mode;
+    m.auction_pending = 0;
+    m.auction_period_slots = if period_slots == 0 { DEFAULT_AUCTION_PERIOD_SLOTS } else { period_slots };
+    m.auction_end_slot = (slot / m.auction_period_slots).saturating_add(1).saturating_mul(m.auction_period_slots);
+    (m.auction_boundary_seq, m.auction_maker_seq) = (m.next_order_seq, m.next_order_seq);
+    Ok(())
+}
