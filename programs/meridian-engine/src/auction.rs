@@ -469,7 +469,8 @@ pub fn clear_book<T: Tree, S: EventSink>(
     // only the crossed range can trade: bids down to the best ask, asks up to the best bid
     let bids = entries(book, Side::Bid, best_ask, ctx);
     let asks = entries(book, Side::Ask, best_bid, ctx);
-    let (bid_levels, ask_levels) = (levels(&bids).ok_or(MatchError::Overflow)?, levels(&asks).ok_or(MatchError::Overflow)?);
+    let (bid_levels, ask_levels) =
+        (levels(&bids).ok_or(MatchError::Overflow)?, levels(&asks).ok_or(MatchError::Overflow)?);
     let total_bid = bid_levels.iter().try_fold(0u64, |s, l| s.checked_add(l.1)).ok_or(MatchError::Overflow)?;
     let mut search = PriceSearch::new(total_bid, ctx.reference);
     // ascending: bid levels come best (highest) first, ask levels best (lowest) first

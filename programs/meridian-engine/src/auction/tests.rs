@@ -108,9 +108,8 @@ fn naive(bids: &[AuctionOrder<u32>], asks: &[AuctionOrder<u32>], reference: Tick
 }
 
 fn orders(first_key: u32) -> impl Strategy<Value = Vec<AuctionOrder<u32>>> {
-    prop::collection::vec((95u64..106, 1u64..20), 0..12).prop_map(move |v| {
-        v.into_iter().enumerate().map(|(i, (p, s))| o(p, s, first_key + i as u32)).collect()
-    })
+    prop::collection::vec((95u64..106, 1u64..20), 0..12)
+        .prop_map(move |v| v.into_iter().enumerate().map(|(i, (p, s))| o(p, s, first_key + i as u32)).collect())
 }
 
 fn auction() -> impl Strategy<Value = (Vec<AuctionOrder<u32>>, Vec<AuctionOrder<u32>>, Ticks)> {
@@ -269,7 +268,8 @@ mod on_the_book {
         let r = r.unwrap();
         assert_eq!((r.clearing.price, r.clearing.volume, r.fills), (Ticks(102), Lots(14), 4));
         assert_eq!(r.notional, 14 * 102 * 1_000);
-        let got: Vec<_> = events.iter().map(|e| (e.maker[0], e.size.0, e.maker_out, e.order_price.0, e.maker_fee)).collect();
+        let got: Vec<_> =
+            events.iter().map(|e| (e.maker[0], e.size.0, e.maker_out, e.order_price.0, e.maker_fee)).collect();
         // ids 0..2 rested through a clearing: the maker rate, and a rebate counts as 0; the others
         // pay the taker rate (500 ppm, rounded up) at the clearing price
         assert_eq!(got, vec![(1, 5, 1, 103, 0), (2, 9, 0, 102, 0), (4, 8, 1, 99, 408), (5, 6, 1, 101, 306)]);
@@ -314,7 +314,10 @@ mod on_the_book {
     }
 
     fn specs() -> impl Strategy<Value = Vec<Spec>> {
-        prop::collection::vec((any::<bool>(), 92u64..108, 1u64..20, 1u8..6, prop::sample::select(vec![0i64, 0, 0, 900, 2_000])), 0..24)
+        prop::collection::vec(
+            (any::<bool>(), 92u64..108, 1u64..20, 1u8..6, prop::sample::select(vec![0i64, 0, 0, 900, 2_000])),
+            0..24,
+        )
     }
 
     proptest! {
