@@ -156,6 +156,10 @@ pub enum Op {
     /// `gap_bps` off the reference, all of `size`.
     MassQuote { acct: u8, market: u8, cancel: u8, kind: u8, bids: u8, asks: u8, gap_bps: i32, step_bps: u16, size: u64, expiry: i32, delegate: Option<u8> },
     Sweep { market: u8 },
+    /// `clear_auction` (a batch market's, mostly; refused elsewhere or before the period is over).
+    ClearAuction { market: u8 },
+    /// `set_market_mode`: refused unless the market's book and queue are empty.
+    SetMode { market: u8, mode: u8, period: u64 },
 }
 
 impl Op {
@@ -193,6 +197,8 @@ impl Op {
             Op::MassQuote { delegate: None, .. } => "mass_quote",
             Op::MassQuote { delegate: Some(_), .. } => "mass_quote (delegate)",
             Op::Sweep { .. } => "sweep_market",
+            Op::ClearAuction { .. } => "clear_auction",
+            Op::SetMode { .. } => "set_market_mode",
         }
     }
 }
@@ -239,7 +245,7 @@ fn amount(r: &mut Rng) -> Amount {
 /// A random operation, weighted toward trading.
 pub fn generate(r: &mut Rng) -> Op {
     let acct = |r: &mut Rng| r.below(ACTORS as u64) as u8;
-    let market = |r: &mut Rng| r.below(10) as u8; // 8 markets, and a few out of range
+    let market = |r: &mut Rng| r.below(10) as u8; // 9 markets (8: batch), and one out of range
     // the two dated markets (6 and 7) mostly
     let dated = |r: &mut Rng| if r.chance(700) { 6 + r.below(2) as u8 } else { r.below(10) as u8 };
     // the honest maker (deep pockets) half the time, else anyone; targets: the attackers, mostly
@@ -262,7 +268,10 @@ pub fn generate(r: &mut Rng) -> Op {
             delegate: r.chance(200).then(|| r.below(3) as u8),
         },
         345..=349 => Op::Sweep { market: market(r) },
-        90..=319 => Op::Place { acct: acct(r), market: market(r), order: order_spec(r), wrong_health: r.chance(30) },
+        // the batch market (index 8) half the time
+        300..=317 => Op::ClearAuction { market: if r.chance(500) { 8 } else { market(r) } },
+        318..=319 => Op::SetMode { market: market(r), mode: r.below(3) as u8, period: [0, 1, 3, 151][r.below(4) as usize] },
+        90..=299 => Op::Place { acct: acct(r), market: market(r), order: order_spec(r), wrong_health: r.chance(30) },
         350..=354 => Op::CancelExpired { market: dated(r), accts: r.below(64) as u8 },
         355..=359 => Op::FixPrice { market: dated(r) },
         360..=366 => Op::SettleExpired { market: dated(r), accts: r.below(256) as u8 },
@@ -398,6 +407,10 @@ impl World {
         let mut markets: Vec<MarketFixture> = btc.all_markets().chain(eth.all_markets()).copied().collect();
         markets.push(plain);
         markets.sort_by_key(|m| m.index);
+        // a batch market without an oracle, last (index 8): orders wait for clear_auction
+        let batch = h.setup_market(&fx, meridian::MarketParams { name: meridian_sdk::state::encode_name("BATCH"), ..default_market_params() });
+        h.ok(&[ix::set_market_mode(&batch.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
+        markets.push(batch);
         let wallets: Vec<Keypair> = (0..3).map(key).collect();
         let mut actors = Vec::new();
         for (w, sub) in ACTOR_KEYS {
@@ -847,6 +860,15 @@ impl World {
             Op::Sweep { market } => {
                 let Some((m, _)) = self.market(market) else { return };
                 self.tx(name, vec![ix::sweep_market(&m.accounts)], &[]);
+            }
+            Op::ClearAuction { market } => {
+                let Some((m, _)) = self.market(market) else { return };
+                self.tx(name, vec![ix::clear_auction(&m.accounts)], &[]);
+            }
+            Op::SetMode { market, mode, period } => {
+                let Some((m, _)) = self.market(market) else { return };
+                let admin = self.fx.admin.insecure_clone();
+                self.tx(name, vec![ix::set_market_mode(&m.accounts, &admin.pubkey(), mode, period)], &[&admin]);
             }
             Op::Reopen { acct } => {
                 let i = acct as usize % ACTORS;
