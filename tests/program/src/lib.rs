@@ -6,8 +6,11 @@
 //!   meridian-program-tests --bin cu-bench` writes `bench/cu.json` and `bench/CU.md`, and the test
 //!   `tests/cu.rs` asserts every figure stays under its ceiling;
 //! - `fuzz`: the invariant fuzzer (every instruction in random sequences, the exchange's invariants
-//!   checked after each); `meridian-fuzz N [SEED]` (`scripts/fuzz.sh`) runs it at length.
+//!   checked after each); `meridian-fuzz N [SEED]` (`scripts/fuzz.sh`) runs it at length;
+//! - `auction_study`: a maker's loss to latency races in continuous and batch markets
+//!   (`scripts/auction-study.sh` writes `bench/AUCTION.md`).
 
+pub mod auction_study;
 pub mod cu;
 pub mod fuzz;
 pub mod harness;

@@ -1048,3 +1048,18 @@ mod batch {
         check(&h, &fx);
     }
 }
+
+/// The study behind bench/AUCTION.md, short: jumps past the quotes cost the continuous maker,
+/// never the batch one.
+#[test]
+fn latency_race_study_batch_maker_is_never_sniped() {
+    use meridian_program_tests::auction_study::{jumps, run};
+    let jumps = jumps(7, 24, 300);
+    let continuous = run(false, 100, &jumps);
+    let batch = run(true, 100, &jumps);
+    assert!(continuous.attempts > 0 && continuous.attempts == batch.attempts);
+    assert_eq!(continuous.sniped_lots, continuous.attempts as u64);
+    // each sniped lot lost at least a tick beyond the half spread... and at most the largest jump
+    assert!(continuous.maker_loss > 0);
+    assert_eq!((batch.sniped_lots, batch.maker_loss), (0, 0));
+}
