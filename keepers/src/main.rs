@@ -5,11 +5,13 @@
 //!   meridian-keeper ... funding [--market M]...
 //!   meridian-keeper ... liquidate [--sub-account N] [--priority-fee F] [--close-slippage-bps B] [--once]
 //!   meridian-keeper ... settle [--interval-secs S] [--batch N] [--once] [--close-markets]
+//!   meridian-keeper ... auction [--market M]... [--poll-ms MS] [--once]
 //!   meridian-keeper ... status
 //!
 //! URL and keypair default to the Solana CLI config, like the `meridian` CLI. Crank rewards are
 //! paid into the keeper's margin account (sub-account `--reward-sub-account`), created on start if
 //! missing.
+mod auction;
 mod crank;
 mod funding;
 mod liquidate;
@@ -153,6 +155,23 @@ enum Role {
         #[arg(long)]
         close_markets: bool,
     },
+    /// Clear batch markets' auctions (clear_auction) as each period ends; run `crank` too, which
+    /// applies the fills.
+    Auction {
+        /// Batch markets (index, name or address); default: every batch market, including those
+        /// listed later.
+        #[arg(long = "market")]
+        markets: Vec<String>,
+        /// How often to look, milliseconds (a slot is ~400).
+        #[arg(long, default_value_t = 200)]
+        poll_ms: u64,
+        /// Priority fee, micro-lamports per compute unit.
+        #[arg(long, default_value_t = 0)]
+        priority_fee: u64,
+        /// Clear what is due once and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Print the exchange's accounting and conservation check once.
     Status,
 }
@@ -283,6 +302,20 @@ async fn main() -> Result<()> {
             let keeper = Keeper { client, payer, exchange, reward_account, ws_url };
             let cfg = settle::SettleConfig { interval: Duration::from_secs(interval_secs), batch, priority_fee, once, close_markets };
             settle::run(&keeper, cfg, &metrics).await?;
+        }
+        Role::Auction { markets, poll_ms, priority_fee, once } => {
+            let payer = load_payer(args.keypair.as_deref(), &config)?;
+            let mut selected = vec![];
+            for m in &markets {
+                let (a, market) = client.find_market(&exchange, m).await?.ok_or_else(|| anyhow!("no market {m:?}"))?;
+                anyhow::ensure!(market.mode == 1, "{m} is not a batch market");
+                selected.push(a);
+            }
+            tracing::info!(markets = selected.len(), %url, "auction keeper starting");
+            let reward_account = pda::margin_account(&exchange, &payer.pubkey(), 0).0;
+            let keeper = Keeper { client, payer, exchange, reward_account, ws_url };
+            let cfg = auction::AuctionConfig { poll: Duration::from_millis(poll_ms), priority_fee, markets: selected, once };
+            auction::run(&keeper, cfg, &metrics).await?;
         }
         Role::Crank { markets, batch, poll_ms, priority_fee, reward_sub_account, once } => {
             let payer = load_payer(args.keypair.as_deref(), &config)?;

@@ -80,7 +80,24 @@ pub enum MarketCommand {
         /// transaction (options are valued from it).
         #[arg(long)]
         oracle: Option<String>,
+        /// A batch market: orders are collected over auctions of this many slots (1 to 150) and
+        /// cleared together at one price (`meridian-keeper auction`). Needs --book-capacity at most
+        /// 128 and --event-queue-capacity at least twice that.
+        #[arg(long)]
+        batch_slots: Option<u64>,
     },
+    /// Admin: switch a market with an empty book and queue to continuous or batch matching.
+    Mode {
+        market: String,
+        /// continuous or batch.
+        mode: String,
+        /// Batch: auction period in slots (1 to 150; 0 = 2).
+        #[arg(long, default_value_t = 0)]
+        slots: u64,
+    },
+    /// A batch market's auction: the orders waiting, the price and volume it would clear at now,
+    /// and the last clearing.
+    Auction { market: String },
     /// Admin: list futures and a call and a put per strike for each expiry on an underlying,
     /// named like SOL-27DEC26 and SOL-27DEC26-120C, priced by its oracle, in as few transactions
     /// as fit.
@@ -201,6 +218,7 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("index", m.index)
         .with("kind", kind_name(m.kind))
         .with("status", status_name(m.status))
+        .with("mode", if m.mode == 1 { format!("batch ({}-slot auctions)", m.auction_period_slots) } else { "continuous".to_string() })
         .with("lot_size", u.format_size(1))
         .with("tick", u.format_price(1))
         .with("min_size", u.format_size(m.min_order_lots))
@@ -255,8 +273,12 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             strike,
             settlement_window_secs,
             oracle,
+            batch_slots,
         } => {
             let admin = ctx.signer()?;
+            if batch_slots.is_some() && (book_capacity > 128 || event_queue_capacity < 2 * book_capacity) {
+                bail!("--batch-slots: a batch book holds at most 128 orders a side and its queue twice as many events (--book-capacity 128 --event-queue-capacity 256)");
+            }
             if name.len() > 16 {
                 bail!("--name is at most 16 bytes");
             }
@@ -337,6 +359,10 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             let address = pda::market(&exchange, index).0;
             if let Some(o) = oracle_address {
                 ixs.push(ix::set_market_oracle(&exchange, &admin.pubkey(), &address, &o));
+            }
+            if let Some(slots) = batch_slots {
+                let accounts = MarketAccounts { exchange, market: address, book: book.pubkey(), event_queue: queue.pubkey() };
+                ixs.push(ix::set_market_mode(&accounts, &admin.pubkey(), 1, slots));
             }
             let signature = client.send(&ixs, &admin, &[&book, &queue]).await?;
             let m = client.market(&address).await?;
@@ -478,6 +504,61 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
         }
         MarketCommand::Settle { market, batch } => expiry::settle(ctx, &exchange, &market, batch).await?,
         MarketCommand::Close { market } => expiry::close(ctx, &exchange, &market).await?,
+        MarketCommand::Mode { market, mode, slots } => {
+            let admin = ctx.signer()?;
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            let code = match mode.as_str() {
+                "continuous" => 0,
+                "batch" => 1,
+                _ => bail!("mode must be continuous or batch"),
+            };
+            let accounts = MarketAccounts::of(address, &m);
+            let signature = client.send(&[ix::set_market_mode(&accounts, &admin.pubkey(), code, slots)], &admin, &[]).await?;
+            let m = client.market(&address).await?;
+            output::print(
+                ctx.json,
+                &Record::new()
+                    .with("market", market_name(&m))
+                    .with("mode", mode)
+                    .with("auction_period_slots", m.auction_period_slots)
+                    .with("signature", signature.to_string()),
+            );
+        }
+        MarketCommand::Auction { market } => {
+            let (address, m) = resolve(ctx, &exchange, &market).await?;
+            if m.mode != 1 {
+                bail!("{} is a continuous market: it has no auctions", market_name(&m));
+            }
+            let u = market_units(&m, qd);
+            let book = client.book(&m).await?;
+            let clock = client.clock().await?;
+            let collected = |orders: &[meridian_sdk::book::OrderView]| orders.iter().filter(|o| o.seq >= m.auction_maker_seq).count();
+            let mut r = Record::new()
+                .with("market", address.to_string())
+                .with("name", market_name(&m))
+                .with("auction_period_slots", m.auction_period_slots)
+                .with("collecting_until_slot", m.auction_end_slot)
+                .with("slot", clock.slot)
+                .with("awaiting_clearing", m.auction_pending != 0 || clock.slot >= m.auction_end_slot)
+                .with("new_orders", format!("{} bids, {} asks", collected(&book.bids), collected(&book.asks)))
+                .with("resting_orders", format!("{} bids, {} asks", book.bids.len(), book.asks.len()));
+            match meridian_sdk::book::indicative_auction(&m, &book, clock.unix_timestamp) {
+                Some(c) => {
+                    r.push("indicative_price", u.format_price(c.price.0));
+                    r.push("indicative_volume", u.format_size(c.volume.0));
+                }
+                None => {
+                    r.push("indicative_price", json!(null));
+                    r.push("indicative_volume", u.format_size(0));
+                }
+            }
+            let last = |v: u64| if m.last_clearing_slot == 0 { json!(null) } else { json!(v) };
+            r.push("last_clearing_price", if m.last_clearing_slot == 0 { json!(null) } else { json!(u.format_price(m.last_clearing_price)) });
+            r.push("last_clearing_volume", if m.last_clearing_slot == 0 { json!(null) } else { json!(u.format_size(m.last_clearing_volume)) });
+            r.push("last_clearing_slot", last(m.last_clearing_slot));
+            r.push("auctions_cleared", m.auctions_cleared);
+            output::print(ctx.json, &r);
+        }
         MarketCommand::Status { market, status } => {
             let admin = ctx.signer()?;
             let (address, m) = resolve(ctx, &exchange, &market).await?;

@@ -46,6 +46,8 @@ pub struct SimMarket {
     pub units: meridian_sdk::engine::ui::MarketUnits,
     /// Dated markets: expiry (unix seconds; 0 = a perpetual). Nobody trades it from then on.
     pub expiry_ts: i64,
+    /// A batch market (orders wait for the auction keeper's clearing): limit orders only.
+    pub batch: bool,
 }
 
 /// The cluster's unix time as last read (the demo refreshes it every 2 s; the validator's clock
@@ -95,14 +97,28 @@ pub async fn market_maker(
                 price: if side == Side::Bid { mid.saturating_sub(5 * k * m.bp).max(1) } else { mid + 5 * k * m.bp },
                 size: size_lots,
             };
-            let args = MassQuoteArgs {
-                cancel_all: true,
-                order_kind: OrderKind::PostOnlySlide as u8,
-                bids: (1..=3).map(|k| level(k, Side::Bid)).collect(),
-                asks: (1..=3).map(|k| level(k, Side::Ask)).collect(),
-                ..MassQuoteArgs::default()
+            let ixs = if m.batch {
+                // a batch market takes limit orders, in the auction collecting now: cancel the
+                // last ladder (refused while its auction awaits the clearing: next round then)
+                let mut ixs = vec![ix::cancel_all_orders(&m.accounts, &margin, &signer.pubkey(), 2, 0)];
+                for side in [Side::Bid, Side::Ask] {
+                    for k in 1..=3 {
+                        let q = level(k, side);
+                        ixs.push(ix::place_order(&m.accounts, &margin, &signer.pubkey(), order::limit(side, q.price, q.size), &health));
+                    }
+                }
+                ixs
+            } else {
+                let args = MassQuoteArgs {
+                    cancel_all: true,
+                    order_kind: OrderKind::PostOnlySlide as u8,
+                    bids: (1..=3).map(|k| level(k, Side::Bid)).collect(),
+                    asks: (1..=3).map(|k| level(k, Side::Ask)).collect(),
+                    ..MassQuoteArgs::default()
+                };
+                vec![ix::mass_quote(&m.accounts, &margin, &signer.pubkey(), args, &health)]
             };
-            match client.send(&[ix::mass_quote(&m.accounts, &margin, &signer.pubkey(), args, &health)], &signer, &[]).await {
+            match client.send(&ixs, &signer, &[]).await {
                 Ok(_) => {
                     stats.quotes.fetch_add(1, Ordering::Relaxed);
                 }
@@ -142,14 +158,18 @@ pub async fn taker(
         let lots = 1 + rng.below(max_lots);
         if let Ok(account) = client.margin_account(&margin).await {
             let health = ix::health_markets(&exchange, &account, Some(m.index));
-            let ix = ix::place_order(
-                &m.accounts,
-                &margin,
-                &owner.pubkey(),
-                order::limit(side, price, lots).immediate_or_cancel(),
-                &health,
-            );
-            match client.send(&[ix], &owner, &[]).await {
+            // a batch market's order waits for the auction: a limit order, whose remainder the
+            // taker pulls with its next order there
+            let ixs = if m.batch {
+                vec![
+                    ix::cancel_all_orders(&m.accounts, &margin, &owner.pubkey(), 2, 0),
+                    ix::place_order(&m.accounts, &margin, &owner.pubkey(), order::limit(side, price, lots), &health),
+                ]
+            } else {
+                let o = order::limit(side, price, lots).immediate_or_cancel();
+                vec![ix::place_order(&m.accounts, &margin, &owner.pubkey(), o, &health)]
+            };
+            match client.send(&ixs, &owner, &[]).await {
                 Ok(_) => {
                     stats.takes.fetch_add(1, Ordering::Relaxed);
                     let r = client.margin_account(&margin).await.map(|a| a.last_placement).unwrap_or_default();

@@ -98,6 +98,7 @@ async fn main() -> Result<()> {
             bp,
             units: meridian_sdk::state::market_units(&m, out.decimals),
             expiry_ts: 0,
+            batch: false,
         });
     }
 
@@ -162,8 +163,37 @@ async fn main() -> Result<()> {
                 bp: (m.mark_price / 10_000).max(1),
                 units: meridian_sdk::state::market_units(&m, out.decimals),
                 expiry_ts: m.expiry_ts,
+                batch: false,
             });
         }
+    }
+    // a batch market on BTC beside the continuous one: 2-slot auctions cleared by the auction keeper
+    {
+        let spot = ticks_to_dollars(&markets[0], markets[0].mid.load(Ordering::Relaxed));
+        let listing = tokio::process::Command::new(workspace_bin("meridian"))
+            .args(["--url", &net.rpc_url, "--keypair"])
+            .arg(&admin_path)
+            .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--json", "market", "create", "--name", "BTC-BATCH"])
+            .args(["--lot", "0.0001", "--tick", "0.1", "--mark", &format!("{spot:.1}"), "--oracle", "BTC"])
+            .args(["--batch-slots", "2", "--book-capacity", "128", "--event-queue-capacity", "256"])
+            .output()
+            .await?;
+        if !listing.status.success() {
+            bail!("market create (batch): {}", String::from_utf8_lossy(&listing.stderr));
+        }
+        let listed: serde_json::Value = serde_json::from_slice(&listing.stdout)?;
+        let address: meridian_sdk::Pubkey = listed["market"].as_str().unwrap_or_default().parse()?;
+        let m = client.market(&address).await?;
+        markets.push(SimMarket {
+            accounts: MarketAccounts::of(address, &m),
+            index: m.index,
+            name: market_name(&m),
+            mid: AtomicU64::new(m.mark_price),
+            bp: (m.mark_price / 10_000).max(1),
+            units: meridian_sdk::state::market_units(&m, out.decimals),
+            expiry_ts: 0,
+            batch: true,
+        });
     }
     let markets = Arc::new(markets);
 
@@ -191,6 +221,7 @@ Meridian localnet is up.
                   meridian-keeper oracle (log: {dir}/oracle-keeper.log, metrics: http://{oracle_metrics}/metrics)
                   meridian-keeper funding (log: {dir}/funding-keeper.log)
                   meridian-keeper settle (log: {dir}/settle-keeper.log; expiries too)
+                  meridian-keeper auction (log: {dir}/auction-keeper.log; clears BTC-BATCH, a batch market)
 
 Try the CLI (another terminal, from the repository root):
   export MERIDIAN_EXCHANGE={exchange}
@@ -204,6 +235,7 @@ Try the CLI (another terminal, from the repository root):
   target/debug/meridian -C {c} account show
   target/debug/meridian -C {c} account withdraw all   (settles your PnL first)
   target/debug/meridian -C {c} market show {dated}   (the dated chain expires {expiry_in} s in)
+  target/debug/meridian -C {c} market auction BTC-BATCH   (the batch market's auction)
 ",
         rpc = net.rpc_url,
         program = meridian::ID,
@@ -276,6 +308,16 @@ Try the CLI (another terminal, from the repository root):
         .arg(&admin_path)
         .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--metrics-addr", "127.0.0.1:0"])
         .args(["settle", "--interval-secs", "5", "--close-markets"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    // the auction keeper clears the batch market's auctions as each period ends
+    let log = std::fs::File::create(dir.join("auction-keeper.log"))?;
+    let mut auction_keeper = tokio::process::Command::new(workspace_bin("meridian-keeper"))
+        .args(["--url", &net.rpc_url, "--keypair"])
+        .arg(&keeper_path)
+        .args(["-C", "/nonexistent", "--exchange", &out.exchange, "auction", "--poll-ms", "200"])
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true)
@@ -368,7 +410,7 @@ Try the CLI (another terminal, from the repository root):
                 if let Ok(clock) = client.clock().await {
                     sim::CHAIN_TS.store(clock.unix_timestamp, Ordering::Relaxed);
                 }
-                for m in markets.iter().filter(|m| m.expiry_ts != 0 && m.trading()) {
+                for m in markets.iter().filter(|m| (m.expiry_ts != 0 || m.batch) && m.trading()) {
                     if let Ok(state) = client.market(&m.accounts.market).await {
                         let mid = if state.is_option() && state.lot_risk_ts != 0 { state.band_reference } else { state.mark_price };
                         m.mid.store(mid, Ordering::Relaxed);
@@ -451,6 +493,19 @@ Try the CLI (another terminal, from the repository root):
     let _ = oracle_keeper.kill().await;
     let _ = funding_keeper.kill().await;
     let _ = settle_keeper.kill().await;
+    let _ = auction_keeper.kill().await;
+    let mut batch_traded = true;
+    for m in markets.iter().filter(|m| m.batch) {
+        let state = client.market(&m.accounts.market).await?;
+        println!(
+            "batch: {:<16} {} auctions cleared, last clearing {} lots at {}",
+            m.name,
+            state.auctions_cleared,
+            m.units.format_size(state.last_clearing_volume),
+            m.units.format_price(state.last_clearing_price)
+        );
+        batch_traded &= state.last_clearing_volume > 0;
+    }
     let s = client.solvency(&exchange).await?;
     let (vault, t, conserved) = (s.vault, s.totals, s.conserved());
     let filled = stats.filled_lots.load(Ordering::Relaxed);
@@ -466,8 +521,8 @@ Try the CLI (another terminal, from the repository root):
         t.pnl_pools,
         if conserved { "conserved" } else { "NOT CONSERVED" }
     );
-    if args.run_for.is_some() && (filled == 0 || !conserved || !expiry_ok) {
-        bail!("demo run failed: filled {filled} lots, conserved {conserved}, expired markets settled {expiry_ok}");
+    if args.run_for.is_some() && (filled == 0 || !conserved || !expiry_ok || !batch_traded) {
+        bail!("demo run failed: filled {filled} lots, conserved {conserved}, expired markets settled {expiry_ok}, batch market traded {batch_traded}");
     }
     Ok(())
 }
