@@ -10,9 +10,9 @@ use meridian_sdk::{
 };
 use std::time::Duration;
 
-/// Compute units requested per clearing: bench/cu.json measures ~9,500 for 20 + 20 orders and ~550
-/// per fill; a batch book holds at most 128 orders a side (256 fills).
-pub const CU_CLEAR: u32 = 200_000;
+/// Compute units requested per clearing: enough for the largest auction a batch market holds
+/// (`meridian_sdk::budget::CLEAR_AUCTION_UNITS`).
+pub const CU_CLEAR: u32 = meridian_sdk::budget::CLEAR_AUCTION_UNITS;
 
 #[derive(Clone, Debug)]
 pub struct AuctionConfig {

@@ -6,6 +6,11 @@ use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 /// A serialized transaction must fit a 1232-byte packet.
 pub const PACKET_DATA_SIZE: usize = 1232;
 
+/// Compute units to request for `clear_auction`: above the largest auction a batch market holds
+/// (128 orders a side; ~259,000 measured when 128 of them share a level pro rata, ~181,000 when
+/// all 256 fill: `batch_worst_case_auctions_clear_in_one_instruction`).
+pub const CLEAR_AUCTION_UNITS: u32 = 400_000;
+
 pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey = solana_sdk::pubkey!("ComputeBudget111111111111111111111111111111");
 
 pub fn set_compute_unit_limit(units: u32) -> Instruction {

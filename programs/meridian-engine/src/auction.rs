@@ -20,7 +20,7 @@
 
 use crate::band::Band;
 use crate::book::{Book, NewOrder, Tree};
-use crate::events::{Event, EVENT_FILL};
+use crate::events::{Event, OutReason, EVENT_FILL};
 use crate::matching::{EventSink, FeeRates, MatchError, OrderKind, OrderParams, Posted};
 use crate::units::{notional, Lots, Side, Ticks};
 
@@ -168,9 +168,15 @@ pub fn pro_rata<K: Ord + Copy>(fill: u64, orders: &[(u64, K)]) -> Option<Vec<u64
     let mut rank = Vec::with_capacity(orders.len());
     let mut given = 0u64;
     for (i, &(size, key)) in orders.iter().enumerate() {
-        let product = size as u128 * fill as u128;
-        let share = (product / total as u128) as u64; // <= size: fill < total
-        let remainder = (product % total as u128) as u64; // < total
+        // a 128-bit division costs ~4,500 CU on-chain: 64 bits whenever the product fits
+        let (share, remainder) = match size.checked_mul(fill) {
+            Some(product) => (product / total, product % total),
+            None => {
+                let product = size as u128 * fill as u128;
+                // share <= size (fill < total), remainder < total: both fit 64 bits
+                ((product / total as u128) as u64, (product % total as u128) as u64)
+            }
+        };
         given += share; // <= fill
         shares.push(share);
         rank.push((core::cmp::Reverse(remainder), core::cmp::Reverse(size), key, i));
@@ -289,7 +295,11 @@ pub struct AuctionContext {
     /// Orders with a smaller id rested through an earlier clearing: they trade as makers, the
     /// auction's new orders as takers.
     pub maker_below_seq: u64,
+    /// The clearing's time (the fill events').
     pub now_ts: i64,
+    /// When the auction closed: an order expired by then does not take part (one that expired
+    /// since still does: it was live in the auction).
+    pub closed_ts: i64,
     /// Orders priced outside it wait (they are not in the auction), so the price lies within it.
     pub band: Band,
     /// The reference price of the rule's last step (the market's mark).
@@ -305,7 +315,7 @@ impl AuctionContext {
     /// An order takes part: placed before the auction closed, not expired, priced within the band.
     #[inline(always)]
     fn takes_part(&self, n: &crate::book::Node) -> bool {
-        n.seq < self.boundary_seq && (n.expiry_ts == 0 || n.expiry_ts > self.now_ts) && self.band.contains(n.price)
+        n.seq < self.boundary_seq && (n.expiry_ts == 0 || n.expiry_ts > self.closed_ts) && self.band.contains(n.price)
     }
 
     /// The order's fee on a fill worth `value`: the maker rate (a rebate counts as 0: in an auction
@@ -320,40 +330,69 @@ impl AuctionContext {
     }
 }
 
+/// Where a batch order arrives: the time, the band, and which orders are locked in an auction
+/// that has closed (ids below `locked_below_seq`; 0 when none is awaiting its clearing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    pub now_ts: i64,
+    pub band: Band,
+    pub crank_reward: u64,
+    pub locked_below_seq: u64,
+}
+
+/// Which order a new one may take the place of on a full side: first a dead one (expired, or
+/// priced outside the band), then the side's worst if the new one is strictly better. Never an
+/// order locked in a closed auction: its outcome is fixed by the orders it closed with.
+fn room<T: Tree>(book: &Book<T>, side: Side, key: crate::book::Key, a: &Arrival) -> Option<(u32, OutReason)> {
+    let mut at = book.best(side);
+    while let Some(i) = at {
+        let n = book.node(i);
+        if n.seq >= a.locked_below_seq {
+            if n.expiry_ts != 0 && n.expiry_ts <= a.now_ts {
+                return Some((i, OutReason::Expired));
+            }
+            if !a.band.contains(n.price) {
+                return Some((i, OutReason::OutOfBand));
+            }
+        }
+        at = book.next(side, i);
+    }
+    let worst = book.worst(side)?;
+    let n = book.node(worst);
+    (n.seq >= a.locked_below_seq && key < crate::book::Key::of(n)).then_some((worst, OutReason::Evicted))
+}
+
 /// Collects an order into a batch market's book: no matching (the auction's clearing does that).
-/// Only limit orders, priced within the band; a full side evicts its worst order for a better one
-/// (an `Out` event), as in continuous mode.
+/// Only limit orders, priced within the band. A full side makes room as [`room`] says (an `Out`
+/// event, paid for by the placement as in continuous mode), or refuses (`BookFull`). Returns the
+/// order as posted and the out events written.
 #[inline(never)]
 pub fn post<T: Tree, S: EventSink>(
     book: &mut Book<T>,
     p: &OrderParams,
     seq: u64,
-    now_ts: i64,
-    band: &Band,
-    crank_reward: u64,
+    a: &Arrival,
     sink: &mut S,
 ) -> Result<(Posted, u32), MatchError> {
-    if !band.contains(p.price) {
+    if !a.band.contains(p.price) {
         return Err(MatchError::OutsideBand);
     }
-    if p.expiry_ts != 0 && p.expiry_ts <= now_ts {
+    if p.expiry_ts != 0 && p.expiry_ts <= a.now_ts {
         return Err(MatchError::AlreadyExpired);
     }
     let mut outs = 0;
     if book.is_full(p.side) {
-        let worst = book.worst(p.side).ok_or(MatchError::BookFull)?;
-        if crate::book::Key::new(p.side, p.price, seq) >= crate::book::Key::of(book.node(worst)) {
-            return Err(MatchError::BookFull);
-        }
-        let node = book.remove(p.side, worst);
+        let (index, reason) =
+            room(book, p.side, crate::book::Key::new(p.side, p.price, seq), a).ok_or(MatchError::BookFull)?;
+        let node = book.remove(p.side, index);
         sink.push(Event {
             kind: crate::events::EVENT_OUT,
             side: p.side as u8,
             maker_slot: node.owner_slot,
-            out_reason: crate::events::OutReason::Evicted as u8,
+            out_reason: reason as u8,
             maker_out: 1,
-            rewarded: (crank_reward > 0) as u8,
-            timestamp: now_ts,
+            rewarded: (a.crank_reward > 0) as u8,
+            timestamp: a.now_ts,
             maker: node.owner,
             maker_order_seq: node.seq,
             maker_client_order_id: node.client_order_id,
@@ -401,7 +440,8 @@ struct Entry {
 /// The orders of `side` that take part and could trade: from the best while priced at `limit` or
 /// better, in priority order.
 fn entries<T: Tree>(book: &Book<T>, side: Side, limit: Ticks, ctx: &AuctionContext) -> Vec<Entry> {
-    let mut out = Vec::new();
+    // sized once: on-chain the heap is a 32 KiB bump allocator that never frees, so no doubling
+    let mut out = Vec::with_capacity(book.len(side) as usize);
     let mut at = book.best(side);
     while let Some(i) = at {
         let n = book.node(i);
@@ -435,7 +475,7 @@ fn best_taking_part<T: Tree>(book: &Book<T>, side: Side, ctx: &AuctionContext) -
 
 /// Price levels (price, lots) of entries in priority order.
 fn levels(entries: &[Entry]) -> Option<Vec<(Ticks, u64)>> {
-    let mut out: Vec<(Ticks, u64)> = Vec::new();
+    let mut out: Vec<(Ticks, u64)> = Vec::with_capacity(entries.len());
     for e in entries {
         match out.last_mut() {
             Some(l) if l.0 == e.price => l.1 = l.1.checked_add(e.size.0)?,
@@ -497,24 +537,25 @@ pub fn clear_book<T: Tree, S: EventSink>(
         search.push(price, bid_lots, ask_lots).ok_or(MatchError::Overflow)?;
     }
     let Some(clearing) = search.finish() else { return Ok(None) };
-    let mut fills = Vec::new();
+    let mut fills = Vec::with_capacity(bids.len() + asks.len());
     allocate_side(book, &bids, &bid_levels, clearing.volume.0, &mut fills)?;
     allocate_side(book, &asks, &ask_levels, clearing.volume.0, &mut fills)?;
     if fills.len() > free_events as usize {
         return Err(MatchError::EventQueueFull);
     }
     let mut r = BookClearing { clearing, fills: 0, rewarded: 0, notional: 0 };
-    r.notional = notional(clearing.price, clearing.volume, ctx.tick_size).ok_or(MatchError::Overflow)?;
-    for (entry, side, fill) in fills {
+    // a statistic: saturating (each fill's own value below is checked)
+    r.notional = notional(clearing.price, clearing.volume, ctx.tick_size).unwrap_or(u64::MAX);
+    for (node, side, fill) in fills {
         let value = notional(clearing.price, fill, ctx.tick_size).ok_or(MatchError::Overflow)?;
-        let n = *book.node(entry.node);
+        let n = *book.node(node);
         let fee = ctx.fee(n.seq, value).ok_or(MatchError::Overflow)?;
         let rewarded = ctx.crank_reward > 0 && fee >= ctx.crank_reward;
         let gone = fill == n.size;
         if gone {
-            book.remove(side, entry.node);
+            book.remove(side, node);
         } else {
-            book.node_mut(entry.node).size = n.size.saturating_sub(fill);
+            book.node_mut(node).size = n.size.saturating_sub(fill);
         }
         sink.push(Event {
             kind: EVENT_FILL,
@@ -544,14 +585,45 @@ pub fn clear_book<T: Tree, S: EventSink>(
     Ok(Some(r))
 }
 
-/// One side's fills (entry, side, lots): `volume` in price priority, pro rata at the level where it
+/// The marginal level's tie break, by reference to the order (small on the bump-allocated heap):
+/// owner, then client order id, then order id.
+#[derive(Clone, Copy)]
+struct OrderKey<'n>(&'n crate::book::Node);
+
+impl OrderKey<'_> {
+    fn parts(&self) -> (&[u8; 32], u64, u64) {
+        (&self.0.owner, self.0.client_order_id, self.0.seq)
+    }
+}
+
+impl PartialEq for OrderKey<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.parts() == o.parts()
+    }
+}
+
+impl Eq for OrderKey<'_> {}
+
+impl PartialOrd for OrderKey<'_> {
+    fn partial_cmp(&self, o: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for OrderKey<'_> {
+    fn cmp(&self, o: &Self) -> core::cmp::Ordering {
+        self.parts().cmp(&o.parts())
+    }
+}
+
+/// One side's fills (node, side, lots): `volume` in price priority, pro rata at the level where it
 /// runs out (ties by owner, client id, order id: see [`pro_rata`]).
 fn allocate_side<T: Tree>(
     book: &Book<T>,
     entries: &[Entry],
     levels: &[(Ticks, u64)],
     volume: u64,
-    fills: &mut Vec<(Entry, Side, Lots)>,
+    fills: &mut Vec<(u32, Side, Lots)>,
 ) -> Result<(), MatchError> {
     let Some(first) = entries.first() else { return Ok(()) };
     let side = Side::from_u8(book.node(first.node).side).ok_or(MatchError::Overflow)?;
@@ -564,18 +636,12 @@ fn allocate_side<T: Tree>(
         let level = &entries[at..at + entries[at..].iter().take_while(|e| e.price == price).count()];
         at += level.len();
         if total <= left {
-            fills.extend(level.iter().map(|e| (*e, side, e.size)));
+            fills.extend(level.iter().map(|e| (e.node, side, e.size)));
             left -= total;
         } else {
-            let keyed: Vec<(u64, ([u8; 32], u64, u64))> = level
-                .iter()
-                .map(|e| {
-                    let n = book.node(e.node);
-                    (e.size.0, (n.owner, n.client_order_id, n.seq))
-                })
-                .collect();
+            let keyed: Vec<(u64, OrderKey)> = level.iter().map(|e| (e.size.0, OrderKey(book.node(e.node)))).collect();
             let shares = pro_rata(left, &keyed).ok_or(MatchError::Overflow)?;
-            fills.extend(level.iter().zip(shares).filter(|(_, s)| *s > 0).map(|(e, s)| (*e, side, Lots(s))));
+            fills.extend(level.iter().zip(shares).filter(|(_, s)| *s > 0).map(|(e, s)| (e.node, side, Lots(s))));
             left = 0;
         }
     }

@@ -189,8 +189,15 @@ pub fn place<A: AccountView>(
             None => matching::place(&mut book, &params, &ctx, &mut queue).map_err(match_error)?,
             Some(now) => {
                 now_ts = now;
-                let (posted, outs) = auction::post(&mut book, &params, seq, now, &band, market.crank_reward, &mut queue)
-                    .map_err(match_error)?;
+                // the orders of a closed auction keep their places until it clears
+                let locked_below_seq = if market.auction_pending != 0 { market.auction_boundary_seq } else { 0 };
+                let arrival = auction::Arrival { now_ts: now, band, crank_reward: market.crank_reward, locked_below_seq };
+                let (posted, outs) = auction::post(&mut book, &params, seq, &arrival, &mut queue).map_err(match_error)?;
+                // its taker fee, should it fill at its limit, must be there now (it is charged when
+                // the fill is applied)
+                let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
+                let fee = market.fees().taker_fee(value).ok_or(MeridianError::MathOverflow)?;
+                require!(account.collateral >= 0 && account.collateral.unsigned_abs() >= fee, MeridianError::FeeExceedsCollateral);
                 matching::PlaceResult { posted: Some(posted), events: outs, ..Default::default() }
             }
         }
@@ -276,7 +283,7 @@ pub fn place<A: AccountView>(
 fn enter_auction(market: &mut Market, kind: OrderKind) -> Result<i64> {
     require!(kind == OrderKind::Limit, MeridianError::BatchOrderKind);
     let clock = Clock::get()?;
-    market.close_auction_if_due(clock.slot);
+    market.close_auction_if_due(clock.slot, clock.unix_timestamp);
     Ok(clock.unix_timestamp)
 }
 

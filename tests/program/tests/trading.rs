@@ -1023,6 +1023,33 @@ mod batch {
         assert_eq!(outcomes[0], outcomes[2]);
     }
 
+    /// A closed auction keeps its orders while it waits: a late clearing does not merge it with
+    /// orders placed since, which form the next auction.
+    #[test]
+    fn a_late_clearing_does_not_merge_auctions() {
+        let (mut h, fx, m, t, crank) = batch_setup(3);
+        h.place(&m, &t[0], order::limit(Side::Ask, PRICE + 1, 5));
+        let ask_seq = h.market(&m.accounts.market).next_order_seq - 1;
+        warp_slots(&mut h, 2);
+        // closes the maker's auction: this bid is in the next one
+        h.place(&m, &t[1], order::limit(Side::Bid, PRICE + 1, 5));
+        let boundary = h.market(&m.accounts.market).auction_boundary_seq;
+        assert_eq!((boundary, h.market(&m.accounts.market).auction_pending), (ask_seq + 1, 1));
+        // another period passes without a clearing: nothing moves
+        warp_slots(&mut h, 4);
+        h.place(&m, &t[2], order::limit(Side::Bid, PRICE + 1, 5));
+        assert_eq!(h.market(&m.accounts.market).auction_boundary_seq, boundary);
+        let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);
+        let r: AuctionCleared = anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap();
+        assert_eq!(r.volume, 0, "only the ask was in the late auction");
+        // the next clearing takes both bids: 5 lots shared pro rata
+        let r = clear(&mut h, &m);
+        assert_eq!((r.price, r.volume, r.fills), (PRICE + 1, 5, 3));
+        h.crank(&m, &crank.margin);
+        assert_eq!(base(&h, &m, &t[1]) + base(&h, &m, &t[2]), 5);
+        check(&h, &fx);
+    }
+
     /// An order that would breach initial margin if it filled is refused on arrival; continuous-only
     /// kinds and mass quotes are refused; nothing changes.
     #[test]
@@ -1033,6 +1060,10 @@ mod batch {
         // 100k USDC at 10% initial margin carries ~1M notional: 6.5 USDC a lot, ~153,846 lots
         let ix = h.place_ix(&m, a, order::limit(Side::Bid, PRICE, 200_000));
         h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::InsufficientMargin), &w);
+        // the taker fee it would pay if filled must be in the account on arrival
+        let broke = h.trader(&fx, 0);
+        let ix = h.place_ix(&m, &broke, order::limit(Side::Bid, PRICE, 1));
+        h.fails(&[ix], &[&broke.owner], Expected::Meridian(MeridianError::FeeExceedsCollateral), &[m.accounts.market, broke.margin]);
         for args in [
             order::limit(Side::Bid, PRICE, 1).post_only(),
             order::limit(Side::Bid, PRICE, 1).immediate_or_cancel(),
@@ -1062,4 +1093,73 @@ fn latency_race_study_batch_maker_is_never_sniped() {
     // each sniped lot lost at least a tick beyond the half spread... and at most the largest jump
     assert!(continuous.maker_loss > 0);
     assert_eq!((batch.sniped_lots, batch.maker_loss), (0, 0));
+}
+
+/// The largest auction a batch market can hold clears in one instruction: 128 orders a side, every
+/// one filling (256 events, the queue's capacity), and a marginal level of 128 orders shared pro
+/// rata with 127 leftover lots to place; within the keeper's compute budget and the program's heap.
+#[test]
+fn batch_worst_case_auctions_clear_in_one_instruction() {
+    use meridian::AuctionCleared;
+    use solana_sdk::clock::Clock;
+    let mut h = Harness::new();
+    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
+    let m = h.setup_market(&fx, MarketParams { book_capacity: 128, event_queue_capacity: 256, ..default_market_params() });
+    h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
+    // 64 open orders an account: two accounts a side
+    let traders: Vec<Trader> = (0..4)
+        .map(|i| {
+            let t = h.trader_as(fixed_keypair(160 + i), &fx, 200_000 * USDC);
+            h.deposit(&fx, &t, 100_000 * USDC);
+            t
+        })
+        .collect();
+    let crank = h.trader(&fx, 0);
+    // 256 events take more than one transaction's default compute: 64 at a time
+    let drain = |h: &mut Harness| {
+        let makers: Vec<Pubkey> = traders.iter().map(|t| t.margin).collect();
+        let mut applied = 0;
+        loop {
+            let before = h.events(&m).len();
+            if before == 0 {
+                return applied;
+            }
+            h.ok(&[ix::consume_events(&m.accounts, &crank.margin, 64, &makers)], &[]);
+            applied += before - h.events(&m).len();
+        }
+    };
+    let clear = |h: &mut Harness| -> (AuctionCleared, u64) {
+        let mut clock = h.svm.get_sysvar::<Clock>();
+        clock.slot += 1;
+        h.svm.set_sysvar(&clock);
+        let mut ixs = meridian_sdk::budget::instructions(1_400_000, 0);
+        ixs.push(ix::clear_auction(&m.accounts));
+        let meta = h.ok(&ixs, &[]);
+        (anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap(), meta.compute_units_consumed)
+    };
+    // every order crosses at a price of its own: all 256 fill at the reference
+    for i in 0..128u64 {
+        h.place(&m, &traders[(i / 64) as usize], order::limit(Side::Bid, PRICE + 1 + i, 1));
+        h.place(&m, &traders[2 + (i / 64) as usize], order::limit(Side::Ask, PRICE - 1 - i, 1));
+    }
+    let (r, units) = clear(&mut h);
+    assert_eq!(r, AuctionCleared { price: PRICE, volume: 128, fills: 256 });
+    assert!(units <= meridian_sdk::budget::CLEAR_AUCTION_UNITS as u64, "{units} CU: above what the auction keeper requests");
+    println!("all 256 orders filled: {units} CU");
+    assert_eq!(drain(&mut h), 256);
+    // one price level a side; 128 bids of 3 share 255 lots: 1 each and 127 leftover lots
+    for i in 0..128u64 {
+        h.place(&m, &traders[(i / 64) as usize], order::limit(Side::Bid, PRICE, 3));
+        h.place(&m, &traders[2 + (i / 64) as usize], order::limit(Side::Ask, PRICE, if i == 0 { 1 } else { 2 }));
+    }
+    let (r, units) = clear(&mut h);
+    assert_eq!(r, AuctionCleared { price: PRICE, volume: 255, fills: 256 });
+    assert!(units <= meridian_sdk::budget::CLEAR_AUCTION_UNITS as u64, "{units} CU: above what the auction keeper requests");
+    println!("128 orders pro rata: {units} CU");
+    assert_eq!(drain(&mut h), 256);
+    let bids: Vec<u64> = h.book(&m).bids.iter().map(|o| o.size).collect();
+    // each bid kept 1 or 2 of its 3 lots; 1 of them kept 2 (the one without a leftover lot)
+    assert_eq!((bids.len(), bids.iter().sum::<u64>()), (128, 384 - 255));
+    h.assert_conserved(&fx);
+    h.assert_markets_balanced(&fx);
 }

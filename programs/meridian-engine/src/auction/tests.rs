@@ -215,6 +215,7 @@ mod on_the_book {
             boundary_seq,
             maker_below_seq: 3,
             now_ts: 1_000,
+            closed_ts: 1_000,
             band: Band { low: Ticks(94), high: Ticks(106), reference: Ticks(100) },
             reference: Ticks(100),
             fees: FeeRates { taker_ppm: 500, maker_ppm: -100 },
@@ -313,6 +314,47 @@ mod on_the_book {
         assert!(events.is_empty());
     }
 
+    /// A full side makes room with a dead order first, then the worst for a better one, never with
+    /// an order locked in a closed auction.
+    #[test]
+    fn a_full_side_makes_room_without_touching_a_closed_auction() {
+        use crate::matching::{OrderKind, OrderParams, SelfTrade};
+        let mut s = Storage::new::<RedBlack>(3);
+        let mut events = Vec::new();
+        let mut book = s.book::<RedBlack>();
+        // ids 0..2: bids at 100, 99 (expires at 900), 98
+        for (seq, spec) in [(true, 100, 1, 1, 0), (true, 99, 1, 2, 900), (true, 98, 1, 3, 0)].iter().enumerate() {
+            book.insert(&new_order(seq as u64, spec)).unwrap();
+        }
+        let bid = |price: u64| OrderParams {
+            side: Side::Bid,
+            price: Ticks(price),
+            size: Lots(1),
+            kind: OrderKind::Limit,
+            self_trade: SelfTrade::CancelMaker,
+            client_order_id: 0,
+            expiry_ts: 0,
+            owner: [9; 32],
+            owner_slot: 0,
+            flags: 0,
+        };
+        let band = Band { low: Ticks(94), high: Ticks(106), reference: Ticks(100) };
+        let at = |locked_below_seq| Arrival { now_ts: 1_000, band, crank_reward: 0, locked_below_seq };
+        // all three locked: nothing may go, even for a better order
+        assert_eq!(post(&mut book, &bid(105), 3, &at(3), &mut events).err(), Some(MatchError::BookFull));
+        // unlocked: the expired order goes first, though it is not the worst
+        post(&mut book, &bid(95), 3, &at(0), &mut events).unwrap();
+        assert_eq!((events[0].maker_order_seq, events[0].out_reason), (1, OutReason::Expired as u8));
+        // then the worst (id 3 at 95) for a better order; not for a worse one
+        assert_eq!(post(&mut book, &bid(94), 4, &at(0), &mut events).err(), Some(MatchError::BookFull));
+        post(&mut book, &bid(101), 4, &at(0), &mut events).unwrap();
+        assert_eq!((events[1].maker_order_seq, events[1].out_reason), (3, OutReason::Evicted as u8));
+        // out of the band (it moved): goes first
+        let moved = Arrival { band: Band { low: Ticks(99), high: Ticks(110), reference: Ticks(104) }, ..at(0) };
+        post(&mut book, &bid(99), 5, &moved, &mut events).unwrap();
+        assert_eq!((events[2].maker_order_seq, events[2].out_reason), (2, OutReason::OutOfBand as u8));
+    }
+
     fn specs() -> impl Strategy<Value = Vec<Spec>> {
         prop::collection::vec(
             (any::<bool>(), 92u64..108, 1u64..20, 1u8..6, prop::sample::select(vec![0i64, 0, 0, 900, 2_000])),
@@ -334,7 +376,7 @@ mod on_the_book {
             // the expected outcome from the order lists
             let part = |seq: usize| {
                 let (_, price, _, _, exp) = specs[seq];
-                (seq as u64) < boundary && (exp == 0 || exp > c.now_ts) && c.band.contains(Ticks(price))
+                (seq as u64) < boundary && (exp == 0 || exp > c.closed_ts) && c.band.contains(Ticks(price))
             };
             let list = |bid: bool| -> Vec<AuctionOrder<([u8; 32], u64, u64)>> {
                 (0..specs.len()).filter(|&i| specs[i].0 == bid && part(i)).map(|i| {

@@ -47,7 +47,7 @@ pub fn process_clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleare
     let mut m = ctx.accounts.market.load_mut()?;
     require!(m.is_batch(), MeridianError::NotBatchMarket);
     let clock = Clock::get()?;
-    m.close_auction_if_due(clock.slot);
+    m.close_auction_if_due(clock.slot, clock.unix_timestamp);
     require!(m.auction_pending != 0, MeridianError::AuctionNotDue);
     let tradable = m.status() == MarketStatus::Active
         && !exchange.is_paused(PauseFlags::TRADING)
@@ -60,6 +60,7 @@ pub fn process_clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleare
             boundary_seq: m.auction_boundary_seq,
             maker_below_seq: m.auction_maker_seq,
             now_ts: clock.unix_timestamp,
+            closed_ts: m.auction_close_ts,
             band,
             reference: band.reference,
             fees: m.fees(),
@@ -92,7 +93,11 @@ pub fn process_clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleare
         }
     }
     m.auction_pending = 0;
-    m.auction_maker_seq = m.auction_boundary_seq;
+    if tradable {
+        // what did not fill rested through a clearing: makers next time (an auction that could
+        // not trade changes nobody's role)
+        m.auction_maker_seq = m.auction_boundary_seq;
+    }
     m.auctions_cleared = m.auctions_cleared.saturating_add(1);
     Ok(out)
 }

@@ -215,6 +215,9 @@ pub struct Market {
     pub last_clearing_volume: u64,
     pub last_clearing_slot: u64,
     pub auctions_cleared: u64,
+    /// When the auction awaiting its clearing closed (unix time): orders expired by then do not
+    /// take part.
+    pub auction_close_ts: i64,
 }
 
 /// How a market matches orders.
@@ -505,11 +508,14 @@ impl Market {
 
     /// Batch: closes the collecting auction when its period is over (`slot` at or past its end):
     /// the orders placed so far are its orders, and the next auction collects from now until the
-    /// next multiple of the period. A clearing that is late merges the auctions it missed.
-    pub fn close_auction_if_due(&mut self, slot: u64) {
-        if self.is_batch() && slot >= self.auction_end_slot {
+    /// next multiple of the period. Nothing changes while a closed auction awaits its clearing: the
+    /// orders placed meanwhile go to the next one, which closes at the first placement or clearing
+    /// after that (a late clearing never merges what it locked with orders placed since).
+    pub fn close_auction_if_due(&mut self, slot: u64, now_ts: i64) {
+        if self.is_batch() && self.auction_pending == 0 && slot >= self.auction_end_slot {
             self.auction_boundary_seq = self.next_order_seq;
             self.auction_pending = 1;
+            self.auction_close_ts = now_ts;
             let period = self.auction_period_slots.max(1);
             self.auction_end_slot = (slot / period).saturating_add(1).saturating_mul(period);
         }
