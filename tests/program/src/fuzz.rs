@@ -862,8 +862,13 @@ impl World {
                 self.tx(name, vec![ix::sweep_market(&m.accounts)], &[]);
             }
             Op::ClearAuction { market } => {
-                let Some((m, _)) = self.market(market) else { return };
-                self.tx(name, vec![ix::clear_auction(&m.accounts)], &[]);
+                let Some((m, state)) = self.market(market) else { return };
+                if self.tx(name, vec![ix::clear_auction(&m.accounts)], &[])
+                    && self.h.market(&m.accounts.market).volume_quote > state.volume_quote
+                {
+                    // a clearing that traded (the report shows how often)
+                    *self.stats.ok.entry("clear_auction (traded)").or_default() += 1;
+                }
             }
             Op::SetMode { market, mode, period } => {
                 let Some((m, _)) = self.market(market) else { return };

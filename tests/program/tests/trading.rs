@@ -1042,6 +1042,12 @@ mod batch {
         let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);
         let r: AuctionCleared = anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap();
         assert_eq!(r.volume, 0, "only the ask was in the late auction");
+        // the next auction collects a whole period from the late clearing: the maker, locked
+        // while it waited, may cancel now and place again (it stays in)
+        let market = h.market(&m.accounts.market);
+        assert!(market.auction_end_slot > h.svm.get_sysvar::<Clock>().slot && market.auction_pending == 0);
+        h.ok(&[ix::cancel_all_orders(&m.accounts, &t[0].margin, &t[0].owner.pubkey(), 2, 0)], &[&t[0].owner]);
+        h.place(&m, &t[0], order::limit(Side::Ask, PRICE + 1, 5));
         // the next clearing takes both bids: 5 lots shared pro rata
         let r = clear(&mut h, &m);
         assert_eq!((r.price, r.volume, r.fills), (PRICE + 1, 5, 3));

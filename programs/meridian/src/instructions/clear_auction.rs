@@ -93,6 +93,13 @@ pub fn process_clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleare
         }
     }
     m.auction_pending = 0;
+    // a late clearing: the orders placed while it waited form the next auction, which collects
+    // for a whole period from now, so that whoever could not cancel during the wait can cancel
+    // before it closes (the wait must not lock anyone into a second auction)
+    if clock.slot >= m.auction_end_slot {
+        let period = m.auction_period_slots.max(1);
+        m.auction_end_slot = (clock.slot / period).saturating_add(1).saturating_mul(period);
+    }
     if tradable {
         // what did not fill rested through a clearing: makers next time (an auction that could
         // not trade changes nobody's role)
