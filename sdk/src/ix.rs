@@ -365,7 +365,7 @@ pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: u8) -> Inst
 /// The market's book and queue must be empty: send it with `create_market` to list a batch market.
 pub fn set_market_mode(m: &MarketAccounts, admin: &Pubkey, mode: u8, period_slots: u64) -> Instruction {
     build(
-        accounts::SetMarketMode {
+        accounts::SetMarketStatus {
             exchange: m.exchange,
             market: m.market,
             book: m.book,

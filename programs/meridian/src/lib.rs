@@ -267,7 +267,7 @@ pub mod meridian {
         instructions::process_clear_auction(ctx)
     }
 
-    pub fn set_market_mode(ctx: Context<SetMarketMode>, mode: u8, period_slots: u64) -> Result<()> {
+    pub fn set_market_mode(ctx: Context<SetMarketStatus>, mode: u8, period_slots: u64) -> Result<()> {
         instructions::process_set_market_mode(ctx, mode, period_slots)
     }
 

@@ -270,8 +270,18 @@ pub fn generate(r: &mut Rng) -> Op {
         345..=349 => Op::Sweep { market: market(r) },
         // the batch market (index 8) half the time
         300..=317 => Op::ClearAuction { market: if r.chance(500) { 8 } else { market(r) } },
-        318..=319 => Op::SetMode { market: market(r), mode: r.below(3) as u8, period: [0, 1, 3, 151][r.below(4) as usize] },
-        90..=299 => Op::Place { acct: acct(r), market: market(r), order: order_spec(r), wrong_health: r.chance(30) },
+        // the other markets (the batch market stays one): mostly to batch, which works once a
+        // market's book and queue are empty
+        318..=319 => Op::SetMode { market: r.below(8) as u8, mode: [0, 1, 1, 2][r.below(4) as usize], period: [0, 1, 3, 151][r.below(4) as usize] },
+        // into the batch market: mostly limit orders (the only kind it takes) near its mark
+        280..=299 => {
+            let mut order = order_spec(r);
+            if r.chance(800) {
+                (order.kind, order.price) = (0, Price::Offset(r.between(-100, 100) as i32));
+            }
+            Op::Place { acct: acct(r), market: 8, order, wrong_health: r.chance(30) }
+        }
+        90..=279 => Op::Place { acct: acct(r), market: market(r), order: order_spec(r), wrong_health: r.chance(30) },
         350..=354 => Op::CancelExpired { market: dated(r), accts: r.below(64) as u8 },
         355..=359 => Op::FixPrice { market: dated(r) },
         360..=366 => Op::SettleExpired { market: dated(r), accts: r.below(256) as u8 },

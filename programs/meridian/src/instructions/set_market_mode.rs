@@ -1,31 +1,13 @@
-use crate::{error::MeridianError, state::*};
+use crate::{error::MeridianError, instructions::SetMarketStatus, state::*};
 use anchor_lang::prelude::*;
 
-#[derive(Accounts)]
-pub struct SetMarketMode<'info> {
-    #[account(has_one = admin @ MeridianError::NotAdmin)]
-    pub exchange: AccountLoader<'info, Exchange>,
-    #[account(
-        mut,
-        has_one = exchange @ MeridianError::WrongExchange,
-        has_one = book @ MeridianError::WrongBook,
-        has_one = event_queue @ MeridianError::WrongEventQueue,
-    )]
-    pub market: AccountLoader<'info, Market>,
-    /// CHECK: the market's book (has_one above), read to check it is empty.
-    pub book: UncheckedAccount<'info>,
-    /// CHECK: the market's event queue (has_one above), read to check it is empty.
-    pub event_queue: UncheckedAccount<'info>,
-    pub admin: Signer<'info>,
-}
-
-/// Admin: switches a market between continuous (0) and batch (1) matching, with the auction period
-/// in slots (0 = `DEFAULT_AUCTION_PERIOD_SLOTS`). Only while its book and event queue are empty (a
-/// new market's are: creating it and setting its mode in one transaction lists a batch market), so
-/// no order is caught between the two rules. A batch book holds at most
-/// `MAX_BATCH_ORDERS_PER_SIDE` orders a side and its queue at least twice as many events, so that
-/// every auction clears in one instruction.
-pub fn process_set_market_mode(ctx: Context<SetMarketMode>, mode: u8, period_slots: u64) -> Result<()> {
+/// Admin (accounts as `set_market_status`): switches a market between continuous (0) and batch (1)
+/// matching, with the auction period in slots (0 = `DEFAULT_AUCTION_PERIOD_SLOTS`). Only while its
+/// book and event queue are empty (a new market's are: creating it and setting its mode in one
+/// transaction lists a batch market), so no order is caught between the two rules. A batch book
+/// holds at most `MAX_BATCH_ORDERS_PER_SIDE` orders a side and its queue at least twice as many
+/// events, so that every auction clears in one instruction.
+pub fn process_set_market_mode(ctx: Context<SetMarketStatus>, mode: u8, period_slots: u64) -> Result<()> {
     let batch = match mode {
         0 => false,
         1 => true,

@@ -1,6 +1,7 @@
 use crate::{error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 
+/// Also the accounts of `set_market_mode`.
 #[derive(Accounts)]
 pub struct SetMarketStatus<'info> {
     #[account(has_one = admin @ MeridianError::NotAdmin)]
@@ -12,9 +13,9 @@ pub struct SetMarketStatus<'info> {
         has_one = event_queue @ MeridianError::WrongEventQueue,
     )]
     pub market: AccountLoader<'info, Market>,
-    /// CHECK: the market's book (has_one above), read to check it is empty before closing.
+    /// CHECK: the market's book (has_one above), read to check it is empty (closing, a mode change).
     pub book: UncheckedAccount<'info>,
-    /// CHECK: the market's event queue (has_one above).
+    /// CHECK: the market's event queue (has_one above), read likewise.
     pub event_queue: UncheckedAccount<'info>,
     pub admin: Signer<'info>,
 }

@@ -88,18 +88,7 @@ async fn main() -> Result<()> {
     let mut markets = vec![];
     for spec in &DEMO_MARKETS {
         let (address, m) = ensure_market(&client, &admin, &exchange, perp_params(spec, out.decimals)?).await?;
-        // 1 bp of the starting mark, in ticks (at least one tick)
-        let bp = (m.mark_price / 10_000).max(1);
-        markets.push(SimMarket {
-            accounts: MarketAccounts::of(address, &m),
-            index: m.index,
-            name: market_name(&m),
-            mid: AtomicU64::new(m.mark_price),
-            bp,
-            units: meridian_sdk::state::market_units(&m, out.decimals),
-            expiry_ts: 0,
-            batch: false,
-        });
+        markets.push(sim_market(address, &m, out.decimals));
     }
 
     // an oracle per underlying: two Pyth feeds and a Switchboard feed, written by the simulator
@@ -154,17 +143,7 @@ async fn main() -> Result<()> {
         let listed: serde_json::Value = serde_json::from_slice(&listing.stdout)?;
         for entry in listed["listed"].as_array().cloned().unwrap_or_default() {
             let address: meridian_sdk::Pubkey = entry["market"].as_str().unwrap_or_default().parse()?;
-            let m = client.market(&address).await?;
-            markets.push(SimMarket {
-                accounts: MarketAccounts::of(address, &m),
-                index: m.index,
-                name: market_name(&m),
-                mid: AtomicU64::new(m.mark_price),
-                bp: (m.mark_price / 10_000).max(1),
-                units: meridian_sdk::state::market_units(&m, out.decimals),
-                expiry_ts: m.expiry_ts,
-                batch: false,
-            });
+            markets.push(sim_market(address, &client.market(&address).await?, out.decimals));
         }
     }
     // a batch market on BTC beside the continuous one: 2-slot auctions cleared by the auction keeper
@@ -183,17 +162,7 @@ async fn main() -> Result<()> {
         }
         let listed: serde_json::Value = serde_json::from_slice(&listing.stdout)?;
         let address: meridian_sdk::Pubkey = listed["market"].as_str().unwrap_or_default().parse()?;
-        let m = client.market(&address).await?;
-        markets.push(SimMarket {
-            accounts: MarketAccounts::of(address, &m),
-            index: m.index,
-            name: market_name(&m),
-            mid: AtomicU64::new(m.mark_price),
-            bp: (m.mark_price / 10_000).max(1),
-            units: meridian_sdk::state::market_units(&m, out.decimals),
-            expiry_ts: 0,
-            batch: true,
-        });
+        markets.push(sim_market(address, &client.market(&address).await?, out.decimals));
     }
     let markets = Arc::new(markets);
 
@@ -539,6 +508,21 @@ fn expiry_line(m: &meridian_sdk::state::Market, units: &meridian_sdk::engine::ui
             if closed { ", closed" } else { "" }
         ),
         state => format!("expired: {state:?}"),
+    }
+}
+
+/// A market as the simulated traders see it.
+fn sim_market(address: meridian_sdk::Pubkey, m: &meridian_sdk::state::Market, quote_decimals: u8) -> SimMarket {
+    SimMarket {
+        accounts: MarketAccounts::of(address, m),
+        index: m.index,
+        name: market_name(m),
+        mid: AtomicU64::new(m.mark_price),
+        // 1 bp of the starting mark, in ticks (at least one tick)
+        bp: (m.mark_price / 10_000).max(1),
+        units: meridian_sdk::state::market_units(m, quote_decimals),
+        expiry_ts: m.expiry_ts,
+        batch: m.mode == 1,
     }
 }
 
