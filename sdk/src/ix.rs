@@ -348,32 +348,19 @@ pub fn create_market(
     )
 }
 
+/// The accounts of the admin's market switches (`set_market_status`, `set_market_mode`).
+fn market_admin_accounts(m: &MarketAccounts, admin: &Pubkey) -> accounts::SetMarketStatus {
+    accounts::SetMarketStatus { exchange: m.exchange, market: m.market, book: m.book, event_queue: m.event_queue, admin: *admin }
+}
+
 pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: u8) -> Instruction {
-    build(
-        accounts::SetMarketStatus {
-            exchange: m.exchange,
-            market: m.market,
-            book: m.book,
-            event_queue: m.event_queue,
-            admin: *admin,
-        },
-        instruction::SetMarketStatus { status },
-    )
+    build(market_admin_accounts(m, admin), instruction::SetMarketStatus { status })
 }
 
 /// Admin: `mode` 0 continuous, 1 batch with auctions of `period_slots` slots (0 = the default, 2).
 /// The market's book and queue must be empty: send it with `create_market` to list a batch market.
 pub fn set_market_mode(m: &MarketAccounts, admin: &Pubkey, mode: u8, period_slots: u64) -> Instruction {
-    build(
-        accounts::SetMarketStatus {
-            exchange: m.exchange,
-            market: m.market,
-            book: m.book,
-            event_queue: m.event_queue,
-            admin: *admin,
-        },
-        instruction::SetMarketMode { mode, period_slots },
-    )
+    build(market_admin_accounts(m, admin), instruction::SetMarketMode { mode, period_slots })
 }
 
 /// Permissionless: clears a batch market's auction once its period is over (returns

@@ -54,7 +54,7 @@ fn order_flow_writes_only_per_market_accounts() {
     use meridian_sdk::{ix, ix::MarketAccounts, order, MassQuoteArgs, Pubkey};
     let idl = idl();
     let per_market = ["market", "book", "event_queue", "margin_account", "reward_account"];
-    for name in ["place_order", "replace_order", "mass_quote", "cancel_order", "cancel_order_by_client_id", "cancel_all_orders", "consume_events"] {
+    for name in ["place_order", "replace_order", "mass_quote", "cancel_order", "cancel_order_by_client_id", "cancel_all_orders", "consume_events", "clear_auction"] {
         let ix = idl["instructions"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("IDL lacks {name}"));
         let writable: Vec<&str> = ix["accounts"]
             .as_array()
@@ -79,6 +79,8 @@ fn order_flow_writes_only_per_market_accounts() {
         ("cancel_order_by_client_id", ix::cancel_order_by_client_id(&m, &margin, &owner, 1)),
         ("cancel_all_orders", ix::cancel_all_orders(&m, &margin, &owner, 2, 0)),
         ("consume_events", ix::consume_events(&m, &margin, 1, &[maker])),
+        // a batch market's clearing: its keeper runs beside the other markets'
+        ("clear_auction", ix::clear_auction(&m)),
     ];
     for (name, ix) in built {
         let mut writable: Vec<Pubkey> = ix.accounts.iter().filter(|a| a.is_writable).map(|a| a.pubkey).collect();
