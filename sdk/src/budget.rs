@@ -7,7 +7,7 @@ use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 pub const PACKET_DATA_SIZE: usize = 1232;
 
 /// Compute units to request for `clear_auction`: above the largest auction a batch market holds
-/// (128 orders a side; ~259,000 measured when 128 of them share a level pro rata, ~181,000 when
+/// (128 orders a side; ~139,000 measured when 128 of them share a level pro rata, ~182,000 when
 /// all 256 fill: `batch_worst_case_auctions_clear_in_one_instruction`).
 pub const CLEAR_AUCTION_UNITS: u32 = 400_000;
 

@@ -183,40 +183,12 @@ pub fn pro_rata<K: Ord + Copy>(fill: u64, orders: &[(u64, K)]) -> Option<Vec<u64
     }
     let leftover = (fill - given) as usize; // < orders.len(): each floor lost less than one lot
     if leftover > 0 {
-        heap_sort(&mut rank);
+        rank.sort_unstable();
         for &(_, _, _, i) in &rank[..leftover] {
             shares[i] += 1;
         }
     }
     Some(shares)
-}
-
-/// Sorts ascending. A plain heap sort: the standard library's sorts inline into code large enough
-/// to need long jumps, which the SBF route's linker rejects.
-fn heap_sort<T: Ord>(v: &mut [T]) {
-    fn sift_down<T: Ord>(v: &mut [T], mut root: usize, end: usize) {
-        loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                return;
-            }
-            if child + 1 < end && v[child] < v[child + 1] {
-                child += 1;
-            }
-            if v[root] >= v[child] {
-                return;
-            }
-            v.swap(root, child);
-            root = child;
-        }
-    }
-    for i in (0..v.len() / 2).rev() {
-        sift_down(v, i, v.len());
-    }
-    for end in (1..v.len()).rev() {
-        v.swap(0, end);
-        sift_down(v, 0, end);
-    }
 }
 
 /// One order of an auction, for [`clear`].
@@ -385,21 +357,7 @@ pub fn post<T: Tree, S: EventSink>(
         let (index, reason) =
             room(book, p.side, crate::book::Key::new(p.side, p.price, seq), a).ok_or(MatchError::BookFull)?;
         let node = book.remove(p.side, index);
-        sink.push(Event {
-            kind: crate::events::EVENT_OUT,
-            side: p.side as u8,
-            maker_slot: node.owner_slot,
-            out_reason: reason as u8,
-            maker_out: 1,
-            rewarded: (a.crank_reward > 0) as u8,
-            timestamp: a.now_ts,
-            maker: node.owner,
-            maker_order_seq: node.seq,
-            maker_client_order_id: node.client_order_id,
-            price: node.price,
-            size: node.size,
-            ..Event::default()
-        })?;
+        sink.push(crate::matching::out_event_at(&node, p.side, reason, node.size, true, a.now_ts, a.crank_reward))?;
         outs = 1;
     }
     let node = book.insert(&NewOrder {

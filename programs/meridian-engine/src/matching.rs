@@ -250,14 +250,28 @@ fn expired(node: &Node, now: i64) -> bool {
 
 /// An out event; the placement that writes it pays its crank reward (`rewarded`).
 fn out_event(node: &Node, side: Side, reason: OutReason, size: Lots, maker_out: bool, ctx: &MatchContext) -> Event {
+    out_event_at(node, side, reason, size, maker_out, ctx.now_ts, ctx.crank_reward)
+}
+
+/// [`out_event`] at a time and crank reward given directly (a batch market's placement).
+#[inline(always)]
+pub(crate) fn out_event_at(
+    node: &Node,
+    side: Side,
+    reason: OutReason,
+    size: Lots,
+    maker_out: bool,
+    now_ts: i64,
+    crank_reward: u64,
+) -> Event {
     Event {
         kind: EVENT_OUT,
         side: side as u8,
         maker_slot: node.owner_slot,
         out_reason: reason as u8,
         maker_out: maker_out as u8,
-        rewarded: (ctx.crank_reward > 0) as u8,
-        timestamp: ctx.now_ts,
+        rewarded: (crank_reward > 0) as u8,
+        timestamp: now_ts,
         maker: node.owner,
         maker_order_seq: node.seq,
         maker_client_order_id: node.client_order_id,

@@ -19,7 +19,7 @@ use meridian_engine::auction;
 use meridian_engine::book::{ActiveTree, Book};
 use meridian_engine::events::EventQueue as Queue;
 use meridian_engine::matching::{self, MatchContext, MatchError, OrderKind, OrderParams, SelfTrade};
-use meridian_engine::band::{self, Band};
+use meridian_engine::band::Band;
 use meridian_engine::position::Position;
 use meridian_engine::units::{notional, Lots, Side, Ticks};
 
@@ -216,19 +216,8 @@ pub fn place<A: AccountView>(
         let after = p.base_lots;
         account.realized_pnl = account.realized_pnl.saturating_add(realized);
         update_open_interest(market, before, after);
-        // an oracle sets a linear market's mark; without one (and an option's premium) the stable
-        // mark follows trades, slowly: a wash trade cannot set it
-        if !market.has_oracle() || market.is_option() {
-            if let Some(t) = r.last_fill_price {
-                let mark = band::stable_mark(Ticks(market.mark_price), t, now_ts.saturating_sub(market.last_trade_ts)).0;
-                if mark != market.mark_price {
-                    market.mark_price = mark;
-                    market.refresh_band();
-                }
-            }
-        }
-        market.last_trade_ts = now_ts;
-        market.volume_quote = market.volume_quote.saturating_add(r.filled_notional);
+        // an oracle sets a linear market's mark; without one the stable mark follows trades
+        market.record_trade(r.last_fill_price, r.filled_notional, now_ts);
     }
     if r.taker_fee > 0 {
         let fee = r.taker_fee;

@@ -1,9 +1,7 @@
 use crate::{error::MeridianError, state::*, trading};
 use anchor_lang::prelude::*;
 use meridian_engine::auction::{self, AuctionContext};
-use meridian_engine::band;
 use meridian_engine::events::EventQueue as Queue;
-use meridian_engine::units::Ticks;
 
 #[derive(Accounts)]
 pub struct ClearAuction<'info> {
@@ -78,18 +76,7 @@ pub fn process_clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleare
             let price = r.clearing.price;
             out = AuctionCleared { price: price.0, volume: r.clearing.volume.0, fills: r.fills };
             (m.last_clearing_price, m.last_clearing_volume, m.last_clearing_slot) = (price.0, out.volume, clock.slot);
-            m.volume_quote = m.volume_quote.saturating_add(r.notional);
-            // as for a continuous trade: without an oracle (and for an option's premium) the stable
-            // mark follows the clearing price, slowly
-            if !m.has_oracle() || m.is_option() {
-                let since = clock.unix_timestamp.saturating_sub(m.last_trade_ts);
-                let mark = band::stable_mark(Ticks(m.mark_price), price, since).0;
-                if mark != m.mark_price {
-                    m.mark_price = mark;
-                    m.refresh_band();
-                }
-            }
-            m.last_trade_ts = clock.unix_timestamp;
+            m.record_trade(Some(price), r.notional, clock.unix_timestamp);
         }
     }
     m.auction_pending = 0;
@@ -97,8 +84,7 @@ pub fn process_clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleare
     // for a whole period from now, so that whoever could not cancel during the wait can cancel
     // before it closes (the wait must not lock anyone into a second auction)
     if clock.slot >= m.auction_end_slot {
-        let period = m.auction_period_slots.max(1);
-        m.auction_end_slot = (clock.slot / period).saturating_add(1).saturating_mul(period);
+        m.auction_end_slot = m.auction_end_after(clock.slot);
     }
     if tradable {
         // what did not fill rested through a clearing: makers next time (an auction that could

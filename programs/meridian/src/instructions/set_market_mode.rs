@@ -31,7 +31,7 @@ pub fn process_set_market_mode(ctx: Context<SetMarketStatus>, mode: u8, period_s
     m.mode = mode;
     m.auction_pending = 0;
     m.auction_period_slots = if period_slots == 0 { DEFAULT_AUCTION_PERIOD_SLOTS } else { period_slots };
-    m.auction_end_slot = (slot / m.auction_period_slots).saturating_add(1).saturating_mul(m.auction_period_slots);
+    m.auction_end_slot = m.auction_end_after(slot);
     (m.auction_boundary_seq, m.auction_maker_seq) = (m.next_order_seq, m.next_order_seq);
     Ok(())
 }

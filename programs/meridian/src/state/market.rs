@@ -516,9 +516,32 @@ impl Market {
             self.auction_boundary_seq = self.next_order_seq;
             self.auction_pending = 1;
             self.auction_close_ts = now_ts;
-            let period = self.auction_period_slots.max(1);
-            self.auction_end_slot = (slot / period).saturating_add(1).saturating_mul(period);
+            self.auction_end_slot = self.auction_end_after(slot);
         }
+    }
+
+    /// The end of the auction period that `slot` falls in (periods are aligned to multiples of
+    /// their length): the first multiple of the period after `slot`.
+    pub fn auction_end_after(&self, slot: u64) -> u64 {
+        let period = self.auction_period_slots.max(1);
+        (slot / period).saturating_add(1).saturating_mul(period)
+    }
+
+    /// Records a trade for the mark and the statistics: without an oracle (and for an option's
+    /// premium) the stable mark follows the trade price slowly, so a wash trade cannot set it.
+    #[inline(always)]
+    pub fn record_trade(&mut self, price: Option<Ticks>, notional: u64, now_ts: i64) {
+        if !self.has_oracle() || self.is_option() {
+            if let Some(t) = price {
+                let mark = band::stable_mark(Ticks(self.mark_price), t, now_ts.saturating_sub(self.last_trade_ts)).0;
+                if mark != self.mark_price {
+                    self.mark_price = mark;
+                    self.refresh_band();
+                }
+            }
+        }
+        self.last_trade_ts = now_ts;
+        self.volume_quote = self.volume_quote.saturating_add(notional);
     }
 
     /// Batch: the order `seq` is in an auction that has closed (or whose period is over) and not
