@@ -1,18 +1,16 @@
 //! The SPL Token / Token-2022 pieces Meridian needs: program ids, associated token addresses, the
 //! base account and mint layouts (identical in both programs), and the few instructions the CLI,
-//! demo and tests use. Builders come from spl-token-2022's interface crate, which accepts either
-//! program id.
+//! demo and tests use. Token builders come from spl-token-2022's interface crate, which accepts
+//! either program id; associated token accounts (address and instruction) from
+//! `spl-associated-token-account-interface`.
 
-use anchor_lang::solana_program::system_program;
 pub use anchor_spl::token_2022::spl_token_2022;
-use solana_sdk::{
-    instruction::{AccountMeta, Instruction},
-    pubkey::Pubkey,
-};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
+use spl_associated_token_account_interface as ata;
 
 pub const TOKEN_PROGRAM_ID: Pubkey = anchor_spl::token::ID;
 pub const TOKEN_2022_PROGRAM_ID: Pubkey = anchor_spl::token_2022::ID;
-pub const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = solana_sdk::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+pub const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = ata::program::ID;
 /// Size of a token account without extensions, and of a mint without extensions.
 pub const ACCOUNT_LEN: usize = 165;
 pub const MINT_LEN: usize = 82;
@@ -23,29 +21,17 @@ pub fn is_token_program(id: &Pubkey) -> bool {
 
 /// The associated token account of `owner` for `mint` under `token_program`.
 pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[owner.as_ref(), token_program.as_ref(), mint.as_ref()], &ASSOCIATED_TOKEN_PROGRAM_ID)
-        .0
+    ata::address::get_associated_token_address_with_program_id(owner, mint, token_program)
 }
 
-/// Creates the associated token account if it does not exist yet (instruction 1, CreateIdempotent).
+/// Creates the associated token account if it does not exist yet (CreateIdempotent).
 pub fn create_associated_token_account_idempotent(
     payer: &Pubkey,
     owner: &Pubkey,
     mint: &Pubkey,
     token_program: &Pubkey,
 ) -> Instruction {
-    Instruction {
-        program_id: ASSOCIATED_TOKEN_PROGRAM_ID,
-        accounts: vec![
-            AccountMeta::new(*payer, true),
-            AccountMeta::new(associated_token_address(owner, mint, token_program), false),
-            AccountMeta::new_readonly(*owner, false),
-            AccountMeta::new_readonly(*mint, false),
-            AccountMeta::new_readonly(system_program::ID, false),
-            AccountMeta::new_readonly(*token_program, false),
-        ],
-        data: vec![1],
-    }
+    ata::instruction::create_associated_token_account_idempotent(payer, owner, mint, token_program)
 }
 
 /// The base fields of a token account (same layout in SPL Token and Token-2022).
@@ -106,4 +92,24 @@ pub fn create_mint(
 pub fn mint_to(token_program: &Pubkey, mint: &Pubkey, to: &Pubkey, authority: &Pubkey, amount: u64) -> Instruction {
     spl_token_2022::instruction::mint_to(token_program, mint, to, authority, &[], amount)
         .expect("token program id checked by caller")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn associated_token_accounts_follow_the_program_derivation() {
+        let (payer, owner, mint) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        for program in [TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID] {
+            let seeds = [owner.as_ref(), program.as_ref(), mint.as_ref()];
+            let expected = Pubkey::find_program_address(&seeds, &ASSOCIATED_TOKEN_PROGRAM_ID).0;
+            assert_eq!(associated_token_address(&owner, &mint, &program), expected);
+            let ix = create_associated_token_account_idempotent(&payer, &owner, &mint, &program);
+            assert_eq!((ix.program_id, ix.data.as_slice()), (ASSOCIATED_TOKEN_PROGRAM_ID, &[1u8][..]));
+            let keys: Vec<Pubkey> = ix.accounts.iter().map(|m| m.pubkey).collect();
+            assert_eq!(keys, [payer, expected, owner, mint, solana_sdk::pubkey!("11111111111111111111111111111111"), program]);
+            assert!(ix.accounts[0].is_signer && ix.accounts[0].is_writable && ix.accounts[1].is_writable);
+        }
+    }
 }
