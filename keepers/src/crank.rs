@@ -7,18 +7,18 @@
 //! that restarts, races another crank or works from a stale view can never apply an event twice:
 //! the worst case is a refused transaction (`NoEventsToConsume`), counted and ignored.
 
-use crate::{metrics::Metrics, Keeper};
+use crate::{backoff::Backoff, discovery::List, Keeper};
 use anyhow::Result;
 use futures_util::StreamExt;
 use meridian_sdk::{
     client::SdkError,
     ix::{self, MarketAccounts},
-    state::market_name,
+    state::{market_name, Market, MarketStatus},
     Pubkey,
 };
 use solana_sdk::{message::Message, signer::Signer};
-use std::{sync::Arc, time::Duration};
-use tokio::sync::Notify;
+use std::{collections::HashSet, sync::Arc, time::Duration};
+use tokio::sync::{watch, Notify};
 
 /// The compute-unit limit requested per transaction: what the program spends on `consume_events`
 /// (bench/cu.json: ~1,500 for the first event, ~700 per further event with a distinct maker) with
@@ -32,9 +32,6 @@ pub use meridian_sdk::budget::PACKET_DATA_SIZE;
 pub struct CrankConfig {
     pub max_events_per_tx: u16,
     pub poll: Duration,
-    pub priority_fee: u64,
-    /// Drain once and return (cron, tests).
-    pub once: bool,
 }
 
 /// How many of `makers` (one per event, oldest first) fit one transaction, and the distinct
@@ -66,76 +63,95 @@ pub fn plan_batch(
     (n, distinct)
 }
 
-/// Applies every pending event of one market. Returns the events applied.
-pub async fn drain(k: &Keeper, m: &MarketAccounts, name: &str, cfg: &CrankConfig, metrics: &Metrics) -> Result<u64> {
-    let labels = format!("market=\"{name}\"");
+/// How a drain ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// The queue was seen empty (or a stop was asked for) after applying this many events.
+    Applied(u64),
+    /// The market is closed: nothing more will come.
+    Closed,
+}
+
+/// Applies every pending event of one market; stops between transactions when the keeper is
+/// asked to stop. A failure (an RPC error, a refused transaction) is returned for the caller to
+/// back off; a race with another crank is not a failure.
+pub async fn drain(k: &Keeper, m: &MarketAccounts, name: &str, cfg: &CrankConfig) -> Result<Drained> {
+    let labels: &[(&str, &str)] = &[("market", name)];
+    let component = component(name);
     let mut applied = 0u64;
-    let mut failures = 0u32;
     loop {
+        if k.shutdown.is_set() {
+            return Ok(Drained::Applied(applied));
+        }
         let market = k.client.market(&m.market).await?;
-        if market.status == meridian_sdk::state::MarketStatus::Closed as u8 {
-            return Ok(applied); // its queue account is gone (it was empty)
+        if market.status == MarketStatus::Closed as u8 {
+            return Ok(Drained::Closed); // its queue account is gone (it was empty)
         }
         let (events, _) = k.client.events(&market).await?;
-        metrics.set("meridian_event_queue_length", "Events waiting for the crank (lag).", &labels, events.len() as f64);
+        k.metrics.set(
+            "meridian_event_queue_length",
+            "Events waiting for the crank (lag).",
+            labels,
+            events.len() as f64,
+        );
         if events.is_empty() {
-            return Ok(applied);
+            return Ok(Drained::Applied(applied));
         }
         let makers: Vec<Pubkey> = events.iter().map(|e| Pubkey::new_from_array(e.maker)).collect();
         let (n, accounts) = plan_batch(&k.payer.pubkey(), m, &k.reward_account, &makers, cfg.max_events_per_tx);
         let ix = ix::consume_events(m, &k.reward_account, n, &accounts);
         let units = CU_BASE + CU_PER_EVENT * n as u32;
-        metrics.add("meridian_crank_tx_sent_total", "consume_events transactions sent.", &labels, 1.0);
-        match k.client.send_with_budget(&[ix], &k.payer, &[], units, cfg.priority_fee).await {
+        k.metrics.add("meridian_crank_tx_sent_total", "consume_events transactions sent.", labels, 1.0);
+        match k.send(&[ix], units).await {
             Ok(sig) => {
                 applied += n as u64;
-                failures = 0;
-                metrics.add("meridian_events_consumed_total", "Events applied to makers' accounts.", &labels, n as f64);
+                k.metrics.add(
+                    "meridian_events_consumed_total",
+                    "Events applied to makers' accounts.",
+                    labels,
+                    n as f64,
+                );
+                k.metrics.health.progress(&component);
                 tracing::info!(market = name, events = n, %sig, "consumed events");
             }
             Err(e) if e.program_error_name() == Some("NoEventsToConsume") => {
                 // another crank got there first: the queue changed under us
-                metrics.add("meridian_crank_races_total", "Batches another crank applied first.", &labels, 1.0);
+                k.metrics.add("meridian_crank_races_total", "Batches another crank applied first.", labels, 1.0);
                 tracing::debug!(market = name, "raced by another crank");
             }
             Err(e) => {
-                failures += 1;
                 let reason = match &e {
                     SdkError::Program { failure, .. } => failure.name.clone(),
                     SdkError::Rpc(_) => "rpc".to_string(),
                     _ => "transaction".to_string(),
                 };
-                metrics.add(
+                k.metrics.add(
                     "meridian_crank_tx_failures_total",
                     "consume_events transactions that failed.",
-                    &format!("{labels},reason=\"{reason}\""),
+                    &[("market", name), ("reason", &reason)],
                     1.0,
                 );
-                let backoff = Duration::from_millis(200 * 2u64.pow(failures.min(5)));
-                tracing::warn!(market = name, error = %e, ?backoff, "consume_events failed; retrying");
-                if failures >= 8 {
-                    return Err(e.into());
-                }
-                tokio::time::sleep(backoff).await;
+                return Err(e.into());
             }
         }
     }
 }
 
+fn component(market: &str) -> String {
+    format!("crank {market}")
+}
+
 /// Wakes `notify` on every change of the queue account; reconnects with backoff.
-async fn watch(ws_url: String, queue: Pubkey, notify: Arc<Notify>, metrics: Arc<Metrics>, labels: String) {
-    let mut delay = Duration::from_millis(500);
+async fn watch_queue(k: Arc<Keeper>, queue: Pubkey, notify: Arc<Notify>, name: String) {
+    let labels: &[(&str, &str)] = &[("market", &name)];
+    let help = "1 while the websocket subscription is live.";
+    let mut failures = 0u32;
     loop {
-        match solana_pubsub_client::nonblocking::pubsub_client::PubsubClient::new(ws_url.as_str()).await {
+        match solana_pubsub_client::nonblocking::pubsub_client::PubsubClient::new(k.ws_url.as_str()).await {
             Ok(client) => match client.account_subscribe(&queue, None).await {
                 Ok((mut stream, _unsubscribe)) => {
-                    delay = Duration::from_millis(500);
-                    metrics.set(
-                        "meridian_crank_subscribed",
-                        "1 while the websocket subscription is live.",
-                        &labels,
-                        1.0,
-                    );
+                    failures = 0;
+                    k.metrics.set("meridian_crank_subscribed", help, labels, 1.0);
                     while stream.next().await.is_some() {
                         notify.notify_one();
                     }
@@ -144,45 +160,106 @@ async fn watch(ws_url: String, queue: Pubkey, notify: Arc<Notify>, metrics: Arc<
             },
             Err(e) => tracing::warn!(error = %e, "websocket connect failed; polling meanwhile"),
         }
-        metrics.set("meridian_crank_subscribed", "1 while the websocket subscription is live.", &labels, 0.0);
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
+        k.metrics.set("meridian_crank_subscribed", help, labels, 0.0);
+        failures = failures.saturating_add(1);
+        if !k.shutdown.sleep(Backoff::RPC.next(failures)).await {
+            return;
+        }
     }
 }
 
-/// Runs the crank for `markets` until stopped (or once, with `cfg.once`).
-pub async fn run(
-    k: Arc<Keeper>,
-    markets: Vec<(Pubkey, meridian_sdk::state::Market)>,
-    cfg: CrankConfig,
-    metrics: Arc<Metrics>,
-) -> Result<()> {
+/// One market's crank until it closes or the keeper stops: drains on every queue change and every
+/// `poll`, backing off after failures. Returns the market's address.
+async fn crank_market(k: Arc<Keeper>, address: Pubkey, market: Market, cfg: CrankConfig) -> Pubkey {
+    let m = MarketAccounts::of(address, &market);
+    let name = market_name(&market);
+    let component = component(&name);
+    k.metrics.health.watch(&component);
+    let notify = Arc::new(Notify::new());
+    let watcher = tokio::spawn(watch_queue(k.clone(), m.event_queue, notify.clone(), name.clone()));
+    let mut failures = 0u32;
+    tracing::info!(market = %name, %address, "cranking");
+    loop {
+        let wait = match drain(&k, &m, &name, &cfg).await {
+            Ok(Drained::Closed) => {
+                tracing::info!(market = %name, "market closed; its crank stops");
+                k.metrics.remove_gauge("meridian_event_queue_length", &[("market", &name)]);
+                break;
+            }
+            Ok(Drained::Applied(_)) => {
+                failures = 0;
+                k.metrics.health.progress(&component);
+                cfg.poll
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                k.rpc_failure("crank", &e);
+                let wait = Backoff::RPC.next(failures);
+                tracing::warn!(market = %name, error = %e, failures, ?wait, "crank round failed; retrying");
+                wait
+            }
+        };
+        if k.shutdown.is_set() {
+            break;
+        }
+        tokio::select! {
+            _ = notify.notified(), if failures == 0 => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = k.shutdown.wait() => break,
+        }
+    }
+    watcher.abort();
+    k.metrics.health.forget(&component);
+    address
+}
+
+/// Drains every market of `markets` once (`--once`); the first failure is returned.
+pub async fn run_once(k: Arc<Keeper>, markets: List<Market>, cfg: CrankConfig) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (address, market) in markets {
-        let (k, cfg, metrics) = (k.clone(), cfg.clone(), metrics.clone());
-        let m = MarketAccounts::of(address, &market);
-        let name = market_name(&market);
-        tasks.spawn(async move {
-            if cfg.once {
-                return drain(&k, &m, &name, &cfg, &metrics).await.map(|_| ());
-            }
-            let notify = Arc::new(Notify::new());
-            let labels = format!("market=\"{name}\"");
-            tokio::spawn(watch(k.ws_url.clone(), m.event_queue, notify.clone(), metrics.clone(), labels));
-            loop {
-                if let Err(e) = drain(&k, &m, &name, &cfg, &metrics).await {
-                    tracing::error!(market = %name, error = %e, "crank round failed");
-                }
-                tokio::select! {
-                    _ = notify.notified() => {}
-                    _ = tokio::time::sleep(cfg.poll) => {}
-                }
-            }
-        });
+    for (address, market) in markets.iter() {
+        let (k, cfg) = (k.clone(), cfg.clone());
+        let m = MarketAccounts::of(*address, market);
+        let name = market_name(market);
+        tasks.spawn(async move { drain(&k, &m, &name, &cfg).await.map(|_| ()) });
     }
     while let Some(r) = tasks.join_next().await {
         r??;
     }
+    Ok(())
+}
+
+/// Cranks every market of `markets` (a discovered list, or a fixed one) until stopped: a task per
+/// market, started as markets appear. On a stop, each task finishes the transaction it has in
+/// flight, then this returns.
+pub async fn run(k: Arc<Keeper>, mut markets: watch::Receiver<List<Market>>, cfg: CrankConfig) -> Result<()> {
+    let mut started: HashSet<Pubkey> = HashSet::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut listening = true;
+    loop {
+        if listening {
+            let list = markets.borrow_and_update().clone();
+            for (address, market) in list.iter() {
+                if market.status != MarketStatus::Closed as u8 && started.insert(*address) {
+                    tasks.spawn(crank_market(k.clone(), *address, *market, cfg.clone()));
+                }
+            }
+        }
+        tokio::select! {
+            changed = markets.changed(), if listening => listening = changed.is_ok(),
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "a market's crank task ended abnormally");
+                }
+            }
+            _ = k.shutdown.wait() => break,
+        }
+        if !listening && tasks.is_empty() {
+            tracing::info!("every market given is closed");
+            return Ok(());
+        }
+    }
+    tracing::info!(markets = tasks.len(), "stopping: letting the transactions in flight land");
+    while tasks.join_next().await.is_some() {}
     Ok(())
 }
 

@@ -11,7 +11,7 @@
 //! with an attempt in flight is not attempted again until that one lands or fails. Earnings (stage
 //! 1 fees, stage 2 discount shares) go to the liquidator's margin account.
 
-use crate::{metrics::Metrics, Keeper};
+use crate::{backoff::Backoff, metrics::Metrics, Keeper};
 use anyhow::{anyhow, Result};
 use futures_util::StreamExt;
 use meridian_sdk::{
@@ -37,9 +37,6 @@ use tokio::sync::Notify;
 pub struct LiquidateConfig {
     /// Re-evaluate at least this often without notifications.
     pub poll: Duration,
-    /// Reload every account (getProgramAccounts) this often: subscriptions can miss updates.
-    pub rescan: Duration,
-    pub priority_fee: u64,
     /// Most liquidations in flight at once (largest shortfall first).
     pub max_per_round: usize,
     /// The liquidator's margin account (takes positions, earns the fees).
@@ -82,6 +79,8 @@ struct Shared {
     blockhash: Mutex<Option<(Hash, Instant)>>,
     earned_total: AtomicU64,
     decimals: u8,
+    /// Attempts running (a stop waits for them).
+    in_flight: AtomicU64,
     /// Closing orders go one at a time: each reads its fill from the account's `last_placement`,
     /// which the next placement overwrites (they are off the latency path).
     closing: tokio::sync::Mutex<()>,
@@ -104,8 +103,14 @@ const LAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// A closing order: the margin check of up to 16 positions (~24k) and up to 64 makers filled.
 const CLOSE_COMPUTE_UNITS: u32 = 120_000;
 
-pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) -> Result<()> {
-    let exchange = k.client.exchange(&k.exchange).await?;
+/// The component name of the ranking loop (`/health`).
+pub const COMPONENT: &str = "liquidator";
+
+pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig) -> Result<()> {
+    let metrics = k.metrics.clone();
+    let Some(exchange) = k.retry("read the exchange", || k.client.exchange(&k.exchange)).await? else {
+        return Ok(());
+    };
     let fast = Client::new(k.client.rpc().url(), CommitmentConfig::processed());
     let s = Arc::new(Shared {
         k: k.clone(),
@@ -119,38 +124,65 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
         blockhash: Mutex::new(None),
         earned_total: AtomicU64::new(0),
         decimals: exchange.collateral_decimals,
+        in_flight: AtomicU64::new(0),
         closing: tokio::sync::Mutex::new(()),
     });
     if !cfg.once {
         tokio::spawn(subscribe::<MarginAccount>(s.clone(), MarginAccount::SPACE));
         tokio::spawn(subscribe::<Market>(s.clone(), Market::SPACE));
     }
+    metrics.health.watch(COMPONENT);
     let mut last_scan: Option<Instant> = None;
+    let mut failures = 0u32;
     loop {
-        // an RPC failure here is retried after --poll-ms (the view and the attempts in flight stay)
-        if last_scan.is_none_or(|t| t.elapsed() >= cfg.rescan) {
+        if k.shutdown.is_set() {
+            let waiting = s.in_flight.load(Ordering::Relaxed);
+            tracing::info!(in_flight = waiting, "stopping: letting the liquidations in flight land");
+            let deadline = Instant::now() + LAND_TIMEOUT + Duration::from_secs(10);
+            while s.in_flight.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return Ok(());
+        }
+        // an RPC failure here is retried with backoff (the view and the attempts in flight stay)
+        if last_scan.is_none_or(|t| t.elapsed() >= k.rescan) {
             let started = Instant::now();
             match tokio::try_join!(s.fast.margin_accounts(&k.exchange, None), s.fast.markets(&k.exchange)) {
                 Ok((accounts, markets)) => {
                     let mut v = s.view.lock().unwrap();
                     v.accounts = accounts.into_iter().collect();
                     v.markets = markets.into_iter().map(|(_, m)| (m.index, m)).collect();
-                    metrics.set("meridian_liquidator_scan_seconds", "Duration of the last full account scan.", "", started.elapsed().as_secs_f64());
+                    metrics.set("meridian_liquidator_scan_seconds", "Duration of the last full account scan.", &[], started.elapsed().as_secs_f64());
                     last_scan = Some(Instant::now());
                 }
-                Err(e) if last_scan.is_some() => tracing::warn!(error = %e, "rescan failed; keeping the subscribed view"),
                 Err(e) => {
-                    tracing::warn!(error = %e, "initial scan failed; retrying");
-                    tokio::time::sleep(cfg.poll).await;
-                    continue;
+                    failures = failures.saturating_add(1);
+                    k.rpc_failure("scan", &e);
+                    let wait = Backoff::RPC.next(failures);
+                    if last_scan.is_some() {
+                        // keep the subscribed view; the next rescan is after the backoff
+                        tracing::warn!(error = %e, ?wait, "rescan failed; keeping the subscribed view");
+                        last_scan = Some(Instant::now().checked_sub(k.rescan.saturating_sub(wait)).unwrap_or_else(Instant::now));
+                    } else {
+                        tracing::warn!(error = %e, ?wait, "initial scan failed; retrying");
+                        k.shutdown.sleep(wait).await;
+                        continue;
+                    }
                 }
             }
         }
         let slot = match s.fast.rpc().get_slot().await {
-            Ok(slot) => slot,
+            Ok(slot) => {
+                failures = 0;
+                metrics.health.progress(COMPONENT);
+                slot
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "getSlot failed; retrying");
-                tokio::time::sleep(cfg.poll).await;
+                failures = failures.saturating_add(1);
+                k.rpc_failure("get slot", &e);
+                let wait = Backoff::RPC.next(failures).max(cfg.poll);
+                tracing::warn!(error = %e, ?wait, "getSlot failed; retrying");
+                k.shutdown.sleep(wait).await;
                 continue;
             }
         };
@@ -163,9 +195,9 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
             s.track_episodes(&ranked, &v);
             (ranked, accounts.len(), rate)
         };
-        metrics.set("meridian_liquidator_accounts_tracked", "Margin accounts whose health is tracked.", "", tracked as f64);
-        metrics.set("meridian_liquidator_accounts_liquidatable", "Accounts below maintenance that can be acted on now.", "", candidates.len() as f64);
-        metrics.set("meridian_liquidator_health_evaluations_per_second", "Accounts evaluated per second in the last ranking.", "", rate);
+        metrics.set("meridian_liquidator_accounts_tracked", "Margin accounts whose health is tracked.", &[], tracked as f64);
+        metrics.set("meridian_liquidator_accounts_liquidatable", "Accounts below maintenance that can be acted on now.", &[], candidates.len() as f64);
+        metrics.set("meridian_liquidator_health_evaluations_per_second", "Accounts evaluated per second in the last ranking.", &[], rate);
         let now = Instant::now();
         let in_flight = {
             let mut hold = s.hold.lock().unwrap();
@@ -178,6 +210,7 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
                 hold.insert(c.address, now + LAND_TIMEOUT + Duration::from_secs(5));
                 started += 1;
                 let push_slot = s.episodes.lock().unwrap().get(&c.address).filter(|e| !e.measured).map(|e| e.push_slot);
+                s.in_flight.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(attempt_and_report(s.clone(), *c, push_slot));
             }
             hold.len()
@@ -189,6 +222,7 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig, metrics: Arc<Metrics>) ->
         tokio::select! {
             _ = s.notify.notified() => {}
             _ = tokio::time::sleep(cfg.poll) => {}
+            _ = k.shutdown.wait() => {}
         }
     }
 }
@@ -234,21 +268,27 @@ impl Shared {
 async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>) {
     let stage = c.stage.name();
     let m = &s.metrics;
-    m.add("meridian_liquidator_attempts_total", "Liquidations attempted.", &format!("stage=\"{stage}\""), 1.0);
+    let stage_label: &[(&str, &str)] = &[("stage", stage)];
+    m.add("meridian_liquidator_attempts_total", "Liquidations attempted.", stage_label, 1.0);
     let result = attempt(&s, &c).await;
     let retry_after = match &result {
         Ok(Outcome::Landed { earned, lots, slot, long }) => {
             let total = s.earned_total.fetch_add(*earned, Ordering::Relaxed) + earned;
-            m.add("meridian_liquidator_wins_total", "Liquidations landed.", &format!("stage=\"{stage}\""), 1.0);
-            m.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", "", *earned as f64);
+            m.add("meridian_liquidator_wins_total", "Liquidations landed.", stage_label, 1.0);
+            m.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", &[], *earned as f64);
             let latency = push_slot.filter(|p| *p > 0).map(|p| slot.saturating_sub(p));
             if let Some(e) = s.episodes.lock().unwrap().get_mut(&c.address) {
                 e.measured = true;
             }
             if let Some(l) = latency {
-                m.set("meridian_liquidator_latency_slots", "Slots from the oracle push that made an account liquidatable to its first landed liquidation (last one).", "", l as f64);
-                m.add("meridian_liquidator_latency_slots_sum", "Sum of those latencies.", "", l as f64);
-                m.add("meridian_liquidator_latency_slots_count", "Liquidations whose latency was measured.", "", 1.0);
+                m.observe(
+                    "meridian_liquidator_latency_slots",
+                    "Slots from the oracle push that made an account liquidatable to its first landed liquidation.",
+                    &[],
+                    crate::metrics::SLOT_BUCKETS,
+                    l as f64,
+                );
+                m.set("meridian_liquidator_latency_slots_last", "The last of those latencies, slots.", &[], l as f64);
             }
             tracing::info!(account = %c.address, stage, lots, earned, earned_total = total, slot, latency_slots = ?latency, shortfall = %c.shortfall, "liquidation landed");
             if let (Some(bps), Stage::TakePosition { market, .. }, true) = (s.cfg.close_slippage_bps, c.stage, *lots > 0) {
@@ -257,12 +297,12 @@ async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>
             Duration::ZERO
         }
         Ok(Outcome::Raced(reason)) => {
-            m.add("meridian_liquidator_races_lost_total", "Attempts another liquidator or the market made moot.", &format!("stage=\"{stage}\""), 1.0);
+            m.add("meridian_liquidator_races_lost_total", "Attempts another liquidator or the market made moot.", stage_label, 1.0);
             tracing::info!(account = %c.address, stage, reason, "nothing to do any more");
             Duration::ZERO
         }
         Err(e) => {
-            m.add("meridian_liquidator_errors_total", "Attempts that failed for another reason.", &format!("stage=\"{stage}\""), 1.0);
+            m.add("meridian_liquidator_errors_total", "Attempts that failed for another reason.", stage_label, 1.0);
             tracing::error!(account = %c.address, stage, error = %e, "liquidation failed");
             s.cfg.poll
         }
@@ -271,6 +311,7 @@ async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>
     s.refresh(&c.address).await;
     s.refresh(&s.cfg.account).await;
     s.hold.lock().unwrap().insert(c.address, Instant::now() + retry_after);
+    s.in_flight.fetch_sub(1, Ordering::Relaxed);
     s.notify.notify_one();
 }
 
@@ -290,7 +331,8 @@ async fn attempt(s: &Shared, c: &Candidate) -> Result<Outcome> {
     let k = &s.k;
     let ix = liquidation::instruction(&k.exchange, c.stage, (&c.address, &liquidatee), (&s.cfg.account, &ours), &k.payer.pubkey(), &markets)
         .ok_or_else(|| anyhow!("market {} unknown", c.stage.market()))?;
-    let mut ixs = meridian_sdk::budget::instructions(c.stage.compute_units(), s.cfg.priority_fee);
+    let fee = k.priority_fee(std::slice::from_ref(&ix)).await;
+    let mut ixs = meridian_sdk::budget::instructions(c.stage.compute_units(), fee);
     ixs.push(ix);
     let tx = Transaction::new_signed_with_payer(&ixs, Some(&k.payer.pubkey()), &[&k.payer], s.blockhash().await?);
     let sim = s.fast.rpc().simulate_transaction(&tx).await?.value;
@@ -311,12 +353,14 @@ async fn attempt(s: &Shared, c: &Candidate) -> Result<Outcome> {
             .unwrap_or(0),
         _ => 0,
     };
+    let sent = Instant::now();
     let signature = s.fast.send_unconfirmed(&tx).await?;
     let (slot, failure) = s
         .fast
         .landed(&signature, Duration::from_millis(50), LAND_TIMEOUT)
         .await?
         .ok_or_else(|| anyhow!("{signature} not seen within {LAND_TIMEOUT:?}"))?;
+    k.record_tx(failure.as_ref(), sent.elapsed());
     if let Some(e) = failure {
         return match e.program_error_name() {
             Some(name) if RACE_ERRORS.contains(&name) => Ok(Outcome::Raced(name.to_string())),
@@ -333,7 +377,7 @@ async fn attempt(s: &Shared, c: &Candidate) -> Result<Outcome> {
 /// stays. Failures are counted and logged: the position is the liquidator's either way.
 async fn close_taken(s: &Shared, market: u16, long: bool, lots: u64, bps: u32) {
     let m = &s.metrics;
-    m.add("meridian_liquidator_close_attempts_total", "Orders sent to close positions taken over.", "", 1.0);
+    m.add("meridian_liquidator_close_attempts_total", "Orders sent to close positions taken over.", &[], 1.0);
     let result: Result<u64> = async {
         let _one_at_a_time = s.closing.lock().await;
         let k = &s.k;
@@ -343,17 +387,21 @@ async fn close_taken(s: &Shared, market: u16, long: bool, lots: u64, bps: u32) {
         let args = liquidation::close_order(&market_state, long, lots, bps);
         let health = meridian_sdk::ix::health_markets(&k.exchange, &ours, Some(market));
         let ix = meridian_sdk::ix::place_order(&meridian_sdk::ix::MarketAccounts::of(address, &market_state), &s.cfg.account, &k.payer.pubkey(), args, &health);
-        s.fast.send_with_budget(&[ix], &k.payer, &[], CLOSE_COMPUTE_UNITS, s.cfg.priority_fee).await?;
+        let fee = k.priority_fee(std::slice::from_ref(&ix)).await;
+        let sent = Instant::now();
+        let result = s.fast.send_with_budget(&[ix], &k.payer, &[], CLOSE_COMPUTE_UNITS, fee).await;
+        k.record_tx(result.as_ref().err(), sent.elapsed());
+        result?;
         Ok(s.fast.margin_account(&s.cfg.account).await?.last_placement.filled_lots)
     }
     .await;
     match result {
         Ok(filled) => {
-            m.add("meridian_liquidator_closed_lots_total", "Lots of taken-over positions closed on the book.", "", filled as f64);
+            m.add("meridian_liquidator_closed_lots_total", "Lots of taken-over positions closed on the book.", &[], filled as f64);
             tracing::info!(market, lots, filled, slippage_bps = bps, "closed on the book");
         }
         Err(e) => {
-            m.add("meridian_liquidator_close_errors_total", "Closing orders that failed.", "", 1.0);
+            m.add("meridian_liquidator_close_errors_total", "Closing orders that failed.", &[], 1.0);
             tracing::warn!(market, lots, error = %e, "closing order failed; the position stays");
         }
     }
@@ -370,15 +418,16 @@ async fn subscribe<T: ZeroCopyAccount + Send + 'static>(s: Arc<Shared>, space: u
 where
     View: Apply<T>,
 {
-    let labels = format!("accounts=\"{}\"", std::any::type_name::<T>().rsplit("::").next().unwrap_or("?"));
-    let mut delay = Duration::from_millis(500);
+    let kind = std::any::type_name::<T>().rsplit("::").next().unwrap_or("?");
+    let labels: &[(&str, &str)] = &[("accounts", kind)];
+    let mut failures = 0u32;
     loop {
         let config = program_accounts_config::<T>(space, &s.k.exchange, CommitmentConfig::processed());
         match solana_pubsub_client::nonblocking::pubsub_client::PubsubClient::new(s.k.ws_url.as_str()).await {
             Ok(client) => match client.program_subscribe(&meridian_sdk::PROGRAM_ID, Some(config)).await {
                 Ok((mut stream, _unsubscribe)) => {
-                    delay = Duration::from_millis(500);
-                    s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", &labels, 1.0);
+                    failures = 0;
+                    s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", labels, 1.0);
                     while let Some(update) = stream.next().await {
                         let (Ok(address), Some(data)) = (update.value.pubkey.parse::<Pubkey>(), update.value.account.data.decode()) else {
                             continue;
@@ -393,9 +442,11 @@ where
             },
             Err(e) => tracing::warn!(error = %e, "websocket connect failed; polling meanwhile"),
         }
-        s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", &labels, 0.0);
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
+        s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", labels, 0.0);
+        failures = failures.saturating_add(1);
+        if !s.k.shutdown.sleep(Backoff::RPC.next(failures)).await {
+            return;
+        }
     }
 }
 

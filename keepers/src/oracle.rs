@@ -7,17 +7,18 @@
 //! another keeper beat to a newer update fails with `OracleSourceReplayed`: counted as a race, not
 //! an error.
 
-use crate::{metrics::Metrics, Keeper};
+use crate::{backoff::Backoff, discovery::List, metrics::Metrics, Keeper};
 use anyhow::Result;
 use meridian_sdk::{
     client::SdkError,
     engine::oracle::Outcome,
     ix,
     oracle::{predict, status_name, OracleStatus},
-    state::{market_name_bytes, OracleAggregate},
+    state::{market_name_bytes, Market, OracleAggregate},
     Pubkey,
 };
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
+use tokio::sync::watch;
 
 /// Compute units requested per refresh: bench/cu.json measures 7,400-8,600 for 3 sources (the
 /// latter after a 3x move); this leaves room for a fourth source. Each market the price is pushed
@@ -50,7 +51,6 @@ pub struct OracleConfig {
     pub heartbeat_secs: i64,
     /// Refresh when the predicted price is this far from the stored one.
     pub move_bps: u64,
-    pub priority_fee: u64,
     /// Refresh each oracle once (when a source has something new) and return.
     pub once: bool,
 }
@@ -89,30 +89,42 @@ pub fn due(
     }
 }
 
-/// One look at one oracle; refreshes it when due. Returns whether a refresh landed.
-pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Metrics) -> Result<bool> {
+/// One look at one oracle; refreshes it when due. Returns whether a refresh landed. `markets`:
+/// the exchange's markets as last listed (those this oracle prices are read again now).
+pub async fn tick(k: &Keeper, address: &Pubkey, markets: &List<Market>, cfg: &OracleConfig) -> Result<bool> {
+    let metrics = &*k.metrics;
     let o = k.client.oracle(address).await?;
     let name = market_name_bytes(&o.name);
-    let labels = format!("oracle=\"{name}\"");
-    publish_gauges(&o, &labels, metrics);
+    let labels: &[(&str, &str)] = &[("oracle", &name)];
+    publish_gauges(&o, labels, metrics);
     let sources = match k.client.oracle_sources(&o).await {
         Ok(s) => s,
         Err(e) => {
-            metrics.add("meridian_oracle_source_missing_total", "Polls where a source had no account.", &labels, 1.0);
+            metrics.add("meridian_oracle_source_missing_total", "Polls where a source had no account.", labels, 1.0);
             tracing::warn!(oracle = %name, error = %e, "cannot assemble the sources");
             return Ok(false);
         }
     };
     let clock = k.client.clock().await?;
+    metrics.set(
+        "meridian_oracle_age_seconds",
+        "Seconds since the aggregate's price was published.",
+        labels,
+        (clock.unix_timestamp - o.price_ts) as f64,
+    );
     let readings: Vec<_> = sources.iter().map(|(_, r)| *r).collect();
     let something_new = readings
         .iter()
         .zip(&o.sources)
         .any(|(r, s)| r.publish_ts > s.last_publish_ts || r.slot > s.last_slot || s.last_fault != 0);
     let (outcome, _) = predict(&o, &readings, clock.slot, clock.unix_timestamp);
-    // a settled or closed dated market's value no longer depends on the oracle
-    let mut priced = k.client.markets_priced_by(&k.exchange, address).await?;
-    priced.retain(|(_, m)| !m.is_settled() && m.status != meridian_sdk::state::MarketStatus::Closed as u8);
+    // the markets this oracle prices, as they are now; a settled or closed dated market's value no
+    // longer depends on the oracle
+    let linked: Vec<Pubkey> = markets.iter().filter(|(_, m)| m.oracle == *address).map(|(a, _)| *a).collect();
+    let mut priced = k.read_markets(&linked).await?;
+    priced.retain(|(_, m)| {
+        m.oracle == *address && !m.is_settled() && m.status != meridian_sdk::state::MarketStatus::Closed as u8
+    });
     let markets_behind = priced.iter().any(|(_, m)| {
         m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot)
     });
@@ -125,24 +137,24 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
     };
     let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
     let refresh = ix::refresh_oracle(address, &accounts, &markets);
-    metrics.add("meridian_oracle_refresh_sent_total", "refresh_oracle transactions sent.", &labels, 1.0);
-    match k.client.send_with_budget(&[refresh], &k.payer, &[], budget, cfg.priority_fee).await {
+    metrics.add("meridian_oracle_refresh_sent_total", "refresh_oracle transactions sent.", labels, 1.0);
+    match k.send(&[refresh], budget).await {
         Ok(sig) => {
             // more option markets than one transaction revalues: the same readings again
             for (markets, budget) in batches {
                 let more = ix::refresh_oracle(address, &accounts, &markets);
-                if let Err(e) = k.client.send_with_budget(&[more], &k.payer, &[], budget, cfg.priority_fee).await {
+                if let Err(e) = k.send(&[more], budget).await {
                     tracing::warn!(oracle = %name, error = %e, "option revaluation batch failed");
                 }
             }
-            metrics.add("meridian_oracle_refreshes_total", "refresh_oracle transactions landed.", &labels, 1.0);
+            metrics.add("meridian_oracle_refreshes_total", "refresh_oracle transactions landed.", labels, 1.0);
             let after = k.client.oracle(address).await?;
-            publish_gauges(&after, &labels, metrics);
+            publish_gauges(&after, labels, metrics);
             tracing::info!(oracle = %name, reason, price = after.price, status = status_name(after.status()), %sig, "refreshed");
             Ok(true)
         }
         Err(e) if e.program_error_name() == Some("OracleSourceReplayed") => {
-            metrics.add("meridian_oracle_races_total", "Refreshes another keeper landed first.", &labels, 1.0);
+            metrics.add("meridian_oracle_races_total", "Refreshes another keeper landed first.", labels, 1.0);
             tracing::debug!(oracle = %name, "raced by another keeper");
             Ok(false)
         }
@@ -155,7 +167,7 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
             metrics.add(
                 "meridian_oracle_refresh_failures_total",
                 "refresh_oracle transactions that failed.",
-                &format!("{labels},reason=\"{reason}\""),
+                &[("oracle", &name), ("reason", &reason)],
                 1.0,
             );
             Err(e.into())
@@ -163,41 +175,104 @@ pub async fn tick(k: &Keeper, address: &Pubkey, cfg: &OracleConfig, metrics: &Me
     }
 }
 
-fn publish_gauges(o: &OracleAggregate, labels: &str, metrics: &Metrics) {
+fn publish_gauges(o: &OracleAggregate, labels: &[(&str, &str)], metrics: &Metrics) {
     let scale = 1e12;
     metrics.set("meridian_oracle_price", "Aggregate price (quote per unit).", labels, o.price as f64 / scale);
     metrics.set("meridian_oracle_confidence", "Aggregate confidence (quote per unit).", labels, o.conf as f64 / scale);
-    metrics.set("meridian_oracle_status", "0 uninitialized, 1 valid, 2 divergent, 3 too few sources.", labels, o.status as f64);
-    metrics.set("meridian_oracle_realized_vol", "EWMA realized volatility (annualized).", labels, o.realized_vol as f64 / scale);
+    metrics.set(
+        "meridian_oracle_status",
+        "0 uninitialized, 1 valid, 2 divergent, 3 too few sources.",
+        labels,
+        o.status as f64,
+    );
+    metrics.set(
+        "meridian_oracle_realized_vol",
+        "EWMA realized volatility (annualized).",
+        labels,
+        o.realized_vol as f64 / scale,
+    );
 }
 
-/// Runs the role for `oracles` until stopped (or once).
-pub async fn run(k: Arc<Keeper>, oracles: Vec<Pubkey>, cfg: OracleConfig, metrics: Arc<Metrics>) -> Result<()> {
+/// One oracle's loop until the keeper stops: a tick every `poll`, backing off (up to 30 s) after
+/// failures. Healthy while ticks succeed: a refresh that keeps failing makes `/health` fail; sources
+/// that publish nothing new do not (the keeper is not behind, the sources are:
+/// `meridian_oracle_age_seconds` shows it).
+async fn follow(
+    k: Arc<Keeper>,
+    address: Pubkey,
+    name: String,
+    markets: watch::Receiver<List<Market>>,
+    cfg: OracleConfig,
+) {
+    let component = format!("oracle {name}");
+    k.metrics.health.watch(&component);
+    tracing::info!(oracle = %name, %address, "following");
+    let mut failures = 0u32;
+    loop {
+        let list = markets.borrow().clone();
+        match tick(&k, &address, &list, &cfg).await {
+            Ok(_) => {
+                failures = 0;
+                k.metrics.health.progress(&component);
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                k.rpc_failure("oracle", &e);
+                tracing::warn!(oracle = %name, error = %e, failures, "oracle round failed");
+            }
+        }
+        let wait = if failures == 0 { cfg.poll } else { cfg.poll.max(Backoff::RPC.next(failures)) };
+        if !k.shutdown.sleep(wait.min(Backoff::RPC.max)).await {
+            break;
+        }
+    }
+    k.metrics.health.forget(&component);
+}
+
+/// Refreshes each oracle of `oracles` once if it has news (`--once`); the first failure is returned.
+pub async fn run_once(
+    k: Arc<Keeper>,
+    oracles: List<OracleAggregate>,
+    markets: List<Market>,
+    cfg: OracleConfig,
+) -> Result<()> {
+    for (address, _) in oracles.iter() {
+        tick(&k, address, &markets, &cfg).await?;
+    }
+    Ok(())
+}
+
+/// Follows every oracle of `oracles` (discovered or fixed) until stopped, a task each, started as
+/// oracles appear. On a stop each finishes what it has in flight.
+pub async fn run(
+    k: Arc<Keeper>,
+    mut oracles: watch::Receiver<List<OracleAggregate>>,
+    markets: watch::Receiver<List<Market>>,
+    cfg: OracleConfig,
+) -> Result<()> {
+    let mut started: HashSet<Pubkey> = HashSet::new();
     let mut tasks = tokio::task::JoinSet::new();
-    for address in oracles {
-        let (k, cfg, metrics) = (k.clone(), cfg.clone(), metrics.clone());
-        tasks.spawn(async move {
-            if cfg.once {
-                return tick(&k, &address, &cfg, &metrics).await.map(|_| ());
-            }
-            let mut failures = 0u32;
-            loop {
-                match tick(&k, &address, &cfg, &metrics).await {
-                    Ok(_) => failures = 0,
-                    Err(e) => {
-                        failures += 1;
-                        tracing::warn!(oracle = %address, error = %e, "oracle round failed");
-                    }
+    let mut listening = true;
+    loop {
+        if listening {
+            let list = oracles.borrow_and_update().clone();
+            for (address, o) in list.iter() {
+                if started.insert(*address) {
+                    tasks.spawn(follow(k.clone(), *address, market_name_bytes(&o.name), markets.clone(), cfg.clone()));
                 }
-                // back off on repeated failures, never beyond 30 s
-                let wait = if failures == 0 { cfg.poll } else { cfg.poll * 2u32.pow(failures.min(5)) };
-                tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
             }
-        });
+        }
+        tokio::select! {
+            changed = oracles.changed(), if listening => listening = changed.is_ok(),
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "an oracle's task ended abnormally");
+                }
+            }
+            _ = k.shutdown.wait() => break,
+        }
     }
-    while let Some(r) = tasks.join_next().await {
-        r??;
-    }
+    while tasks.join_next().await.is_some() {}
     Ok(())
 }
 
@@ -230,7 +305,7 @@ mod tests {
 
     #[test]
     fn refreshes_only_when_due() {
-        let cfg = OracleConfig { poll: Duration::ZERO, heartbeat_secs: 10, move_bps: 10, priority_fee: 0, once: false };
+        let cfg = OracleConfig { poll: Duration::ZERO, heartbeat_secs: 10, move_bps: 10, once: false };
         let o = aggregate(1_000_000, 100, 1);
         let at = |p: u64| Outcome::Valid(Quote { price: p, conf: 0 });
         assert_eq!(due(&o, &at(1_001_000), false, false, 200, &cfg), None, "nothing new published");

@@ -9,7 +9,7 @@
 //!
 //! many accounts per transaction. It also reports the next expiries (seconds left per market).
 
-use crate::{metrics::Metrics, Keeper};
+use crate::{backoff::Backoff, Keeper};
 use anyhow::Result;
 use meridian_sdk::{
     ix::{self, MarketAccounts},
@@ -31,7 +31,6 @@ pub struct SettleConfig {
     pub interval: Duration,
     /// Most accounts per transaction (the packet fits about 30).
     pub batch: usize,
-    pub priority_fee: u64,
     pub once: bool,
     /// Close settled markets (the keeper's key must be the exchange admin).
     pub close_markets: bool,
@@ -66,7 +65,8 @@ pub fn candidates(accounts: &[(Pubkey, MarginAccount)], markets: &BTreeMap<u16, 
 }
 
 /// One round over every market; returns how many accounts were settled.
-pub async fn round(k: &Keeper, cfg: &SettleConfig, metrics: &Metrics) -> Result<usize> {
+pub async fn round(k: &Keeper, cfg: &SettleConfig) -> Result<usize> {
+    let metrics = &*k.metrics;
     let accounts = k.client.margin_accounts(&k.exchange, None).await?;
     let markets: Vec<(Pubkey, Market)> = k.client.markets(&k.exchange).await?;
     let by_index: BTreeMap<u16, Market> = markets.iter().map(|(_, m)| (m.index, *m)).collect();
@@ -74,29 +74,36 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig, metrics: &Metrics) -> Result<
     let mut settled = 0;
     let mut awaiting = 0;
     for (address, m) in &markets {
-        let labels = format!("market=\"{}\"", market_name(m));
+        if k.shutdown.is_set() {
+            break;
+        }
+        let name = market_name(m);
+        let labels: &[(&str, &str)] = &[("market", &name)];
         if m.is_dated() && m.status != MarketStatus::Closed as u8 {
             let left = m.expiry_ts.saturating_sub(clock.unix_timestamp);
-            metrics.set("meridian_expiry_seconds_left", "Seconds until the dated market expires (negative: past).", &labels, left as f64);
+            metrics.set("meridian_expiry_seconds_left", "Seconds until the dated market expires (negative: past).", labels, left as f64);
         }
         if m.is_expired(clock.unix_timestamp) && (m.holds_base() || !m.is_settled() || m.status != MarketStatus::Closed as u8) {
             awaiting += 1;
-            settled += expire(k, cfg, metrics, address, m, &accounts, clock.unix_timestamp).await?;
+            settled += expire(k, cfg, address, m, &accounts, clock.unix_timestamp).await?;
             continue;
         }
         let todo = candidates(&accounts, &by_index, m.index, clock.slot, clock.unix_timestamp);
         for chunk in todo.chunks(cfg.batch.max(1)) {
+            if k.shutdown.is_set() {
+                break;
+            }
             let ix = ix::settle_pnl(&MarketAccounts::of(*address, m), chunk);
-            match k.client.send_with_budget(&[ix], &k.payer, &[], compute_units(chunk.len()), cfg.priority_fee).await {
+            match k.send(&[ix], compute_units(chunk.len())).await {
                 Ok(sig) => {
                     settled += chunk.len();
-                    metrics.add("meridian_settle_tx_total", "settle_pnl transactions landed.", &labels, 1.0);
-                    metrics.add("meridian_settle_accounts_total", "Positions passed to settle_pnl in landed transactions.", &labels, chunk.len() as f64);
+                    metrics.add("meridian_settle_tx_total", "settle_pnl transactions landed.", labels, 1.0);
+                    metrics.add("meridian_settle_accounts_total", "Positions passed to settle_pnl in landed transactions.", labels, chunk.len() as f64);
                     tracing::info!(market = %market_name(m), accounts = chunk.len(), %sig, "settled");
                 }
                 Err(e) => {
                     // an account that traded meanwhile is settled next round
-                    metrics.add("meridian_settle_failures_total", "settle_pnl transactions that failed.", &labels, 1.0);
+                    metrics.add("meridian_settle_failures_total", "settle_pnl transactions that failed.", labels, 1.0);
                     tracing::warn!(market = %market_name(m), error = %e, "settle_pnl failed");
                 }
             }
@@ -104,15 +111,15 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig, metrics: &Metrics) -> Result<
         // a market nobody settled in this round: its fees and totals reach the exchange anyway
         // (settle_pnl sweeps its market itself)
         if todo.is_empty() && (m.unswept_fees != 0 || m.unswept_insurance != 0 || m.unswept_collateral != 0) {
-            match k.client.send_with_budget(&[ix::sweep_market(&MarketAccounts::of(*address, m))], &k.payer, &[], 10_000, cfg.priority_fee).await {
+            match k.send(&[ix::sweep_market(&MarketAccounts::of(*address, m))], 10_000).await {
                 Ok(sig) => tracing::info!(market = %market_name(m), %sig, "swept"),
                 Err(e) => tracing::warn!(market = %market_name(m), error = %e, "sweep_market failed"),
             }
         }
         let pool = k.client.market(address).await.map_or(m.pnl_pool, |m| m.pnl_pool);
-        metrics.set("meridian_settle_pnl_pool", "The market's PnL pool, native units.", &labels, pool as f64);
+        metrics.set("meridian_settle_pnl_pool", "The market's PnL pool, native units.", labels, pool as f64);
     }
-    metrics.set("meridian_expiry_markets_awaiting", "Expired markets not yet settled and closed.", "", awaiting as f64);
+    metrics.set("meridian_expiry_markets_awaiting", "Expired markets not yet settled and closed.", &[], awaiting as f64);
     Ok(settled)
 }
 
@@ -122,33 +129,36 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig, metrics: &Metrics) -> Result<
 async fn expire(
     k: &Keeper,
     cfg: &SettleConfig,
-    metrics: &Metrics,
     address: &Pubkey,
     m: &Market,
     accounts: &[(Pubkey, MarginAccount)],
     now: i64,
 ) -> Result<usize> {
+    let metrics = &*k.metrics;
     let name = market_name(m);
-    let labels = format!("market=\"{name}\"");
+    let labels: &[(&str, &str)] = &[("market", &name)];
     let mut settled = 0;
     for (step, ix) in settlement::expiry_instructions(address, m, accounts, now, cfg.batch) {
+        if k.shutdown.is_set() {
+            return Ok(settled);
+        }
         let units = match step {
             ExpiryStep::Settle(n) => compute_units(n) + 1_000 * n as u32,
             _ => 200_000,
         };
-        match k.client.send_with_budget(&[ix], &k.payer, &[], units, cfg.priority_fee).await {
+        match k.send(&[ix], units).await {
             Ok(sig) => {
                 tracing::info!(market = %name, ?step, %sig, "expiry step");
                 if let ExpiryStep::Settle(n) = step {
                     settled += n;
-                    metrics.add("meridian_expiry_positions_settled_total", "Positions passed to settle_expired in landed transactions.", &labels, n as f64);
+                    metrics.add("meridian_expiry_positions_settled_total", "Positions passed to settle_expired in landed transactions.", labels, n as f64);
                 }
             }
             Err(e) => {
                 // the price waits for samples or for the crank; anything else is retried next round
                 let waiting = matches!(e.program_error_name(), Some("SettlementSamplesTooFew" | "EventsPending"));
                 if !waiting {
-                    metrics.add("meridian_expiry_failures_total", "Expiry transactions that failed.", &labels, 1.0);
+                    metrics.add("meridian_expiry_failures_total", "Expiry transactions that failed.", labels, 1.0);
                 }
                 tracing::warn!(market = %name, ?step, error = %e, "expiry step not done; next round");
                 return Ok(settled);
@@ -157,11 +167,11 @@ async fn expire(
     }
     let m = k.client.market(address).await?;
     if m.is_settled() && !m.holds_base() {
-        metrics.set("meridian_expiry_settled_seconds", "Seconds from expiry to the last position settled.", &labels, (now - m.expiry_ts) as f64);
+        metrics.set("meridian_expiry_settled_seconds", "Seconds from expiry to the last position settled.", labels, (now - m.expiry_ts) as f64);
         if cfg.close_markets && m.status != MarketStatus::Closed as u8 {
             let admin = k.client.exchange(&k.exchange).await?.admin;
             if admin == k.payer.pubkey() {
-                let sig = k.client.send(&[ix::close_market(&MarketAccounts::of(*address, &m), &admin)], &k.payer, &[]).await?;
+                let sig = k.send(&[ix::close_market(&MarketAccounts::of(*address, &m), &admin)], 200_000).await?;
                 tracing::info!(market = %name, %sig, "closed the settled market");
             } else {
                 tracing::warn!(market = %name, "settled, but only the admin can close it (--close-markets needs the admin key)");
@@ -171,14 +181,35 @@ async fn expire(
     Ok(settled)
 }
 
-pub async fn run(k: &Keeper, cfg: SettleConfig, metrics: &Metrics) -> Result<()> {
+/// The component name of the role's loop (`/health`).
+pub const COMPONENT: &str = "settle";
+
+/// Rounds every `interval` until stopped (with `once`: until a round settles nothing; failed
+/// rounds are retried then too). Each round
+/// lists the exchange's markets and accounts again, so markets listed later are settled too. A
+/// failed round (RPC) is retried with backoff.
+pub async fn run(k: &Keeper, cfg: SettleConfig) -> Result<()> {
+    k.metrics.health.watch(COMPONENT);
+    let mut failures = 0u32;
     loop {
-        match round(k, &cfg, metrics).await {
+        let wait = match round(k, &cfg).await {
             Ok(0) if cfg.once => return Ok(()),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "settle round failed; retrying"),
+            Ok(_) => {
+                failures = 0;
+                k.metrics.health.progress(COMPONENT);
+                cfg.interval
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                k.rpc_failure("settle", &e);
+                let wait = cfg.interval.min(Backoff::RPC.next(failures));
+                tracing::warn!(error = %e, failures, ?wait, "settle round failed; retrying");
+                wait
+            }
+        };
+        if !k.shutdown.sleep(wait).await {
+            return Ok(());
         }
-        tokio::time::sleep(cfg.interval).await;
     }
 }
 
