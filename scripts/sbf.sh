@@ -6,6 +6,8 @@
 #                            target/idl/meridian.json   (the default)
 #   scripts/sbf.sh oracle-writer   only target/deploy/oracle_writer.so (test-only program, tests/oracle-writer)
 #   scripts/sbf.sh idl       only the IDL
+#   scripts/sbf.sh idl-update   the IDL, copied to idl/meridian.json (the committed IDL clients use; the
+#                            test suite fails while the two differ)
 #   scripts/sbf.sh check     print what is installed and the .so's ELF machine
 #
 # Where Solana's platform-tools exist, `cargo build-sbf` / `anchor build` build the same crate unchanged;
@@ -257,10 +259,11 @@ case "${1:-build}" in
   program) build_program ;;
   oracle-writer) build_oracle_writer ;;
   idl) build_idl ;;
+  idl-update) build_idl; cp "$ROOT/target/idl/meridian.json" "$ROOT/idl/meridian.json"; log "updated idl/meridian.json" ;;
   check)
     echo "rustc-web: $(deb_version rustc-web)  rust-web-src: $(deb_version rust-web-src)"
     echo "libLLVM:   $( [ -f "$LIBLLVM" ] && echo "$LIBLLVM" || echo missing)"
     echo "linker:    $("$LINKER" --version 2>/dev/null | head -1 || echo missing)"
     [ -f "$ROOT/target/deploy/meridian.so" ] && check_elf "$ROOT/target/deploy/meridian.so" ;;
-  *) echo "usage: scripts/sbf.sh [install|build|program|oracle-writer|idl|check]" >&2; exit 2 ;;
+  *) echo "usage: scripts/sbf.sh [install|build|program|oracle-writer|idl|idl-update|check]" >&2; exit 2 ;;
 esac

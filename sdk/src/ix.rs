@@ -540,7 +540,9 @@ pub fn deposit_insurance(c: &CollateralAccounts, depositor: &Pubkey, source: &Pu
     )
 }
 
-/// Applies up to `limit` events; `makers`: the margin accounts the events name (writable).
+/// Applies up to `limit` events (at most `meridian::history::MAX_EVENTS_PER_CONSUME`); `makers`:
+/// the margin accounts the events name (writable). The applied events are published as an
+/// `EventsApplied` inner instruction (`crate::history` decodes it).
 pub fn consume_events(m: &MarketAccounts, reward_account: &Pubkey, limit: u16, makers: &[Pubkey]) -> Instruction {
     let ix = build(
         accounts::ConsumeEvents {
@@ -548,6 +550,8 @@ pub fn consume_events(m: &MarketAccounts, reward_account: &Pubkey, limit: u16, m
             market: m.market,
             event_queue: m.event_queue,
             reward_account: *reward_account,
+            event_authority: crate::pda::event_authority(),
+            program: meridian::ID,
         },
         instruction::ConsumeEvents { limit },
     );

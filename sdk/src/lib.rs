@@ -7,6 +7,7 @@
 //! - [`token`]: the SPL Token / Token-2022 pieces the exchange needs (ATA address, raw layouts);
 //! - [`client`]: an async client over solana-client's nonblocking RPC;
 //! - [`order`]: order builders for every order type; [`book`]: L2/L3 book and event decoding;
+//! - [`history`]: the fills and outs the crank published, decoded from transactions;
 //! - [`oracle`]: oracle aggregates, their source accounts and what a refresh will make of them;
 //! - [`amount`]: UI amounts ("100.5") to native units and back, with the mint's decimals.
 //!
@@ -17,6 +18,7 @@ pub mod book;
 pub mod budget;
 pub mod client;
 pub mod error;
+pub mod history;
 pub mod ix;
 pub mod liquidation;
 pub mod oracle;

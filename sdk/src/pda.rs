@@ -30,3 +30,9 @@ pub fn market(exchange: &Pubkey, index: u16) -> (Pubkey, u8) {
 pub fn oracle(exchange: &Pubkey, name: &[u8; 16]) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[meridian::ORACLE_SEED, exchange.as_ref(), name], &meridian::ID)
 }
+
+/// The event authority: [b"__event_authority"]. It signs the self-CPI by which `consume_events`
+/// publishes the events it applied (`crate::history`).
+pub fn event_authority() -> Pubkey {
+    meridian::EVENT_AUTHORITY_AND_BUMP.0
+}

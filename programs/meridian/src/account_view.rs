@@ -7,6 +7,7 @@
 //! written once, over [`AccountView`], and serve both.
 
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::{instruction::Instruction, program::invoke_signed};
 use std::cell::{Ref, RefCell, RefMut};
 
 /// What a handler needs of an account: its address, its owner, and its data behind a borrow flag
@@ -16,6 +17,9 @@ pub trait AccountView {
     fn owner_program(&self) -> &Pubkey;
     fn data(&self) -> Result<Ref<'_, [u8]>>;
     fn data_mut(&self) -> Result<RefMut<'_, [u8]>>;
+    /// Invokes `ix`, whose only account is this one, signed with `seeds`. Used only for the event
+    /// authority (no data, never borrowed by a handler).
+    fn invoke_signed_alone(&self, ix: &Instruction, seeds: &[&[&[u8]]]) -> Result<()>;
 }
 
 impl AccountView for AccountInfo<'_> {
@@ -35,10 +39,15 @@ impl AccountView for AccountInfo<'_> {
     fn data_mut(&self) -> Result<RefMut<'_, [u8]>> {
         Ok(RefMut::map(self.try_borrow_mut_data()?, |d| &mut **d))
     }
+    fn invoke_signed_alone(&self, ix: &Instruction, seeds: &[&[&[u8]]]) -> Result<()> {
+        invoke_signed(ix, core::slice::from_ref(self), seeds).map_err(Into::into)
+    }
 }
 
 /// An account read in place from the program's input buffer: no allocation.
 pub struct RawAccount<'a> {
+    /// The account's record in the input buffer (see `fast_entry`'s layout notes).
+    header: *mut u8,
     pub key: &'a Pubkey,
     pub owner: &'a Pubkey,
     pub is_signer: bool,
@@ -47,8 +56,18 @@ pub struct RawAccount<'a> {
 }
 
 impl<'a> RawAccount<'a> {
-    pub fn new(key: &'a Pubkey, owner: &'a Pubkey, is_signer: bool, is_writable: bool, data: &'a mut [u8]) -> Self {
-        RawAccount { key, owner, is_signer, is_writable, data: RefCell::new(data) }
+    /// # Safety
+    /// `header` is an account record of the runtime's input buffer, alive for `'a`, and `key`,
+    /// `owner` and `data` are that record's fields.
+    pub unsafe fn new(
+        header: *mut u8,
+        key: &'a Pubkey,
+        owner: &'a Pubkey,
+        is_signer: bool,
+        is_writable: bool,
+        data: &'a mut [u8],
+    ) -> Self {
+        RawAccount { header, key, owner, is_signer, is_writable, data: RefCell::new(data) }
     }
 }
 
@@ -74,5 +93,26 @@ impl AccountView for RawAccount<'_> {
             Ok(d) => Ok(RefMut::map(d, |d| &mut **d)),
             Err(_) => Err(ProgramError::AccountBorrowFailed.into()),
         }
+    }
+    fn invoke_signed_alone(&self, ix: &Instruction, seeds: &[&[&[u8]]]) -> Result<()> {
+        // The runtime checks that a CPI's account infos point at the input buffer's own fields
+        // (lamports at +72, data at +88), so the info is built from the record itself.
+        // SAFETY: `header` is this account's record (`RawAccount::new`), alive while `self` is;
+        // the lamports and data references alias `self.data` only for an account no handler
+        // borrows (the event authority), and they end with this call.
+        let info = unsafe {
+            let p = self.header;
+            let data_len = *(p.add(80) as *const u64) as usize;
+            AccountInfo::new(
+                self.key,
+                self.is_signer,
+                self.is_writable,
+                &mut *(p.add(72) as *mut u64),
+                core::slice::from_raw_parts_mut(p.add(88), data_len),
+                self.owner,
+                *p.add(3) != 0,
+            )
+        };
+        invoke_signed(ix, &[info], seeds).map_err(Into::into)
     }
 }

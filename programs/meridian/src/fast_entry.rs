@@ -39,6 +39,7 @@ const REPLACE_ORDER: u64 = disc(crate::instruction::ReplaceOrder::DISCRIMINATOR)
 const CANCEL_ORDER_BY_CLIENT_ID: u64 = disc(crate::instruction::CancelOrderByClientId::DISCRIMINATOR);
 const CANCEL_ALL_ORDERS: u64 = disc(crate::instruction::CancelAllOrders::DISCRIMINATOR);
 const MASS_QUOTE: u64 = disc(crate::instruction::MassQuote::DISCRIMINATOR);
+const EVENT_IX_TAG: u64 = anchor_lang::event::EVENT_IX_TAG;
 
 /// # Safety
 /// Called by the runtime with its serialized input.
@@ -120,6 +121,9 @@ unsafe fn fast_path(input: *mut u8) -> Option<u64> {
             let ix = crate::instruction::CancelAllOrders::deserialize(&mut args).ok()?;
             cancel_all(&a, ix.side, ix.limit).map(|n| set_return_data(&[n]))
         }
+        EVENT_IX_TAG => {
+            return event_record_signed(raw_accounts(&starts[..count], &mut slots)).then_some(SUCCESS);
+        }
         MASS_QUOTE => {
             let a = place_accounts(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::MassQuote::deserialize(&mut args).ok()?;
@@ -144,6 +148,7 @@ unsafe fn raw_accounts<'s, 'a>(
     for (slot, start) in slots.iter_mut().zip(starts) {
         let p = start.assume_init();
         slot.write(RawAccount::new(
+            p,
             &*(p.add(8) as *const Pubkey),
             &*(p.add(40) as *const Pubkey),
             *p.add(1) != 0,
@@ -184,9 +189,18 @@ fn cancel_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<CancelAccounts<'r,
     })
 }
 
-/// `ConsumeEvents`'s constraints: the exchange, three writable accounts, then the makers.
+/// `ConsumeEvents`'s constraints: the exchange, three writable accounts, the event authority and
+/// this program (`#[event_cpi]`), then the makers.
 fn consume_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<ConsumeAccounts<'r, RawAccount<'a>>> {
-    let [exchange, market, event_queue, reward_account, makers @ ..] = a else { return None };
+    let [exchange, market, event_queue, reward_account, event_authority, program, makers @ ..] = a else { return None };
     let writable = [market, event_queue, reward_account].iter().all(|x| x.is_writable);
-    writable.then_some(ConsumeAccounts { exchange, market, event_queue, reward_account, makers })
+    let event_cpi = *event_authority.key == crate::EVENT_AUTHORITY_AND_BUMP.0 && *program.key == crate::ID;
+    (writable && event_cpi).then_some(ConsumeAccounts { exchange, market, event_queue, reward_account, event_authority, makers })
+}
+
+/// The self-CPI of `crate::history`: the record is its data; it is accepted only when the event
+/// authority signed, which only this program can make it do (Anchor's `__event_dispatch` checks
+/// the same, with its errors, for anything else).
+fn event_record_signed(a: &[RawAccount]) -> bool {
+    matches!(a.first(), Some(authority) if authority.is_signer && *authority.key == crate::EVENT_AUTHORITY_AND_BUMP.0)
 }

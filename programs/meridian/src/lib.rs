@@ -23,8 +23,10 @@ macro_rules! cu_checkpoint {
 }
 
 pub mod account_view;
+pub mod codes;
 pub mod error;
 pub mod fast_entry;
+pub mod history;
 pub mod instructions;
 pub mod loaders;
 pub mod risk;

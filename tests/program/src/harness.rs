@@ -11,6 +11,7 @@ use meridian::{
 };
 use meridian_sdk::{
     book::BookView,
+    history::{AppliedEvent, EventsApplied},
     ix::{self, CollateralAccounts, MarketAccounts},
     pda,
     state::{encode_name, ZeroCopyAccount},
@@ -484,9 +485,28 @@ impl Harness {
             makers.sort();
             makers.dedup();
             let ix = ix::consume_events(&m.accounts, reward_account, events.len() as u16, &makers);
-            self.ok(&[ix], &[]);
-            total += events.len();
+            let (meta, records) = self.ok_recorded(&[ix], &[]);
+            let applied = u16::from_le_bytes(meta.return_data.data[..2].try_into().unwrap()) as usize;
+            // every applied event is published once, in queue order, with what the queue held
+            assert_eq!(records.len(), 1, "one EventsApplied per consume_events");
+            assert_eq!(records[0].market, m.accounts.market);
+            let published: Vec<u64> = records[0].events.iter().map(record_seq_num).collect();
+            let expected: Vec<u64> = events[..applied].iter().map(|e| e.seq_num).collect();
+            assert_eq!(published, expected);
+            total += applied;
         }
+    }
+
+    /// Sends like [`Harness::ok`] and decodes the `EventsApplied` records of its inner
+    /// instructions, as an RPC reader would (`meridian_sdk::history`).
+    pub fn ok_recorded(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (TransactionMetadata, Vec<EventsApplied>) {
+        let keys = solana_sdk::message::Message::new(ixs, Some(&self.payer.pubkey())).account_keys;
+        let meta = self.ok(ixs, signers);
+        let inner = meta.inner_instructions.iter().flatten().map(|i| {
+            (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
+        });
+        let records = meridian_sdk::history::records_in(&keys, inner);
+        (meta, records)
     }
 }
 
@@ -510,6 +530,14 @@ impl Trader {
 }
 
 /// A keypair that is the same in every run, so PDA bump searches (and compute units) reproduce.
+/// The event-history number of a published record.
+pub fn record_seq_num(e: &AppliedEvent) -> u64 {
+    match e {
+        AppliedEvent::Fill(f) => f.seq_num,
+        AppliedEvent::Out(o) => o.seq_num,
+    }
+}
+
 pub fn fixed_keypair(seed: u8) -> Keypair {
     Keypair::new_from_array([seed; 32])
 }

@@ -9,6 +9,56 @@ fn idl() -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The committed IDL (`idl/meridian.json`, what TypeScript clients load) is the generated one.
+#[test]
+fn committed_idl_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("idl/meridian.json")).unwrap()).unwrap();
+    assert!(committed == idl(), "idl/meridian.json differs from the generated IDL: run scripts/sbf.sh idl-update");
+}
+
+/// Every stored struct and the event read by field name: positions, health windows, option lot
+/// risk, oracle sources; the integer codes are named constants.
+#[test]
+fn idl_names_every_stored_field() {
+    let idl = idl();
+    let ty = |name: &str| -> serde_json::Value {
+        idl["types"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("IDL lacks {name}"))["type"]
+            .clone()
+    };
+    let field = |t: &str, f: &str| -> serde_json::Value {
+        ty(t)["fields"].as_array().unwrap().iter().find(|x| x["name"] == f).unwrap_or_else(|| panic!("{t} lacks {f}"))["type"]
+            .clone()
+    };
+    let array_of = |t: &str, f: &str| field(t, f)["array"][0]["defined"]["name"].as_str().unwrap_or("").to_string();
+    assert_eq!(array_of("MarginAccount", "positions"), "PositionRecord");
+    assert_eq!(array_of("MarginAccount", "health_history"), "HealthRecord");
+    assert_eq!(array_of("MarginAccount", "open_orders"), "OpenOrder");
+    assert_eq!(array_of("OracleAggregate", "sources"), "OracleSource");
+    assert_eq!(field("Market", "lot_risk")["defined"]["name"], "LotRiskRecord");
+    assert_eq!(field("PositionRecord", "base_lots"), "i64");
+    assert_eq!(field("HealthRecord", "equity"), "i64");
+    // no stored struct is a bare matrix of words any more
+    for t in idl["types"].as_array().unwrap() {
+        for f in t["type"]["fields"].as_array().into_iter().flatten() {
+            let nested_words = f["type"]["array"][0]["array"].is_array();
+            assert!(!nested_words, "{}.{} is an array of word arrays", t["name"], f["name"]);
+        }
+    }
+    let events: Vec<&str> = idl["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(events, ["EventsApplied"]);
+    assert_eq!(ty("AppliedEvent")["kind"], "enum");
+    let constant = |name: &str| -> String {
+        let c = idl["constants"].as_array().unwrap().iter().find(|c| c["name"] == name);
+        c.unwrap_or_else(|| panic!("IDL lacks constant {name}"))["value"].as_str().unwrap().to_string()
+    };
+    assert_eq!(constant("SIDE_ASK"), (meridian_engine::units::Side::Ask as u8).to_string());
+    assert_eq!(constant("ORDER_KIND_POST_ONLY"), (meridian_engine::matching::OrderKind::PostOnly as u8).to_string());
+    assert_eq!(constant("MARKET_STATUS_CLOSED"), (meridian::MarketStatus::Closed as u8).to_string());
+    assert_eq!(constant("SOURCE_KIND_SWITCHBOARD"), "1");
+}
+
 #[test]
 fn idl_matches_the_program() {
     let idl = idl();

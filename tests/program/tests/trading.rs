@@ -1169,3 +1169,111 @@ fn batch_worst_case_auctions_clear_in_one_instruction() {
     h.assert_conserved(&fx);
     h.assert_markets_balanced(&fx);
 }
+
+/// The trade history: `consume_events` publishes what it applied, once, as an inner instruction
+/// (`meridian::history`), and nothing else can publish a record.
+mod history {
+    use super::*;
+    use meridian_sdk::history::{AppliedEvent, EventsApplied, FillRecord, OutReason as Reason, Side as RecordSide};
+
+    fn fills(records: &[EventsApplied]) -> Vec<FillRecord> {
+        records.iter().flat_map(|r| &r.events).filter_map(|e| if let AppliedEvent::Fill(f) = e { Some(*f) } else { None }).collect()
+    }
+
+    #[test]
+    fn fills_and_outs_are_published_as_applied() {
+        let mut s = setup();
+        s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 2).client_id(9));
+        s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE + 1, 3));
+        s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE + 1, 4).immediate_or_cancel());
+        let queued = s.h.events(&s.m);
+        assert_eq!(queued.len(), 2);
+        let fees_before = s.h.margin(&s.alice.margin).fees_paid;
+        let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+        let (_, records) = s.h.ok_recorded(&[ix], &[]);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].market, s.m.accounts.market);
+        let f = fills(&records);
+        assert_eq!(f.len(), 2);
+        for (fill, (event, (price, out))) in f.iter().zip(queued.iter().zip([(PRICE, true), (PRICE + 1, false)])) {
+            assert_eq!((fill.seq_num, fill.timestamp), (event.seq_num, event.timestamp));
+            assert_eq!((fill.maker, fill.taker), (s.alice.margin, s.bob.margin));
+            assert_eq!((fill.price, fill.size, fill.maker_side, fill.maker_out, fill.auction), (price, 2, RecordSide::Ask, out, false));
+        }
+        assert_eq!(f[0].maker_client_order_id, 9);
+        // the rebates as paid (maker fee -100 ppm of each fill's value)
+        assert!(f.iter().all(|x| x.maker_fee < 0));
+        assert_eq!(f.iter().map(|x| x.maker_fee).sum::<i64>(), s.h.margin(&s.alice.margin).fees_paid - fees_before);
+        // the position moved by exactly what was published
+        assert_eq!(s.position(&s.alice).base_lots, -(f.iter().map(|x| x.size as i64).sum::<i64>()));
+
+        // an out: alice's bid meets her own resting ask (self-trade prevention cancels the ask)
+        let ask_seq = s.h.book(&s.m).asks[0].seq;
+        s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE + 1, 1).immediate_or_cancel());
+        let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+        let (_, records) = s.h.ok_recorded(&[ix], &[]);
+        let outs: Vec<_> = records[0].events.iter().filter_map(|e| if let AppliedEvent::Out(o) = e { Some(*o) } else { None }).collect();
+        assert_eq!(outs.len(), 1, "{records:?}");
+        assert_eq!((outs[0].owner, outs[0].order_seq, outs[0].size), (s.alice.margin, ask_seq, 1));
+        assert_eq!((outs[0].side, outs[0].reason, outs[0].order_out), (RecordSide::Ask, Reason::SelfTrade, true));
+        s.check();
+    }
+
+    /// One crank applies at most 64 events, so its record always fits the CPI data limit; the
+    /// next crank publishes the rest, none twice.
+    #[test]
+    fn a_long_queue_is_published_in_bounded_batches() {
+        let mut s = setup();
+        s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 100));
+        for _ in 0..70 {
+            s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE, 1).immediate_or_cancel());
+        }
+        let queued: Vec<u64> = s.h.events(&s.m).iter().map(|e| e.seq_num).collect();
+        assert_eq!(queued.len(), 70);
+        let mut published = vec![];
+        for expected in [64, 6] {
+            let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 200, &[s.alice.margin]);
+            let (meta, records) = s.h.ok_recorded(&[ix], &[]);
+            assert_eq!(meta.return_data.data, (expected as u16).to_le_bytes());
+            assert_eq!(records.len(), 1);
+            assert_eq!(records[0].events.len(), expected);
+            published.extend(fills(&records).iter().map(|f| f.seq_num));
+        }
+        assert_eq!(published, queued);
+        assert_eq!(s.position(&s.alice).base_lots, -70);
+        s.check();
+    }
+
+    /// Only the program's own signed self-CPI is a record: the event authority must sign (only
+    /// the program can), and a crank must name the real authority and program.
+    #[test]
+    fn records_cannot_be_forged_or_misrouted() {
+        use solana_sdk::instruction::{AccountMeta, Instruction};
+        let mut s = setup();
+        s.h.place(&s.m, &s.alice, order::limit(Side::Ask, PRICE, 2));
+        s.h.place(&s.m, &s.bob, order::limit(Side::Bid, PRICE, 1).immediate_or_cancel());
+        let w = s.watched();
+        let authority = pda::event_authority();
+        let mut data = anchor_lang::event::EVENT_IX_TAG_LE.to_vec();
+        data.extend_from_slice(<EventsApplied as anchor_lang::Discriminator>::DISCRIMINATOR);
+        data.extend_from_slice(s.m.accounts.market.as_ref());
+        data.extend_from_slice(&0u32.to_le_bytes());
+        let forged = Instruction { program_id: meridian::ID, accounts: vec![AccountMeta::new_readonly(authority, false)], data: data.clone() };
+        s.h.fails(&[forged], &[], Expected::Anchor(Anchor::ConstraintSigner), &w);
+        let bob_signs =
+            Instruction { program_id: meridian::ID, accounts: vec![AccountMeta::new_readonly(s.bob.owner.pubkey(), true)], data };
+        s.h.fails(&[bob_signs], &[&s.bob.owner], Expected::Anchor(Anchor::ConstraintSeeds), &w);
+        // a crank naming another account as the authority, or another program, fails whole
+        let mut wrong_authority = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+        wrong_authority.accounts[4].pubkey = s.bob.margin;
+        s.h.fails(&[wrong_authority], &[], Expected::Anchor(Anchor::ConstraintAddress), &w);
+        let mut wrong_program = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+        wrong_program.accounts[5].pubkey = SPL_TOKEN;
+        s.h.fails_any(&[wrong_program], &[], &w);
+        // the real one publishes the fill
+        let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
+        let (_, records) = s.h.ok_recorded(&[ix], &[]);
+        assert_eq!(fills(&records).len(), 1);
+        s.check();
+    }
+}

@@ -1,6 +1,7 @@
 use crate::{
     account_view::AccountView,
     error::MeridianError,
+    history::{EventsWriter, MAX_EVENTS_PER_CONSUME},
     loaders::{load, load_mut},
     state::*,
     trading::update_open_interest,
@@ -9,6 +10,7 @@ use anchor_lang::prelude::*;
 use meridian_engine::events::{Event, EventQueue as Queue, EVENT_FILL};
 use meridian_engine::units::{notional, Side};
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct ConsumeEvents<'info> {
     /// CHECK: the exchange; loaded and checked by the handler (read only: cranks of different
@@ -32,9 +34,10 @@ fn record_fee(maker: &mut MarginAccount, pos_slot: usize, fee: i64) {
     p.fees_paid = p.fees_paid.saturating_add(fee);
 }
 
-/// Applies one event to its maker's account. Returns whether the event's crank reward is funded:
-/// marked so at the fill, or for an auction fill, paid into the pool here from its own fee.
-fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<bool> {
+/// Applies one event to its maker's account. Returns whether the event's crank reward is funded
+/// (marked so at the fill, or for an auction fill, paid into the pool here from its own fee) and
+/// the fee the maker was charged (negative: its rebate).
+fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Event) -> Result<(bool, i64)> {
     let side = Side::from_u8(e.side).ok_or(MeridianError::InvalidSide)?;
     let value = notional(e.price, e.size, market.tick_size).ok_or(MeridianError::MathOverflow)?;
     let pos_slot = maker.position_slot(market.index, market.funding_index())?;
@@ -51,6 +54,7 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
         p.remove_resting(maker_side, e.size, resting_value).ok_or(MeridianError::MathOverflow)?;
     }
     let mut reward_funded = e.rewarded != 0 && !auction;
+    let mut charged = 0;
     if filled {
         // funding to the moment of the fill on the position as it was; from then on the new size
         // accrues (from the fill's index, not the crank's: waiting in the queue changes nothing)
@@ -68,6 +72,7 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
             market.pending_rebates = market.pending_rebates.checked_sub(rebate).ok_or(MeridianError::MathOverflow)?;
             market.adjust_collateral(maker, e.maker_fee.saturating_neg())?;
             record_fee(maker, pos_slot, e.maker_fee);
+            charged = e.maker_fee;
         } else if e.maker_fee > 0 {
             // a maker fee is charged from the collateral the maker has: never a debt the protocol
             // would count as revenue (what it lacks is waived)
@@ -82,6 +87,7 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
             }
             market.collect_fee(share_bps, revenue)?;
             record_fee(maker, pos_slot, fee);
+            charged = fee;
         }
     }
     if e.maker_out != 0 {
@@ -97,7 +103,7 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
         }
     }
     maker.release_if_flat(pos_slot);
-    Ok(reward_funded)
+    Ok((reward_funded, charged))
 }
 
 /// The accounts of consume_events, from either entry path.
@@ -106,6 +112,8 @@ pub struct ConsumeAccounts<'r, A> {
     pub market: &'r A,
     pub event_queue: &'r A,
     pub reward_account: &'r A,
+    /// Signs the self-CPI that publishes the applied events (`crate::history`).
+    pub event_authority: &'r A,
     /// The makers' margin accounts, writable, in any order.
     pub makers: &'r [A],
 }
@@ -118,6 +126,7 @@ impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
             market: &a.market,
             event_queue: &a.event_queue,
             reward_account: &a.reward_account,
+            event_authority: &a.event_authority,
             makers: ctx.remaining_accounts,
         }
     }
@@ -129,7 +138,8 @@ impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
 /// exactly once because it leaves the queue in the same transaction. Pays the reward account
 /// `crank_reward` per rewarded event (`Event::rewarded`: a fill whose own taker fee funded the
 /// reward, or an out event its placement paid for), from the pool those payments filled; fills too
-/// small to pay for it are applied unpaid.
+/// small to pay for it are applied unpaid. At most [`MAX_EVENTS_PER_CONSUME`] events per call; the
+/// applied events are published as one `EventsApplied` (`crate::history`).
 ///
 /// Applying an event cannot fail on arithmetic: a fill moves its maker's position within the
 /// envelope its resting orders had at placement, which the position limits bounded
@@ -146,13 +156,16 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
     let (qh, events) = queue_parts(&mut data)?;
     let mut queue = Queue::new(qh, events).ok_or(MeridianError::InvalidEventQueue)?;
 
+    let limit = limit.min(MAX_EVENTS_PER_CONSUME);
+    let mut history = EventsWriter::new(a.market.address(), limit.min(u16::try_from(queue.len()).unwrap_or(u16::MAX)));
     let (mut consumed, mut rewarded): (u16, u64) = (0, 0);
     while consumed < limit {
         let Some(e) = queue.peek(consumed as u32).copied() else { break };
         let Some(info) = a.makers.iter().find(|m| m.address().to_bytes() == e.maker) else { break };
         let mut maker = load_mut::<MarginAccount, A>(info)?;
         require_keys_eq!(maker.exchange, exchange_key, MeridianError::WrongExchange);
-        let funded = apply(share_bps, &mut market, &mut maker, &e)?;
+        let (funded, charged) = apply(share_bps, &mut market, &mut maker, &e)?;
+        history.push(&e, charged);
         consumed += 1;
         rewarded += funded as u64;
     }
@@ -166,6 +179,8 @@ pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16
         let mut crank = load_mut::<MarginAccount, A>(a.reward_account)?;
         market.adjust_collateral(&mut crank, i64::try_from(reward).map_err(|_| MeridianError::MathOverflow)?)?;
     }
+    drop((market, data));
+    crate::history::emit(a.event_authority, history.finish())?;
     Ok(consumed)
 }
 

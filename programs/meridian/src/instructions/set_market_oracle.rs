@@ -28,7 +28,7 @@ pub fn process_set_market_oracle(ctx: Context<SetMarketOracle>) -> Result<()> {
     m.oracle_conf = 0;
     m.oracle_max_age_slots = max_age;
     // an option's lot is revalued from this oracle by the next refresh; until then its own rule
-    m.lot_risk_words = [0; LOT_RISK_WORDS];
+    m.lot_risk = bytemuck::Zeroable::zeroed();
     m.lot_risk_ts = 0;
     m.refresh_band();
     Ok(())

@@ -1,3 +1,4 @@
+use super::records::{HealthRecord, PositionRecord};
 use crate::error::MeridianError;
 use anchor_lang::prelude::*;
 use meridian_engine::health_history::{self, HealthSample};
@@ -10,13 +11,9 @@ pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
 pub const MAX_POSITIONS: usize = 16;
 /// Resting orders an account can have across all markets.
 pub const MAX_OPEN_ORDERS: usize = 64;
-/// A position is the engine's `Position` (128 bytes), stored as words so the IDL stays plain.
-pub const POSITION_WORDS: usize = 16;
-const _: () = assert!(core::mem::size_of::<Position>() == POSITION_WORDS * 8);
-/// Health history windows kept, and words per window (engine `health_history`).
+/// Health history windows kept (engine `health_history`).
 pub const HEALTH_HISTORY_LEN: usize = 16;
-pub const HEALTH_SAMPLE_WORDS: usize = 5;
-const _: () = assert!(HEALTH_HISTORY_LEN == health_history::HISTORY_LEN && HEALTH_SAMPLE_WORDS == health_history::SAMPLE_WORDS);
+const _: () = assert!(HEALTH_HISTORY_LEN == health_history::HISTORY_LEN);
 const _: () = assert!(MAX_OPEN_ORDERS == 64, "open_order_slots is a u64 bitmap");
 
 /// One resting order, as its owner's account knows it (the book holds its live size).
@@ -84,11 +81,11 @@ pub struct MarginAccount {
     /// A key that may trade for the owner (place, replace, cancel) but not withdraw, close or
     /// change this; set by the owner with `set_delegate` (default = none).
     pub delegate: Pubkey,
-    pub positions: [[u64; POSITION_WORDS]; MAX_POSITIONS],
+    pub positions: [PositionRecord; MAX_POSITIONS],
     pub open_orders: [OpenOrder; MAX_OPEN_ORDERS],
     /// The worst health reading of each of the last windows of slots in which the program checked
     /// the account (engine `health_history::HealthSample`, as words).
-    pub health_history: [[u64; HEALTH_SAMPLE_WORDS]; HEALTH_HISTORY_LEN],
+    pub health_history: [HealthRecord; HEALTH_HISTORY_LEN],
 }
 
 impl MarginAccount {
@@ -120,7 +117,7 @@ impl MarginAccount {
     pub fn find_position(&self, market_index: u16) -> Option<usize> {
         // a position's first word holds market_index (bytes 0-1) and in_use (byte 2)
         let key = (1u64 << 16) | market_index as u64;
-        self.positions.iter().position(|w| w[0] & 0xff_ffff == key)
+        self.positions.iter().position(|p| bytemuck::cast_ref::<_, [u64; 16]>(p)[0] & 0xff_ffff == key)
     }
 
     /// The slot of the position in `market_index`, opened (owing no past funding: at the market's

@@ -1,5 +1,5 @@
 use crate::error::MeridianError;
-use crate::state::{Exchange, MarginAccount, OracleStatus};
+use crate::state::{Exchange, LotRiskRecord, MarginAccount, OracleStatus};
 use anchor_lang::prelude::*;
 use meridian_engine::band::{self, Band};
 use meridian_engine::book::{BookHeader, Node};
@@ -11,7 +11,6 @@ use meridian_engine::portfolio::LotRisk;
 use meridian_engine::units::Ticks;
 
 pub const MARKET_SEED: &[u8] = b"market";
-pub const LOT_RISK_WORDS: usize = core::mem::size_of::<LotRisk>() / 8;
 
 /// What a market trades. Futures and options expire at `expiry_ts` (options at `strike`) and
 /// settle to cash at the settlement price (`meridian_engine::expiry`).
@@ -146,9 +145,9 @@ pub struct Market {
     /// Options with an oracle (the underlying's aggregate): one lot's value now and under the
     /// portfolio engine's 27 scenarios, its greeks, computed by `refresh_oracle` from the
     /// underlying's price and realized volatility at `lot_risk_ts`. Linear markets build theirs
-    /// from the mark in each margin check. Held as 64-bit words (the IDL knows no engine types):
-    /// read and written through `lot_risk()` / `set_lot_risk()`.
-    pub lot_risk_words: [i64; LOT_RISK_WORDS],
+    /// from the mark in each margin check. Read and written as the engine's `LotRisk` through
+    /// `lot_risk()` / `set_lot_risk()`.
+    pub lot_risk: LotRiskRecord,
     pub lot_risk_ts: i64,
     /// Cumulative socialized loss per lot, long and short alike (`meridian_engine::liquidation`):
     /// raised by a bankruptcy the insurance fund could not cover.
@@ -390,11 +389,11 @@ impl Market {
     }
 
     pub fn lot_risk(&self) -> &LotRisk {
-        bytemuck::cast_ref(&self.lot_risk_words)
+        bytemuck::cast_ref(&self.lot_risk)
     }
 
     pub fn set_lot_risk(&mut self, r: &LotRisk) {
-        self.lot_risk_words = bytemuck::cast(*r);
+        self.lot_risk = bytemuck::cast(*r);
     }
 
     pub fn is_option(&self) -> bool {
