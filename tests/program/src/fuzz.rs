@@ -483,6 +483,11 @@ impl World {
 
     /// Sends one transaction; a failure must leave every watched account as it was.
     fn tx(&mut self, name: &'static str, ixs: Vec<Instruction>, signers: &[&Keypair]) -> bool {
+        self.tx_meta(name, ixs, signers).is_some()
+    }
+
+    /// Like [`Fuzzer::tx`], returning the metadata of a success.
+    fn tx_meta(&mut self, name: &'static str, ixs: Vec<Instruction>, signers: &[&Keypair]) -> Option<litesvm::types::TransactionMetadata> {
         let before = self.watched();
         let payer = self.h.payer.insecure_clone();
         let mut all: Vec<&Keypair> = vec![&payer];
@@ -492,9 +497,9 @@ impl World {
         self.h.svm.expire_blockhash();
         self.stats.transactions += 1;
         match result {
-            Ok(_) => {
+            Ok(meta) => {
                 *self.stats.ok.entry(name).or_default() += 1;
-                true
+                Some(meta)
             }
             Err(FailedTransactionMetadata { err, meta }) => {
                 let e = error_name(&err);
@@ -512,7 +517,7 @@ impl World {
                         .collect();
                     self.flag(format!("{name} failed ({e}) but changed {changed:?}"));
                 }
-                false
+                None
             }
         }
     }
@@ -693,7 +698,21 @@ impl World {
                     makers.remove(0);
                 }
                 let reward = self.actor(reward).margin;
-                self.tx(name, vec![ix::consume_events(&m.accounts, &reward, limit, &makers)], &[]);
+                let ixs = vec![ix::consume_events(&m.accounts, &reward, limit, &makers)];
+                let keys = solana_sdk::message::Message::new(&ixs, Some(&self.h.payer.pubkey())).account_keys;
+                if let Some(meta) = self.tx_meta(name, ixs, &[]) {
+                    // the crank published exactly the events it applied, in queue order
+                    let applied = u16::from_le_bytes([meta.return_data.data[0], meta.return_data.data[1]]) as usize;
+                    let inner = meta.inner_instructions.iter().flatten().map(|i| {
+                        (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
+                    });
+                    let records = meridian_sdk::history::records_in(&keys, inner);
+                    let published: Vec<u64> = records.iter().flat_map(|r| r.events.iter().map(record_seq_num)).collect();
+                    let expected: Vec<u64> = events.iter().take(applied).map(|e| e.seq_num).collect();
+                    if records.len() != 1 || published != expected {
+                        self.flag(format!("consume_events applied {expected:?} but published {published:?}"));
+                    }
+                }
             }
             Op::Oracle { underlying, move_bps, mode } => {
                 let i = underlying as usize % self.underlyings.len();
@@ -938,10 +957,13 @@ impl World {
         let mut makers: Vec<Pubkey> = events.iter().map(|e| Pubkey::new_from_array(e.maker)).collect();
         makers.sort();
         makers.dedup();
-        let limit = len.min(200) as u16;
-        let ix = ix::consume_events(&m.accounts, &self.actors[0].margin, limit, &makers);
-        let budget = meridian_sdk::budget::set_compute_unit_limit(1_400_000);
-        let tx = Transaction::new_signed_with_payer(&[budget, ix], Some(&self.h.payer.pubkey()), &[&self.h.payer], self.h.svm.latest_blockhash());
+        // one crank applies at most MAX_EVENTS_PER_CONSUME events: as many as the queue needs
+        let per = meridian::history::MAX_EVENTS_PER_CONSUME as usize;
+        let mut ixs = vec![meridian_sdk::budget::set_compute_unit_limit(1_400_000)];
+        for _ in 0..len.div_ceil(per).max(1) {
+            ixs.push(ix::consume_events(&m.accounts, &self.actors[0].margin, per as u16, &makers));
+        }
+        let tx = Transaction::new_signed_with_payer(&ixs, Some(&self.h.payer.pubkey()), &[&self.h.payer], self.h.svm.latest_blockhash());
         match self.h.svm.simulate_transaction(tx) {
             Ok(_) => Ok(()),
             Err(f) => Err(format!("market {}: the event queue ({len} events) cannot be drained: {}\n{}", m.index, error_name(&f.err), f.meta.logs.join("\n"))),
