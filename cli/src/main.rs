@@ -2,7 +2,9 @@
 //!
 //! Follows the Solana CLI's conventions: URL, keypair and commitment come from
 //! `~/.config/solana/cli/config.yml` unless `--url`, `--keypair`, `--commitment` say otherwise;
-//! `--json` prints machine-readable output. Amounts are UI amounts ("100.5"), converted with the
+//! `--output json|json-compact` (or `--json`) prints machine-readable output; keypair URIs
+//! (`prompt:`, `usb://ledger`, ...), `--fee-payer` and `--with-compute-unit-price` work as there.
+//! Amounts are UI amounts ("100.5"), converted with the
 //! collateral mint's decimals.
 
 mod commands;
@@ -20,9 +22,19 @@ pub struct Cli {
     /// RPC URL or moniker (localhost, devnet, testnet, mainnet-beta); default: the Solana CLI config.
     #[arg(short = 'u', long, global = true, env = "MERIDIAN_URL")]
     url: Option<String>,
-    /// Signer keypair file; default: the Solana CLI config's keypair.
-    #[arg(short = 'k', long, global = true, env = "MERIDIAN_KEYPAIR")]
+    /// Signer: a keypair file, prompt: (seed phrase), stdin:, ASK or usb://ledger, as the Solana
+    /// CLI reads them; default: the Solana CLI config's keypair.
+    #[arg(short = 'k', long, global = true, env = "MERIDIAN_KEYPAIR", value_name = "KEYPAIR_URI")]
     keypair: Option<String>,
+    /// Pays the transaction fees (a keypair URI as --keypair takes); default: the signer.
+    #[arg(long, global = true, env = "MERIDIAN_FEE_PAYER", value_name = "KEYPAIR_URI")]
+    fee_payer: Option<String>,
+    /// Priority fee of every transaction sent, in micro-lamports per compute unit.
+    #[arg(long, global = true, env = "MERIDIAN_COMPUTE_UNIT_PRICE", value_name = "MICRO_LAMPORTS")]
+    with_compute_unit_price: Option<u64>,
+    /// Compute unit limit of every transaction sent (commands that know their need set their own).
+    #[arg(long, global = true, env = "MERIDIAN_COMPUTE_UNIT_LIMIT", value_name = "UNITS")]
+    with_compute_unit_limit: Option<u32>,
     /// processed, confirmed or finalized; default: the Solana CLI config's, else confirmed.
     #[arg(long, global = true)]
     commitment: Option<String>,
@@ -32,7 +44,10 @@ pub struct Cli {
     /// Exchange address (commands that act on an exchange).
     #[arg(short = 'e', long, global = true, env = "MERIDIAN_EXCHANGE")]
     exchange: Option<String>,
-    /// Print JSON instead of text.
+    /// display (text), json or json-compact (one line per document).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    output: Option<output::Format>,
+    /// Print JSON instead of text (--output json).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -71,6 +86,12 @@ enum Command {
         /// Every order instead of price levels.
         #[arg(long)]
         l3: bool,
+        /// Redraw the book until Ctrl-C (JSON: one document per poll).
+        #[arg(long)]
+        watch: bool,
+        /// How often --watch reads the book.
+        #[arg(long, default_value_t = 1_000, value_name = "MS")]
+        interval_ms: u64,
     },
     /// Your open orders.
     Orders {
@@ -105,10 +126,18 @@ enum Command {
     },
 }
 
+impl Cli {
+    /// `--output`, else `--json`, else text.
+    fn output_format(&self) -> output::Format {
+        self.output.unwrap_or(if self.json { output::Format::Json } else { output::Format::Display })
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    let json = cli.json;
+    output::set_format(cli.output_format());
+    let json = cli.output_format().is_json();
     if let Err(e) = runtime.block_on(run(cli)) {
         output::error(json, &e);
         std::process::exit(1);
@@ -117,8 +146,9 @@ fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // offline commands need neither an RPC endpoint nor a keypair
+    let json = cli.output_format().is_json();
     if let Command::Risk(cmd) = cli.command {
-        return commands::risk::run(cli.json, cmd);
+        return commands::risk::run(json, cmd);
     }
     let ctx = context::Context::from_cli(&cli)?;
     match cli.command {
@@ -128,7 +158,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(cmd) => commands::order::run(&ctx, cmd).await,
         Command::Oracle(cmd) => commands::oracle::run(&ctx, cmd).await,
         Command::Insurance(cmd) => commands::insurance::run(&ctx, cmd).await,
-        Command::Book { market, depth, l3 } => commands::order::book(&ctx, &market, depth, l3).await,
+        Command::Book { market, depth, l3, watch, interval_ms } => match watch {
+            true => commands::order::watch_book(&ctx, &market, depth, l3, interval_ms).await,
+            false => commands::order::book(&ctx, &market, depth, l3).await,
+        },
         Command::Orders { sub_account, owner } => commands::order::orders(&ctx, sub_account, owner.as_deref()).await,
         Command::Positions { sub_account, owner } => {
             commands::order::positions(&ctx, sub_account, owner.as_deref()).await

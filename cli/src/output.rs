@@ -1,7 +1,49 @@
 //! Text or JSON output, and errors the way users should read them.
+//!
+//! The format is one setting for the whole run (`--output`, set once in `main` by [`set_format`]):
+//! commands only say whether they print for machines (`ctx.json`); pretty or compact JSON follows.
 
+use clap::ValueEnum;
 use meridian_sdk::client::SdkError;
 use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
+
+/// `--output`, as the Solana CLI names them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people (the default).
+    #[default]
+    Display,
+    /// Pretty-printed JSON.
+    Json,
+    /// JSON, one line per document.
+    JsonCompact,
+}
+
+impl Format {
+    pub fn is_json(self) -> bool {
+        self != Format::Display
+    }
+}
+
+static FORMAT: OnceLock<Format> = OnceLock::new();
+
+/// Sets the run's output format (the first call wins).
+pub fn set_format(format: Format) {
+    let _ = FORMAT.set(format);
+}
+
+fn compact() -> bool {
+    FORMAT.get() == Some(&Format::JsonCompact)
+}
+
+/// A JSON document as the run's format prints it: pretty, or one line for `json-compact`.
+pub fn to_json_string(value: &Value) -> String {
+    match compact() {
+        true => serde_json::to_string(value).unwrap(),
+        false => serde_json::to_string_pretty(value).unwrap(),
+    }
+}
 
 /// Fields in the order a person should read them.
 #[derive(Default)]
@@ -47,14 +89,14 @@ fn text(v: &Value) -> String {
 
 pub fn print(json_mode: bool, record: &Record) {
     if json_mode {
-        println!("{}", serde_json::to_string_pretty(&record.to_json()).unwrap());
+        println!("{}", to_json_string(&record.to_json()));
     } else {
         print!("{}", record.to_text());
     }
 }
 
 pub fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap());
+    println!("{}", to_json_string(value));
 }
 
 pub fn error(json_mode: bool, e: &anyhow::Error) {
@@ -65,7 +107,7 @@ pub fn error(json_mode: bool, e: &anyhow::Error) {
             v["code"] = json!(failure.code);
             v["name"] = json!(failure.name);
         }
-        eprintln!("{}", serde_json::to_string_pretty(&v).unwrap());
+        eprintln!("{}", to_json_string(&v));
     } else {
         eprintln!("error: {e:#}");
         if let Some(err) = sdk {

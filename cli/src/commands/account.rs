@@ -16,7 +16,6 @@ use meridian_sdk::{
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
-use solana_sdk::signer::Signer;
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
@@ -157,9 +156,9 @@ async fn settle(ctx: &Context, exchange: &Pubkey, margin: &Pubkey, only: Option<
         .filter(|p| only.is_none_or(|i| i == p.market))
         .collect();
     let ixs = settlement::instructions(exchange, margin, &pnl, &markets);
-    let payer = ctx.signer()?;
+    ctx.fee_payer()?; // permissionless: only the fee payer signs
     for chunk in ixs.chunks(8) {
-        client.send(chunk, &payer, &[]).await?;
+        ctx.send(chunk, &[]).await?;
     }
     Ok((pnl, ixs.len()))
 }
@@ -236,7 +235,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let owner = ctx.signer()?;
             let address = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
             let ix = ix::create_margin_account(&exchange, &owner.pubkey(), &owner.pubkey(), sub_account);
-            let signature = client.send(&[ix], &owner, &[]).await?;
+            let signature = ctx.send(&[ix], &[owner]).await?;
             output::print(
                 ctx.json,
                 &Record::new()
@@ -253,7 +252,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
             let c = ix::CollateralAccounts::of(exchange, &e);
             let signature =
-                client.send(&[ix::deposit(&c, &margin, &owner.pubkey(), &source, native)], &owner, &[]).await?;
+                ctx.send(&[ix::deposit(&c, &margin, &owner.pubkey(), &source, native)], &[owner]).await?;
             let mut v = show(ctx, &exchange, &margin, e.collateral_decimals).await?;
             v.push("deposited", amount::format_ui_amount(native, e.collateral_decimals));
             v.push("signature", signature.to_string());
@@ -304,7 +303,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             };
             let c = ix::CollateralAccounts::of(exchange, &e);
             ixs.push(ix::withdraw_checked(&c, &margin, &owner.pubkey(), &recipient, native, &health_markets));
-            let signature = client.send(&ixs, &owner, &[]).await?;
+            let signature = ctx.send(&ixs, &[owner]).await?;
             let mut v = show(ctx, &exchange, &margin, e.collateral_decimals).await?;
             v.push("withdrawn", amount::format_ui_amount(native, e.collateral_decimals));
             v.push("recipient", recipient.to_string());
@@ -315,7 +314,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let e = client.exchange(&exchange).await?;
             let margin = match account {
                 Some(s) => parse_pubkey(&s, "--account")?,
-                None => pda::margin_account(&exchange, &ctx.signer()?.pubkey(), sub_account).0,
+                None => pda::margin_account(&exchange, &ctx.signer_pubkey()?, sub_account).0,
             };
             let only = match market {
                 Some(m) => Some(super::market::resolve(ctx, &exchange, &m).await?.1.index),
@@ -340,7 +339,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
         AccountCommand::Show { sub_account, owner } => {
             let owner = match owner {
                 Some(s) => parse_pubkey(&s, "--owner")?,
-                None => ctx.signer()?.pubkey(),
+                None => ctx.signer_pubkey()?,
             };
             let e = client.exchange(&exchange).await?;
             let margin = pda::margin_account(&exchange, &owner, sub_account).0;
@@ -354,7 +353,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
         AccountCommand::List { owner } => {
             let owner = match owner {
                 Some(s) => parse_pubkey(&s, "--owner")?,
-                None => ctx.signer()?.pubkey(),
+                None => ctx.signer_pubkey()?,
             };
             let e = client.exchange(&exchange).await?;
             let accounts = client.margin_accounts(&exchange, Some(&owner)).await?;
@@ -382,7 +381,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
                 "none" => Pubkey::default(),
                 s => parse_pubkey(s, "DELEGATE")?,
             };
-            let signature = client.send(&[ix::set_delegate(&margin, &owner.pubkey(), &key)], &owner, &[]).await?;
+            let signature = ctx.send(&[ix::set_delegate(&margin, &owner.pubkey(), &key)], &[owner]).await?;
             let shown = if key == Pubkey::default() { serde_json::Value::Null } else { key.to_string().into() };
             output::print(
                 ctx.json,
@@ -393,7 +392,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let owner = ctx.signer()?;
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
             let signature =
-                client.send(&[ix::close_margin_account(&exchange, &margin, &owner.pubkey())], &owner, &[]).await?;
+                ctx.send(&[ix::close_margin_account(&exchange, &margin, &owner.pubkey())], &[owner]).await?;
             output::print(
                 ctx.json,
                 &Record::new().with("closed", margin.to_string()).with("signature", signature.to_string()),

@@ -7,7 +7,6 @@ use crate::{
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use meridian_sdk::{amount, ix, pda, token, ExchangeParams, PauseFlags};
-use solana_sdk::signer::Signer;
 
 #[derive(Subcommand, Debug)]
 pub enum ExchangeCommand {
@@ -87,10 +86,8 @@ pub async fn run(ctx: &Context, cmd: ExchangeCommand) -> Result<()> {
             let deposit_cap = amount::parse_ui_amount(&deposit_cap, mint_info.decimals)?;
             let params = ExchangeParams { index, deposit_cap, insurance_fee_share_bps };
             let exchange = pda::exchange(&admin.pubkey(), index).0;
-            let signature = ctx
-                .client
-                .send(&[ix::initialize_exchange(&admin.pubkey(), &mint, &token_program, params)], &admin, &[])
-                .await?;
+            let signature =
+                ctx.send(&[ix::initialize_exchange(&admin.pubkey(), &mint, &token_program, params)], &[admin]).await?;
             output::print(
                 ctx.json,
                 &Record::new()
@@ -157,7 +154,7 @@ async fn set_paused(ctx: &Context, update: impl FnOnce(u8) -> u8, nothing_select
     let address = ctx.exchange()?;
     let current = ctx.client.exchange(&address).await?.paused;
     let flags = update(current);
-    let signature = ctx.client.send(&[ix::set_paused(&address, &admin.pubkey(), flags)], &admin, &[]).await?;
+    let signature = ctx.send(&[ix::set_paused(&address, &admin.pubkey(), flags)], &[admin]).await?;
     output::print(ctx.json, &Record::new().with("paused", pause_names(flags)).with("signature", signature.to_string()));
     Ok(())
 }

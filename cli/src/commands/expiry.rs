@@ -134,7 +134,7 @@ pub fn describe_expiry(r: &mut Record, m: &Market, now: i64, quote_decimals: u8)
 
 /// `meridian market settle`: the expiry steps for one market, each sent after the previous landed.
 pub async fn settle(ctx: &Context, exchange: &Pubkey, market: &str, batch: usize) -> Result<()> {
-    let payer = ctx.signer()?;
+    ctx.fee_payer()?; // permissionless: only the fee payer signs
     let (address, m) = super::market::resolve(ctx, exchange, market).await?;
     if !m.is_dated() {
         bail!("{} is a perpetual: it never expires (`meridian account settle` settles PnL)", market_name(&m));
@@ -152,7 +152,7 @@ pub async fn settle(ctx: &Context, exchange: &Pubkey, market: &str, batch: usize
             ExpiryStep::Settle(n) => 10_000 + 5_000 * n as u32,
             _ => 200_000,
         };
-        client.send_with_budget(&[ix], &payer, &[], units, 0).await.map_err(|e| anyhow!("{step:?}: {e}"))?;
+        ctx.send_with_units(&[ix], &[], Some(units)).await.map_err(|e| anyhow!("{step:?}: {e}"))?;
         match step {
             ExpiryStep::CancelOrders(n) => cancelled_for += n,
             ExpiryStep::FixPrice => {}
@@ -173,7 +173,7 @@ pub async fn settle(ctx: &Context, exchange: &Pubkey, market: &str, batch: usize
 pub async fn close(ctx: &Context, exchange: &Pubkey, market: &str) -> Result<()> {
     let admin = ctx.signer()?;
     let (address, m) = super::market::resolve(ctx, exchange, market).await?;
-    let signature = ctx.client.send(&[ix::close_market(&MarketAccounts::of(address, &m), &admin.pubkey())], &admin, &[]).await?;
+    let signature = ctx.send(&[ix::close_market(&MarketAccounts::of(address, &m), &admin.pubkey())], &[admin]).await?;
     output::print(ctx.json, &Record::new().with("market", market_name(&m)).with("status", "closed").with("signature", signature.to_string()));
     Ok(())
 }
@@ -255,32 +255,38 @@ pub async fn list_chain(ctx: &Context, exchange: &Pubkey, oracle: &Pubkey, first
     }
     let mut txs = 0;
     let mut pending: Vec<(Vec<Instruction>, [Keypair; 2])> = vec![];
-    let fits = |g: &[(Vec<Instruction>, [Keypair; 2])]| {
+    // as sent: behind the compute budget instructions, paid by the fee payer
+    let payer = ctx.fee_payer()?.pubkey();
+    let fits = |g: &[(Vec<Instruction>, [Keypair; 2])]| -> Result<bool> {
         let ixs: Vec<Instruction> = g.iter().flat_map(|(i, _)| i.clone()).collect();
-        let signatures = 1 + 2 * g.len();
-        Transaction::new_with_payer(&ixs, Some(&admin.pubkey())).message_data().len() + 1 + 64 * signatures <= PACKET_DATA_SIZE
+        let mut signers = vec![admin.pubkey()];
+        signers.extend(g.iter().flat_map(|(_, k)| k.iter().map(|k| k.pubkey())));
+        let signatures = ctx.signature_count(&signers)?;
+        let message = Transaction::new_with_payer(&ctx.with_budget(&ixs, None), Some(&payer)).message_data().len();
+        Ok(message + 1 + 64 * signatures <= PACKET_DATA_SIZE)
     };
     for group in groups {
         pending.push(group);
-        if pending.len() > 1 && !fits(&pending) {
+        if pending.len() > 1 && !fits(&pending)? {
             let last = pending.pop().expect("pushed above");
-            send_chain(ctx, &admin, &pending).await?;
+            send_chain(ctx, admin, &pending).await?;
             txs += 1;
             pending = vec![last];
         }
     }
     if !pending.is_empty() {
-        send_chain(ctx, &admin, &pending).await?;
+        send_chain(ctx, admin, &pending).await?;
         txs += 1;
     }
     eprintln!("listed {} markets in {txs} transactions", listed.len());
     Ok(listed)
 }
 
-async fn send_chain(ctx: &Context, admin: &Keypair, groups: &[(Vec<Instruction>, [Keypair; 2])]) -> Result<()> {
+async fn send_chain(ctx: &Context, admin: &dyn Signer, groups: &[(Vec<Instruction>, [Keypair; 2])]) -> Result<()> {
     let ixs: Vec<Instruction> = groups.iter().flat_map(|(i, _)| i.clone()).collect();
-    let signers: Vec<&Keypair> = groups.iter().flat_map(|(_, k)| k.iter()).collect();
-    ctx.client.send(&ixs, admin, &signers).await?;
+    let mut signers: Vec<&dyn Signer> = vec![admin];
+    signers.extend(groups.iter().flat_map(|(_, k)| k.iter().map(|k| k as &dyn Signer)));
+    ctx.send(&ixs, &signers).await?;
     Ok(())
 }
 

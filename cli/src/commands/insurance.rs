@@ -7,7 +7,6 @@ use crate::{
 use anyhow::Result;
 use clap::Subcommand;
 use meridian_sdk::{amount, ix};
-use solana_sdk::signer::Signer;
 
 #[derive(Subcommand, Debug)]
 pub enum InsuranceCommand {
@@ -33,7 +32,7 @@ pub async fn run(ctx: &Context, cmd: InsuranceCommand) -> Result<()> {
         let native = amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?;
         let source = super::collateral_source(ctx, &e, &depositor.pubkey(), from, native).await?;
         let c = ix::CollateralAccounts::of(exchange, &e);
-        signature = Some(client.send(&[ix::deposit_insurance(&c, &depositor.pubkey(), &source, native)], &depositor, &[]).await?);
+        signature = Some(ctx.send(&[ix::deposit_insurance(&c, &depositor.pubkey(), &source, native)], &[depositor]).await?);
     }
     let e = client.exchange(&exchange).await?;
     let ui = |v: u64| amount::format_ui_amount(v, e.collateral_decimals);

@@ -8,7 +8,6 @@ use crate::{
 use anyhow::{anyhow, bail, Result};
 use meridian_sdk::liquidation::{self, Stage};
 use meridian_sdk::{amount, pda, Pubkey};
-use solana_sdk::signer::Signer;
 
 /// Liquidates `account` if it is below its maintenance requirement (in `market` only, for stages 1
 /// and 2, if given; stage 2 takes at most `max_lots` per position); fees and positions go to the
@@ -55,7 +54,7 @@ pub async fn run(ctx: &Context, account: &str, market: Option<&str>, max_lots: O
         let ours = client.margin_account(&liquidator_account).await?;
         let ix = liquidation::instruction(&exchange, stage, (&target, &liquidatee), (&liquidator_account, &ours), &liquidator.pubkey(), &all)
             .ok_or_else(|| anyhow!("market {} not found", stage.market()))?;
-        let signature = client.send_with_budget(&[ix], &liquidator, &[], stage.compute_units(), 0).await?;
+        let signature = ctx.send_with_units(&[ix], &[liquidator], Some(stage.compute_units())).await?;
         let after = client.margin_account(&target).await?;
         match stage {
             Stage::TakePosition { market, .. } => {

@@ -364,7 +364,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 let accounts = MarketAccounts { exchange, market: address, book: book.pubkey(), event_queue: queue.pubkey() };
                 ixs.push(ix::set_market_mode(&accounts, &admin.pubkey(), 1, slots));
             }
-            let signature = client.send(&ixs, &admin, &[&book, &queue]).await?;
+            let signature = ctx.send(&ixs, &[admin, &book, &queue]).await?;
             let m = client.market(&address).await?;
             let mut r = describe(&address, &m, qd);
             expiry::describe_expiry(&mut r, &m, client.clock().await?.unix_timestamp, qd);
@@ -513,7 +513,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 _ => bail!("mode must be continuous or batch"),
             };
             let accounts = MarketAccounts::of(address, &m);
-            let signature = client.send(&[ix::set_market_mode(&accounts, &admin.pubkey(), code, slots)], &admin, &[]).await?;
+            let signature = ctx.send(&[ix::set_market_mode(&accounts, &admin.pubkey(), code, slots)], &[admin]).await?;
             let m = client.market(&address).await?;
             output::print(
                 ctx.json,
@@ -571,7 +571,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             };
             let accounts = MarketAccounts::of(address, &m);
             let signature =
-                client.send(&[ix::set_market_status(&accounts, &admin.pubkey(), code)], &admin, &[]).await?;
+                ctx.send(&[ix::set_market_status(&accounts, &admin.pubkey(), code)], &[admin]).await?;
             output::print(
                 ctx.json,
                 &Record::new()
@@ -584,7 +584,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             let admin = ctx.signer()?;
             let (address, m) = resolve(ctx, &exchange, &market).await?;
             let accounts = MarketAccounts::of(address, &m);
-            let signature = client.send(&[ix::set_price_band(&accounts, &admin.pubkey(), bps)], &admin, &[]).await?;
+            let signature = ctx.send(&[ix::set_price_band(&accounts, &admin.pubkey(), bps)], &[admin]).await?;
             let mut r = describe(&address, &client.market(&address).await?, qd);
             r.push("signature", signature.to_string());
             output::print(ctx.json, &r);
@@ -595,7 +595,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             let impact_notional = amount::parse_ui_amount(&impact, qd).map_err(|e| anyhow!("--impact: {e}"))?;
             let accounts = MarketAccounts::of(address, &m);
             let ix = ix::set_funding_params(&accounts, &admin.pubkey(), period_secs, max_bps, impact_notional);
-            let signature = client.send(&[ix], &admin, &[]).await?;
+            let signature = ctx.send(&[ix], &[admin]).await?;
             let mut r = describe(&address, &client.market(&address).await?, qd);
             r.push("signature", signature.to_string());
             output::print(ctx.json, &r);
@@ -608,7 +608,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 .await?
                 .ok_or_else(|| anyhow!("no oracle {oracle:?} on this exchange (`meridian oracle list`)"))?;
             let ix = ix::set_market_oracle(&exchange, &admin.pubkey(), &address, &oracle_address);
-            let signature = client.send(&[ix], &admin, &[]).await?;
+            let signature = ctx.send(&[ix], &[admin]).await?;
             output::print(
                 ctx.json,
                 &Record::new()

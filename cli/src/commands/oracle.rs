@@ -16,7 +16,6 @@ use meridian_sdk::{
     Pubkey,
 };
 use serde_json::{json, Value};
-use solana_sdk::signer::Signer;
 
 /// Sources and limits of an aggregate (create and configure).
 #[derive(Args, Debug)]
@@ -169,7 +168,7 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
             }
             let admin = ctx.signer()?;
             let name = encode_name(&name);
-            let sig = client.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, config.params()?)], &admin, &[]).await?;
+            let sig = ctx.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, config.params()?)], &[admin]).await?;
             let address = pda::oracle(&exchange, &name).0;
             let mut r = describe(&address, &client.oracle(&address).await?);
             r.push("signature", sig.to_string());
@@ -179,7 +178,7 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
             let admin = ctx.signer()?;
             let (address, _) = resolve(ctx, &exchange, &oracle).await?;
             let sig =
-                client.send(&[ix::configure_oracle(&exchange, &admin.pubkey(), &address, config.params()?)], &admin, &[]).await?;
+                ctx.send(&[ix::configure_oracle(&exchange, &admin.pubkey(), &address, config.params()?)], &[admin]).await?;
             let mut r = describe(&address, &client.oracle(&address).await?);
             r.push("signature", sig.to_string());
             output::print(ctx.json, &r);
@@ -211,7 +210,7 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
             output::print(ctx.json, &describe(&address, &o));
         }
         OracleCommand::Refresh { oracle } => {
-            let payer = ctx.signer()?;
+            ctx.fee_payer()?; // permissionless: only the fee payer signs
             let (address, o) = resolve(ctx, &exchange, &oracle).await?;
             let sources = client.oracle_sources(&o).await.map_err(|e| anyhow!(e))?;
             let clock = client.clock().await?;
@@ -220,7 +219,7 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
             let accounts: Vec<Pubkey> = sources.iter().map(|(a, _)| *a).collect();
             let markets: Vec<Pubkey> =
                 client.markets_priced_by(&exchange, &address).await?.into_iter().map(|(a, _)| a).collect();
-            let sig = client.send(&[ix::refresh_oracle(&address, &accounts, &markets)], &payer, &[]).await?;
+            let sig = ctx.send(&[ix::refresh_oracle(&address, &accounts, &markets)], &[]).await?;
             let mut r = describe(&address, &client.oracle(&address).await?);
             r.push("predicted", format!("{expected:?}"));
             r.push("signature", sig.to_string());

@@ -21,7 +21,6 @@ use meridian_sdk::{
     PlaceOrderArgs, Pubkey,
 };
 use serde_json::{json, Value};
-use solana_sdk::signer::Signer;
 
 #[derive(Args, Debug, Clone)]
 pub struct NewOrder {
@@ -239,7 +238,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
             let args = build(&order, &u)?;
             let health = ix::health_markets(&exchange, &account, Some(m.index));
             let ix = ix::place_order(&accounts, &margin, &owner.pubkey(), args, &health);
-            let signature = client.send(&[ix], &owner, &[]).await?;
+            let signature = ctx.send(&[ix], &[owner]).await?;
             let mut r = describe_result(&client.margin_account(&margin).await?.last_placement, &u, qd);
             r.push("signature", signature.to_string());
             output::print(ctx.json, &r);
@@ -248,7 +247,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
             let args = build(&order, &u)?;
             let health = ix::health_markets(&exchange, &account, Some(m.index));
             let ix = ix::replace_order(&accounts, &margin, &owner.pubkey(), order_id, args, &health);
-            let signature = client.send(&[ix], &owner, &[]).await?;
+            let signature = ctx.send(&[ix], &[owner]).await?;
             let mut r = describe_result(&client.margin_account(&margin).await?.last_placement, &u, qd);
             r.push("cancelled", order_id);
             r.push("signature", signature.to_string());
@@ -260,7 +259,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
                 (None, Some(cid)) => ix::cancel_order_by_client_id(&accounts, &margin, &owner.pubkey(), cid),
                 _ => bail!("give an order id or --client-id (one of them)"),
             };
-            let signature = client.send(&[ix], &owner, &[]).await?;
+            let signature = ctx.send(&[ix], &[owner]).await?;
             output::print(
                 ctx.json,
                 &Record::new()
@@ -284,7 +283,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
             let quoting = !args.bids.is_empty() || !args.asks.is_empty();
             let health = ix::health_markets(&exchange, &account, Some(m.index));
             let ix = ix::mass_quote(&accounts, &margin, &owner.pubkey(), args, &health);
-            let signature = client.send(&[ix], &owner, &[]).await?;
+            let signature = ctx.send(&[ix], &[owner]).await?;
             let after = client.margin_account(&margin).await?;
             let resting = after.open_orders.iter().filter(|o| o.in_use != 0 && o.market_index == m.index).count();
             output::print(
@@ -302,7 +301,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
                 Some(s) => side_from(s)? as u8,
             };
             let ix = ix::cancel_all_orders(&accounts, &margin, &owner.pubkey(), side, 0);
-            let signature = client.send(&[ix], &owner, &[]).await?;
+            let signature = ctx.send(&[ix], &[owner]).await?;
             let after = client.margin_account(&margin).await?.num_open_orders();
             let cancelled = account.num_open_orders().saturating_sub(after);
             output::print(
@@ -319,62 +318,98 @@ pub async fn book(ctx: &Context, market: &str, depth: usize, l3: bool) -> Result
     let exchange = ctx.exchange()?;
     let e = ctx.client.exchange(&exchange).await?;
     let (_, m) = resolve(ctx, &exchange, market).await?;
-    let u = market_units(&m, e.collateral_decimals);
-    let book = ctx.client.book(&m).await?;
-    if ctx.json {
-        let level = |l: &meridian_sdk::book::Level| json!({"price": u.format_price(l.price), "size": u.format_size(l.size), "orders": l.orders});
-        let order = |o: &meridian_sdk::book::OrderView| json!({"price": u.format_price(o.price), "size": u.format_size(o.size), "order_id": o.seq, "owner": o.owner.to_string(), "client_id": o.client_order_id});
-        let v = if l3 {
-            json!({"market": market_name(&m), "bids": book.bids.iter().take(depth).map(order).collect::<Vec<_>>(), "asks": book.asks.iter().take(depth).map(order).collect::<Vec<_>>()})
-        } else {
-            json!({"market": market_name(&m), "bids": book.levels(Side::Bid, depth).iter().map(level).collect::<Vec<_>>(), "asks": book.levels(Side::Ask, depth).iter().map(level).collect::<Vec<_>>()})
-        };
-        output::print_json(&v);
-        return Ok(());
-    }
-    println!(
-        "{}  tick {}  lot {}  mark {}",
-        market_name(&m),
-        u.format_price(1),
-        u.format_size(1),
-        u.format_price(m.mark_price)
-    );
-    if l3 {
-        println!("{:<5} {:>16} {:>16} {:>10}  owner", "side", "price", "size", "order id");
-        for o in book.asks.iter().take(depth).rev() {
-            println!(
-                "{:<5} {:>16} {:>16} {:>10}  {}",
-                "ask",
-                u.format_price(o.price),
-                u.format_size(o.size),
-                o.seq,
-                o.owner
-            );
-        }
-        for o in book.bids.iter().take(depth) {
-            println!(
-                "{:<5} {:>16} {:>16} {:>10}  {}",
-                "bid",
-                u.format_price(o.price),
-                u.format_size(o.size),
-                o.seq,
-                o.owner
-            );
-        }
-        return Ok(());
-    }
-    println!("{:<5} {:>16} {:>16} {:>7}", "side", "price", "size", "orders");
-    for l in book.levels(Side::Ask, depth).iter().rev() {
-        println!("{:<5} {:>16} {:>16} {:>7}", "ask", u.format_price(l.price), u.format_size(l.size), l.orders);
-    }
-    match (book.best_bid(), book.best_ask()) {
-        (Some(b), Some(a)) => println!("{:-^48}", format!(" spread {} ", u.format_price(a - b))),
-        _ => println!("{:-^48}", ""),
-    }
-    for l in book.levels(Side::Bid, depth) {
-        println!("{:<5} {:>16} {:>16} {:>7}", "bid", u.format_price(l.price), u.format_size(l.size), l.orders);
+    match ctx.json {
+        true => output::print_json(&book_json(ctx, &m, e.collateral_decimals, depth, l3).await?),
+        false => print!("{}", book_text(ctx, &m, e.collateral_decimals, depth, l3).await?),
     }
     Ok(())
+}
+
+/// `meridian book MARKET --watch`: reads the market and its book every `interval_ms` and redraws
+/// the ladder in place (JSON: one document per read, never cleared) until Ctrl-C.
+pub async fn watch_book(ctx: &Context, market: &str, depth: usize, l3: bool, interval_ms: u64) -> Result<()> {
+    use std::io::Write;
+    let exchange = ctx.exchange()?;
+    let qd = ctx.client.exchange(&exchange).await?.collateral_decimals;
+    let (address, _) = resolve(ctx, &exchange, market).await?;
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(50)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut stdout = std::io::stdout();
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            _ = every.tick() => {}
+        }
+        // a failed read (an RPC hiccup) is shown and retried on the next tick, not fatal
+        let m = ctx.client.market(&address).await;
+        let frame = match (&m, ctx.json) {
+            (Ok(m), true) => book_json(ctx, m, qd, depth, l3).await.map(|v| output::to_json_string(&v) + "\n"),
+            (Ok(m), false) => book_text(ctx, m, qd, depth, l3).await,
+            (Err(e), _) => Err(anyhow!("{e}")),
+        };
+        let frame = match (frame, ctx.json) {
+            (Ok(f), true) => f,
+            (Ok(f), false) => format!("{CLEAR}{f}\n{}  every {interval_ms} ms, Ctrl-C to stop\n", now_utc()),
+            (Err(e), true) => output::to_json_string(&json!({ "error": format!("{e:#}") })) + "\n",
+            (Err(e), false) => format!("{CLEAR}error: {e:#} (retrying)\n"),
+        };
+        stdout.write_all(frame.as_bytes())?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
+
+/// ANSI: clear the screen, cursor to the top left.
+const CLEAR: &str = "\x1b[2J\x1b[H";
+
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600 % 24, secs / 60 % 60, secs % 60)
+}
+
+async fn book_json(ctx: &Context, m: &meridian_sdk::state::Market, qd: u8, depth: usize, l3: bool) -> Result<Value> {
+    let u = market_units(m, qd);
+    let book = ctx.client.book(m).await?;
+    let level = |l: &meridian_sdk::book::Level| json!({"price": u.format_price(l.price), "size": u.format_size(l.size), "orders": l.orders});
+    let order = |o: &meridian_sdk::book::OrderView| json!({"price": u.format_price(o.price), "size": u.format_size(o.size), "order_id": o.seq, "owner": o.owner.to_string(), "client_id": o.client_order_id});
+    Ok(if l3 {
+        json!({"market": market_name(m), "bids": book.bids.iter().take(depth).map(order).collect::<Vec<_>>(), "asks": book.asks.iter().take(depth).map(order).collect::<Vec<_>>()})
+    } else {
+        json!({"market": market_name(m), "bids": book.levels(Side::Bid, depth).iter().map(level).collect::<Vec<_>>(), "asks": book.levels(Side::Ask, depth).iter().map(level).collect::<Vec<_>>()})
+    })
+}
+
+/// The ladder as text: asks (best last), the spread, bids (best first); or every order (--l3).
+async fn book_text(ctx: &Context, m: &meridian_sdk::state::Market, qd: u8, depth: usize, l3: bool) -> Result<String> {
+    use std::fmt::Write;
+    let u = market_units(m, qd);
+    let book = ctx.client.book(m).await?;
+    let mut out = String::new();
+    writeln!(out, "{}  tick {}  lot {}  mark {}", market_name(m), u.format_price(1), u.format_size(1), u.format_price(m.mark_price))?;
+    if l3 {
+        writeln!(out, "{:<5} {:>16} {:>16} {:>10}  owner", "side", "price", "size", "order id")?;
+        for o in book.asks.iter().take(depth).rev() {
+            writeln!(out, "{:<5} {:>16} {:>16} {:>10}  {}", "ask", u.format_price(o.price), u.format_size(o.size), o.seq, o.owner)?;
+        }
+        for o in book.bids.iter().take(depth) {
+            writeln!(out, "{:<5} {:>16} {:>16} {:>10}  {}", "bid", u.format_price(o.price), u.format_size(o.size), o.seq, o.owner)?;
+        }
+        return Ok(out);
+    }
+    writeln!(out, "{:<5} {:>16} {:>16} {:>7}", "side", "price", "size", "orders")?;
+    for l in book.levels(Side::Ask, depth).iter().rev() {
+        writeln!(out, "{:<5} {:>16} {:>16} {:>7}", "ask", u.format_price(l.price), u.format_size(l.size), l.orders)?;
+    }
+    match (book.best_bid(), book.best_ask()) {
+        (Some(b), Some(a)) => writeln!(out, "{:-^48}", format!(" spread {} ", u.format_price(a - b)))?,
+        _ => writeln!(out, "{:-^48}", "")?,
+    }
+    for l in book.levels(Side::Bid, depth) {
+        writeln!(out, "{:<5} {:>16} {:>16} {:>7}", "bid", u.format_price(l.price), u.format_size(l.size), l.orders)?;
+    }
+    Ok(out)
 }
 
 async fn own_account(
@@ -385,7 +420,7 @@ async fn own_account(
     let exchange = ctx.exchange()?;
     let owner = match owner {
         Some(s) => crate::context::parse_pubkey(s, "--owner")?,
-        None => ctx.signer()?.pubkey(),
+        None => ctx.signer_pubkey()?,
     };
     let margin = pda::margin_account(&exchange, &owner, sub).0;
     let account =
