@@ -119,3 +119,233 @@ async fn cli_and_sdk_create_an_exchange_deposit_and_withdraw() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// GET `path` from a keeper's metrics address: (status, body); None while nothing listens.
+async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+}
+
+/// The value of the series `series` (name and labels, as printed) in a Prometheus text body.
+fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A TCP forwarder to the validator's RPC port that the test can cut and restore: an RPC node
+/// going away (connections dropped, new ones refused) and coming back on the same address.
+struct RpcProxy {
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl RpcProxy {
+    async fn start(port: u16, upstream: u16) -> RpcProxy {
+        // the previous listener on the port is released once its aborted task is dropped
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(l) => break l,
+                Err(_) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("proxy bind {port}: {e}"),
+            }
+        };
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let conns = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut up) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut up).await;
+                    }
+                });
+                conns.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        RpcProxy { tasks }
+    }
+
+    fn stop(self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+}
+
+/// Keepers an operator can leave running: a crank started while its RPC node is down keeps
+/// retrying (counted, /health 503) and starts working once the node is up; a market created after
+/// it started is found by the rescan and its events consumed; the node going away mid-run and
+/// coming back is survived the same way (the market created meanwhile is cranked after); /health
+/// and /metrics answer throughout; SIGTERM stops it with exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crank_finds_new_markets_and_survives_rpc_outages() {
+    use std::time::{Duration, Instant};
+    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+    let client = net.client();
+    let dir = std::env::temp_dir().join(format!("meridian-e2e-keepers-{}", std::process::id()));
+    let admin = net.wallet(100).await.unwrap();
+    let (maker, taker, keeper) =
+        (net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap());
+    let [admin_path, maker_path, taker_path, keeper_path] =
+        [("admin", &admin), ("maker", &maker), ("taker", &taker), ("keeper", &keeper)]
+            .map(|(n, k)| write_keypair(&dir, n, k).unwrap());
+    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
+    let exchange: Pubkey = out.exchange.parse().unwrap();
+    let mint: Pubkey = out.collateral_mint.parse().unwrap();
+    for w in [&maker, &taker] {
+        fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
+    }
+    let cli = meridian_e2e::Cli { rpc_url: net.rpc_url.clone(), exchange: out.exchange.clone() };
+    for path in [&maker_path, &taker_path] {
+        cli.ok(path, "account create").await;
+        cli.ok(path, "account deposit 5000").await;
+    }
+    let rpc_port: u16 = net.rpc_url.rsplit(':').next().unwrap().parse().unwrap();
+
+    // the crank, pointed at an RPC address where nothing listens yet
+    let (proxy_port, metrics_port) = (meridian_e2e::free_port(), meridian_e2e::free_port());
+    let log = std::fs::File::create(dir.join("crank.log")).unwrap();
+    let mut crank = tokio::process::Command::new(meridian_e2e::workspace_bin("meridian-keeper"))
+        .args(["--url", &format!("http://127.0.0.1:{proxy_port}"), "--ws-url", &net.ws_url])
+        .arg("--keypair")
+        .arg(&keeper_path)
+        .args([
+            "-C",
+            "/nonexistent",
+            "--exchange",
+            &out.exchange,
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
+        .args(["--rescan-secs", "1", "--health-max-lag-secs", "4", "crank", "--poll-ms", "300"])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let health = |want: u16, what: &'static str| async move {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = http_get(metrics_port, "/health").await;
+            if got.as_ref().is_some_and(|(s, _)| *s == want) {
+                return got.unwrap().1;
+            }
+            assert!(Instant::now() < deadline, "{what}: /health answered {got:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let report = health(503, "RPC down at start").await;
+    assert!(report.contains("startup: behind"), "{report}");
+    let metrics = http_get(metrics_port, "/metrics").await.unwrap().1;
+    let failures = "meridian_rpc_failures_total{op=\"margin account\",role=\"crank\"}";
+    assert!(metric_value(&metrics, failures).unwrap_or(0.0) >= 1.0, "{metrics}");
+    assert!(crank.try_wait().unwrap().is_none(), "the crank exited on an RPC failure");
+
+    // the node comes up: the crank creates its reward account and runs
+    let proxy = RpcProxy::start(proxy_port, rpc_port).await;
+    let report = health(200, "RPC up").await;
+    assert!(report.contains("discovery: ok"), "{report}");
+    let reward = pda::margin_account(&exchange, &keeper.pubkey(), 0).0;
+    assert!(client.account_if_exists(&reward).await.unwrap().is_some(), "the reward account");
+
+    // a market created after the crank started: found by the rescan, its fill applied
+    let trade = |name: &'static str, mark: &'static str, lot: &'static str, tick: &'static str, size: &'static str| {
+        let cli = &cli;
+        let (admin_path, maker_path, taker_path) = (&admin_path, &maker_path, &taker_path);
+        async move {
+            let create = format!(
+                "market create --name {name} --lot {lot} --tick {tick} --mark {mark} --book-capacity 64 --event-queue-capacity 64"
+            );
+            cli.ok(admin_path, &create).await;
+            cli.ok(maker_path, &format!("order place {name} sell {size} --price {mark} --type post-only")).await;
+            cli.ok(taker_path, &format!("order place {name} buy {size} --price {mark} --type ioc")).await;
+        }
+    };
+    let queue_length = |index: u16| {
+        let client = &client;
+        async move {
+            let market = client.market(&pda::market(&exchange, index).0).await.unwrap();
+            client.events(&market).await.unwrap().0.len()
+        }
+    };
+    let drained = |index: u16| async move {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while queue_length(index).await > 0 {
+            assert!(Instant::now() < deadline, "market {index}'s queue was not drained");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    let consumed = |market: &'static str| async move {
+        let series = format!("meridian_events_consumed_total{{market=\"{market}\"}}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let m = http_get(metrics_port, "/metrics").await.map(|(_, body)| body).unwrap_or_default();
+            if metric_value(&m, &series) == Some(1.0) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "{series} not counted:\n{m}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    trade("BTC-PERP", "65000", "0.0001", "0.1", "0.01").await;
+    drained(0).await;
+    // the keeper counts the event once it sees its transaction confirmed, which can be after the
+    // queue is seen empty here: wait for that before cutting the node
+    consumed("BTC-PERP").await;
+
+    // the RPC node goes away: the crank cannot reach it, reports 503, keeps running
+    proxy.stop();
+    trade("ETH-PERP", "3000", "0.001", "0.01", "0.1").await;
+    let report = health(503, "RPC down mid-run").await;
+    assert!(report.contains("behind"), "{report}");
+    assert_eq!(queue_length(1).await, 1, "no crank could reach the node");
+    assert!(crank.try_wait().unwrap().is_none(), "the crank exited during the outage");
+    // ... and comes back: the market created meanwhile is found and cranked
+    let proxy = RpcProxy::start(proxy_port, rpc_port).await;
+    drained(1).await;
+    health(200, "RPC back").await;
+    let maker_account = client.margin_account(&pda::margin_account(&exchange, &maker.pubkey(), 0).0).await.unwrap();
+    for (market, lots) in [(0u16, -100i64), (1, -100)] {
+        let slot = maker_account.find_position(market).expect("the maker's fill applied");
+        assert_eq!(maker_account.position(slot).base_lots, lots, "market {market}");
+    }
+
+    // metrics: consumed per market, discovery, latencies, failures, the fee used
+    let metrics = consumed("ETH-PERP").await;
+    assert_eq!(metric_value(&metrics, "meridian_events_consumed_total{market=\"BTC-PERP\"}"), Some(1.0), "{metrics}");
+    assert_eq!(metric_value(&metrics, "meridian_events_consumed_total{market=\"ETH-PERP\"}"), Some(1.0), "{metrics}");
+    assert_eq!(metric_value(&metrics, "meridian_markets_discovered{role=\"crank\"}"), Some(2.0), "{metrics}");
+    // one consume_events a market
+    assert!(
+        metric_value(&metrics, "meridian_tx_confirm_seconds_count{role=\"crank\"}").unwrap_or(0.0) >= 2.0,
+        "{metrics}"
+    );
+    assert!(!metrics.contains("component=\"startup\""), "startup is over: {metrics}");
+    assert!(metrics.contains("# TYPE meridian_tx_confirm_seconds histogram"), "{metrics}");
+    let outage_failures: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("meridian_rpc_failures_total{") && l.contains("role=\"crank\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(outage_failures >= 2.0, "{metrics}");
+    // the local validator's recent blocks charged nothing: auto pays 0
+    assert_eq!(metric_value(&metrics, "meridian_priority_fee_micro_lamports{role=\"crank\"}"), Some(0.0), "{metrics}");
+    assert_eq!(metric_value(&metrics, "meridian_keeper_healthy"), Some(1.0), "{metrics}");
+
+    // SIGTERM: a clean stop
+    let pid = crank.id().unwrap().to_string();
+    assert!(tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(30), crank.wait()).await.expect("stopped in time").unwrap();
+    assert!(status.success(), "{status:?}");
+    proxy.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
