@@ -125,6 +125,10 @@ impl Metrics {
             &[],
             report.ok as u8 as f64,
         );
+        // only the components watched now (a closed market's crank is gone)
+        if let Some(ages) = self.gauges.lock().unwrap().get("meridian_keeper_progress_age_seconds") {
+            ages.reset();
+        }
         for (component, age) in &report.components {
             self.set(
                 "meridian_keeper_progress_age_seconds",
@@ -248,6 +252,11 @@ mod tests {
         assert!(text.contains("meridian_tx_confirm_seconds_count{role=\"crank\"} 1\n"), "{text}");
         // no components watched yet: healthy
         assert!(text.contains("meridian_keeper_healthy 1\n"), "{text}");
+        // a component forgotten leaves the age series
+        m.health.watch("startup");
+        assert!(m.render().contains("meridian_keeper_progress_age_seconds{component=\"startup\"}"));
+        m.health.forget("startup");
+        assert!(!m.render().contains("component=\"startup\""));
         // a wrong label set is ignored, not a panic
         m.add("meridian_events_consumed_total", "Events applied.", &[("oracle", "SOL")], 1.0);
         m.add("meridian_events_consumed_total", "Events applied.", &[("market", "BTC-PERP")], -1.0);
