@@ -46,6 +46,25 @@ ensure_host_deps() {
   apt_install libclang-dev pkg-config make perl
 }
 
+# Node.js and the TypeScript example's packages (examples/typescript, run by an e2e test):
+# `npm ci` from its package-lock.json (npm caches downloads in ~/.npm), skipped while node_modules
+# was installed from this lock file with this node. --ignore-scripts: nothing is compiled (the
+# packages' native add-ons are optional; esbuild's binary comes as an npm package).
+ensure_ts_example() {
+  local dir="$ROOT/examples/typescript"
+  local stamp="$dir/node_modules/.meridian-installed"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "apt: installing nodejs npm (for the TypeScript example)"
+    apt_install nodejs npm
+  fi
+  local want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) node $(node --version)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  log "npm ci in examples/typescript"
+  npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error
+  printf '%s\n' "$want" > "$stamp"
+}
+
 # Builds every workspace crate, test and binary in ONE cargo invocation. `cargo test --workspace`
 # and this resolve features identically, so nothing is compiled twice (the validator alone is
 # ~30 min on 2 cores).

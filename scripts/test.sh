@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- the whole test suite; `.ci/run` runs exactly this.
 #
-# 1. installs what is missing (apt packages, the SBF toolchain; cached under ~/.cache),
+# 1. installs what is missing (apt packages, the SBF toolchain; cached under ~/.cache; the
+#    TypeScript example's npm packages),
 # 2. builds target/deploy/meridian.so and target/idl/meridian.json (scripts/sbf.sh build),
 # 3. builds the workspace once, then runs every test: engine unit + property tests, program tests
 #    on the SBF binary in LiteSVM (incl. CU ceilings), CLI tests, end-to-end tests on a local
@@ -17,6 +18,7 @@ cd "$ROOT"
 start=$(date +%s)
 
 ensure_host_deps
+ensure_ts_example
 "$ROOT/scripts/sbf.sh" build
 log "building the workspace (first run on a machine: ~40 min; cached afterwards)"
 build_workspace
