@@ -6,7 +6,13 @@
 //! Metrics are created on first use (name, help, label names) and registered once; a later call
 //! with other label names for the same metric is a programming error, logged and ignored.
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
 use prometheus::{CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder};
 use std::{
     collections::{BTreeMap, HashMap},
@@ -202,14 +208,18 @@ impl HealthReport {
     }
 }
 
+// Each answer closes its connection (as a one-shot exporter does): scrapers that read to the end
+// of the stream work, and an idle keeper holds no sockets open.
+const CLOSE: (header::HeaderName, &str) = (header::CONNECTION, "close");
+
 async fn metrics_handler(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], m.render())
+    ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT), CLOSE], m.render())
 }
 
 async fn health_handler(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
     let report = m.health.report();
     let status = if report.ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, report.text())
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), CLOSE], report.text())
 }
 
 /// Binds `addr` (a bind failure is a configuration error: reported at start).

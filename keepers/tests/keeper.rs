@@ -25,17 +25,29 @@ fn unreachable_rpc_is_an_error_exit() {
     assert!(!o.status.success());
 }
 
-/// GET `path` over plain HTTP/1.1: (status code, body). None while nothing listens.
+/// GET `path` over plain HTTP/1.1, read to the end of the stream (the server closes it, as simple
+/// scrapers expect; no `connection: close` asked for): (status code, body). None while nothing
+/// listens.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n").ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Some((status, body))
+}
+
+/// Kills the keeper if the test fails before it stops it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn free_port() -> u16 {
@@ -78,7 +90,15 @@ fn every_flag_has_an_environment_variable() {
 fn a_bad_priority_fee_from_the_environment_is_refused() {
     let o = Command::new(env!("CARGO_BIN_EXE_meridian-keeper"))
         .env("MERIDIAN_PRIORITY_FEE", "fast")
-        .args(["--url", "http://127.0.0.1:9", "-C", "/nonexistent", "--exchange", "Bxe38UGCwSGp5D6KgPxRwMwFsTE81Evkap8qMcUWPTdA", "crank"])
+        .args([
+            "--url",
+            "http://127.0.0.1:9",
+            "-C",
+            "/nonexistent",
+            "--exchange",
+            "Bxe38UGCwSGp5D6KgPxRwMwFsTE81Evkap8qMcUWPTdA",
+            "crank",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());
@@ -96,7 +116,7 @@ fn a_dead_rpc_node_is_retried_reported_and_a_sigterm_stops_cleanly() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let port = free_port();
     let base = ["--url", &dead, "-C", "/nonexistent", "--exchange", "Bxe38UGCwSGp5D6KgPxRwMwFsTE81Evkap8qMcUWPTdA"];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian-keeper"))
+    let child = Command::new(env!("CARGO_BIN_EXE_meridian-keeper"))
         .args(base)
         .args(["--keypair", key.to_str().unwrap(), "--metrics-addr", &format!("127.0.0.1:{port}")])
         .args(["--health-max-lag-secs", "1", "--log-format", "json", "crank"])
@@ -104,6 +124,8 @@ fn a_dead_rpc_node_is_retried_reported_and_a_sigterm_stops_cleanly() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let (health, metrics) = loop {
         let health = http_get(port, "/health");
