@@ -117,6 +117,34 @@ enum Command {
         #[arg(short, long, default_value_t = 0)]
         sub_account: u16,
     },
+    /// Fills of a margin account (as maker or taker) or of a market, from the records the crank
+    /// publishes; reads the newest --limit transactions of each market.
+    Fills {
+        /// A margin account (either side of its fills).
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this market (index, name or address); default: every market of the exchange.
+        #[arg(long)]
+        market: Option<String>,
+        /// Only after this transaction signature.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
+    /// A market's trade tape (each match once), oldest first.
+    Trades {
+        #[arg(long)]
+        market: String,
+        /// Transactions read for the backfill.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// Keep polling and print new trades as they are cranked (JSON: one object per line).
+        #[arg(long)]
+        follow: bool,
+        #[arg(long, default_value_t = 1_000)]
+        interval_ms: u64,
+    },
     /// Your positions: size, entry, mark, PnL, resting orders.
     Positions {
         #[arg(short, long, default_value_t = 0)]
@@ -168,6 +196,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Liquidate { account, market, max_lots, sub_account } => {
             commands::liquidate::run(&ctx, &account, market.as_deref(), max_lots, sub_account).await
+        }
+        Command::Fills { account, market, since, limit } => {
+            commands::history::fills(&ctx, account.as_deref(), market.as_deref(), since.as_deref(), limit).await
+        }
+        Command::Trades { market, limit, follow, interval_ms } => {
+            commands::history::trades(&ctx, &market, limit, follow, std::time::Duration::from_millis(interval_ms)).await
         }
         Command::Risk(_) => unreachable!("handled above"),
     }

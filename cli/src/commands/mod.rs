@@ -1,6 +1,7 @@
 pub mod account;
 pub mod exchange;
 pub mod expiry;
+pub mod history;
 pub mod insurance;
 pub mod liquidate;
 pub mod market;

@@ -46,10 +46,9 @@ impl AccountView for AccountInfo<'_> {
 
 /// An account read in place from the program's input buffer: no allocation.
 pub struct RawAccount<'a> {
-    /// The account's record in the input buffer (see `fast_entry`'s layout notes).
+    /// The account's record in the input buffer (see `fast_entry`'s layout notes): key at +8,
+    /// owner at +40, lamports at +72, data length at +80, data at +88.
     header: *mut u8,
-    pub key: &'a Pubkey,
-    pub owner: &'a Pubkey,
     pub is_signer: bool,
     pub is_writable: bool,
     data: RefCell<&'a mut [u8]>,
@@ -57,28 +56,40 @@ pub struct RawAccount<'a> {
 
 impl<'a> RawAccount<'a> {
     /// # Safety
-    /// `header` is an account record of the runtime's input buffer, alive for `'a`, and `key`,
-    /// `owner` and `data` are that record's fields.
-    pub unsafe fn new(
-        header: *mut u8,
-        key: &'a Pubkey,
-        owner: &'a Pubkey,
-        is_signer: bool,
-        is_writable: bool,
-        data: &'a mut [u8],
-    ) -> Self {
-        RawAccount { header, key, owner, is_signer, is_writable, data: RefCell::new(data) }
+    /// `header` is a non-duplicate account record of the runtime's input buffer, alive and not
+    /// otherwise referenced for `'a`.
+    #[inline(always)]
+    pub unsafe fn new(header: *mut u8) -> Self {
+        let data_len = *(header.add(80) as *const u64) as usize;
+        RawAccount {
+            header,
+            is_signer: *header.add(1) != 0,
+            is_writable: *header.add(2) != 0,
+            data: RefCell::new(core::slice::from_raw_parts_mut(header.add(88), data_len)),
+        }
+    }
+
+    #[inline(always)]
+    pub fn key(&self) -> &Pubkey {
+        // SAFETY: `header` is this account's record (`RawAccount::new`); the key is never written
+        unsafe { &*(self.header.add(8) as *const Pubkey) }
+    }
+
+    #[inline(always)]
+    pub fn owner(&self) -> &Pubkey {
+        // SAFETY: as for `key`; the owner is never written by this program's handlers
+        unsafe { &*(self.header.add(40) as *const Pubkey) }
     }
 }
 
 impl AccountView for RawAccount<'_> {
     #[inline(always)]
     fn address(&self) -> &Pubkey {
-        self.key
+        self.key()
     }
     #[inline(always)]
     fn owner_program(&self) -> &Pubkey {
-        self.owner
+        self.owner()
     }
     #[inline(always)]
     fn data(&self) -> Result<Ref<'_, [u8]>> {
@@ -104,12 +115,12 @@ impl AccountView for RawAccount<'_> {
             let p = self.header;
             let data_len = *(p.add(80) as *const u64) as usize;
             AccountInfo::new(
-                self.key,
+                self.key(),
                 self.is_signer,
                 self.is_writable,
                 &mut *(p.add(72) as *mut u64),
                 core::slice::from_raw_parts_mut(p.add(88), data_len),
-                self.owner,
+                self.owner(),
                 *p.add(3) != 0,
             )
         };

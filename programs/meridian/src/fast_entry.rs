@@ -146,15 +146,7 @@ unsafe fn raw_accounts<'s, 'a>(
     slots: &'s mut [MaybeUninit<RawAccount<'a>>; MAX_ACCOUNTS],
 ) -> &'s [RawAccount<'a>] {
     for (slot, start) in slots.iter_mut().zip(starts) {
-        let p = start.assume_init();
-        slot.write(RawAccount::new(
-            p,
-            &*(p.add(8) as *const Pubkey),
-            &*(p.add(40) as *const Pubkey),
-            *p.add(1) != 0,
-            *p.add(2) != 0,
-            core::slice::from_raw_parts_mut(p.add(88), *(p.add(80) as *const u64) as usize),
-        ));
+        slot.write(RawAccount::new(start.assume_init()));
     }
     core::slice::from_raw_parts(slots.as_ptr() as *const RawAccount, starts.len())
 }
@@ -194,7 +186,7 @@ fn cancel_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<CancelAccounts<'r,
 fn consume_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<ConsumeAccounts<'r, RawAccount<'a>>> {
     let [exchange, market, event_queue, reward_account, event_authority, program, makers @ ..] = a else { return None };
     let writable = [market, event_queue, reward_account].iter().all(|x| x.is_writable);
-    let event_cpi = *event_authority.key == crate::EVENT_AUTHORITY_AND_BUMP.0 && *program.key == crate::ID;
+    let event_cpi = *event_authority.key() == crate::EVENT_AUTHORITY_AND_BUMP.0 && *program.key() == crate::ID;
     (writable && event_cpi).then_some(ConsumeAccounts { exchange, market, event_queue, reward_account, event_authority, makers })
 }
 
@@ -202,5 +194,5 @@ fn consume_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<ConsumeAccounts<'
 /// authority signed, which only this program can make it do (Anchor's `__event_dispatch` checks
 /// the same, with its errors, for anything else).
 fn event_record_signed(a: &[RawAccount]) -> bool {
-    matches!(a.first(), Some(authority) if authority.is_signer && *authority.key == crate::EVENT_AUTHORITY_AND_BUMP.0)
+    matches!(a.first(), Some(authority) if authority.is_signer && *authority.key() == crate::EVENT_AUTHORITY_AND_BUMP.0)
 }
