@@ -10,8 +10,11 @@
 //      resting asks of MERIDIAN_MAKERS: comma-separated margin accounts),
 //   5. sends `consume_events` itself (anyone may), which applies the makers' side of the fills and
 //      publishes them as an `EventsApplied` event (a self-CPI: an inner instruction, not a log),
-//   6. decodes that event from the transaction, reads its position and health history by field
-//      name, and prints one JSON line. Any failure: the error on stderr, exit code 1.
+//   6. decodes that event from the transaction,
+//   7. withdraws a tenth of the deposit (with a position open the program checks the account's
+//      health and records the reading),
+//   8. reads its position and health history by field name and prints one JSON line.
+// Any failure: the error on stderr, exit code 1.
 //
 // Run: npm ci && MERIDIAN_URL=... MERIDIAN_KEYPAIR=... ... npx tsx example.ts
 import anchor, { type Idl } from "@coral-xyz/anchor";
@@ -120,10 +123,24 @@ async function main(): Promise<Record<string, unknown>> {
       tokenProgram,
     })
     .rpc();
-  const collateral: BN = (await accounts.marginAccount.fetch(marginAccount)).collateral;
+  let account = await accounts.marginAccount.fetch(marginAccount);
+  const collateral: BN = account.collateral;
 
-  // accounts of the order instructions; `remainingAccounts` would list the markets of the
-  // account's positions in other markets (none here) for the margin check
+  // the margin checks of place_order and withdraw take the markets of the account's positions as
+  // remaining accounts, in position-slot order (place_order: all but its own market):
+  // PDA ["market", exchange, index (u16 le)]
+  const positionMarkets = (account: any, skip?: number): AccountMeta[] =>
+    account.positions
+      .filter((p: any) => p.inUse === 1 && p.marketIndex !== skip)
+      .map((p: any) => {
+        const index = Buffer.alloc(2);
+        index.writeUInt16LE(p.marketIndex);
+        const [pubkey] = PublicKey.findProgramAddressSync(
+          [Buffer.from("market"), exchangeAddress.toBuffer(), index],
+          programId,
+        );
+        return { pubkey, isSigner: false, isWritable: false };
+      });
   const placeAccounts = {
     exchange: exchangeAddress,
     market: marketAddress,
@@ -151,8 +168,9 @@ async function main(): Promise<Record<string, unknown>> {
   await program.methods
     .placeOrder(order(constant("SIDE_BID"), bidPrice, size, constant("ORDER_KIND_POST_ONLY"), 1))
     .accountsStrict(placeAccounts)
+    .remainingAccounts(positionMarkets(account, market.index))
     .rpc();
-  let account = await accounts.marginAccount.fetch(marginAccount);
+  account = await accounts.marginAccount.fetch(marginAccount);
   const restingSeq: BN = account.lastPlacement.orderSeq;
   const resting = account.openOrders.find((o: any) => o.inUse === 1 && o.seq.eq(restingSeq));
   if (!resting || !account.lastPlacement.postedLots.eq(size) || !resting.price.eq(bidPrice)) {
@@ -173,6 +191,7 @@ async function main(): Promise<Record<string, unknown>> {
       order(constant("SIDE_BID"), mark.add(onePercent), size, constant("ORDER_KIND_IMMEDIATE_OR_CANCEL"), 2),
     )
     .accountsStrict(placeAccounts)
+    .remainingAccounts(positionMarkets(account, market.index))
     .rpc();
   const taken = (await accounts.marginAccount.fetch(marginAccount)).lastPlacement;
 
@@ -223,6 +242,24 @@ async function main(): Promise<Record<string, unknown>> {
   const mine = fills.filter((f: any) => f.taker.equals(marginAccount));
   if (mine.length === 0) throw new Error(`no fill of ours in ${JSON.stringify(plain(applied))}`);
 
+  // 7. a withdrawal: with a position open, the program checks the account's health and records
+  // the reading in its health history
+  const withdrawAmount = depositAmount.divn(10);
+  account = await accounts.marginAccount.fetch(marginAccount);
+  await program.methods
+    .withdraw(withdrawAmount)
+    .accountsStrict({
+      exchange: exchangeAddress,
+      marginAccount,
+      owner: trader.publicKey,
+      recipient: ownerToken,
+      vault: exchange.vault,
+      collateralMint: exchange.collateralMint,
+      tokenProgram,
+    })
+    .remainingAccounts(positionMarkets(account))
+    .rpc();
+
   // the position in this market and the health history, by field name
   account = await accounts.marginAccount.fetch(marginAccount);
   const position = account.positions.find((p: any) => p.inUse === 1 && p.marketIndex === market.index);
@@ -243,6 +280,8 @@ async function main(): Promise<Record<string, unknown>> {
     events_market: applied.market.toBase58(),
     events: applied.events.length,
     fill: plain(mine[0]),
+    withdrawn: withdrawAmount.toString(),
+    collateral: account.collateral.toString(),
     position_base_lots: position.baseLots.toString(),
     position: plain(position),
     health_windows: account.healthHistoryNext.toString(),
