@@ -14,6 +14,7 @@ use anchor_lang::solana_program::{bpf_loader_upgradeable, system_instruction};
 use anyhow::{Context, Result};
 use meridian_sdk::client::Client;
 use solana_commitment_config::CommitmentConfig;
+use solana_rpc::rpc::JsonRpcConfig;
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 use solana_test_validator::{TestValidator, TestValidatorGenesis, UpgradeableProgramInfo};
 use std::{
@@ -102,7 +103,15 @@ impl Localnet {
                 break p;
             }
         });
+        // transaction history with inner instructions and logs (the validator drops both by default):
+        // clients read the fill events (`EventsApplied`, an inner instruction) with getTransaction
+        let rpc_config = JsonRpcConfig {
+            enable_rpc_transaction_history: true,
+            enable_extended_tx_metadata_storage: true,
+            ..JsonRpcConfig::default_for_test()
+        };
         genesis
+            .rpc_config(rpc_config)
             .bind_ip_addr(IpAddr::V4(Ipv4Addr::LOCALHOST))
             .gossip_host(IpAddr::V4(Ipv4Addr::LOCALHOST))
             .gossip_port(free_port())

@@ -120,6 +120,185 @@ async fn cli_and_sdk_create_an_exchange_deposit_and_withdraw() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The TypeScript example (examples/typescript: @coral-xyz/anchor on the committed IDL, nothing
+/// hand-encoded) as a trader: it creates and funds its account, rests and cancels a bid, buys
+/// against a Rust maker's ask, cranks, decodes the fill event and reads its position and health
+/// history by name. Its JSON must match what the SDK reads from the same accounts and transaction.
+/// Needs Node.js and `npm ci --prefix examples/typescript` (scripts/test.sh installs both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_example_trades_and_reads_by_idl_names() {
+    use meridian_migrations::{ensure_market, perp_params, PerpSpec, DEMO_MARKETS};
+    use meridian_sdk::{history, ix::MarketAccounts, PlaceOrderArgs};
+
+    let example = meridian_e2e::workspace_root().join("examples/typescript");
+    let node_version = std::process::Command::new("node").arg("--version").output();
+    assert!(
+        node_version.as_ref().is_ok_and(|o| o.status.success()),
+        "`node` is not runnable ({node_version:?}): install Node.js >= 18 (scripts/test.sh does)"
+    );
+    let installed = example.join("node_modules/.package-lock.json");
+    assert!(
+        installed.exists() && example.join("node_modules/@coral-xyz/anchor").exists(),
+        "{} is missing: run `npm ci --prefix examples/typescript` (scripts/test.sh does)",
+        installed.display()
+    );
+
+    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+    let client = net.client();
+    let dir = std::env::temp_dir().join(format!("meridian-e2e-ts-{}", std::process::id()));
+    let admin = net.wallet(100).await.unwrap();
+    let (maker, trader) = (net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap());
+    let boot = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
+    let exchange = Pubkey::from_str(&boot.exchange).unwrap();
+    let mint = Pubkey::from_str(&boot.collateral_mint).unwrap();
+    let maker_ata = fund_wallet(&client, &admin, &mint, &maker.pubkey(), 10_000_000_000).await.unwrap();
+    fund_wallet(&client, &admin, &mint, &trader.pubkey(), 2_000_000_000).await.unwrap();
+    // BTC-PERP: lot 0.0001 BTC, tick $0.1, mark 65,000 (650,000 ticks)
+    let spec = PerpSpec { book_capacity: 64, event_queue_capacity: 64, ..DEMO_MARKETS[0].clone() };
+    let params = perp_params(&spec, boot.decimals).unwrap();
+    let (market_address, market) = ensure_market(&client, &admin, &exchange, params).await.unwrap();
+    let m = MarketAccounts::of(market_address, &market);
+
+    // the counterparty (Rust SDK): 5,000 USDC and a resting ask of 0.01 BTC at the mark
+    let maker_margin = pda::margin_account(&exchange, &maker.pubkey(), 0).0;
+    let c = client.collateral_accounts(&exchange).await.unwrap();
+    let ixs = [
+        ix::create_margin_account(&exchange, &maker.pubkey(), &maker.pubkey(), 0),
+        ix::deposit(&c, &maker_margin, &maker.pubkey(), &maker_ata, 5_000_000_000),
+    ];
+    client.send(&ixs, &maker, &[]).await.unwrap();
+    let (ask_price, ask_lots) = (market.mark_price, 100);
+    let ask = PlaceOrderArgs {
+        side: 1,
+        price: ask_price,
+        size: ask_lots,
+        order_kind: 1,
+        client_order_id: 7,
+        ..Default::default()
+    };
+    client.send(&[ix::place_order(&m, &maker_margin, &maker.pubkey(), ask, &[])], &maker, &[]).await.unwrap();
+    let ask_seq = client.margin_account(&maker_margin).await.unwrap().last_placement.order_seq;
+
+    // the TypeScript trader
+    let trader_path = write_keypair(&dir, "ts-trader", &trader).unwrap();
+    let run = tokio::process::Command::new("node")
+        .args(["--import", "tsx", "example.ts"])
+        .current_dir(&example)
+        .env("MERIDIAN_URL", &net.rpc_url)
+        .env("MERIDIAN_KEYPAIR", &trader_path)
+        .env("MERIDIAN_EXCHANGE", exchange.to_string())
+        .env("MERIDIAN_MARKET", market_address.to_string())
+        .env("MERIDIAN_MAKERS", maker_margin.to_string())
+        .env("MERIDIAN_DEPOSIT", "1000000000")
+        .env("MERIDIAN_SIZE", ask_lots.to_string())
+        .env_remove("MERIDIAN_IDL")
+        .env_remove("MERIDIAN_TOKEN_ACCOUNT")
+        .env_remove("MERIDIAN_SUB_ACCOUNT")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(400), run)
+        .await
+        .expect("the TypeScript example did not finish in 400 s")
+        .expect("run node");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "examples/typescript failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
+    let line = stdout.lines().last().unwrap_or_default();
+    println!("examples/typescript printed: {line}");
+    let ts: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("not one JSON line ({e}):\nstdout: {stdout}\nstderr: {stderr}"));
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_else(|| panic!("not a string: {v} in {ts}")).to_string();
+
+    let trader_margin = pda::margin_account(&exchange, &trader.pubkey(), 0).0;
+    assert_eq!(s(&ts["margin_account"]), trader_margin.to_string());
+    assert_eq!(s(&ts["collateral_after_deposit"]), "1000000000");
+    // the fill: the maker's ask at its price, the whole size, decoded from the crank's event
+    let fill = &ts["fill"];
+    assert_eq!(
+        (s(&fill["maker"]), s(&fill["taker"]), s(&fill["price"]), s(&fill["size"])),
+        (maker_margin.to_string(), trader_margin.to_string(), ask_price.to_string(), ask_lots.to_string()),
+        "{ts}"
+    );
+    assert_eq!(
+        (s(&fill["makerSide"]), &fill["makerOut"], &fill["auction"]),
+        ("ask".into(), &true.into(), &false.into())
+    );
+    assert_eq!((s(&fill["makerOrderSeq"]), s(&fill["makerClientOrderId"])), (ask_seq.to_string(), "7".into()));
+    assert_eq!((s(&ts["events_market"]), &ts["events"]), (market_address.to_string(), &1.into()));
+    assert_eq!(s(&ts["taker"]["filledLots"]), ask_lots.to_string());
+
+    // the same transaction decoded by the SDK: the same record
+    let signature = solana_sdk::signature::Signature::from_str(&s(&ts["consume_signature"])).unwrap();
+    let confirmed = solana_commitment_config::CommitmentConfig::confirmed();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let applied = loop {
+        if let Some(applied) = history::fetch(&client, &signature, confirmed).await.unwrap() {
+            break applied;
+        }
+        assert!(std::time::Instant::now() < deadline, "the crank transaction {signature} not found in 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let fills = history::fills(&applied, None);
+    assert_eq!(fills.len(), 1, "{applied:?}");
+    let f = fills[0].1.record;
+    assert_eq!(
+        (s(&fill["seqNum"]), s(&fill["timestamp"]), s(&fill["makerFee"])),
+        (f.seq_num.to_string(), f.timestamp.to_string(), f.maker_fee.to_string())
+    );
+    assert_eq!((f.maker, f.taker, f.price, f.size), (maker_margin, trader_margin, ask_price, ask_lots));
+
+    // the position TypeScript read by field name is the one the SDK reads
+    let account = client.margin_account(&trader_margin).await.unwrap();
+    let i = account.find_position(market.index).expect("the trader's position");
+    let p = account.position(i);
+    assert_eq!(p.base_lots, ask_lots as i64);
+    assert_eq!(s(&ts["position_base_lots"]), p.base_lots.to_string());
+    let tp = &ts["position"];
+    assert_eq!(
+        (s(&tp["quoteBalance"]), s(&tp["entryQuote"]), s(&tp["takerVolume"]), s(&tp["fundingIndexLo"])),
+        (
+            p.quote_balance.to_string(),
+            p.entry_quote.to_string(),
+            p.taker_volume.to_string(),
+            p.funding_index_lo.to_string()
+        )
+    );
+    assert_eq!((&tp["marketIndex"], &tp["inUse"]), (&market.index.into(), &1.into()));
+    assert_eq!(s(&ts["cancelled_order_seq"]), (ask_seq + 1).to_string(), "the trader's bid came after the ask");
+    assert_eq!(account.open_order_slots, 0, "the bid was cancelled");
+    // it withdrew a tenth of its deposit
+    assert_eq!((s(&ts["withdrawn"]), account.total_withdrawn), ("100000000".into(), 100_000_000));
+    assert_eq!(s(&ts["collateral"]), account.collateral.to_string());
+    // the health history, window by window: the withdrawal's reading (the market has no oracle, so
+    // placing orders read no clock and recorded none)
+    assert_eq!(s(&ts["health_windows"]), account.health_history_next.to_string());
+    assert_eq!(account.health_history_next, 1);
+    let withdrawal = meridian_sdk::engine::health_history::source::WITHDRAWAL;
+    assert!(account.health_history.iter().any(|h| h.slot != 0 && h.sources & withdrawal != 0));
+    let rust_health: Vec<serde_json::Value> = account
+        .health_history
+        .iter()
+        .filter(|h| h.slot != 0)
+        .map(|h| {
+            serde_json::json!({
+                "slot": h.slot.to_string(),
+                "equity": h.equity.to_string(),
+                "maintenance": h.maintenance.to_string(),
+                "initial": h.initial.to_string(),
+                "sources": h.sources.to_string(),
+            })
+        })
+        .collect();
+    assert_eq!(ts["health_history"], serde_json::Value::Array(rust_health));
+    // and the crank the example sent applied the maker's side
+    let maker_account = client.margin_account(&maker_margin).await.unwrap();
+    let mi = maker_account.find_position(market.index).expect("the maker's position");
+    assert_eq!(maker_account.position(mi).base_lots, -(ask_lots as i64));
+    let market_after = client.market(&market_address).await.unwrap();
+    assert!(client.events(&market_after).await.unwrap().0.is_empty(), "the example's crank drained the queue");
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// GET `path` from a keeper's metrics address: (status, body); None while nothing listens.
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
