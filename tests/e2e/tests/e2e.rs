@@ -142,6 +142,19 @@ async fn typescript_example_trades_and_reads_by_idl_names() {
         "{} is missing: run `npm ci --prefix examples/typescript` (scripts/test.sh does)",
         installed.display()
     );
+    // it type-checks (`npm run check`; tsx, which runs it, only strips the types)
+    let tsc = tokio::process::Command::new("node")
+        .args(["node_modules/typescript/bin/tsc", "--noEmit", "-p", "."])
+        .current_dir(&example)
+        .output()
+        .await
+        .expect("run tsc");
+    assert!(
+        tsc.status.success(),
+        "examples/typescript does not type-check:\n{}{}",
+        String::from_utf8_lossy(&tsc.stdout),
+        String::from_utf8_lossy(&tsc.stderr)
+    );
 
     let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
     let client = net.client();
