@@ -140,12 +140,9 @@ pub async fn market_history(
     let mut before = before;
     let mut remaining = limit;
     while remaining > 0 {
-        let config = GetConfirmedSignaturesForAddress2Config {
-            before,
-            until,
-            limit: Some(remaining.min(1_000)),
-            commitment: Some(commitment),
-        };
+        let asked = remaining.min(1_000);
+        let config =
+            GetConfirmedSignaturesForAddress2Config { before, until, limit: Some(asked), commitment: Some(commitment) };
         let page = rpc.get_signatures_for_address_with_config(market, config).await.map_err(SdkError::from)?;
         if page.is_empty() {
             break;
@@ -163,6 +160,9 @@ pub async fn market_history(
                 // newest first here; the whole list is turned round at the end
                 out.applied.extend(a.into_iter().rev());
             }
+        }
+        if page.len() < asked {
+            break; // the last page (asking past it names a signature the node may not look up yet)
         }
         before = page.last().and_then(|s| Signature::from_str(&s.signature).ok());
     }

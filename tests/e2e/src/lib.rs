@@ -49,8 +49,16 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// At most two validators at a time per process: the tests of a binary run on parallel threads,
+/// and three or more validators on a 2-core machine starve each other (slots slow to a crawl,
+/// deadlines pass).
+static VALIDATOR_SLOT: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(2)));
+
 pub struct Localnet {
     pub validator: TestValidator,
+    /// Released when the validator is dropped.
+    _slot: tokio::sync::OwnedSemaphorePermit,
     /// Holds the genesis lamports; funds every other wallet.
     pub faucet: Keypair,
     pub rpc_url: String,
@@ -72,6 +80,7 @@ impl Default for LocalnetOptions {
 impl Localnet {
     /// Starts the validator with the Meridian program (needs a multi-threaded tokio runtime).
     pub async fn start(options: LocalnetOptions) -> Result<Localnet> {
+        let slot = VALIDATOR_SLOT.clone().acquire_owned().await.context("validator slot")?;
         let so = program_so_path();
         anyhow::ensure!(so.exists(), "{} is missing: run `scripts/sbf.sh build` first", so.display());
         let writer = oracle_writer_so_path();
@@ -123,7 +132,7 @@ impl Localnet {
         let (validator, faucet) = genesis.start_async().await;
         let rpc_url = format!("http://127.0.0.1:{rpc_port}");
         let ws_url = format!("ws://127.0.0.1:{}", rpc_port + 1);
-        Ok(Localnet { validator, faucet, rpc_url, ws_url })
+        Ok(Localnet { validator, faucet, rpc_url, ws_url, _slot: slot })
     }
 
     pub fn client(&self) -> Client {
