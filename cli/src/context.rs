@@ -10,6 +10,8 @@ use std::{cell::OnceCell, str::FromStr};
 
 pub struct Context {
     pub client: Client,
+    /// The websocket endpoint (the Solana CLI config's, else derived from the RPC URL).
+    pub ws_url: String,
     /// The signer's keypair URI (`--keypair`, else the Solana CLI config's).
     keypair_path: String,
     /// `--fee-payer`'s keypair URI; None: the signer pays.
@@ -42,8 +44,15 @@ impl Context {
             ConfigInput::compute_keypair_path_setting(cli.keypair.as_deref().unwrap_or(""), &config.keypair_path);
         let (_, commitment) =
             ConfigInput::compute_commitment_config(cli.commitment.as_deref().unwrap_or(""), &config.commitment);
+        let (_, ws_url) = ConfigInput::compute_websocket_url_setting(
+            "",
+            &config.websocket_url,
+            cli.url.as_deref().unwrap_or(""),
+            &config.json_rpc_url,
+        );
         Ok(Context {
             client: Client::new(url.clone(), commitment),
+            ws_url,
             keypair_path,
             fee_payer_path: cli.fee_payer.clone(),
             compute_unit_price: cli.with_compute_unit_price,

@@ -469,7 +469,7 @@ async fn cli_habits_on_a_local_validator() {
     )
     .await;
     ok(&url, ex, &["--keypair", trader_arg, "order", "place", "BTC-PERP", "buy", "0.01", "--price", "60000"]).await;
-    let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+    let watch = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
         .args(["-C", "/nonexistent/config.yml", "--url", &url, "--exchange", ex.unwrap(), "--keypair", trader_arg])
         .args(["book", "BTC-PERP", "--watch", "--interval-ms", "200"])
         .stdout(std::process::Stdio::piped())

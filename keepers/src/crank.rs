@@ -45,6 +45,9 @@ pub fn plan_batch(
 ) -> (u16, Vec<Pubkey>) {
     let mut distinct: Vec<Pubkey> = Vec::new();
     let mut n: u16 = 0;
+    // the program applies at most MAX_EVENTS_PER_CONSUME per call: a larger batch would be
+    // counted as applied but not be
+    let max_events = max_events.min(meridian_sdk::program::history::MAX_EVENTS_PER_CONSUME);
     for maker in makers.iter().take(max_events as usize) {
         let mut next = distinct.clone();
         if !next.contains(maker) {

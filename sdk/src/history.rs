@@ -122,11 +122,15 @@ pub struct History {
     pub applied: Vec<Applied>,
     /// The newest transaction read (a crank or not): `until` for the next poll.
     pub newest: Option<Signature>,
+    /// False when a listed transaction could not be fetched yet (its records are missing: read
+    /// again from the same `until`).
+    pub complete: bool,
 }
 
 /// The market's records from its transactions: the newest `limit` successful transactions that
 /// touched the market (before `before` when given, after `until`), those that are cranks decoded.
-/// Costs one `getTransaction` per transaction.
+/// Only this market's records are kept: anyone can name the market in a crank of another (their
+/// own exchange's, with made-up prices). Costs one `getTransaction` per transaction.
 pub async fn market_history(
     client: &Client,
     market: &Pubkey,
@@ -136,7 +140,7 @@ pub async fn market_history(
 ) -> Result<History, SdkError> {
     let rpc = client.rpc();
     let commitment = CommitmentConfig::confirmed();
-    let mut out = History::default();
+    let mut out = History { complete: true, ..History::default() };
     let mut before = before;
     let mut remaining = limit;
     while remaining > 0 {
@@ -156,9 +160,10 @@ pub async fn market_history(
                 continue;
             }
             let Ok(signature) = Signature::from_str(&s.signature) else { continue };
-            if let Some(a) = fetch(client, &signature, commitment).await? {
+            match fetch(client, &signature, commitment).await? {
                 // newest first here; the whole list is turned round at the end
-                out.applied.extend(a.into_iter().rev());
+                Some(a) => out.applied.extend(a.into_iter().filter(|r| r.events.market == *market).rev()),
+                None => out.complete = false,
             }
         }
         if page.len() < asked {
@@ -189,4 +194,65 @@ pub async fn fetch(
             .map(|events| Applied { signature: *signature, slot: tx.slot, block_time: tx.block_time, events })
             .collect(),
     ))
+}
+
+/// Streams a market's records to `on`, oldest first, until `on` returns false: those after
+/// `until` first (backfill from signatures), then new ones, read whenever a logs notification
+/// mentions the market (a `logsSubscribe` over `ws_url`) and at least every `poll`. Every record is
+/// delivered once: a read pages back all the way to the newest transaction the last complete read
+/// saw, and records at or below the highest event number delivered are skipped (a market's cranks
+/// publish its events in order).
+pub async fn follow_market(
+    client: &Client,
+    ws_url: &str,
+    market: &Pubkey,
+    mut until: Option<Signature>,
+    poll: std::time::Duration,
+    mut on: impl FnMut(&Applied) -> bool,
+) -> Result<(), SdkError> {
+    use futures_util::StreamExt;
+    use solana_client::rpc_config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
+    use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+    let pubsub = PubsubClient::new(ws_url).await.ok();
+    let filter = RpcTransactionLogsFilter::Mentions(vec![market.to_string()]);
+    let config = RpcTransactionLogsConfig { commitment: Some(CommitmentConfig::confirmed()) };
+    let mut notifications = match &pubsub {
+        Some(p) => p.logs_subscribe(filter, config).await.ok().map(|(stream, _unsubscribe)| stream),
+        None => None,
+    };
+    let mut delivered: Option<u64> = None;
+    loop {
+        let read = market_history(client, market, None, until, usize::MAX).await?;
+        if read.complete {
+            until = read.newest.or(until);
+        }
+        for a in &read.applied {
+            let last = a.events.events.iter().map(event_seq_num).max();
+            if last.is_none() || (delivered.is_some() && last <= delivered) {
+                continue;
+            }
+            delivered = last.max(delivered);
+            if !on(a) {
+                return Ok(());
+            }
+        }
+        match notifications.as_mut() {
+            Some(stream) => {
+                // a notification or the poll interval, whichever is first; a closed stream falls
+                // back to polling
+                if let Ok(None) = tokio::time::timeout(poll, stream.next()).await {
+                    notifications = None;
+                }
+            }
+            None => tokio::time::sleep(poll).await,
+        }
+    }
+}
+
+/// The event-history number of a published event.
+pub fn event_seq_num(e: &AppliedEvent) -> u64 {
+    match e {
+        AppliedEvent::Fill(f) => f.seq_num,
+        AppliedEvent::Out(o) => o.seq_num,
+    }
 }

@@ -135,41 +135,41 @@ pub async fn fills(
 }
 
 /// `meridian trades`: a market's trade tape (each match once: the taker's side, or for an
-/// auction the buy order's fill), oldest first; `--follow` keeps polling for new ones.
+/// auction the buy order's fill), oldest first; `--follow` keeps printing new ones as the crank
+/// publishes them (a logs subscription wakes the read; `--interval-ms` at the latest).
 pub async fn trades(ctx: &Context, market: &str, limit: usize, follow: bool, interval: Duration) -> Result<()> {
     let exchange = ctx.exchange()?;
     let (address, m) = resolve(ctx, &exchange, market).await?;
     let shown = shown(ctx, &m).await?;
-    let mut newest: Option<Signature> = None;
-    let mut last_seq: Option<u64> = None;
-    let mut first = true;
-    loop {
-        let read =
-            history::market_history(&ctx.client, &address, None, newest, if first { limit } else { 1_000 }).await?;
-        newest = read.newest.or(newest);
-        let seen = last_seq;
-        let new: Vec<(&Applied, Fill)> = history::fills(&read.applied, None)
+    let tape = |read: &[Applied]| -> Vec<Value> {
+        history::fills(read, None)
             .into_iter()
             .filter(|(_, f)| !f.record.auction || f.record.maker_side == Side::Bid)
-            .filter(|(_, f)| seen.is_none_or(|s| f.record.seq_num > s))
-            .collect();
-        last_seq = new.iter().map(|(_, f)| f.record.seq_num).max().or(last_seq);
-        let prints: Vec<Value> = new.iter().map(|(a, f)| fill_json(a, f, &shown, None)).collect();
-        if ctx.json && !follow {
+            .map(|(a, f)| fill_json(a, &f, &shown, None))
+            .collect()
+    };
+    let backfill = history::market_history(&ctx.client, &address, None, None, limit).await?;
+    let prints = tape(&backfill.applied);
+    if !follow {
+        if ctx.json {
             output::print_json(&json!(prints));
         } else {
-            for p in &prints {
-                if ctx.json {
-                    println!("{}", serde_json::to_string(p)?);
-                } else {
-                    print_line(p);
-                }
-            }
+            prints.iter().for_each(print_line);
         }
-        if !follow {
-            return Ok(());
-        }
-        first = false;
-        tokio::time::sleep(interval).await;
+        return Ok(());
     }
+    let print = |v: &Value| {
+        if ctx.json {
+            println!("{}", serde_json::to_string(v).unwrap_or_default());
+        } else {
+            print_line(v);
+        }
+    };
+    prints.iter().for_each(print);
+    history::follow_market(&ctx.client, &ctx.ws_url, &address, backfill.newest, interval, |a| {
+        tape(std::slice::from_ref(a)).iter().for_each(print);
+        true
+    })
+    .await?;
+    Ok(())
 }

@@ -223,5 +223,33 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     // until swept: the totals fold it in)
     let t = client.solvency(&ex).await.unwrap().totals;
     assert_eq!((t.insurance, t.fees), (51_980, 259_900 - 51_980));
+    // the tape follows: a running `trades --follow` prints the backfill, then a second trade once
+    // it is cranked (by hand here: the keeper is gone)
+    let mut follow = tokio::process::Command::new(meridian_e2e::workspace_bin("meridian"))
+        .args(["--url", &net.rpc_url, "--keypair", &paths[2], "-C", "/nonexistent/config.yml", "--exchange", &exchange])
+        .args(["trades", "--market", "BTC-PERP", "--follow", "--json", "--interval-ms", "5000"])
+        .env_remove("MERIDIAN_EXCHANGE")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start meridian trades --follow");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(follow.stdout.take().unwrap()));
+    assert_eq!(next_json(&mut lines).await["seq_num"], tape[0]["seq_num"], "the backfill first");
+    cli(1, vec!["order", "place", "BTC-PERP", "sell", "0.02", "--price", "65001", "--type", "post-only"]).await;
+    cli(2, vec!["order", "place", "BTC-PERP", "buy", "0.02", "--price", "65001", "--type", "ioc"]).await;
+    let m = meridian_sdk::ix::MarketAccounts::of(market_address, &client.market(&market_address).await.unwrap());
+    let keeper_margin = pda::margin_account(&ex, &keeper.pubkey(), 0).0;
+    client.send(&[meridian_sdk::ix::consume_events(&m, &keeper_margin, 10, &[maker_margin])], &keeper, &[]).await.unwrap();
+    let second = next_json(&mut lines).await;
+    assert_eq!((second["price"].as_str(), second["size"].as_str(), second["side"].as_str()), (Some("65001.0"), Some("0.02000000"), Some("buy")), "{second}");
+    follow.kill().await.ok();
+
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The next line a child printed, as JSON (90 s at most).
+async fn next_json(lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) -> serde_json::Value {
+    let line = tokio::time::timeout(std::time::Duration::from_secs(90), lines.next_line()).await;
+    let line = line.expect("nothing printed in 90 s").expect("read stdout").expect("stdout closed");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
 }

@@ -707,7 +707,7 @@ impl World {
                         (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
                     });
                     let records = meridian_sdk::history::records_in(&keys, inner);
-                    let published: Vec<u64> = records.iter().flat_map(|r| r.events.iter().map(record_seq_num)).collect();
+                    let published: Vec<u64> = records.iter().flat_map(|r| r.events.iter().map(meridian_sdk::history::event_seq_num)).collect();
                     let expected: Vec<u64> = events.iter().take(applied).map(|e| e.seq_num).collect();
                     if records.len() != 1 || published != expected {
                         self.flag(format!("consume_events applied {expected:?} but published {published:?}"));

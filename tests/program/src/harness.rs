@@ -11,7 +11,7 @@ use meridian::{
 };
 use meridian_sdk::{
     book::BookView,
-    history::{AppliedEvent, EventsApplied},
+    history::{event_seq_num, EventsApplied},
     ix::{self, CollateralAccounts, MarketAccounts},
     pda,
     state::{encode_name, ZeroCopyAccount},
@@ -490,7 +490,7 @@ impl Harness {
             // every applied event is published once, in queue order, with what the queue held
             assert_eq!(records.len(), 1, "one EventsApplied per consume_events");
             assert_eq!(records[0].market, m.accounts.market);
-            let published: Vec<u64> = records[0].events.iter().map(record_seq_num).collect();
+            let published: Vec<u64> = records[0].events.iter().map(event_seq_num).collect();
             let expected: Vec<u64> = events[..applied].iter().map(|e| e.seq_num).collect();
             assert_eq!(published, expected);
             total += applied;
@@ -530,14 +530,6 @@ impl Trader {
 }
 
 /// A keypair that is the same in every run, so PDA bump searches (and compute units) reproduce.
-/// The event-history number of a published record.
-pub fn record_seq_num(e: &AppliedEvent) -> u64 {
-    match e {
-        AppliedEvent::Fill(f) => f.seq_num,
-        AppliedEvent::Out(o) => o.seq_num,
-    }
-}
-
 pub fn fixed_keypair(seed: u8) -> Keypair {
     Keypair::new_from_array([seed; 32])
 }

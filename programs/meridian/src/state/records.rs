@@ -15,16 +15,18 @@ use meridian_engine::health_history::HealthSample;
 use meridian_engine::portfolio::{LotRisk, SCENARIOS};
 use meridian_engine::position::Position;
 
-/// Size, alignment and each listed field's offset are equal, and the fields cover the size.
+/// Size, alignment and each field's offset are equal; the mirror is built field by field from the
+/// engine type, so every field is listed and each has the engine field's type (a signed/unsigned
+/// change fails too).
 macro_rules! same_layout {
-    ($mirror:ty, $engine:ty, [$($field:ident: $size:expr),+ $(,)?]) => {
+    ($mirror:ident, $engine:ty, [$($field:ident),+ $(,)?]) => {
         const _: () = {
             use core::mem::{align_of, offset_of, size_of};
             assert!(size_of::<$mirror>() == size_of::<$engine>());
             assert!(align_of::<$mirror>() == align_of::<$engine>());
             $(assert!(offset_of!($mirror, $field) == offset_of!($engine, $field));)+
-            assert!(0 $(+ $size)+ == size_of::<$engine>());
         };
+        const _: fn(&$engine) -> $mirror = |e| $mirror { $($field: e.$field),+ };
     };
 }
 
@@ -63,11 +65,30 @@ pub struct PositionRecord {
     pub loss_index: u64,
 }
 
-same_layout!(PositionRecord, Position, [
-    market_index: 2, in_use: 1, _pad: 5, base_lots: 8, quote_balance: 8, entry_quote: 8, realized_pnl: 8,
-    bid_lots: 8, ask_lots: 8, bid_notional: 8, ask_notional: 8, taker_volume: 8, maker_volume: 8, fees_paid: 8,
-    funding_index_lo: 8, funding_index_hi: 8, funding_paid: 8, loss_index: 8,
-]);
+same_layout!(
+    PositionRecord,
+    Position,
+    [
+        market_index,
+        in_use,
+        _pad,
+        base_lots,
+        quote_balance,
+        entry_quote,
+        realized_pnl,
+        bid_lots,
+        ask_lots,
+        bid_notional,
+        ask_notional,
+        taker_volume,
+        maker_volume,
+        fees_paid,
+        funding_index_lo,
+        funding_index_hi,
+        funding_paid,
+        loss_index,
+    ]
+);
 
 /// The worst health reading of one window (engine `health_history::HealthSample`; slot 0: never
 /// written).
@@ -84,7 +105,7 @@ pub struct HealthRecord {
     pub sources: u64,
 }
 
-same_layout!(HealthRecord, HealthSample, [slot: 8, equity: 8, maintenance: 8, initial: 8, sources: 8]);
+same_layout!(HealthRecord, HealthSample, [slot, equity, maintenance, initial, sources]);
 
 /// One option lot's value now and under the portfolio engine's scenarios, with its greeks (engine
 /// `portfolio::LotRisk`), all in native quote units per lot.
@@ -110,7 +131,8 @@ pub struct LotRiskRecord {
     pub max_move: i64,
 }
 
-same_layout!(LotRiskRecord, LotRisk, [
-    now: 8, shocked: 8 * SCENARIOS, underlying_value: 8, delta_value: 8, gamma_1pct: 8, vega_1pt: 8, theta_1d: 8,
-    is_option: 8, max_move: 8,
-]);
+same_layout!(
+    LotRiskRecord,
+    LotRisk,
+    [now, shocked, underlying_value, delta_value, gamma_1pct, vega_1pt, theta_1d, is_option, max_move,]
+);
