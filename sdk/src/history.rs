@@ -147,7 +147,16 @@ pub async fn market_history(
         let asked = remaining.min(1_000);
         let config =
             GetConfirmedSignaturesForAddress2Config { before, until, limit: Some(asked), commitment: Some(commitment) };
-        let page = rpc.get_signatures_for_address_with_config(market, config).await.map_err(SdkError::from)?;
+        let page = match rpc.get_signatures_for_address_with_config(market, config).await {
+            Ok(page) => page,
+            // the node cannot look up `until` or `before` yet (a local validator's status index
+            // lags its roots at times): what was read stands, the rest is read again later
+            Err(e) if filter_not_found(&e) => {
+                out.complete = false;
+                break;
+            }
+            Err(e) => return Err(SdkError::from(e)),
+        };
         if page.is_empty() {
             break;
         }
@@ -255,4 +264,10 @@ pub fn event_seq_num(e: &AppliedEvent) -> u64 {
         AppliedEvent::Fill(f) => f.seq_num,
         AppliedEvent::Out(o) => o.seq_num,
     }
+}
+
+/// The node's "Transaction ... not found" for a `before`/`until` filter signature (-32020).
+fn filter_not_found(e: &solana_client::client_error::ClientError) -> bool {
+    use solana_client::{client_error::ClientErrorKind, rpc_request::RpcError};
+    matches!(e.kind(), ClientErrorKind::RpcError(RpcError::RpcResponseError { code: -32020, .. }))
 }

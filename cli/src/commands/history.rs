@@ -119,6 +119,12 @@ pub async fn fills(
     for (address, m) in &markets {
         shown_by.insert(*address, shown(ctx, m).await?);
         let read = history::market_history(&ctx.client, address, None, until, limit).await?;
+        if !read.complete {
+            eprintln!(
+                "warning: the node could not return every transaction of {} yet; run again for the rest",
+                shown_by[address].name
+            );
+        }
         for (a, f) in history::fills(&read.applied, account.as_ref()) {
             rows.push((f.record.timestamp, f.record.seq_num, fill_json(a, &f, &shown_by[address], account.as_ref())));
         }
