@@ -699,18 +699,11 @@ impl World {
                 }
                 let reward = self.actor(reward).margin;
                 let ixs = vec![ix::consume_events(&m.accounts, &reward, limit, &makers)];
-                let keys = solana_sdk::message::Message::new(&ixs, Some(&self.h.payer.pubkey())).account_keys;
-                if let Some(meta) = self.tx_meta(name, ixs, &[]) {
+                if let Some(meta) = self.tx_meta(name, ixs.clone(), &[]) {
                     // the crank published exactly the events it applied, in queue order
-                    let applied = u16::from_le_bytes([meta.return_data.data[0], meta.return_data.data[1]]) as usize;
-                    let inner = meta.inner_instructions.iter().flatten().map(|i| {
-                        (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
-                    });
-                    let records = meridian_sdk::history::records_in(&keys, inner);
-                    let published: Vec<u64> = records.iter().flat_map(|r| r.events.iter().map(meridian_sdk::history::event_seq_num)).collect();
-                    let expected: Vec<u64> = events.iter().take(applied).map(|e| e.seq_num).collect();
-                    if records.len() != 1 || published != expected {
-                        self.flag(format!("consume_events applied {expected:?} but published {published:?}"));
+                    let records = records_of(&ixs, &self.h.payer.pubkey(), &meta);
+                    if let Err(e) = check_crank_record(&m.accounts.market, &events, &meta, &records) {
+                        self.flag(e);
                     }
                 }
             }

@@ -486,27 +486,43 @@ impl Harness {
             makers.dedup();
             let ix = ix::consume_events(&m.accounts, reward_account, events.len() as u16, &makers);
             let (meta, records) = self.ok_recorded(&[ix], &[]);
-            let applied = u16::from_le_bytes(meta.return_data.data[..2].try_into().unwrap()) as usize;
-            // every applied event is published once, in queue order, with what the queue held
-            assert_eq!(records.len(), 1, "one EventsApplied per consume_events");
-            assert_eq!(records[0].market, m.accounts.market);
-            let published: Vec<u64> = records[0].events.iter().map(event_seq_num).collect();
-            let expected: Vec<u64> = events[..applied].iter().map(|e| e.seq_num).collect();
-            assert_eq!(published, expected);
-            total += applied;
+            total += check_crank_record(&m.accounts.market, &events, &meta, &records).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 
     /// Sends like [`Harness::ok`] and decodes the `EventsApplied` records of its inner
     /// instructions, as an RPC reader would (`meridian_sdk::history`).
     pub fn ok_recorded(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (TransactionMetadata, Vec<EventsApplied>) {
-        let keys = solana_sdk::message::Message::new(ixs, Some(&self.payer.pubkey())).account_keys;
         let meta = self.ok(ixs, signers);
-        let inner = meta.inner_instructions.iter().flatten().map(|i| {
-            (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
-        });
-        let records = meridian_sdk::history::records_in(&keys, inner);
+        let records = records_of(ixs, &self.payer.pubkey(), &meta);
         (meta, records)
+    }
+}
+
+/// The `EventsApplied` records in the inner instructions of the transaction `ixs` (paid by
+/// `payer`) made, decoded as an RPC reader would (`meridian_sdk::history`).
+pub fn records_of(ixs: &[Instruction], payer: &Pubkey, meta: &TransactionMetadata) -> Vec<EventsApplied> {
+    let keys = solana_sdk::message::Message::new(ixs, Some(payer)).account_keys;
+    let inner = meta.inner_instructions.iter().flatten().map(|i| {
+        (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
+    });
+    meridian_sdk::history::records_in(&keys, inner)
+}
+
+/// A `consume_events` of `market` published exactly what it applied: one record, the market's,
+/// with the first `applied` (its return value) of `queued` in queue order. Returns `applied`.
+pub fn check_crank_record(
+    market: &Pubkey,
+    queued: &[meridian_engine::events::Event],
+    meta: &TransactionMetadata,
+    records: &[EventsApplied],
+) -> Result<usize, String> {
+    let applied = u16::from_le_bytes([meta.return_data.data[0], meta.return_data.data[1]]) as usize;
+    let published: Vec<u64> = records.iter().flat_map(|r| r.events.iter().map(event_seq_num)).collect();
+    let expected: Vec<u64> = queued.iter().take(applied).map(|e| e.seq_num).collect();
+    match records {
+        [r] if r.market == *market && published == expected => Ok(applied),
+        _ => Err(format!("consume_events applied {expected:?} but published {published:?} in {} record(s)", records.len())),
     }
 }
 
