@@ -13,7 +13,8 @@ mod output;
 
 use clap::{Parser, Subcommand};
 use commands::{
-    account::AccountCommand, exchange::ExchangeCommand, insurance::InsuranceCommand, market::MarketCommand, oracle::OracleCommand, order::OrderCommand, risk::RiskCommand,
+    account::AccountCommand, exchange::ExchangeCommand, insurance::InsuranceCommand, market::MarketCommand,
+    oracle::OracleCommand, order::OrderCommand, risk::RiskCommand,
 };
 
 #[derive(Parser, Debug)]

@@ -80,9 +80,13 @@ fn text(v: &Value) -> String {
         Value::Null => "-".to_string(),
         Value::Array(items) if items.is_empty() => "none".to_string(),
         // a table: one object per line, under the key
-        Value::Array(items) if items.iter().all(Value::is_object) => items.iter().map(|i| format!("\n  {}", text(i))).collect(),
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            items.iter().map(|i| format!("\n  {}", text(i))).collect()
+        }
         Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
-        Value::Object(fields) => fields.iter().map(|(k, v)| format!("{} {}", k.replace('_', " "), text(v))).collect::<Vec<_>>().join(", "),
+        Value::Object(fields) => {
+            fields.iter().map(|(k, v)| format!("{} {}", k.replace('_', " "), text(v))).collect::<Vec<_>>().join(", ")
+        }
         other => other.to_string(),
     }
 }
@@ -136,7 +140,8 @@ mod tests {
 
     #[test]
     fn text_puts_a_list_of_objects_one_per_line() {
-        let r = Record::new().with("history", json!([{"slot": 7, "by": ["order", "liquidation"]}, {"slot": 3, "by": []}]));
+        let r =
+            Record::new().with("history", json!([{"slot": 7, "by": ["order", "liquidation"]}, {"slot": 3, "by": []}]));
         assert_eq!(r.to_text(), "history:  \n  by order, liquidation, slot 7\n  by none, slot 3\n");
     }
 }

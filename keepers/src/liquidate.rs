@@ -152,7 +152,12 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig) -> Result<()> {
                     let mut v = s.view.lock().unwrap();
                     v.accounts = accounts.into_iter().collect();
                     v.markets = markets.into_iter().map(|(_, m)| (m.index, m)).collect();
-                    metrics.set("meridian_liquidator_scan_seconds", "Duration of the last full account scan.", &[], started.elapsed().as_secs_f64());
+                    metrics.set(
+                        "meridian_liquidator_scan_seconds",
+                        "Duration of the last full account scan.",
+                        &[],
+                        started.elapsed().as_secs_f64(),
+                    );
                     last_scan = Some(Instant::now());
                 }
                 Err(e) => {
@@ -162,7 +167,9 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig) -> Result<()> {
                     if last_scan.is_some() {
                         // keep the subscribed view; the next rescan is after the backoff
                         tracing::warn!(error = %e, ?wait, "rescan failed; keeping the subscribed view");
-                        last_scan = Some(Instant::now().checked_sub(k.rescan.saturating_sub(wait)).unwrap_or_else(Instant::now));
+                        last_scan = Some(
+                            Instant::now().checked_sub(k.rescan.saturating_sub(wait)).unwrap_or_else(Instant::now),
+                        );
                     } else {
                         tracing::warn!(error = %e, ?wait, "initial scan failed; retrying");
                         k.shutdown.sleep(wait).await;
@@ -195,9 +202,24 @@ pub async fn run(k: Arc<Keeper>, cfg: LiquidateConfig) -> Result<()> {
             s.track_episodes(&ranked, &v);
             (ranked, accounts.len(), rate)
         };
-        metrics.set("meridian_liquidator_accounts_tracked", "Margin accounts whose health is tracked.", &[], tracked as f64);
-        metrics.set("meridian_liquidator_accounts_liquidatable", "Accounts below maintenance that can be acted on now.", &[], candidates.len() as f64);
-        metrics.set("meridian_liquidator_health_evaluations_per_second", "Accounts evaluated per second in the last ranking.", &[], rate);
+        metrics.set(
+            "meridian_liquidator_accounts_tracked",
+            "Margin accounts whose health is tracked.",
+            &[],
+            tracked as f64,
+        );
+        metrics.set(
+            "meridian_liquidator_accounts_liquidatable",
+            "Accounts below maintenance that can be acted on now.",
+            &[],
+            candidates.len() as f64,
+        );
+        metrics.set(
+            "meridian_liquidator_health_evaluations_per_second",
+            "Accounts evaluated per second in the last ranking.",
+            &[],
+            rate,
+        );
         let now = Instant::now();
         let in_flight = {
             let mut hold = s.hold.lock().unwrap();
@@ -235,7 +257,11 @@ impl Shared {
         for c in ranked {
             episodes.entry(c.address).or_insert_with(|| {
                 let push_slot = v.accounts.get(&c.address).map_or(0, |a| {
-                    a.positions_in_use().filter_map(|p| v.markets.get(&p.market_index)).map(|m| m.oracle_push_slot).max().unwrap_or(0)
+                    a.positions_in_use()
+                        .filter_map(|p| v.markets.get(&p.market_index))
+                        .map(|m| m.oracle_push_slot)
+                        .max()
+                        .unwrap_or(0)
                 });
                 Episode { push_slot, measured: false }
             });
@@ -275,7 +301,12 @@ async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>
         Ok(Outcome::Landed { earned, lots, slot, long }) => {
             let total = s.earned_total.fetch_add(*earned, Ordering::Relaxed) + earned;
             m.add("meridian_liquidator_wins_total", "Liquidations landed.", stage_label, 1.0);
-            m.add("meridian_liquidator_fees_earned_total", "Fees and discount shares earned, collateral native units.", &[], *earned as f64);
+            m.add(
+                "meridian_liquidator_fees_earned_total",
+                "Fees and discount shares earned, collateral native units.",
+                &[],
+                *earned as f64,
+            );
             let latency = push_slot.filter(|p| *p > 0).map(|p| slot.saturating_sub(p));
             if let Some(e) = s.episodes.lock().unwrap().get_mut(&c.address) {
                 e.measured = true;
@@ -291,13 +322,20 @@ async fn attempt_and_report(s: Arc<Shared>, c: Candidate, push_slot: Option<u64>
                 m.set("meridian_liquidator_latency_slots_last", "The last of those latencies, slots.", &[], l as f64);
             }
             tracing::info!(account = %c.address, stage, lots, earned, earned_total = total, slot, latency_slots = ?latency, shortfall = %c.shortfall, "liquidation landed");
-            if let (Some(bps), Stage::TakePosition { market, .. }, true) = (s.cfg.close_slippage_bps, c.stage, *lots > 0) {
+            if let (Some(bps), Stage::TakePosition { market, .. }, true) =
+                (s.cfg.close_slippage_bps, c.stage, *lots > 0)
+            {
                 close_taken(&s, market, *long, *lots, bps).await;
             }
             Duration::ZERO
         }
         Ok(Outcome::Raced(reason)) => {
-            m.add("meridian_liquidator_races_lost_total", "Attempts another liquidator or the market made moot.", stage_label, 1.0);
+            m.add(
+                "meridian_liquidator_races_lost_total",
+                "Attempts another liquidator or the market made moot.",
+                stage_label,
+                1.0,
+            );
             tracing::info!(account = %c.address, stage, reason, "nothing to do any more");
             Duration::ZERO
         }
@@ -329,8 +367,15 @@ async fn attempt(s: &Shared, c: &Candidate) -> Result<Outcome> {
         None => s.fast.margin_account(&s.cfg.account).await?,
     };
     let k = &s.k;
-    let ix = liquidation::instruction(&k.exchange, c.stage, (&c.address, &liquidatee), (&s.cfg.account, &ours), &k.payer.pubkey(), &markets)
-        .ok_or_else(|| anyhow!("market {} unknown", c.stage.market()))?;
+    let ix = liquidation::instruction(
+        &k.exchange,
+        c.stage,
+        (&c.address, &liquidatee),
+        (&s.cfg.account, &ours),
+        &k.payer.pubkey(),
+        &markets,
+    )
+    .ok_or_else(|| anyhow!("market {} unknown", c.stage.market()))?;
     let fee = k.priority_fee(std::slice::from_ref(&ix)).await;
     let mut ixs = meridian_sdk::budget::instructions(c.stage.compute_units(), fee);
     ixs.push(ix);
@@ -386,7 +431,13 @@ async fn close_taken(s: &Shared, market: u16, long: bool, lots: u64, bps: u32) {
         let ours = s.fast.margin_account(&s.cfg.account).await?;
         let args = liquidation::close_order(&market_state, long, lots, bps);
         let health = meridian_sdk::ix::health_markets(&k.exchange, &ours, Some(market));
-        let ix = meridian_sdk::ix::place_order(&meridian_sdk::ix::MarketAccounts::of(address, &market_state), &s.cfg.account, &k.payer.pubkey(), args, &health);
+        let ix = meridian_sdk::ix::place_order(
+            &meridian_sdk::ix::MarketAccounts::of(address, &market_state),
+            &s.cfg.account,
+            &k.payer.pubkey(),
+            args,
+            &health,
+        );
         let fee = k.priority_fee(std::slice::from_ref(&ix)).await;
         let sent = Instant::now();
         let result = s.fast.send_with_budget(&[ix], &k.payer, &[], CLOSE_COMPUTE_UNITS, fee).await;
@@ -397,7 +448,12 @@ async fn close_taken(s: &Shared, market: u16, long: bool, lots: u64, bps: u32) {
     .await;
     match result {
         Ok(filled) => {
-            m.add("meridian_liquidator_closed_lots_total", "Lots of taken-over positions closed on the book.", &[], filled as f64);
+            m.add(
+                "meridian_liquidator_closed_lots_total",
+                "Lots of taken-over positions closed on the book.",
+                &[],
+                filled as f64,
+            );
             tracing::info!(market, lots, filled, slippage_bps = bps, "closed on the book");
         }
         Err(e) => {
@@ -427,9 +483,16 @@ where
             Ok(client) => match client.program_subscribe(&meridian_sdk::PROGRAM_ID, Some(config)).await {
                 Ok((mut stream, _unsubscribe)) => {
                     failures = 0;
-                    s.metrics.set("meridian_liquidator_subscribed", "1 while the websocket subscription is live.", labels, 1.0);
+                    s.metrics.set(
+                        "meridian_liquidator_subscribed",
+                        "1 while the websocket subscription is live.",
+                        labels,
+                        1.0,
+                    );
                     while let Some(update) = stream.next().await {
-                        let (Ok(address), Some(data)) = (update.value.pubkey.parse::<Pubkey>(), update.value.account.data.decode()) else {
+                        let (Ok(address), Some(data)) =
+                            (update.value.pubkey.parse::<Pubkey>(), update.value.account.data.decode())
+                        else {
                             continue;
                         };
                         if let Ok(decoded) = T::decode(&data) {

@@ -38,7 +38,13 @@ pub struct SettleConfig {
 
 /// The accounts worth settling in `market`: those that would realize a loss, then flat ones the
 /// pool (as the losses just found will fill it) can pay.
-pub fn candidates(accounts: &[(Pubkey, MarginAccount)], markets: &BTreeMap<u16, Market>, index: u16, slot: u64, unix_ts: i64) -> Vec<Pubkey> {
+pub fn candidates(
+    accounts: &[(Pubkey, MarginAccount)],
+    markets: &BTreeMap<u16, Market>,
+    index: u16,
+    slot: u64,
+    unix_ts: i64,
+) -> Vec<Pubkey> {
     let mut losers = vec![];
     let mut winners = vec![];
     let mut pool = markets.get(&index).map_or(0, |m| m.pnl_pool);
@@ -81,9 +87,16 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig) -> Result<usize> {
         let labels: &[(&str, &str)] = &[("market", &name)];
         if m.is_dated() && m.status != MarketStatus::Closed as u8 {
             let left = m.expiry_ts.saturating_sub(clock.unix_timestamp);
-            metrics.set("meridian_expiry_seconds_left", "Seconds until the dated market expires (negative: past).", labels, left as f64);
+            metrics.set(
+                "meridian_expiry_seconds_left",
+                "Seconds until the dated market expires (negative: past).",
+                labels,
+                left as f64,
+            );
         }
-        if m.is_expired(clock.unix_timestamp) && (m.holds_base() || !m.is_settled() || m.status != MarketStatus::Closed as u8) {
+        if m.is_expired(clock.unix_timestamp)
+            && (m.holds_base() || !m.is_settled() || m.status != MarketStatus::Closed as u8)
+        {
             awaiting += 1;
             settled += expire(k, cfg, address, m, &accounts, clock.unix_timestamp).await?;
             continue;
@@ -98,7 +111,12 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig) -> Result<usize> {
                 Ok(sig) => {
                     settled += chunk.len();
                     metrics.add("meridian_settle_tx_total", "settle_pnl transactions landed.", labels, 1.0);
-                    metrics.add("meridian_settle_accounts_total", "Positions passed to settle_pnl in landed transactions.", labels, chunk.len() as f64);
+                    metrics.add(
+                        "meridian_settle_accounts_total",
+                        "Positions passed to settle_pnl in landed transactions.",
+                        labels,
+                        chunk.len() as f64,
+                    );
                     tracing::info!(market = %market_name(m), accounts = chunk.len(), %sig, "settled");
                 }
                 Err(e) => {
@@ -119,7 +137,12 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig) -> Result<usize> {
         let pool = k.client.market(address).await.map_or(m.pnl_pool, |m| m.pnl_pool);
         metrics.set("meridian_settle_pnl_pool", "The market's PnL pool, native units.", labels, pool as f64);
     }
-    metrics.set("meridian_expiry_markets_awaiting", "Expired markets not yet settled and closed.", &[], awaiting as f64);
+    metrics.set(
+        "meridian_expiry_markets_awaiting",
+        "Expired markets not yet settled and closed.",
+        &[],
+        awaiting as f64,
+    );
     Ok(settled)
 }
 
@@ -151,7 +174,12 @@ async fn expire(
                 tracing::info!(market = %name, ?step, %sig, "expiry step");
                 if let ExpiryStep::Settle(n) = step {
                     settled += n;
-                    metrics.add("meridian_expiry_positions_settled_total", "Positions passed to settle_expired in landed transactions.", labels, n as f64);
+                    metrics.add(
+                        "meridian_expiry_positions_settled_total",
+                        "Positions passed to settle_expired in landed transactions.",
+                        labels,
+                        n as f64,
+                    );
                 }
             }
             Err(e) => {
@@ -167,7 +195,12 @@ async fn expire(
     }
     let m = k.client.market(address).await?;
     if m.is_settled() && !m.holds_base() {
-        metrics.set("meridian_expiry_settled_seconds", "Seconds from expiry to the last position settled.", labels, (now - m.expiry_ts) as f64);
+        metrics.set(
+            "meridian_expiry_settled_seconds",
+            "Seconds from expiry to the last position settled.",
+            labels,
+            (now - m.expiry_ts) as f64,
+        );
         if cfg.close_markets && m.status != MarketStatus::Closed as u8 {
             let admin = k.client.exchange(&k.exchange).await?.admin;
             if admin == k.payer.pubkey() {
@@ -235,7 +268,12 @@ mod tests {
         let s = long.find_position(0).unwrap();
         long.position_mut(s).apply_fill(Side::Bid, Lots(1), 100).unwrap(); // flat value: no loss
         let keys: Vec<Pubkey> = (0..4).map(|_| Pubkey::new_unique()).collect();
-        let accounts = vec![(keys[0], account(-300, 1_000)), (keys[1], account(250, 0)), (keys[2], account(100, 0)), (keys[3], long)];
+        let accounts = vec![
+            (keys[0], account(-300, 1_000)),
+            (keys[1], account(250, 0)),
+            (keys[2], account(100, 0)),
+            (keys[3], long),
+        ];
         // the loser's 300 pays the two flat winners (100, then 250 would need 350: only 100)
         assert_eq!(candidates(&accounts, &markets, 0, 0, 0), vec![keys[0], keys[2]]);
     }

@@ -60,7 +60,11 @@ fn markets(first: u16, oracle: Pubkey, spot: i64, vol: i128) -> Vec<Market> {
             m
         })
         .collect();
-    for (i, (k, kind)) in [(95, OptionKind::Put), (100, OptionKind::Call), (100, OptionKind::Put), (110, OptionKind::Call)].into_iter().enumerate() {
+    for (i, (k, kind)) in
+        [(95, OptionKind::Put), (100, OptionKind::Call), (100, OptionKind::Put), (110, OptionKind::Call)]
+            .into_iter()
+            .enumerate()
+    {
         let mut m = base(first + 4 + i as u16);
         m.kind = if kind == OptionKind::Call { MarketKind::Call } else { MarketKind::Put } as u8;
         let risk = LotRisk::option(kind, spot, spot * k / 100, vol, NOW, NOW + 30 * 86_400, &grid).unwrap();

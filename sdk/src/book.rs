@@ -121,13 +121,19 @@ pub fn decode_events(data: &[u8]) -> Option<(Vec<Event>, u64)> {
 /// over the book's orders that would take part (live, priced within the market's band; by default
 /// the orders placed since the last clearing and those resting from earlier ones). `None` when
 /// nothing would trade. The same rule the program runs (`meridian_engine::auction`).
-pub fn indicative_auction(market: &meridian::Market, book: &BookView, now_ts: i64) -> Option<meridian_engine::auction::Clearing> {
+pub fn indicative_auction(
+    market: &meridian::Market,
+    book: &BookView,
+    now_ts: i64,
+) -> Option<meridian_engine::auction::Clearing> {
     use meridian_engine::auction::{clear, AuctionOrder};
     let band = market.band();
     let take = |orders: &[OrderView]| -> Vec<AuctionOrder<([u8; 32], u64, u64)>> {
         orders
             .iter()
-            .filter(|o| (o.expiry_ts == 0 || o.expiry_ts > now_ts) && band.contains(meridian_engine::units::Ticks(o.price)))
+            .filter(|o| {
+                (o.expiry_ts == 0 || o.expiry_ts > now_ts) && band.contains(meridian_engine::units::Ticks(o.price))
+            })
             .map(|o| AuctionOrder {
                 price: meridian_engine::units::Ticks(o.price),
                 size: meridian_engine::units::Lots(o.size),

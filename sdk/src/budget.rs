@@ -63,7 +63,8 @@ mod tests {
     #[test]
     fn writable_accounts_skip_the_payer_readonly_and_repeats() {
         let (payer, a, b, r) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
-        let ix = |metas: Vec<AccountMeta>| Instruction { program_id: Pubkey::new_unique(), accounts: metas, data: vec![] };
+        let ix =
+            |metas: Vec<AccountMeta>| Instruction { program_id: Pubkey::new_unique(), accounts: metas, data: vec![] };
         let ixs = [
             ix(vec![AccountMeta::new(payer, true), AccountMeta::new(a, false), AccountMeta::new_readonly(r, false)]),
             ix(vec![AccountMeta::new(b, false), AccountMeta::new(a, false)]),

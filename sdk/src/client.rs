@@ -343,7 +343,11 @@ impl Client {
 
 /// getProgramAccounts / programSubscribe filters for the exchange's accounts of type `T` (its size,
 /// discriminator and exchange field), base64-encoded.
-pub fn program_accounts_config<T: ZeroCopyAccount>(space: usize, exchange: &Pubkey, commitment: CommitmentConfig) -> RpcProgramAccountsConfig {
+pub fn program_accounts_config<T: ZeroCopyAccount>(
+    space: usize,
+    exchange: &Pubkey,
+    commitment: CommitmentConfig,
+) -> RpcProgramAccountsConfig {
     RpcProgramAccountsConfig {
         filters: Some(vec![
             RpcFilterType::DataSize(space as u64),

@@ -173,13 +173,19 @@ pub fn sweep_market(m: &MarketAccounts) -> Instruction {
 /// Permissionless: settles the PnL of `margin_accounts`' positions in market `m` through its PnL
 /// pool (losses realized from collateral, profits paid from the pool).
 pub fn settle_pnl(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction {
-    with_margin_accounts(build(accounts::SettlePnl { exchange: m.exchange, market: m.market }, instruction::SettlePnl {}), margin_accounts)
+    with_margin_accounts(
+        build(accounts::SettlePnl { exchange: m.exchange, market: m.market }, instruction::SettlePnl {}),
+        margin_accounts,
+    )
 }
 
 /// Owner only: `delegate` may trade for `margin_account` (`Pubkey::default()` clears it). The
 /// delegate then signs `place_order` & co. in the owner's place (their `owner` argument).
 pub fn set_delegate(margin_account: &Pubkey, owner: &Pubkey, delegate: &Pubkey) -> Instruction {
-    build(accounts::SetDelegate { margin_account: *margin_account, owner: *owner }, instruction::SetDelegate { delegate: *delegate })
+    build(
+        accounts::SetDelegate { margin_account: *margin_account, owner: *owner },
+        instruction::SetDelegate { delegate: *delegate },
+    )
 }
 
 fn with_margin_accounts(mut ix: Instruction, margin_accounts: &[Pubkey]) -> Instruction {
@@ -190,7 +196,8 @@ fn with_margin_accounts(mut ix: Instruction, margin_accounts: &[Pubkey]) -> Inst
 /// Permissionless, from a dated market's expiry on: cancels `margin_accounts`' resting orders in
 /// market `m`.
 pub fn cancel_expired_orders(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruction {
-    let ix = build(accounts::CancelExpiredOrders { market: m.market, book: m.book }, instruction::CancelExpiredOrders {});
+    let ix =
+        build(accounts::CancelExpiredOrders { market: m.market, book: m.book }, instruction::CancelExpiredOrders {});
     with_margin_accounts(ix, margin_accounts)
 }
 
@@ -205,7 +212,12 @@ pub fn fix_settlement_price(m: &MarketAccounts) -> Instruction {
 /// Admin, after the grace period without enough samples: sets market `m`'s settlement price (ticks).
 pub fn set_settlement_price(m: &MarketAccounts, admin: &Pubkey, price: u64) -> Instruction {
     build(
-        accounts::SetSettlementPrice { exchange: m.exchange, market: m.market, event_queue: m.event_queue, admin: *admin },
+        accounts::SetSettlementPrice {
+            exchange: m.exchange,
+            market: m.market,
+            event_queue: m.event_queue,
+            admin: *admin,
+        },
         instruction::SetSettlementPrice { price },
     )
 }
@@ -221,7 +233,13 @@ pub fn settle_expired(m: &MarketAccounts, margin_accounts: &[Pubkey]) -> Instruc
 /// the book's and queue's rent to `admin`.
 pub fn close_market(m: &MarketAccounts, admin: &Pubkey) -> Instruction {
     build(
-        accounts::CloseMarket { exchange: m.exchange, market: m.market, book: m.book, event_queue: m.event_queue, admin: *admin },
+        accounts::CloseMarket {
+            exchange: m.exchange,
+            market: m.market,
+            book: m.book,
+            event_queue: m.event_queue,
+            admin: *admin,
+        },
         instruction::CloseMarket {},
     )
 }
@@ -244,7 +262,10 @@ pub fn set_funding_params(
 /// Admin: the half width of a market's price band, basis points of its reference price (1 to
 /// 10,000).
 pub fn set_price_band(m: &MarketAccounts, admin: &Pubkey, band_bps: u32) -> Instruction {
-    build(accounts::SetPriceBand { exchange: m.exchange, admin: *admin, market: m.market }, instruction::SetPriceBand { band_bps })
+    build(
+        accounts::SetPriceBand { exchange: m.exchange, admin: *admin, market: m.market },
+        instruction::SetPriceBand { band_bps },
+    )
 }
 
 /// Admin: prices `market` from `oracle`.
@@ -350,7 +371,13 @@ pub fn create_market(
 
 /// The accounts of the admin's market switches (`set_market_status`, `set_market_mode`).
 fn market_admin_accounts(m: &MarketAccounts, admin: &Pubkey) -> accounts::SetMarketStatus {
-    accounts::SetMarketStatus { exchange: m.exchange, market: m.market, book: m.book, event_queue: m.event_queue, admin: *admin }
+    accounts::SetMarketStatus {
+        exchange: m.exchange,
+        market: m.market,
+        book: m.book,
+        event_queue: m.event_queue,
+        admin: *admin,
+    }
 }
 
 pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: u8) -> Instruction {
@@ -514,7 +541,12 @@ pub fn liquidate_bankruptcy_sweeping(
 
 /// Liquidation stage 3: resolves `liquidatee`'s bankruptcy; what the insurance fund cannot pay is
 /// socialized in market `m` (where the account's quote balance is negative). `caller` signs.
-pub fn liquidate_bankruptcy(exchange: &Pubkey, m: &MarketAccounts, liquidatee: &Pubkey, caller: &Pubkey) -> Instruction {
+pub fn liquidate_bankruptcy(
+    exchange: &Pubkey,
+    m: &MarketAccounts,
+    liquidatee: &Pubkey,
+    caller: &Pubkey,
+) -> Instruction {
     let accounts = accounts::LiquidateBankruptcy {
         exchange: *exchange,
         market: m.market,

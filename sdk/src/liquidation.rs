@@ -2,14 +2,14 @@
 //! needs next, its instruction and what it should earn. Shared by `meridian liquidate` and the
 //! `meridian-keeper liquidate` role; the health is the program's own code (`crate::risk`).
 
-use crate::ix::{self, health_markets};
 use crate::ix::MarketAccounts;
+use crate::ix::{self, health_markets};
 use crate::order::{self, OrderExt, Side};
+use crate::risk::Valuation;
 use meridian::PlaceOrderArgs;
 use meridian::{MarginAccount, Market};
 use meridian_engine::liquidation::takeover;
 use meridian_engine::margin::Health;
-use crate::risk::Valuation;
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 use std::collections::BTreeMap;
 
@@ -35,7 +35,9 @@ impl Stage {
 
     pub fn market(&self) -> u16 {
         match *self {
-            Stage::CancelOrders { market } | Stage::TakePosition { market, .. } | Stage::Bankruptcy { market } => market,
+            Stage::CancelOrders { market } | Stage::TakePosition { market, .. } | Stage::Bankruptcy { market } => {
+                market
+            }
         }
     }
 
@@ -57,7 +59,8 @@ pub fn next_stage(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> O
         return Some(Stage::CancelOrders { market: account.open_orders[slot].market_index });
     }
     let value = |p: &meridian_engine::position::Position| {
-        markets.get(&p.market_index).and_then(|m| m.lot_value().ok()).unwrap_or(0) as u128 * p.base_lots.unsigned_abs() as u128
+        markets.get(&p.market_index).and_then(|m| m.lot_value().ok()).unwrap_or(0) as u128
+            * p.base_lots.unsigned_abs() as u128
     };
     if let Some(p) = account.positions_in_use().filter(|p| p.base_lots != 0).max_by_key(|p| value(p)) {
         return Some(Stage::TakePosition { market: p.market_index, lots: p.base_lots.unsigned_abs() });
@@ -73,7 +76,12 @@ pub fn next_stage(account: &MarginAccount, markets: &BTreeMap<u16, Market>) -> O
 /// The account's health as a liquidation of `stage` judges it at `slot` (the program's own rule:
 /// the stage's market needs a usable oracle price, the other positions are valued conservatively;
 /// a bankruptcy needs no price). None when the stage's market is not usable now.
-pub fn liquidation_health(account: &MarginAccount, markets: &BTreeMap<u16, Market>, stage: Stage, slot: u64) -> Option<Health> {
+pub fn liquidation_health(
+    account: &MarginAccount,
+    markets: &BTreeMap<u16, Market>,
+    stage: Stage,
+    slot: u64,
+) -> Option<Health> {
     let valuation = match stage {
         Stage::Bankruptcy { .. } => Valuation::Mark,
         _ => Valuation::Liquidation { market: stage.market(), now_slot: slot },
@@ -93,7 +101,13 @@ pub struct Candidate {
 /// The accounts below maintenance that a liquidator can act on at `slot`, the largest shortfall
 /// first; `own` (the liquidator's accounts, and those of its owner `owner`: the program refuses a
 /// sibling sub-account) left out.
-pub fn rank(accounts: &[(Pubkey, MarginAccount)], markets: &BTreeMap<u16, Market>, slot: u64, own: &[Pubkey], owner: &Pubkey) -> Vec<Candidate> {
+pub fn rank(
+    accounts: &[(Pubkey, MarginAccount)],
+    markets: &BTreeMap<u16, Market>,
+    slot: u64,
+    own: &[Pubkey],
+    owner: &Pubkey,
+) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = accounts
         .iter()
         .filter(|(address, a)| !own.contains(address) && a.owner != *owner && a.positions_in_use().next().is_some())
@@ -126,7 +140,16 @@ pub fn instruction(
         }
         Stage::TakePosition { lots, .. } => {
             let ours = health_markets(exchange, liquidator_account.1, Some(index));
-            ix::liquidate_take_position(exchange, &m, liquidatee.0, liquidator_account.0, liquidator, lots, &theirs, &ours)
+            ix::liquidate_take_position(
+                exchange,
+                &m,
+                liquidatee.0,
+                liquidator_account.0,
+                liquidator,
+                lots,
+                &theirs,
+                &ours,
+            )
         }
         Stage::Bankruptcy { .. } => {
             // the insurance share other markets hold unswept counts too
@@ -143,7 +166,13 @@ pub fn instruction(
 /// What the liquidator earns (collateral native units) from `stage` on `liquidatee`, at the
 /// markets' current values: stage 1's fixed fee (at most the account's collateral), stage 2's share
 /// of the discount on `lots_taken` lots, nothing for a bankruptcy.
-pub fn earnings(stage: Stage, lots_taken: u64, liquidatee: &MarginAccount, markets: &BTreeMap<u16, Market>, decimals: u8) -> u64 {
+pub fn earnings(
+    stage: Stage,
+    lots_taken: u64,
+    liquidatee: &MarginAccount,
+    markets: &BTreeMap<u16, Market>,
+    decimals: u8,
+) -> u64 {
     match stage {
         Stage::CancelOrders { .. } => meridian::cancel_fee(decimals).min(liquidatee.collateral.max(0) as u64),
         Stage::TakePosition { market, .. } => {
@@ -262,7 +291,11 @@ mod tests {
     fn a_close_is_reduce_only_ioc_within_the_slippage() {
         let m = market(0, 11_200);
         let sell = close_order(&m, true, 500, 2_000);
-        assert_eq!((sell.side, sell.price, sell.size), (Side::Ask as u8, 10_080, 500), "20% below: the 10% band's bottom");
+        assert_eq!(
+            (sell.side, sell.price, sell.size),
+            (Side::Ask as u8, 10_080, 500),
+            "20% below: the 10% band's bottom"
+        );
         let sell = close_order(&m, true, 500, 500);
         assert_eq!(sell.price, 10_640, "5% below");
         assert!(sell.reduce_only && sell.order_kind == meridian_engine::matching::OrderKind::ImmediateOrCancel as u8);

@@ -97,7 +97,11 @@ impl Client {
     }
 
     /// The markets of an exchange priced by `oracle` (their addresses go to `refresh_oracle`).
-    pub async fn markets_priced_by(&self, exchange: &Pubkey, oracle: &Pubkey) -> Result<Vec<(Pubkey, meridian::Market)>> {
+    pub async fn markets_priced_by(
+        &self,
+        exchange: &Pubkey,
+        oracle: &Pubkey,
+    ) -> Result<Vec<(Pubkey, meridian::Market)>> {
         Ok(self.markets(exchange).await?.into_iter().filter(|(_, m)| m.oracle == *oracle).collect())
     }
 

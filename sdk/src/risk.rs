@@ -66,7 +66,8 @@ pub fn greeks_of(
                 let o = oracles.get(&oracle);
                 // delta value (native) / price per unit (12 decimals, quote units) = units
                 let delta_units = o.filter(|o| o.price > 0).and_then(|o| {
-                    let quote_units_12 = greeks.delta_value.checked_mul(1_000_000_000_000)? / 10i128.pow(quote_decimals as u32);
+                    let quote_units_12 =
+                        greeks.delta_value.checked_mul(1_000_000_000_000)? / 10i128.pow(quote_decimals as u32);
                     Some(quote_units_12.checked_mul(1_000_000_000_000)? / o.price as i128)
                 });
                 let name = o.map(|o| crate::state::market_name_bytes(&o.name)).unwrap_or_default();
@@ -98,7 +99,8 @@ impl Client {
     pub async fn health_now(&self, exchange: &Pubkey, account: &MarginAccount) -> Result<Health> {
         let markets = self.markets_of(exchange, account).await?;
         let now_slot = self.clock().await?.slot;
-        Ok(health_with(account, &markets, Valuation::Conservative { now_slot }).expect("every position's market was fetched"))
+        Ok(health_with(account, &markets, Valuation::Conservative { now_slot })
+            .expect("every position's market was fetched"))
     }
 
     /// The account's greeks per underlying (markets and their oracles fetched).
@@ -152,6 +154,10 @@ mod tests {
         let mut o: OracleAggregate = bytemuck::Zeroable::zeroed();
         o.price = 65_000 * 1_000_000_000_000;
         let oracles = BTreeMap::from([(markets[&0].oracle, o)]);
-        assert_eq!(greeks_of(&account, &markets, &oracles, 6).unwrap()[0].delta_units, Some(1_000_000_000_000), "1 BTC");
+        assert_eq!(
+            greeks_of(&account, &markets, &oracles, 6).unwrap()[0].delta_units,
+            Some(1_000_000_000_000),
+            "1 BTC"
+        );
     }
 }

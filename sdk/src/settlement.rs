@@ -56,7 +56,8 @@ pub fn preview(account: &MarginAccount, markets: &BTreeMap<u16, Market>, slot: u
         let unsettled = value.map(|v| settlement::pnl(p, v) - owed as i128);
         let mut settle_now = 0;
         if let (Some(u), Some(v)) = (unsettled, value) {
-            let notional = u64::try_from(p.base_lots.unsigned_abs() as u128 * v.unsigned_abs() as u128).unwrap_or(u64::MAX);
+            let notional =
+                u64::try_from(p.base_lots.unsigned_abs() as u128 * v.unsigned_abs() as u128).unwrap_or(u64::MAX);
             let s = settlement::plan(u, open, collateral, m.pnl_pool, window.left(notional, &RULES), &RULES);
             settle_now = s.amount;
             collateral = collateral.saturating_add(s.amount);
@@ -64,17 +65,31 @@ pub fn preview(account: &MarginAccount, markets: &BTreeMap<u16, Market>, slot: u
                 window.paid = window.paid.saturating_add(s.amount.unsigned_abs());
             }
         }
-        out.push(PositionPnl { market: p.market_index, base_lots: p.base_lots, realized: p.realized_pnl, unsettled, settle_now, pool: m.pnl_pool });
+        out.push(PositionPnl {
+            market: p.market_index,
+            base_lots: p.base_lots,
+            realized: p.realized_pnl,
+            unsettled,
+            settle_now,
+            pool: m.pnl_pool,
+        });
     }
     out
 }
 
 /// `settle_pnl` for `margin_account` in every market where it would move money now.
-pub fn instructions(exchange: &Pubkey, margin_account: &Pubkey, pnl: &[PositionPnl], markets: &BTreeMap<u16, Market>) -> Vec<Instruction> {
+pub fn instructions(
+    exchange: &Pubkey,
+    margin_account: &Pubkey,
+    pnl: &[PositionPnl],
+    markets: &BTreeMap<u16, Market>,
+) -> Vec<Instruction> {
     pnl.iter()
         .filter(|p| p.settle_now != 0)
         .filter_map(|p| markets.get(&p.market).map(|m| (p, m)))
-        .map(|(p, m)| ix::settle_pnl(&MarketAccounts::of(crate::pda::market(exchange, p.market).0, m), &[*margin_account]))
+        .map(|(p, m)| {
+            ix::settle_pnl(&MarketAccounts::of(crate::pda::market(exchange, p.market).0, m), &[*margin_account])
+        })
         .collect()
 }
 
@@ -99,7 +114,10 @@ pub fn expiry_state(m: &Market, now: i64) -> ExpiryState {
         return ExpiryState::Perpetual;
     }
     if m.is_settled() {
-        return ExpiryState::Settled { price: m.settlement_price, by_admin: m.settlement_source == meridian::SettlementSource::Admin as u8 };
+        return ExpiryState::Settled {
+            price: m.settlement_price,
+            by_admin: m.settlement_source == meridian::SettlementSource::Admin as u8,
+        };
     }
     let w = m.settlement_window();
     if now < w.start_ts() {
@@ -153,9 +171,14 @@ pub fn expiry_instructions(
     let ma = MarketAccounts::of(*market, m);
     let batch = batch.max(1);
     let mut out = vec![];
-    let with_orders: Vec<Pubkey> =
-        accounts.iter().filter(|(_, a)| a.order_slots().any(|i| a.open_orders[i].market_index == m.index)).map(|(k, _)| *k).collect();
-    out.extend(with_orders.chunks(batch).map(|c| (ExpiryStep::CancelOrders(c.len()), ix::cancel_expired_orders(&ma, c))));
+    let with_orders: Vec<Pubkey> = accounts
+        .iter()
+        .filter(|(_, a)| a.order_slots().any(|i| a.open_orders[i].market_index == m.index))
+        .map(|(k, _)| *k)
+        .collect();
+    out.extend(
+        with_orders.chunks(batch).map(|c| (ExpiryStep::CancelOrders(c.len()), ix::cancel_expired_orders(&ma, c))),
+    );
     if !m.is_settled() {
         out.push((ExpiryStep::FixPrice, ix::fix_settlement_price(&ma)));
     }

@@ -1,7 +1,10 @@
 //! Decoding the program's zero-copy accounts from raw account data.
 
 use anchor_lang::Discriminator;
-pub use meridian::{Exchange, LastPlacement, MarginAccount, Market, MarketKind, MarketStatus, OracleAggregate, OracleStatus, SettlementSource};
+pub use meridian::{
+    Exchange, LastPlacement, MarginAccount, Market, MarketKind, MarketStatus, OracleAggregate, OracleStatus,
+    SettlementSource,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {

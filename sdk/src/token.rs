@@ -108,7 +108,10 @@ mod tests {
             let ix = create_associated_token_account_idempotent(&payer, &owner, &mint, &program);
             assert_eq!((ix.program_id, ix.data.as_slice()), (ASSOCIATED_TOKEN_PROGRAM_ID, &[1u8][..]));
             let keys: Vec<Pubkey> = ix.accounts.iter().map(|m| m.pubkey).collect();
-            assert_eq!(keys, [payer, expected, owner, mint, solana_sdk::pubkey!("11111111111111111111111111111111"), program]);
+            assert_eq!(
+                keys,
+                [payer, expected, owner, mint, solana_sdk::pubkey!("11111111111111111111111111111111"), program]
+            );
             assert!(ix.accounts[0].is_signer && ix.accounts[0].is_writable && ix.accounts[1].is_writable);
         }
     }

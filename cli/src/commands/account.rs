@@ -96,7 +96,10 @@ fn describe(address: &Pubkey, m: &MarginAccount, health: &Health, decimals: u8) 
     Record::new()
         .with("margin_account", address.to_string())
         .with("owner", m.owner.to_string())
-        .with("delegate", if m.delegate == Pubkey::default() { serde_json::Value::Null } else { m.delegate.to_string().into() })
+        .with(
+            "delegate",
+            if m.delegate == Pubkey::default() { serde_json::Value::Null } else { m.delegate.to_string().into() },
+        )
         .with("exchange", m.exchange.to_string())
         .with("sub_account", m.sub_account)
         .with("collateral", ui(m.collateral as i128))
@@ -123,7 +126,9 @@ fn pnl_view(pnl: &[settlement::PositionPnl], markets: &BTreeMap<u16, Market>, de
     let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
     let expiry = |m: &Market| match settlement::expiry_state(m, now) {
         settlement::ExpiryState::Perpetual => Value::Null,
-        settlement::ExpiryState::Settled { price, .. } => format!("settled at {}", market_units(m, decimals).format_price(price)).into(),
+        settlement::ExpiryState::Settled { price, .. } => {
+            format!("settled at {}", market_units(m, decimals).format_price(price)).into()
+        }
         settlement::ExpiryState::AwaitingPrice { .. } => "expired, awaiting the settlement price".into(),
         _ => format!("expires {}", super::expiry::expiry_code(m.expiry_ts)).into(),
     };
@@ -146,7 +151,12 @@ fn pnl_view(pnl: &[settlement::PositionPnl], markets: &BTreeMap<u16, Market>, de
 
 /// Sends `settle_pnl` for `margin` where it would move money now (only `only`'s market if given);
 /// returns what the positions would still have paid (held back) and how many markets settled.
-async fn settle(ctx: &Context, exchange: &Pubkey, margin: &Pubkey, only: Option<u16>) -> Result<(Vec<settlement::PositionPnl>, usize)> {
+async fn settle(
+    ctx: &Context,
+    exchange: &Pubkey,
+    margin: &Pubkey,
+    only: Option<u16>,
+) -> Result<(Vec<settlement::PositionPnl>, usize)> {
     let client = &ctx.client;
     let account = client.margin_account(margin).await?;
     let markets = client.markets_of(exchange, &account).await?;
@@ -168,7 +178,12 @@ async fn settle(ctx: &Context, exchange: &Pubkey, margin: &Pubkey, only: Option<
 fn health_history(m: &MarginAccount, decimals: u8, now_slot: u64) -> Value {
     use meridian_sdk::engine::health_history::source;
     let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
-    let names = [(source::ORDER, "order"), (source::WITHDRAWAL, "withdrawal"), (source::LIQUIDATION, "liquidation"), (source::BANKRUPTCY, "bankruptcy")];
+    let names = [
+        (source::ORDER, "order"),
+        (source::WITHDRAWAL, "withdrawal"),
+        (source::LIQUIDATION, "liquidation"),
+        (source::BANKRUPTCY, "bankruptcy"),
+    ];
     let samples: Vec<_> = m.health_history().collect();
     Value::Array(
         samples
@@ -251,8 +266,7 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let source = super::collateral_source(ctx, &e, &owner.pubkey(), from, native).await?;
             let margin = pda::margin_account(&exchange, &owner.pubkey(), sub_account).0;
             let c = ix::CollateralAccounts::of(exchange, &e);
-            let signature =
-                ctx.send(&[ix::deposit(&c, &margin, &owner.pubkey(), &source, native)], &[owner]).await?;
+            let signature = ctx.send(&[ix::deposit(&c, &margin, &owner.pubkey(), &source, native)], &[owner]).await?;
             let mut v = show(ctx, &exchange, &margin, e.collateral_decimals).await?;
             v.push("deposited", amount::format_ui_amount(native, e.collateral_decimals));
             v.push("signature", signature.to_string());
@@ -385,7 +399,10 @@ pub async fn run(ctx: &Context, cmd: AccountCommand) -> Result<()> {
             let shown = if key == Pubkey::default() { serde_json::Value::Null } else { key.to_string().into() };
             output::print(
                 ctx.json,
-                &Record::new().with("margin_account", margin.to_string()).with("delegate", shown).with("signature", signature.to_string()),
+                &Record::new()
+                    .with("margin_account", margin.to_string())
+                    .with("delegate", shown)
+                    .with("signature", signature.to_string()),
             );
         }
         AccountCommand::Close { sub_account } => {

@@ -16,9 +16,7 @@ use meridian_sdk::{
     state::{encode_name, market_name, market_units, Market, MarketKind},
     MarketParams, Pubkey,
 };
-use solana_sdk::{
-    instruction::Instruction, signature::Keypair, signer::Signer, transaction::Transaction,
-};
+use solana_sdk::{instruction::Instruction, signature::Keypair, signer::Signer, transaction::Transaction};
 
 /// Unix seconds from `s`: digits (unix time) or RFC 3339 (`2026-12-27T08:00:00Z`, an offset such
 /// as `+01:00`, or a bare date `2026-12-27`, midnight UTC).
@@ -30,7 +28,8 @@ pub fn parse_time(s: &str) -> Result<i64> {
     let num = |r: &str| r.parse::<i64>().map_err(|_| bad());
     let (date, time) = s.split_once(['T', 't', ' ']).unwrap_or((s, "00:00:00Z"));
     let mut d = date.splitn(3, '-');
-    let (y, mo, da) = (num(d.next().ok_or_else(bad)?)?, num(d.next().ok_or_else(bad)?)?, num(d.next().ok_or_else(bad)?)?);
+    let (y, mo, da) =
+        (num(d.next().ok_or_else(bad)?)?, num(d.next().ok_or_else(bad)?)?, num(d.next().ok_or_else(bad)?)?);
     // the offset: Z, +HH:MM or -HH:MM after the clock time
     let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
         (c, 0)
@@ -116,12 +115,23 @@ pub fn describe_expiry(r: &mut Record, m: &Market, now: i64, quote_decimals: u8)
         r.push("strike", u.format_price(m.strike));
     }
     r.push("settlement_window_secs", w.secs);
-    r.push("samples", format!("{} buckets of {} needed ({} filled, bucket {} open)", m.sampler().filled_at(&w, now), meridian_sdk::engine::expiry::MIN_FILLED, m.sample_filled, m.sample_bucket));
+    r.push(
+        "samples",
+        format!(
+            "{} buckets of {} needed ({} filled, bucket {} open)",
+            m.sampler().filled_at(&w, now),
+            meridian_sdk::engine::expiry::MIN_FILLED,
+            m.sample_filled,
+            m.sample_bucket
+        ),
+    );
     let state = match settlement::expiry_state(m, now) {
         ExpiryState::Perpetual => "perpetual".to_string(),
         ExpiryState::Trading { window_start } => format!("trading (window opens in {} s)", window_start - now),
         ExpiryState::Sampling => "sampling the settlement window".to_string(),
-        ExpiryState::AwaitingPrice { filled, needed } => format!("expired, awaiting the price ({filled}/{needed} buckets)"),
+        ExpiryState::AwaitingPrice { filled, needed } => {
+            format!("expired, awaiting the price ({filled}/{needed} buckets)")
+        }
         ExpiryState::Settled { by_admin: true, .. } => "settled (price set by the admin)".to_string(),
         ExpiryState::Settled { .. } => "settled".to_string(),
     };
@@ -174,7 +184,13 @@ pub async fn close(ctx: &Context, exchange: &Pubkey, market: &str) -> Result<()>
     let admin = ctx.signer()?;
     let (address, m) = super::market::resolve(ctx, exchange, market).await?;
     let signature = ctx.send(&[ix::close_market(&MarketAccounts::of(address, &m), &admin.pubkey())], &[admin]).await?;
-    output::print(ctx.json, &Record::new().with("market", market_name(&m)).with("status", "closed").with("signature", signature.to_string()));
+    output::print(
+        ctx.json,
+        &Record::new()
+            .with("market", market_name(&m))
+            .with("status", "closed")
+            .with("signature", signature.to_string()),
+    );
     Ok(())
 }
 
@@ -215,14 +231,24 @@ pub fn chain_markets(spec: &ChainSpec) -> Result<Vec<(String, MarketParams)>> {
         if spec.futures {
             let mark = fu.price_to_ticks(&spec.spot).map_err(|e| anyhow!("--spot: {e}"))?;
             let name = dated_name(&spec.underlying, MarketKind::Future, expiry, "")?;
-            out.push((name.clone(), MarketParams { name: encode_name(&name), ..dated(MarketKind::Future, fu, mark, 0) }));
+            out.push((
+                name.clone(),
+                MarketParams { name: encode_name(&name), ..dated(MarketKind::Future, fu, mark, 0) },
+            ));
         }
         for strike_ui in &spec.strikes {
             let strike = ou.price_to_ticks(strike_ui).map_err(|e| anyhow!("--strikes {strike_ui}: {e}"))?;
             for kind in [MarketKind::Call, MarketKind::Put] {
-                let intrinsic = if kind == MarketKind::Call { spot_option_ticks.saturating_sub(strike) } else { strike.saturating_sub(spot_option_ticks) };
+                let intrinsic = if kind == MarketKind::Call {
+                    spot_option_ticks.saturating_sub(strike)
+                } else {
+                    strike.saturating_sub(spot_option_ticks)
+                };
                 let name = dated_name(&spec.underlying, kind, expiry, strike_ui)?;
-                out.push((name.clone(), MarketParams { name: encode_name(&name), ..dated(kind, ou, intrinsic, strike) }));
+                out.push((
+                    name.clone(),
+                    MarketParams { name: encode_name(&name), ..dated(kind, ou, intrinsic, strike) },
+                ));
             }
         }
     }
@@ -231,7 +257,13 @@ pub fn chain_markets(spec: &ChainSpec) -> Result<Vec<(String, MarketParams)>> {
 
 /// Lists `markets` from market index `first`: each market is two account creations, its
 /// `create_market` and the oracle link; as many markets per transaction as fit a packet.
-pub async fn list_chain(ctx: &Context, exchange: &Pubkey, oracle: &Pubkey, first: u16, markets: &[(String, MarketParams)]) -> Result<Vec<(String, Pubkey)>> {
+pub async fn list_chain(
+    ctx: &Context,
+    exchange: &Pubkey,
+    oracle: &Pubkey,
+    first: u16,
+    markets: &[(String, MarketParams)],
+) -> Result<Vec<(String, Pubkey)>> {
     let admin = ctx.signer()?;
     let client = &ctx.client;
     let mut rent_cache = std::collections::BTreeMap::new();
@@ -241,12 +273,17 @@ pub async fn list_chain(ctx: &Context, exchange: &Pubkey, oracle: &Pubkey, first
     for (i, (name, params)) in markets.iter().enumerate() {
         let index = first + u16::try_from(i).map_err(|_| anyhow!("too many markets"))?;
         let (book, queue) = (Keypair::new(), Keypair::new());
-        for len in [meridian_sdk::program::book_account_len(params.book_capacity), meridian_sdk::program::queue_account_len(params.event_queue_capacity)] {
+        for len in [
+            meridian_sdk::program::book_account_len(params.book_capacity),
+            meridian_sdk::program::queue_account_len(params.event_queue_capacity),
+        ] {
             if let std::collections::btree_map::Entry::Vacant(e) = rent_cache.entry(len) {
                 e.insert(client.rpc().get_minimum_balance_for_rent_exemption(len).await?);
             }
         }
-        let mut ixs = ix::allocate_market_accounts(&admin.pubkey(), &book.pubkey(), &queue.pubkey(), params, |len| rent_cache[&len]);
+        let mut ixs = ix::allocate_market_accounts(&admin.pubkey(), &book.pubkey(), &queue.pubkey(), params, |len| {
+            rent_cache[&len]
+        });
         ixs.push(ix::create_market(exchange, &admin.pubkey(), index, *params, &book.pubkey(), &queue.pubkey()));
         let market = pda::market(exchange, index).0;
         ixs.push(ix::set_market_oracle(exchange, &admin.pubkey(), &market, oracle));
@@ -292,7 +329,8 @@ async fn send_chain(ctx: &Context, admin: &dyn Signer, groups: &[(Vec<Instructio
 
 /// The chain's rows for the output.
 pub fn chain_record(listed: &[(String, Pubkey)]) -> Record {
-    let names: Vec<serde_json::Value> = listed.iter().map(|(n, a)| serde_json::json!({ "name": n, "market": a.to_string() })).collect();
+    let names: Vec<serde_json::Value> =
+        listed.iter().map(|(n, a)| serde_json::json!({ "name": n, "market": a.to_string() })).collect();
     Record::new().with("markets", listed.len()).with("listed", names)
 }
 

@@ -32,7 +32,8 @@ pub async fn run(ctx: &Context, cmd: InsuranceCommand) -> Result<()> {
         let native = amount::parse_ui_amount(&ui_amount, e.collateral_decimals)?;
         let source = super::collateral_source(ctx, &e, &depositor.pubkey(), from, native).await?;
         let c = ix::CollateralAccounts::of(exchange, &e);
-        signature = Some(ctx.send(&[ix::deposit_insurance(&c, &depositor.pubkey(), &source, native)], &[depositor]).await?);
+        signature =
+            Some(ctx.send(&[ix::deposit_insurance(&c, &depositor.pubkey(), &source, native)], &[depositor]).await?);
     }
     let e = client.exchange(&exchange).await?;
     let ui = |v: u64| amount::format_ui_amount(v, e.collateral_decimals);

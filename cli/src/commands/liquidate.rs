@@ -18,10 +18,9 @@ pub async fn run(ctx: &Context, account: &str, market: Option<&str>, max_lots: O
     let liquidator = ctx.signer()?;
     let target: Pubkey = account.parse().map_err(|_| anyhow!("--account: not a public key: {account}"))?;
     let liquidator_account = pda::margin_account(&exchange, &liquidator.pubkey(), sub).0;
-    client
-        .margin_account(&liquidator_account)
-        .await
-        .map_err(|e| anyhow!("your margin account {sub}: {e} (fees and positions go into it: `meridian account create`)"))?;
+    client.margin_account(&liquidator_account).await.map_err(|e| {
+        anyhow!("your margin account {sub}: {e} (fees and positions go into it: `meridian account create`)")
+    })?;
     let decimals = client.exchange(&exchange).await?.collateral_decimals;
     let ui = |v: i128| amount::format_signed_ui_amount(v, decimals);
     let only = match market {
@@ -31,7 +30,11 @@ pub async fn run(ctx: &Context, account: &str, market: Option<&str>, max_lots: O
     let first = client.margin_account(&target).await?;
     let health = client.health(&exchange, &first).await?;
     if health.maintenance_free() >= 0 {
-        bail!("not liquidatable: equity {} is above the maintenance requirement {}", ui(health.equity), ui(health.maintenance));
+        bail!(
+            "not liquidatable: equity {} is above the maintenance requirement {}",
+            ui(health.equity),
+            ui(health.maintenance)
+        );
     }
     let (mut stages, mut signatures) = (Vec::new(), Vec::new());
     let (mut earned, mut lots_taken, mut insurance_paid, mut socialized) = (0u64, 0u64, 0u64, 0u64);
@@ -52,13 +55,22 @@ pub async fn run(ctx: &Context, account: &str, market: Option<&str>, max_lots: O
             *lots = (*lots).min(max);
         }
         let ours = client.margin_account(&liquidator_account).await?;
-        let ix = liquidation::instruction(&exchange, stage, (&target, &liquidatee), (&liquidator_account, &ours), &liquidator.pubkey(), &all)
-            .ok_or_else(|| anyhow!("market {} not found", stage.market()))?;
+        let ix = liquidation::instruction(
+            &exchange,
+            stage,
+            (&target, &liquidatee),
+            (&liquidator_account, &ours),
+            &liquidator.pubkey(),
+            &all,
+        )
+        .ok_or_else(|| anyhow!("market {} not found", stage.market()))?;
         let signature = ctx.send_with_units(&[ix], &[liquidator], Some(stage.compute_units())).await?;
         let after = client.margin_account(&target).await?;
         match stage {
             Stage::TakePosition { market, .. } => {
-                let base = |a: &meridian_sdk::state::MarginAccount| a.find_position(market).map_or(0, |s| a.position(s).base_lots);
+                let base = |a: &meridian_sdk::state::MarginAccount| {
+                    a.find_position(market).map_or(0, |s| a.position(s).base_lots)
+                };
                 let taken = base(&liquidatee).abs_diff(base(&after));
                 lots_taken += taken;
                 earned += liquidation::earnings(stage, taken, &liquidatee, &all, decimals);
@@ -76,7 +88,10 @@ pub async fn run(ctx: &Context, account: &str, market: Option<&str>, max_lots: O
         }
     }
     if stages.is_empty() {
-        bail!("nothing to do{}: the account has no orders or positions there", market.map_or(String::new(), |m| format!(" in {m}")));
+        bail!(
+            "nothing to do{}: the account has no orders or positions there",
+            market.map_or(String::new(), |m| format!(" in {m}"))
+        );
     }
     let last = client.margin_account(&target).await?;
     let now = client.health(&exchange, &last).await?;

@@ -218,7 +218,14 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("index", m.index)
         .with("kind", kind_name(m.kind))
         .with("status", status_name(m.status))
-        .with("mode", if m.mode == 1 { format!("batch ({}-slot auctions)", m.auction_period_slots) } else { "continuous".to_string() })
+        .with(
+            "mode",
+            if m.mode == 1 {
+                format!("batch ({}-slot auctions)", m.auction_period_slots)
+            } else {
+                "continuous".to_string()
+            },
+        )
         .with("lot_size", u.format_size(1))
         .with("tick", u.format_price(1))
         .with("min_size", u.format_size(m.min_order_lots))
@@ -231,7 +238,10 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("pnl_pool", amount::format_ui_amount(m.pnl_pool, quote_decimals))
         .with("volume", amount::format_ui_amount(m.volume_quote, quote_decimals))
         .with("oracle", if m.has_oracle() { json!(m.oracle.to_string()) } else { json!(null) })
-        .with("oracle_status", meridian_sdk::oracle::status_name(meridian_sdk::oracle::OracleStatus::from_u8(m.oracle_status)))
+        .with(
+            "oracle_status",
+            meridian_sdk::oracle::status_name(meridian_sdk::oracle::OracleStatus::from_u8(m.oracle_status)),
+        )
         .with("oracle_conf", u.format_price(m.oracle_conf))
         .with("price_band_bps", m.band_bps())
         .with("price_band", {
@@ -320,7 +330,11 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             };
             let oracle_address = match &oracle {
                 Some(o) => Some(
-                    client.find_oracle(&exchange, o).await?.ok_or_else(|| anyhow!("no oracle {o:?} on this exchange (`meridian oracle list`)"))?.0,
+                    client
+                        .find_oracle(&exchange, o)
+                        .await?
+                        .ok_or_else(|| anyhow!("no oracle {o:?} on this exchange (`meridian oracle list`)"))?
+                        .0,
                 ),
                 None => None,
             };
@@ -361,7 +375,8 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 ixs.push(ix::set_market_oracle(&exchange, &admin.pubkey(), &address, &o));
             }
             if let Some(slots) = batch_slots {
-                let accounts = MarketAccounts { exchange, market: address, book: book.pubkey(), event_queue: queue.pubkey() };
+                let accounts =
+                    MarketAccounts { exchange, market: address, book: book.pubkey(), event_queue: queue.pubkey() };
                 ixs.push(ix::set_market_mode(&accounts, &admin.pubkey(), 1, slots));
             }
             let signature = ctx.send(&ixs, &[admin, &book, &queue]).await?;
@@ -397,7 +412,11 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                     }
                 };
                 let px = |p: Option<u64>| p.map_or("-".to_string(), |t| u.format_price(t));
-                let kind = if m.is_dated() { format!("{} {}", kind_name(m.kind), expiry::expiry_code(m.expiry_ts)) } else { kind_name(m.kind).to_string() };
+                let kind = if m.is_dated() {
+                    format!("{} {}", kind_name(m.kind), expiry::expiry_code(m.expiry_ts))
+                } else {
+                    kind_name(m.kind).to_string()
+                };
                 println!(
                     "{:>3}  {:<16} {:<16} {:<12} {:>14} {:>14} {:>14}",
                     m.index,
@@ -457,8 +476,14 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 .ok_or_else(|| anyhow!("no oracle {oracle:?} on this exchange (`meridian oracle list`)"))?
                 .0;
             let units = |lot: &str, tick: &str, flag: &str| -> Result<meridian_sdk::engine::ui::MarketUnits> {
-                let base_lot_size = amount::parse_ui_amount(lot, base_decimals).map_err(|e| anyhow!("--{flag}lot: {e}"))?;
-                let probe = meridian_sdk::engine::ui::MarketUnits { base_lot_size, base_decimals, tick_size: 1, quote_decimals: qd };
+                let base_lot_size =
+                    amount::parse_ui_amount(lot, base_decimals).map_err(|e| anyhow!("--{flag}lot: {e}"))?;
+                let probe = meridian_sdk::engine::ui::MarketUnits {
+                    base_lot_size,
+                    base_decimals,
+                    tick_size: 1,
+                    quote_decimals: qd,
+                };
                 let tick_size = probe.price_to_ticks(tick).map_err(|e| anyhow!("--{flag}tick: {e}"))?;
                 Ok(meridian_sdk::engine::ui::MarketUnits { tick_size, ..probe })
             };
@@ -532,7 +557,9 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             let u = market_units(&m, qd);
             let book = client.book(&m).await?;
             let clock = client.clock().await?;
-            let collected = |orders: &[meridian_sdk::book::OrderView]| orders.iter().filter(|o| o.seq >= m.auction_maker_seq).count();
+            let collected = |orders: &[meridian_sdk::book::OrderView]| {
+                orders.iter().filter(|o| o.seq >= m.auction_maker_seq).count()
+            };
             let mut r = Record::new()
                 .with("market", address.to_string())
                 .with("name", market_name(&m))
@@ -553,8 +580,14 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 }
             }
             let last = |v: u64| if m.last_clearing_slot == 0 { json!(null) } else { json!(v) };
-            r.push("last_clearing_price", if m.last_clearing_slot == 0 { json!(null) } else { json!(u.format_price(m.last_clearing_price)) });
-            r.push("last_clearing_volume", if m.last_clearing_slot == 0 { json!(null) } else { json!(u.format_size(m.last_clearing_volume)) });
+            r.push(
+                "last_clearing_price",
+                if m.last_clearing_slot == 0 { json!(null) } else { json!(u.format_price(m.last_clearing_price)) },
+            );
+            r.push(
+                "last_clearing_volume",
+                if m.last_clearing_slot == 0 { json!(null) } else { json!(u.format_size(m.last_clearing_volume)) },
+            );
             r.push("last_clearing_slot", last(m.last_clearing_slot));
             r.push("auctions_cleared", m.auctions_cleared);
             output::print(ctx.json, &r);
@@ -570,8 +603,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 _ => bail!("status must be active, cancel-only, paused or closed"),
             };
             let accounts = MarketAccounts::of(address, &m);
-            let signature =
-                ctx.send(&[ix::set_market_status(&accounts, &admin.pubkey(), code)], &[admin]).await?;
+            let signature = ctx.send(&[ix::set_market_status(&accounts, &admin.pubkey(), code)], &[admin]).await?;
             output::print(
                 ctx.json,
                 &Record::new()

@@ -15,7 +15,13 @@ use meridian_sdk::{amount, client::SdkError, state::Exchange, token, Pubkey};
 /// The token account collateral is paid from (`--from`, default `owner`'s associated token
 /// account), checked to exist and hold `native`: a clear message before paying for a transaction
 /// the token program would refuse.
-pub async fn collateral_source(ctx: &Context, e: &Exchange, owner: &Pubkey, from: Option<String>, native: u64) -> anyhow::Result<Pubkey> {
+pub async fn collateral_source(
+    ctx: &Context,
+    e: &Exchange,
+    owner: &Pubkey,
+    from: Option<String>,
+    native: u64,
+) -> anyhow::Result<Pubkey> {
     let source = match from {
         Some(s) => parse_pubkey(&s, "--from")?,
         None => token::associated_token_address(owner, &e.collateral_mint, &e.collateral_token_program),

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use meridian_sdk::{
     engine::oracle::SourceKind,
     ix,
-    oracle::{feed_id_hex, fault_name, parse_feed_id, predict, status_name, OracleParams, OracleSourceParams},
+    oracle::{fault_name, feed_id_hex, parse_feed_id, predict, status_name, OracleParams, OracleSourceParams},
     pda,
     state::{encode_name, market_name_bytes, OracleAggregate},
     Pubkey,
@@ -168,7 +168,8 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
             }
             let admin = ctx.signer()?;
             let name = encode_name(&name);
-            let sig = ctx.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, config.params()?)], &[admin]).await?;
+            let sig =
+                ctx.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, config.params()?)], &[admin]).await?;
             let address = pda::oracle(&exchange, &name).0;
             let mut r = describe(&address, &client.oracle(&address).await?);
             r.push("signature", sig.to_string());
@@ -177,8 +178,9 @@ pub async fn run(ctx: &Context, cmd: OracleCommand) -> Result<()> {
         OracleCommand::Configure { oracle, config } => {
             let admin = ctx.signer()?;
             let (address, _) = resolve(ctx, &exchange, &oracle).await?;
-            let sig =
-                ctx.send(&[ix::configure_oracle(&exchange, &admin.pubkey(), &address, config.params()?)], &[admin]).await?;
+            let sig = ctx
+                .send(&[ix::configure_oracle(&exchange, &admin.pubkey(), &address, config.params()?)], &[admin])
+                .await?;
             let mut r = describe(&address, &client.oracle(&address).await?);
             r.push("signature", sig.to_string());
             output::print(ctx.json, &r);

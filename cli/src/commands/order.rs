@@ -226,10 +226,9 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
         None => owner.pubkey(),
     };
     let margin = pda::margin_account(&exchange, &account_owner, sub).0;
-    let account = client
-        .margin_account(&margin)
-        .await
-        .map_err(|e| anyhow!("margin account {sub} of {account_owner}: {e} (create it with `meridian account create`)"))?;
+    let account = client.margin_account(&margin).await.map_err(|e| {
+        anyhow!("margin account {sub} of {account_owner}: {e} (create it with `meridian account create`)")
+    })?;
     if account_owner != owner.pubkey() && account.delegate != owner.pubkey() {
         bail!("{} is not the owner of margin account {margin} nor its delegate", owner.pubkey());
     }
@@ -387,14 +386,37 @@ async fn book_text(ctx: &Context, m: &meridian_sdk::state::Market, qd: u8, depth
     let u = market_units(m, qd);
     let book = ctx.client.book(m).await?;
     let mut out = String::new();
-    writeln!(out, "{}  tick {}  lot {}  mark {}", market_name(m), u.format_price(1), u.format_size(1), u.format_price(m.mark_price))?;
+    writeln!(
+        out,
+        "{}  tick {}  lot {}  mark {}",
+        market_name(m),
+        u.format_price(1),
+        u.format_size(1),
+        u.format_price(m.mark_price)
+    )?;
     if l3 {
         writeln!(out, "{:<5} {:>16} {:>16} {:>10}  owner", "side", "price", "size", "order id")?;
         for o in book.asks.iter().take(depth).rev() {
-            writeln!(out, "{:<5} {:>16} {:>16} {:>10}  {}", "ask", u.format_price(o.price), u.format_size(o.size), o.seq, o.owner)?;
+            writeln!(
+                out,
+                "{:<5} {:>16} {:>16} {:>10}  {}",
+                "ask",
+                u.format_price(o.price),
+                u.format_size(o.size),
+                o.seq,
+                o.owner
+            )?;
         }
         for o in book.bids.iter().take(depth) {
-            writeln!(out, "{:<5} {:>16} {:>16} {:>10}  {}", "bid", u.format_price(o.price), u.format_size(o.size), o.seq, o.owner)?;
+            writeln!(
+                out,
+                "{:<5} {:>16} {:>16} {:>10}  {}",
+                "bid",
+                u.format_price(o.price),
+                u.format_size(o.size),
+                o.seq,
+                o.owner
+            )?;
         }
         return Ok(out);
     }

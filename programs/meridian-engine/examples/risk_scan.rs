@@ -39,8 +39,16 @@ impl Rng {
 
 /// A perpetual, three futures and four options on an underlying whose lot is worth `spot` native.
 fn markets(spot: i64) -> Vec<Market> {
-    let risk = |mark: i64| MarketRisk { mark: Ticks(mark as u64), tick_size: 1, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0, loss_index: 0 };
-    let mut out: Vec<Market> = (0..4).map(|i| Market { lot: Lot::Linear(spot + spot * i / 200), risk: risk(spot) }).collect();
+    let risk = |mark: i64| MarketRisk {
+        mark: Ticks(mark as u64),
+        tick_size: 1,
+        initial_bps: 1_000,
+        maintenance_bps: 500,
+        funding_index: 0,
+        loss_index: 0,
+    };
+    let mut out: Vec<Market> =
+        (0..4).map(|i| Market { lot: Lot::Linear(spot + spot * i / 200), risk: risk(spot) }).collect();
     for (k, kind) in [(95, OptionKind::Put), (100, OptionKind::Call), (100, OptionKind::Put), (110, OptionKind::Call)] {
         out.push(Market { lot: Lot::Option { kind, strike: spot * k / 100 }, risk: risk(spot / 20) });
     }

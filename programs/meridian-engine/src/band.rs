@@ -98,7 +98,11 @@ mod tests {
         assert!(!b.contains(Ticks(584_999)) && !b.contains(Ticks(715_001)));
         assert_eq!(half_width(19, 1_000, 1), 1, "1.9 ticks rounds down to the floor");
         assert_eq!(Band::around(Ticks(1), 1), Band { low: Ticks(1), high: Ticks(2), reference: Ticks(1) });
-        assert_eq!(Band::around(Ticks(5), 100).max_distance(), 100, "the low end stops at a tick, the high one does not");
+        assert_eq!(
+            Band::around(Ticks(5), 100).max_distance(),
+            100,
+            "the low end stops at a tick, the high one does not"
+        );
         assert_eq!(half_width(u64::MAX, 10_000, 1), u64::MAX);
         assert_eq!(Band::around(Ticks(u64::MAX), 5).high, Ticks(u64::MAX));
     }

@@ -94,7 +94,7 @@ pub fn record(samples: &mut [HealthSample; HISTORY_LEN], next: &mut u64, reading
 /// The recorded windows, oldest first.
 pub fn ordered(samples: &[HealthSample; HISTORY_LEN], next: u64) -> impl Iterator<Item = &HealthSample> {
     let len = next.min(HISTORY_LEN as u64) as usize; // <= HISTORY_LEN
-    // only `start % HISTORY_LEN` matters, and HISTORY_LEN divides 2^32: exact even on 32-bit usize
+                                                     // only `start % HISTORY_LEN` matters, and HISTORY_LEN divides 2^32: exact even on 32-bit usize
     let start = (next as usize).wrapping_sub(len);
     (0..len).map(move |i| &samples[(start + i) % HISTORY_LEN])
 }
@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn windows_are_kept_oldest_first_and_the_oldest_is_overwritten() {
-        let readings: Vec<_> = (0..HISTORY_LEN as u64 + 3).map(|w| reading(w * WINDOW_SLOTS + 7, w as i128, 0, source::ORDER)).collect();
+        let readings: Vec<_> =
+            (0..HISTORY_LEN as u64 + 3).map(|w| reading(w * WINDOW_SLOTS + 7, w as i128, 0, source::ORDER)).collect();
         let h = history(&readings);
         assert_eq!(h.len(), HISTORY_LEN);
         let equities: Vec<i64> = h.iter().map(|s| s.equity).collect();
@@ -138,7 +139,8 @@ mod tests {
 
     #[test]
     fn an_older_reading_neither_reorders_nor_replaces() {
-        let h = history(&[reading(2 * WINDOW_SLOTS, 500, 100, source::ORDER), reading(5, -50, 100, source::LIQUIDATION)]);
+        let h =
+            history(&[reading(2 * WINDOW_SLOTS, 500, 100, source::ORDER), reading(5, -50, 100, source::LIQUIDATION)]);
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].equity, 500);
         assert_eq!(h[0].sources, source::ORDER | source::LIQUIDATION);
@@ -146,7 +148,11 @@ mod tests {
 
     #[test]
     fn values_saturate_instead_of_wrapping() {
-        let s = HealthSample::new(9, &Health { equity: -(1i128 << 80), maintenance: 1i128 << 70, initial: -3, liquidation_end: 0 }, 0);
+        let s = HealthSample::new(
+            9,
+            &Health { equity: -(1i128 << 80), maintenance: 1i128 << 70, initial: -3, liquidation_end: 0 },
+            0,
+        );
         assert_eq!((s.equity, s.maintenance, s.initial), (i64::MIN, u64::MAX, 0));
         assert!(s.maintenance_free() < 0);
         assert_eq!(s.ratio_bps(), 0);

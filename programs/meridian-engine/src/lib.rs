@@ -19,14 +19,14 @@ pub mod funding;
 pub mod health_history;
 pub mod liquidation;
 pub mod margin;
-pub mod oracle;
 pub mod matching;
+pub mod oracle;
 pub mod portfolio;
 pub mod position;
 pub mod pricing;
+pub mod probe;
 pub mod risk_pricing;
 pub mod settlement;
-pub mod probe;
 pub mod ui;
 pub mod units;
 

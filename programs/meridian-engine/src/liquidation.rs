@@ -30,7 +30,8 @@ pub fn discount_bps(vol_12: Option<u64>, maintenance_bps: u32) -> u32 {
         // vol_12 / 10^8 = vol in bps; / 19.1 = one day
         Some(vol) => {
             let bps = (vol as u128 * 10).div_ceil(191 * 100_000_000);
-            bps.clamp(MIN_DISCOUNT_BPS as u128, MAX_DISCOUNT_BPS as u128) as u32 // <= MAX_DISCOUNT_BPS
+            bps.clamp(MIN_DISCOUNT_BPS as u128, MAX_DISCOUNT_BPS as u128) as u32
+            // <= MAX_DISCOUNT_BPS
         }
         None => (maintenance_bps / 2).clamp(1, MAX_DISCOUNT_BPS),
     }
@@ -50,7 +51,13 @@ pub struct Takeover {
 /// A takeover of `lots` worth `lot_value` each from an account that is long (`long`) or short, at
 /// `discount_bps`, `insurance_share_bps` of the discount to the insurance fund. Rounded against the
 /// account: its discount up, the liquidator's share down.
-pub fn takeover(lots: u64, lot_value: u64, discount_bps: u32, insurance_share_bps: u32, long: bool) -> Option<Takeover> {
+pub fn takeover(
+    lots: u64,
+    lot_value: u64,
+    discount_bps: u32,
+    insurance_share_bps: u32,
+    long: bool,
+) -> Option<Takeover> {
     let notional = u64::try_from(lots as u128 * lot_value as u128).ok()?;
     let discount = u64::try_from((notional as u128 * discount_bps as u128).div_ceil(10_000)).ok()?;
     // <= discount: the share is at most 10_000 bps (checked_sub)
@@ -68,7 +75,9 @@ pub fn lots_needed(lots: u64, before: i128, after: i128) -> u64 {
     if after <= 0 || before >= 0 || after <= before {
         return lots;
     }
-    let needed = (lots as i128).checked_mul(-before).map(|n| n.div_euclid(after - before) + (n.rem_euclid(after - before) != 0) as i128);
+    let needed = (lots as i128)
+        .checked_mul(-before)
+        .map(|n| n.div_euclid(after - before) + (n.rem_euclid(after - before) != 0) as i128);
     // 0 <= n <= lots: -before < after - before, so n = ceil(lots x a fraction below 1)
     needed.map_or(lots, |n| (n as u64).clamp(1, lots))
 }

@@ -149,7 +149,10 @@ fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
     // a bid filling at a price above mark, or an ask below, books a loss at once
     let bid_fill_pnl = signed_product(p.bid_lots, per_lot).saturating_sub(p.bid_notional as i128);
     let ask_fill_pnl = (p.ask_notional as i128).saturating_sub(signed_product(p.ask_lots, per_lot));
-    let equity = (p.quote_balance as i128).saturating_add(value).saturating_add(bid_fill_pnl.min(0)).saturating_add(ask_fill_pnl.min(0));
+    let equity = (p.quote_balance as i128)
+        .saturating_add(value)
+        .saturating_add(bid_fill_pnl.min(0))
+        .saturating_add(ask_fill_pnl.min(0));
     // the worst case's size: at most 2^64 + 2^63 lots, so the u128 difference is exact (no
     // truncation: a giant bid must not wrap the requirement of a long to nothing)
     let long = (p.base_lots as i128 + p.bid_lots as i128).unsigned_abs();
@@ -200,8 +203,14 @@ mod tests {
     use crate::units::{Lots, Side};
     use proptest::prelude::*;
 
-    const R: MarketRisk =
-        MarketRisk { mark: Ticks(100), tick_size: 10, initial_bps: 1_000, maintenance_bps: 500, funding_index: 0, loss_index: 0 };
+    const R: MarketRisk = MarketRisk {
+        mark: Ticks(100),
+        tick_size: 10,
+        initial_bps: 1_000,
+        maintenance_bps: 500,
+        funding_index: 0,
+        loss_index: 0,
+    };
 
     #[test]
     fn unsettled_funding_counts_in_equity() {

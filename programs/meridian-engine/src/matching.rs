@@ -336,7 +336,8 @@ fn funds_reward(value: u64, maker_fee: i64, ctx: &MatchContext) -> bool {
     if ctx.crank_reward == 0 {
         return false;
     }
-    let share = crate::fixed::mul_div_u64(value, ctx.fees.taker_ppm as u64, 1_000_000, crate::Rounding::Down).unwrap_or(0);
+    let share =
+        crate::fixed::mul_div_u64(value, ctx.fees.taker_ppm as u64, 1_000_000, crate::Rounding::Down).unwrap_or(0);
     let rebate = if maker_fee < 0 { maker_fee.unsigned_abs() } else { 0 };
     share.saturating_sub(rebate) >= ctx.crank_reward
 }

@@ -127,7 +127,13 @@ impl LotRisk {
         let mut max_move = 0;
         for (pi, shock) in grid.price_shocks_bps.iter().enumerate() {
             let magnitude = i64::try_from(bps_of(per_lot.unsigned_abs(), shock.unsigned_abs(), true)?).ok()?;
-            let value = per_lot.checked_add(if *shock < 0 { -magnitude } else if *shock > 0 { magnitude } else { 0 })?;
+            let value = per_lot.checked_add(if *shock < 0 {
+                -magnitude
+            } else if *shock > 0 {
+                magnitude
+            } else {
+                0
+            })?;
             shocked[pi * 3..pi * 3 + 3].fill(value);
             max_move = max_move.max(magnitude);
         }
@@ -146,7 +152,15 @@ impl LotRisk {
 
     /// A European option lot: `spot` and `strike` are the underlying's and the strike's value of one
     /// lot (quote native units), `vol` the grid's centre (12 decimals, [`RiskParams::volatility`]).
-    pub fn option(kind: OptionKind, spot: i64, strike: i64, vol: i128, now_ts: i64, expiry_ts: i64, grid: &Grid) -> Option<LotRisk> {
+    pub fn option(
+        kind: OptionKind,
+        spot: i64,
+        strike: i64,
+        vol: i128,
+        now_ts: i64,
+        expiry_ts: i64,
+        grid: &Grid,
+    ) -> Option<LotRisk> {
         let secs = expiry_ts.saturating_sub(now_ts).max(0);
         // in 64 bits below 2^35 seconds (~1,000 years): on SBF a 128-bit division is a libcall
         let years = if secs < 1 << 35 {
@@ -175,19 +189,21 @@ impl LotRisk {
             }
         }
         let g = terms.greeks(spot, risk_pricing::from_12_decimals(vol)?)?;
-        Some(LotRisk {
-            now: g.value,
-            shocked,
-            underlying_value: spot,
-            // |delta| <= ONE (a CDF): at most |spot|, fits
-            delta_value: ((spot as i128 * g.delta as i128) >> risk_pricing::Q) as i64,
-            gamma_1pct: g.gamma_1pct,
-            vega_1pt: g.vega_1pt,
-            theta_1d: g.theta_1d,
-            is_option: 1,
-            max_move: 0,
-        }
-        .with_max_move())
+        Some(
+            LotRisk {
+                now: g.value,
+                shocked,
+                underlying_value: spot,
+                // |delta| <= ONE (a CDF): at most |spot|, fits
+                delta_value: ((spot as i128 * g.delta as i128) >> risk_pricing::Q) as i64,
+                gamma_1pct: g.gamma_1pct,
+                vega_1pt: g.vega_1pt,
+                theta_1d: g.theta_1d,
+                is_option: 1,
+                max_move: 0,
+            }
+            .with_max_move(),
+        )
     }
 
     /// The lowest and highest of its values (now and in every scenario): when its inputs are stale a
@@ -213,7 +229,8 @@ fn bps_of(v: u64, bps: u32, up: bool) -> Option<u64> {
 fn i128_bps(v: i128, bps: u32, up: bool) -> Option<i128> {
     let round = if up { 9_999 } else { 0 };
     if (0..1 << 48).contains(&v) && bps < 1 << 15 {
-        return Some(((v as i64).wrapping_mul(bps as i64).wrapping_add(round) / 10_000) as i128); // v in [0, 2^48)
+        return Some(((v as i64).wrapping_mul(bps as i64).wrapping_add(round) / 10_000) as i128);
+        // v in [0, 2^48)
     }
     Some((v.checked_mul(bps as i128)? + round as i128) / BPS)
 }
@@ -260,7 +277,10 @@ impl Holding {
             let bid_fill = (self.bid_lots as i64).wrapping_mul(per_lot).wrapping_sub(self.bid_notional as i64);
             let ask_fill = (self.ask_notional as i64).wrapping_sub((self.ask_lots as i64).wrapping_mul(per_lot));
             let value = self.base_lots.wrapping_mul(per_lot);
-            return Some(self.quote_balance.wrapping_add(value).wrapping_add(bid_fill.min(0)).wrapping_add(ask_fill.min(0)) as i128);
+            return Some(
+                self.quote_balance.wrapping_add(value).wrapping_add(bid_fill.min(0)).wrapping_add(ask_fill.min(0))
+                    as i128,
+            );
         }
         let v = |lots: i128| lots.checked_mul(per_lot as i128);
         let bid_fill = v(self.bid_lots as i128)? - self.bid_notional as i128;
@@ -402,7 +422,14 @@ impl<K: PartialEq + Copy> Portfolio<K> {
     /// `add` with the lot's value known only within `band` (low, high): the holding's equity is the
     /// worse of the two ends (it is concave in the value: a position gains on one side, resting
     /// orders lose on either), the scenario losses are measured as usual.
-    pub fn add_in_band(&mut self, underlying: K, h: &Holding, r: &LotRisk, band: (i64, i64), p: &RiskParams) -> Option<()> {
+    pub fn add_in_band(
+        &mut self,
+        underlying: K,
+        h: &Holding,
+        r: &LotRisk,
+        band: (i64, i64),
+        p: &RiskParams,
+    ) -> Option<()> {
         let equity = if band.0 == band.1 { h.equity(band.0)? } else { h.equity(band.0)?.min(h.equity(band.1)?) };
         self.upnl = self.upnl.checked_add(equity)?;
         if equity > 0 {
@@ -462,7 +489,11 @@ pub fn greeks<'a>(holdings: impl IntoIterator<Item = (&'a Holding, &'a LotRisk)>
 }
 
 /// Health of `collateral` plus holdings grouped by underlying (tests and scans).
-pub fn portfolio_health(collateral: i64, groups: &[Vec<(Holding, LotRisk)>], p: &RiskParams) -> Option<PortfolioHealth> {
+pub fn portfolio_health(
+    collateral: i64,
+    groups: &[Vec<(Holding, LotRisk)>],
+    p: &RiskParams,
+) -> Option<PortfolioHealth> {
     let mut portfolio = Portfolio::with_capacity(groups.len());
     for (i, holdings) in groups.iter().enumerate() {
         for (h, r) in holdings {

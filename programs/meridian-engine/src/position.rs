@@ -134,7 +134,11 @@ impl Position {
             // fraction (closing <= |base|, closing <= lots) of an i64, so it fits one.
             let basis = (self.entry_quote as i128 * closing as i128 / base.unsigned_abs() as i128) as i64;
             let close_value = (signed_value as i128 * closing as i128 / lots.0 as i128) as i64;
-            realized = if base > 0 { close_value.checked_sub(basis)? } else { basis.checked_neg()?.checked_sub(close_value)? };
+            realized = if base > 0 {
+                close_value.checked_sub(basis)?
+            } else {
+                basis.checked_neg()?.checked_sub(close_value)?
+            };
             self.entry_quote = self.entry_quote.checked_sub(basis)?;
             if lots.0 > closing {
                 // flipped: the rest opens a position on the other side (close_value <= signed_value)

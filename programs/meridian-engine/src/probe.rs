@@ -121,7 +121,8 @@ pub fn eval(op: ProbeOp, a: i128, b: i128, c: i128) -> Option<i128> {
         ProbeOp::RiskNormalCdf => risk_pricing::normal_cdf(i64::try_from(a).ok()?)? as i128,
         ProbeOp::RiskLnInt => risk_pricing::ln_int(i64::try_from(a).ok()?)? as i128,
         ProbeOp::RiskCallValue => {
-            let (vol, years) = (i64::try_from(c as u128 >> 64).ok()?, i64::try_from(c as u128 & u64::MAX as u128).ok()?);
+            let (vol, years) =
+                (i64::try_from(c as u128 >> 64).ok()?, i64::try_from(c as u128 & u64::MAX as u128).ok()?);
             let terms = risk_pricing::OptionTerms::new(pricing::OptionKind::Call, i64::try_from(b).ok()?, years)?;
             terms.value(i64::try_from(a).ok()?, vol)? as i128
         }

@@ -187,7 +187,14 @@ fn consume_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<ConsumeAccounts<'
     let [exchange, market, event_queue, reward_account, event_authority, program, makers @ ..] = a else { return None };
     let writable = [market, event_queue, reward_account].iter().all(|x| x.is_writable);
     let event_cpi = *event_authority.key() == crate::EVENT_AUTHORITY_AND_BUMP.0 && *program.key() == crate::ID;
-    (writable && event_cpi).then_some(ConsumeAccounts { exchange, market, event_queue, reward_account, event_authority, makers })
+    (writable && event_cpi).then_some(ConsumeAccounts {
+        exchange,
+        market,
+        event_queue,
+        reward_account,
+        event_authority,
+        makers,
+    })
 }
 
 /// The self-CPI of `crate::history`: the record is its data; it is accepted only when the event

@@ -242,7 +242,10 @@ pub mod meridian {
     /// against it by the liquidation discount; only the lots that restore its liquidation end.
     /// Remaining accounts: the liquidatee's other position markets, then the liquidator's. Returns
     /// the lots taken.
-    pub fn liquidate_take_position<'info>(ctx: Context<'info, LiquidateTakePosition<'info>>, max_lots: u64) -> Result<u64> {
+    pub fn liquidate_take_position<'info>(
+        ctx: Context<'info, LiquidateTakePosition<'info>>,
+        max_lots: u64,
+    ) -> Result<u64> {
         instructions::process_liquidate_take_position(ctx, max_lots)
     }
 

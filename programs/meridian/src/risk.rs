@@ -71,7 +71,9 @@ pub fn lot_risk_of(m: &Market, conservative: bool) -> Result<(LotRisk, (i64, i64
         let r = *m.lot_risk();
         return Ok((r, if conservative { r.range() } else { (r.now, r.now) }));
     }
-    let per_lot = |ticks: u64| ticks.checked_mul(m.tick_size).and_then(|v| i64::try_from(v).ok()).ok_or(MeridianError::MathOverflow);
+    let per_lot = |ticks: u64| {
+        ticks.checked_mul(m.tick_size).and_then(|v| i64::try_from(v).ok()).ok_or(MeridianError::MathOverflow)
+    };
     let (low, high) = if conservative {
         (per_lot(m.mark_price.saturating_sub(m.oracle_conf))?, per_lot(m.mark_price.saturating_add(m.oracle_conf))?)
     } else {

@@ -16,10 +16,10 @@
 use crate::{account_view::AccountView, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::auction;
+use meridian_engine::band::Band;
 use meridian_engine::book::{ActiveTree, Book};
 use meridian_engine::events::EventQueue as Queue;
 use meridian_engine::matching::{self, MatchContext, MatchError, OrderKind, OrderParams, SelfTrade};
-use meridian_engine::band::Band;
 use meridian_engine::position::Position;
 use meridian_engine::units::{notional, Lots, Side, Ticks};
 
@@ -191,13 +191,19 @@ pub fn place<A: AccountView>(
                 now_ts = now;
                 // the orders of a closed auction keep their places until it clears
                 let locked_below_seq = if market.auction_pending != 0 { market.auction_boundary_seq } else { 0 };
-                let arrival = auction::Arrival { now_ts: now, band, crank_reward: market.crank_reward, locked_below_seq };
-                let (posted, outs) = auction::post(&mut book, &params, seq, &arrival, &mut queue).map_err(match_error)?;
+                let arrival =
+                    auction::Arrival { now_ts: now, band, crank_reward: market.crank_reward, locked_below_seq };
+                let (posted, outs) =
+                    auction::post(&mut book, &params, seq, &arrival, &mut queue).map_err(match_error)?;
                 // its taker fee, should it fill at its limit, must be there now (it is charged when
                 // the fill is applied)
-                let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
+                let value =
+                    notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
                 let fee = market.fees().taker_fee(value).ok_or(MeridianError::MathOverflow)?;
-                require!(account.collateral >= 0 && account.collateral.unsigned_abs() >= fee, MeridianError::FeeExceedsCollateral);
+                require!(
+                    account.collateral >= 0 && account.collateral.unsigned_abs() >= fee,
+                    MeridianError::FeeExceedsCollateral
+                );
                 matching::PlaceResult { posted: Some(posted), events: outs, ..Default::default() }
             }
         }
@@ -253,7 +259,16 @@ pub fn place<A: AccountView>(
     if let Some(posted) = r.posted {
         let value = notional(posted.price, posted.size, market.tick_size).ok_or(MeridianError::OrderValueOverflow)?;
         account.position_mut(pos_slot).add_resting(side, posted.size, value).ok_or(MeridianError::MathOverflow)?;
-        account.record_order(order_slot, market.index, side, posted.price, seq, args.client_order_id, kind as u8, posted.node);
+        account.record_order(
+            order_slot,
+            market.index,
+            side,
+            posted.price,
+            seq,
+            args.client_order_id,
+            kind as u8,
+            posted.node,
+        );
         out.posted_lots = posted.size.0;
         out.posted_price = posted.price.0;
     }

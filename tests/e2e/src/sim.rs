@@ -104,7 +104,13 @@ pub async fn market_maker(
                 for side in [Side::Bid, Side::Ask] {
                     for k in 1..=3 {
                         let q = level(k, side);
-                        ixs.push(ix::place_order(&m.accounts, &margin, &signer.pubkey(), order::limit(side, q.price, q.size), &health));
+                        ixs.push(ix::place_order(
+                            &m.accounts,
+                            &margin,
+                            &signer.pubkey(),
+                            order::limit(side, q.price, q.size),
+                            &health,
+                        ));
                     }
                 }
                 ixs

@@ -38,13 +38,27 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     let mut feeds = SimulatedFeeds::create(&client, &admin, &[pyth_a, pyth_b], 1).await.unwrap();
     feeds.publish(&client, &admin, &[150.0, 150.0, 150.0]).await.unwrap();
     let switchboard = feeds.feeds[2].account.pubkey().to_string();
-    let create = format!("oracle create --name SOL --pyth {} --pyth {} --switchboard {switchboard}", feed_id_hex(&pyth_a), feed_id_hex(&pyth_b));
+    let create = format!(
+        "oracle create --name SOL --pyth {} --pyth {} --switchboard {switchboard}",
+        feed_id_hex(&pyth_a),
+        feed_id_hex(&pyth_b)
+    );
     cli.ok(&admin_path, &create).await;
     cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
     cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
     let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
-    let base_args = ["--url", &net.rpc_url, "--keypair", keeper_path.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange];
-    let once = tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
+    let base_args = [
+        "--url",
+        &net.rpc_url,
+        "--keypair",
+        keeper_path.to_str().unwrap(),
+        "-C",
+        "/nonexistent",
+        "--exchange",
+        &exchange,
+    ];
+    let once =
+        tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
     assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
 
     // the insurance fund: 20 USDC from the admin
@@ -82,7 +96,9 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     let oracle = spawn(words("oracle --poll-ms 300 --move-bps 5 --heartbeat-secs 2"));
     let crank = spawn(words("crank --poll-ms 300"));
     // the liquidator closes what it takes over on the book, up to 20% under the mark
-    let liquidator = spawn(words(&format!("--metrics-addr 127.0.0.1:{metrics_port} liquidate --poll-ms 300 --close-slippage-bps 2000")));
+    let liquidator = spawn(words(&format!(
+        "--metrics-addr 127.0.0.1:{metrics_port} liquidate --poll-ms 300 --close-slippage-bps 2000"
+    )));
 
     // all four are healthy at 150; SOL crashes to 112
     let health = |a: meridian_sdk::state::MarginAccount| {
@@ -111,7 +127,10 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
                 pending += 1;
             }
         }
-        if market.mark_price == 11_200 && market.oracle_status == meridian_sdk::oracle::OracleStatus::Valid as u8 && pending == 0 {
+        if market.mark_price == 11_200
+            && market.oracle_status == meridian_sdk::oracle::OracleStatus::Valid as u8
+            && pending == 0
+        {
             break;
         }
         assert!(Instant::now() < deadline, "{pending} traders still below maintenance at mark {}", market.mark_price);
@@ -130,13 +149,16 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     // what it took over was sold into the maker's bid (10 SOL of the ~14 taken), reduce-only
     let closed = metric(&metrics, "meridian_liquidator_closed_lots_total");
     assert!(closed > 0.0 && closed <= 1_000.0, "{metrics}");
-    let ours = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &keeper.pubkey(), 0).0).await.unwrap();
+    let ours =
+        client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &keeper.pubkey(), 0).0).await.unwrap();
     let held = ours.find_position(0).map_or(0, |i| ours.position(i).base_lots);
     assert!(held >= 0, "reduce-only never flips the position: {held}");
     let measured = metric(&metrics, "meridian_liquidator_latency_slots_count");
     assert!(measured >= 3.0, "one latency per liquidated account: {metrics}");
     let latency = metric(&metrics, "meridian_liquidator_latency_slots_sum") / measured;
-    println!("liquidations landed: {wins}; mean slots from the oracle push to the first landed liquidation: {latency:.1}");
+    println!(
+        "liquidations landed: {wins}; mean slots from the oracle push to the first landed liquidation: {latency:.1}"
+    );
     // the target is <= 2 (measured here: 1.0, every takeover in the slot after the push); the bound
     // leaves room for a loaded CI machine and still fails a keeper that waits on each confirmation
     assert!(latency <= 4.0, "mean latency {latency:.1} slots");
@@ -144,7 +166,9 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     let shown = cli.ok(&admin_path, &format!("account show --owner {} --json", trader_owners[0])).await.json();
     let history = shown["health_history"].as_array().expect("health history");
     assert!(
-        history.iter().any(|s| s["by"].as_array().unwrap().iter().any(|b| b == "liquidation") && s["below_maintenance"] == true),
+        history
+            .iter()
+            .any(|s| s["by"].as_array().unwrap().iter().any(|b| b == "liquidation") && s["below_maintenance"] == true),
         "{history:?}"
     );
     let e = client.exchange(&exchange_key).await.unwrap();
@@ -157,9 +181,16 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     }
     assert!(total_equity + e.insurance_balance as i128 >= 0, "solvent: {total_equity} + {}", e.insurance_balance);
     let status = tokio::process::Command::new(&keeper_bin).args(base_args).arg("status").output().await.unwrap();
-    assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("conserved=true"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     let shown = cli.ok(&admin_path, "insurance show --json").await.json();
-    assert_eq!(shown["paid_to_bankruptcies_total"].as_str().map(String::from), Some(meridian_sdk::amount::format_ui_amount(e.insurance_paid, 6)));
+    assert_eq!(
+        shown["paid_to_bankruptcies_total"].as_str().map(String::from),
+        Some(meridian_sdk::amount::format_ui_amount(e.insurance_paid, 6))
+    );
     for mut child in [oracle, crank, liquidator] {
         child.kill().await.ok();
     }

@@ -14,9 +14,9 @@ use meridian_sdk::{
     state::{MarketStatus, OracleAggregate, SettlementSource},
     Pubkey,
 };
-use std::str::FromStr;
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 /// The account's health if the market's mark were the oracle price `price` (12 decimals), as the
@@ -27,8 +27,15 @@ fn predicted_health(
     price: u64,
 ) -> meridian_sdk::engine::margin::Health {
     let mut m = *market;
-    m.mark_price = meridian_sdk::engine::oracle::to_ticks(price, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, false)
-        .unwrap();
+    m.mark_price = meridian_sdk::engine::oracle::to_ticks(
+        price,
+        m.quote_decimals,
+        m.base_decimals,
+        m.base_lot_size,
+        m.tick_size,
+        false,
+    )
+    .unwrap();
     meridian_sdk::risk::health_of(account, &BTreeMap::from([(m.index, m)])).unwrap()
 }
 
@@ -61,26 +68,34 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     let switchboard = feeds.feeds[2].account.pubkey().to_string();
     let (hex_a, hex_b) = (feed_id_hex(&pyth_a), feed_id_hex(&pyth_b));
 
-    let created = run_cli(&net.rpc_url, &admin_path, Some(&exchange), &[
-        "oracle",
-        "create",
-        "--name",
-        "SOL",
-        "--pyth",
-        &hex_a,
-        "--pyth",
-        &hex_b,
-        "--switchboard",
-        &switchboard,
-        // the test moves the feeds every few seconds: sample the volatility on each move
-        "--vol-sample-secs",
-        "1",
-        "--json",
-    ])
+    let created = run_cli(
+        &net.rpc_url,
+        &admin_path,
+        Some(&exchange),
+        &[
+            "oracle",
+            "create",
+            "--name",
+            "SOL",
+            "--pyth",
+            &hex_a,
+            "--pyth",
+            &hex_b,
+            "--switchboard",
+            &switchboard,
+            // the test moves the feeds every few seconds: sample the volatility on each move
+            "--vol-sample-secs",
+            "1",
+            "--json",
+        ],
+    )
     .await;
     assert!(created.success, "{}", created.stderr);
     let created = created.json();
-    assert_eq!((created["status"].as_str(), created["sources"][2]["kind"].as_str()), (Some("uninitialized"), Some("switchboard")));
+    assert_eq!(
+        (created["status"].as_str(), created["sources"][2]["kind"].as_str()),
+        (Some("uninitialized"), Some("switchboard"))
+    );
     let address: Pubkey = created["oracle"].as_str().unwrap().parse().unwrap();
 
     // SOL-PERP priced by it, and a trader quoting a 10 SOL bid on it (its requirement: the bid's
@@ -97,7 +112,25 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
             out
         }
     };
-    cli(admin_path.clone(), vec!["market", "create", "--name", "SOL-PERP", "--base-decimals", "9", "--lot", "0.01", "--tick", "0.01", "--mark", "150", "--json"]).await;
+    cli(
+        admin_path.clone(),
+        vec![
+            "market",
+            "create",
+            "--name",
+            "SOL-PERP",
+            "--base-decimals",
+            "9",
+            "--lot",
+            "0.01",
+            "--tick",
+            "0.01",
+            "--mark",
+            "150",
+            "--json",
+        ],
+    )
+    .await;
     cli(admin_path.clone(), vec!["market", "set-oracle", "SOL-PERP", "SOL"]).await;
     cli(trader_path.clone(), vec!["account", "create"]).await;
     cli(trader_path.clone(), vec!["account", "deposit", "1000"]).await;
@@ -106,8 +139,18 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
 
     // one refresh by the keeper binary
     let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
-    let base_args = ["--url", &net.rpc_url, "--keypair", keeper_path.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange];
-    let once = tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
+    let base_args = [
+        "--url",
+        &net.rpc_url,
+        "--keypair",
+        keeper_path.to_str().unwrap(),
+        "-C",
+        "/nonexistent",
+        "--exchange",
+        &exchange,
+    ];
+    let once =
+        tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
     assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
     let o = client.oracle(&address).await.unwrap();
     assert_eq!(o.status(), OracleStatus::Valid);
@@ -115,8 +158,10 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     assert_eq!(o.price, 150_000_000_000_000, "median of 149.95, 150.0, 150.1");
     // the refresh pushed the price to SOL-PERP: the trader can quote
     assert_eq!(client.market(&market_address).await.unwrap().mark_price, 15_000);
-    cli(trader_path.clone(), vec!["order", "place", "SOL-PERP", "buy", "10", "--price", "140", "--type", "post-only"]).await;
-    let mut health = client.health(&exchange.parse().unwrap(), &client.margin_account(&margin).await.unwrap()).await.unwrap();
+    cli(trader_path.clone(), vec!["order", "place", "SOL-PERP", "buy", "10", "--price", "140", "--type", "post-only"])
+        .await;
+    let mut health =
+        client.health(&exchange.parse().unwrap(), &client.margin_account(&margin).await.unwrap()).await.unwrap();
     // 1,000 lots bid; a lot worth $1.50 needs 1.5 x 16% of it
     assert_eq!((health.maintenance, health.initial), (1_000 * 240_000, 1_000 * 360_000));
 
@@ -128,7 +173,17 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     let metrics_port = meridian_e2e::free_port();
     let mut daemon = tokio::process::Command::new(&keeper_bin)
         .args(base_args)
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "oracle", "--poll-ms", "300", "--move-bps", "5", "--heartbeat-secs", "2"])
+        .args([
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+            "oracle",
+            "--poll-ms",
+            "300",
+            "--move-bps",
+            "5",
+            "--heartbeat-secs",
+            "2",
+        ])
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -174,7 +229,8 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     // SOL crashes to 120: the bid at 140 is now a loss, the account falls below maintenance, and
     // `meridian liquidate` (stage 1) cancels it for a fee once the keeper has priced the crash
     cli(keeper_path.clone(), vec!["account", "create"]).await;
-    let healthy = run_cli(&net.rpc_url, &keeper_path, Some(&exchange), &["liquidate", "--account", &margin.to_string()]).await;
+    let healthy =
+        run_cli(&net.rpc_url, &keeper_path, Some(&exchange), &["liquidate", "--account", &margin.to_string()]).await;
     assert!(!healthy.success && healthy.stderr.contains("not liquidatable"), "{}", healthy.stderr);
     feeds.publish(&client, &admin, &[120.0, 120.0, 120.0]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -192,10 +248,19 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     let market = client.market(&market_address).await.unwrap();
     let h = meridian_sdk::risk::health_of(&account, &BTreeMap::from([(0u16, market)])).unwrap();
     assert!(h.maintenance_free() < 0, "{h:?}");
-    let liquidated = run_cli(&net.rpc_url, &keeper_path, Some(&exchange), &["liquidate", "--account", &margin.to_string(), "--json"]).await;
+    let liquidated = run_cli(
+        &net.rpc_url,
+        &keeper_path,
+        Some(&exchange),
+        &["liquidate", "--account", &margin.to_string(), "--json"],
+    )
+    .await;
     assert!(liquidated.success, "{}", liquidated.stderr);
     let liquidated = liquidated.json();
-    assert_eq!((liquidated["orders_cancelled"].as_u64(), liquidated["fees_earned"].as_str()), (Some(1), Some("0.100000")));
+    assert_eq!(
+        (liquidated["orders_cancelled"].as_u64(), liquidated["fees_earned"].as_str()),
+        (Some(1), Some("0.100000"))
+    );
     assert_eq!(client.margin_account(&margin).await.unwrap().num_open_orders(), 0);
     assert!(o.realized_vol > 0, "moves of 1-4% give a volatility");
     assert!(o.twap_cumulative() > 0);
@@ -212,7 +277,6 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     daemon.kill().await.ok();
     let _ = std::fs::remove_dir_all(&dir);
 }
-
 
 /// A local validator with a bootstrapped exchange and a SOL oracle (CLI-created) over two simulated
 /// Pyth feeds (`feed_byte`, `feed_byte + 1`) and a Switchboard feed published at `dollars`.
@@ -254,13 +318,23 @@ async fn sol_exchange(tag: &str, feed_byte: u8, dollars: f64) -> SolExchange {
 /// (which settles first): 1,148.425 USDC back for 1,000 deposited, read back over RPC.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_winner_takes_its_profit_out() {
-    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } = sol_exchange("settle", 0x31, 150.0).await;
+    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } =
+        sol_exchange("settle", 0x31, 150.0).await;
     cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
     cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
     let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
     let keeper = net.wallet(10).await.unwrap();
     let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
-    let base_args = ["--url", &net.rpc_url, "--keypair", keeper_path.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange];
+    let base_args = [
+        "--url",
+        &net.rpc_url,
+        "--keypair",
+        keeper_path.to_str().unwrap(),
+        "-C",
+        "/nonexistent",
+        "--exchange",
+        &exchange,
+    ];
     let mut oracle = tokio::process::Command::new(&keeper_bin)
         .args(base_args)
         .args(["oracle", "--poll-ms", "300", "--heartbeat-secs", "2"])
@@ -298,7 +372,8 @@ async fn a_winner_takes_its_profit_out() {
     cli.ok(&bob.1, "order place SOL-PERP sell 10 --price 150 --type post-only").await;
     cli.ok(&alice.1, "order place SOL-PERP buy 10 --price 150 --type ioc").await;
     let crank = || async {
-        let out = tokio::process::Command::new(&keeper_bin).args(base_args).args(["crank", "--once"]).output().await.unwrap();
+        let out =
+            tokio::process::Command::new(&keeper_bin).args(base_args).args(["crank", "--once"]).output().await.unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
     crank().await;
@@ -306,11 +381,13 @@ async fn a_winner_takes_its_profit_out() {
     // SOL to 165: bob owes 150 USDC; the settle keeper realizes it into the pool
     feeds.publish(&client, &admin, &[165.0; 3]).await.unwrap();
     priced(16_500).await;
-    let settled = tokio::process::Command::new(&keeper_bin).args(base_args).args(["settle", "--once"]).output().await.unwrap();
+    let settled =
+        tokio::process::Command::new(&keeper_bin).args(base_args).args(["settle", "--once"]).output().await.unwrap();
     assert!(settled.status.success(), "{}", String::from_utf8_lossy(&settled.stderr));
     let shown = cli.ok(&admin_path, "market show SOL-PERP --json").await.json();
     assert_eq!(shown["pnl_pool"].as_str(), Some("150.000000"), "{shown}");
-    let bob_account = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &bob.0.pubkey(), 0).0).await.unwrap();
+    let bob_account =
+        client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &bob.0.pubkey(), 0).0).await.unwrap();
     assert_eq!(bob_account.pnl_settled, -150_000_000);
 
     // alice closes at 165 and takes everything out: the CLI settles her 150 first
@@ -324,10 +401,15 @@ async fn a_winner_takes_its_profit_out() {
     // 1,000 deposited, +150 of profit, -0.75 and -0.825 of taker fees
     assert_eq!(withdrawn["withdrawn"].as_str(), Some("1148.425000"), "{withdrawn}");
     assert_eq!(client.token_account(&ata).await.unwrap().amount - before, 1_148_425_000);
-    let account = client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0).await.unwrap();
+    let account =
+        client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0).await.unwrap();
     assert_eq!((account.collateral, account.pnl_settled, account.positions_in_use().count()), (0, 150_000_000, 0));
     let status = tokio::process::Command::new(&keeper_bin).args(base_args).arg("status").output().await.unwrap();
-    assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("conserved=true"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     oracle.kill().await.ok();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -340,7 +422,8 @@ async fn a_winner_takes_its_profit_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dated_chain_expires_settles_and_pays_out() {
     // SOL at 156 for the whole run, published twice a second
-    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } = sol_exchange("expiry", 0x41, 156.0).await;
+    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } =
+        sol_exchange("expiry", 0x41, 156.0).await;
     let publisher = {
         let (client, admin) = (net.client(), admin.insecure_clone());
         tokio::spawn(async move {
@@ -360,9 +443,13 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     );
     let listed = cli.ok(&admin_path, &chain).await.json();
     assert_eq!(listed["markets"].as_u64(), Some(5), "{listed}");
-    let names: Vec<String> = listed["listed"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> =
+        listed["listed"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
     let code = names[0].clone();
-    assert!(code.starts_with("SOL-") && names[1] == format!("{code}-150C") && names[2] == format!("{code}-150P"), "{names:?}");
+    assert!(
+        code.starts_with("SOL-") && names[1] == format!("{code}-150C") && names[2] == format!("{code}-150P"),
+        "{names:?}"
+    );
     let market = |i: usize| Pubkey::from_str(listed["listed"][i]["market"].as_str().unwrap()).unwrap();
     let (future, call) = (market(0), market(1));
 
@@ -371,7 +458,9 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     let keeper = net.wallet(10).await.unwrap();
     let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
     let args = |key: &std::path::Path| -> Vec<String> {
-        ["--url", &net.rpc_url, "--keypair", key.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange].map(String::from).to_vec()
+        ["--url", &net.rpc_url, "--keypair", key.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange]
+            .map(String::from)
+            .to_vec()
     };
     let mut oracle = tokio::process::Command::new(&keeper_bin)
         .args(args(&keeper_path))
@@ -379,7 +468,10 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let wait = |what: &'static str, secs: u64, done: Box<dyn Fn(&meridian_sdk::state::Market) -> bool + Send>, address: Pubkey| {
+    let wait = |what: &'static str,
+                secs: u64,
+                done: Box<dyn Fn(&meridian_sdk::state::Market) -> bool + Send>,
+                address: Pubkey| {
         let client = net.client();
         async move {
             let deadline = Instant::now() + Duration::from_secs(secs);
@@ -393,7 +485,13 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
             }
         }
     };
-    wait("the future priced", 60, Box::new(|m| m.mark_price == 15_600 && m.oracle_status == OracleStatus::Valid as u8), future).await;
+    wait(
+        "the future priced",
+        60,
+        Box::new(|m| m.mark_price == 15_600 && m.oracle_status == OracleStatus::Valid as u8),
+        future,
+    )
+    .await;
     let call_state = wait("the call revalued", 60, Box::new(|m| m.lot_risk_ts != 0), call).await;
 
     // alice buys 1 SOL of the future and 1 SOL (10 lots) of the 150 call from bob
@@ -414,7 +512,12 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     cli.ok(&alice.1, &format!("order place {code}-150C buy 1 --price {premium} --type ioc")).await;
     // bob also leaves an order resting: the keeper cancels it at expiry
     cli.ok(&bob.1, &format!("order place {code} sell 1 --price 160 --type post-only")).await;
-    let crank = tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).args(["crank", "--once"]).output().await.unwrap();
+    let crank = tokio::process::Command::new(&keeper_bin)
+        .args(args(&keeper_path))
+        .args(["crank", "--once"])
+        .output()
+        .await
+        .unwrap();
     assert!(crank.status.success(), "{}", String::from_utf8_lossy(&crank.stderr));
     let alice_margin = meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0;
     let before = client.margin_account(&alice_margin).await.unwrap();
@@ -428,7 +531,13 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     while client.clock().await.unwrap().unix_timestamp < wait_until {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let late = run_cli(&net.rpc_url, &alice.1, Some(&exchange), &["order", "place", &code, "buy", "1", "--price", "156", "--type", "ioc"]).await;
+    let late = run_cli(
+        &net.rpc_url,
+        &alice.1,
+        Some(&exchange),
+        &["order", "place", &code, "buy", "1", "--price", "156", "--type", "ioc"],
+    )
+    .await;
     assert!(!late.success && late.stderr.contains("MarketExpired"), "{}", late.stderr);
 
     // the settler: orders cancelled, price fixed at 156, positions settled, markets closed
@@ -456,12 +565,25 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     assert_eq!(after.positions_in_use().count(), 0);
     // her quote balances (-156 for the future, -premium for the calls) plus the payoffs: the
     // future's 156, the calls' (156 - 150) x 1 SOL
-    assert_eq!(after.pnl_settled - before.pnl_settled, paid + 156_000_000 + 6_000_000, "the call's payoff less its premium; the future flat at 156");
-    let ata = meridian_sdk::token::associated_token_address(&alice.0.pubkey(), &mint, &BootstrapConfig::default().token_program);
+    assert_eq!(
+        after.pnl_settled - before.pnl_settled,
+        paid + 156_000_000 + 6_000_000,
+        "the call's payoff less its premium; the future flat at 156"
+    );
+    let ata = meridian_sdk::token::associated_token_address(
+        &alice.0.pubkey(),
+        &mint,
+        &BootstrapConfig::default().token_program,
+    );
     let tokens = client.token_account(&ata).await.unwrap().amount;
     let withdrawn = cli.ok(&alice.1, "account withdraw all --json").await.json();
     assert_eq!(client.token_account(&ata).await.unwrap().amount - tokens, after.collateral as u64, "{withdrawn}");
-    let status = tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).arg("status").output().await.unwrap();
-    assert!(String::from_utf8_lossy(&status.stdout).contains("conserved=true"), "{}", String::from_utf8_lossy(&status.stdout));
+    let status =
+        tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).arg("status").output().await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("conserved=true"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

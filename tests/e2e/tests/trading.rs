@@ -164,7 +164,8 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     // the fill history over RPC: the crank published the fill once, and the fills seen move each
     // account's position by exactly what the account holds
     use meridian_sdk::history::{self, Side};
-    let (maker_margin, taker_margin) = (pda::margin_account(&ex, &maker.pubkey(), 0).0, pda::margin_account(&ex, &taker.pubkey(), 0).0);
+    let (maker_margin, taker_margin) =
+        (pda::margin_account(&ex, &maker.pubkey(), 0).0, pda::margin_account(&ex, &taker.pubkey(), 0).0);
     // the node indexes a transaction's addresses and metadata a little after it confirms
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let read = loop {
@@ -177,13 +178,17 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     let fills = history::fills(&read.applied, None);
     assert_eq!(fills.len(), 1, "{:?}", read.applied);
     let f = fills[0].1.record;
-    assert_eq!((f.maker, f.taker, f.price, f.size, f.maker_side, f.maker_fee), (maker_margin, taker_margin, 650_000, 100, Side::Ask, -65_000));
+    assert_eq!(
+        (f.maker, f.taker, f.price, f.size, f.maker_side, f.maker_fee),
+        (maker_margin, taker_margin, 650_000, 100, Side::Ask, -65_000)
+    );
     let lots_of = |k: &solana_sdk::pubkey::Pubkey| -> i64 {
         fills
             .iter()
             .map(|(_, f)| {
                 let (r, sign) = (f.record, if f.record.maker_side == Side::Bid { 1 } else { -1 });
-                (if r.maker == *k { sign * r.size as i64 } else { 0 }) - (if r.taker == *k { sign * r.size as i64 } else { 0 })
+                (if r.maker == *k { sign * r.size as i64 } else { 0 })
+                    - (if r.taker == *k { sign * r.size as i64 } else { 0 })
             })
             .sum()
     };
@@ -211,8 +216,16 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     };
     let mine = read_until_found(["fills", "--account", &maker_key, "--json"].map(String::from).to_vec()).await;
     assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
-    assert_eq!((mine[0]["side"].as_str(), mine[0]["role"].as_str(), mine[0]["price"].as_str()), (Some("sell"), Some("maker"), Some("65000.0")), "{mine}");
-    assert_eq!((mine[0]["size"].as_str(), mine[0]["maker_fee"].as_str()), (Some("0.01000000"), Some("-0.065000")), "{mine}");
+    assert_eq!(
+        (mine[0]["side"].as_str(), mine[0]["role"].as_str(), mine[0]["price"].as_str()),
+        (Some("sell"), Some("maker"), Some("65000.0")),
+        "{mine}"
+    );
+    assert_eq!(
+        (mine[0]["size"].as_str(), mine[0]["maker_fee"].as_str()),
+        (Some("0.01000000"), Some("-0.065000")),
+        "{mine}"
+    );
     let tape = read_until_found(["trades", "--market", "BTC-PERP", "--json"].map(String::from).to_vec()).await;
     assert_eq!(tape.as_array().map(Vec::len), Some(1), "{tape}");
     assert_eq!((tape[0]["side"].as_str(), tape[0]["role"].as_str()), (Some("buy"), Some("taker")), "{tape}");
@@ -239,16 +252,25 @@ async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_make
     cli(2, vec!["order", "place", "BTC-PERP", "buy", "0.02", "--price", "65001", "--type", "ioc"]).await;
     let m = meridian_sdk::ix::MarketAccounts::of(market_address, &client.market(&market_address).await.unwrap());
     let keeper_margin = pda::margin_account(&ex, &keeper.pubkey(), 0).0;
-    client.send(&[meridian_sdk::ix::consume_events(&m, &keeper_margin, 10, &[maker_margin])], &keeper, &[]).await.unwrap();
+    client
+        .send(&[meridian_sdk::ix::consume_events(&m, &keeper_margin, 10, &[maker_margin])], &keeper, &[])
+        .await
+        .unwrap();
     let second = next_json(&mut lines).await;
-    assert_eq!((second["price"].as_str(), second["size"].as_str(), second["side"].as_str()), (Some("65001.0"), Some("0.02000000"), Some("buy")), "{second}");
+    assert_eq!(
+        (second["price"].as_str(), second["size"].as_str(), second["side"].as_str()),
+        (Some("65001.0"), Some("0.02000000"), Some("buy")),
+        "{second}"
+    );
     follow.kill().await.ok();
 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The next line a child printed, as JSON (90 s at most).
-async fn next_json(lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) -> serde_json::Value {
+async fn next_json(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) -> serde_json::Value {
     let line = tokio::time::timeout(std::time::Duration::from_secs(90), lines.next_line()).await;
     let line = line.expect("nothing printed in 90 s").expect("read stdout").expect("stdout closed");
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))

@@ -5,8 +5,8 @@
 //! Used by the program tests (LiteSVM: set the accounts), the end-to-end tests and the local demo.
 
 use anchor_lang::AccountSerialize;
-use switchboard_on_demand::anchor_traits::Discriminator as _;
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use switchboard_on_demand::anchor_traits::Discriminator as _;
 use switchboard_on_demand::on_demand::accounts::pull_feed::PullFeedAccountData;
 
 pub use pyth_solana_receiver_sdk::ID as PYTH_RECEIVER_ID;

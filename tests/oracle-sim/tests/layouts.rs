@@ -29,7 +29,8 @@ fn switchboard_account_reads_back() {
     assert_eq!((r.price, r.conf, r.expo), (p.value, p.std_dev as u128, -18));
     assert_eq!((r.slot, r.publish_ts, r.fully_verified), (777, 1_700_000_123, true));
     // a feed without samples has no price
-    let empty = oracle::read_switchboard_pull_feed(&switchboard_account_data(&SwitchboardPrice { num_samples: 0, ..p }));
+    let empty =
+        oracle::read_switchboard_pull_feed(&switchboard_account_data(&SwitchboardPrice { num_samples: 0, ..p }));
     assert_eq!(empty.unwrap().price, 0);
 }
 

@@ -361,7 +361,8 @@ fn measure_mass_quote(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let mint = h.create_mint(6, SPL_TOKEN);
     let params = ExchangeParams { insurance_fee_share_bps: 2_000, ..ExchangeParams::default() };
     let fx = h.setup_exchange_as(fixed_keypair(200), mint, SPL_TOKEN, params);
-    let m = h.setup_market(&fx, MarketParams { book_capacity: 1_024, event_queue_capacity: 64, ..default_market_params() });
+    let m =
+        h.setup_market(&fx, MarketParams { book_capacity: 1_024, event_queue_capacity: 64, ..default_market_params() });
     let funded = |h: &mut Harness, seed: u8| {
         let t = h.trader_as(fixed_keypair(seed), &fx, 10_000_000 * 1_000_000);
         h.deposit(&fx, &t, 5_000_000 * 1_000_000);
@@ -441,7 +442,8 @@ fn measure_auction(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
         clock.slot += 2;
         h.svm.set_sysvar(&clock);
         let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);
-        let r: meridian::AuctionCleared = anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap();
+        let r: meridian::AuctionCleared =
+            anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap();
         assert_eq!((r.price, r.volume, r.fills as u64), (PRICE, crossing, 2 * crossing));
         h.crank(&m, &buyer.margin);
         h.assert_conserved(&fx);
@@ -463,7 +465,8 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let fx = h.setup_exchange_as(fixed_keypair(90), mint, SPL_TOKEN, ExchangeParams::default());
     h.set_clock(9_000, TS);
     let expiry = TS + 30 * DAY;
-    let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 4, &[(2, 70_000), (3, 60_000), (2, 65_000), (3, 65_000)], expiry);
+    let mut btc =
+        h.setup_underlying(&fx, "BTC", 65_000.0, 4, &[(2, 70_000), (3, 60_000), (2, 65_000), (3, 65_000)], expiry);
     let eth = h.setup_underlying(&fx, "ETH", 3_500.0, 4, &[(2, 4_000), (3, 3_000), (2, 3_500), (3, 3_500)], expiry);
     // one option's revaluation within a refresh
     h.set_sources(&btc.oracle, &[65_000.0; 3]);
@@ -479,7 +482,11 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     // `full` takes 8 linear and 8 option positions, long and short, from the maker
     for (i, m) in btc.all_markets().chain(eth.all_markets()).enumerate() {
         let market = h.market(&m.accounts.market);
-        let price = if market.is_option() { (market.lot_risk().now as u64 / market.tick_size).max(1) } else { market.mark_price };
+        let price = if market.is_option() {
+            (market.lot_risk().now as u64 / market.tick_size).max(1)
+        } else {
+            market.mark_price
+        };
         let (side, maker_side) = if i % 2 == 0 { (Side::Bid, Side::Ask) } else { (Side::Ask, Side::Bid) };
         h.place(m, &maker, order::limit(maker_side, price, 20).post_only());
         assert_eq!(h.place(m, &full, order::limit(side, price, 10).immediate_or_cancel()).filled_lots, 10);
@@ -514,7 +521,14 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     h.push_underlying(&btc);
     let liquidator = funded(h, 95);
     let perp = &btc.linear[0].accounts;
-    let ix = ix::liquidate_cancel_orders(&fx.exchange, perp, &quoter.margin, &liquidator.margin, &liquidator.owner.pubkey(), &[]);
+    let ix = ix::liquidate_cancel_orders(
+        &fx.exchange,
+        perp,
+        &quoter.margin,
+        &liquidator.margin,
+        &liquidator.owner.pubkey(),
+        &[],
+    );
     let meta = h.ok(&[ix], &[&liquidator.owner]);
     assert_eq!(meta.return_data.data, [16u8]);
     out.insert("liquidate_cancel_orders_16".into(), meta.compute_units_consumed);
@@ -532,14 +546,26 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
             if i % 2 == 0 { (Side::Bid, band.high.0, Side::Ask) } else { (Side::Ask, band.low.0, Side::Bid) };
         h.place(m, &maker, order::limit(maker_side, band.reference.0, 10).post_only_slide());
         let others = ix::health_markets(&fx.exchange, &h.margin(&lev.margin), Some(m.index));
-        let place = ix::place_order(&m.accounts, &lev.margin, &lev.owner.pubkey(), order::limit(side, limit, 10).immediate_or_cancel(), &others);
+        let place = ix::place_order(
+            &m.accounts,
+            &lev.margin,
+            &lev.owner.pubkey(),
+            order::limit(side, limit, 10).immediate_or_cancel(),
+            &others,
+        );
         h.ok(&[place], &[&lev.owner]);
     }
     let perp_fx = btc.linear[0];
     let price = h.market(&perp_fx.accounts.market).mark_price;
     h.place(&perp_fx, &maker, order::limit(Side::Ask, price, 5_000).post_only());
     let others = ix::health_markets(&fx.exchange, &h.margin(&lev.margin), Some(perp_fx.index));
-    let buy = ix::place_order(&perp_fx.accounts, &lev.margin, &lev.owner.pubkey(), order::limit(Side::Bid, price, 5_000).immediate_or_cancel(), &others);
+    let buy = ix::place_order(
+        &perp_fx.accounts,
+        &lev.margin,
+        &lev.owner.pubkey(),
+        order::limit(Side::Bid, price, 5_000).immediate_or_cancel(),
+        &others,
+    );
     h.ok(&[buy], &[&lev.owner]);
     let market_list: Vec<MarketFixture> = btc.all_markets().chain(eth.all_markets()).copied().collect();
     let all_markets = |h: &Harness| -> BTreeMap<u16, meridian::Market> {
@@ -549,7 +575,8 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     assert_eq!(account.positions_in_use().count(), 16);
     let free = meridian_sdk::risk::health_of(&account, &all_markets(h)).unwrap().initial_free();
     let health_list = ix::health_markets(&fx.exchange, &account, None);
-    let ix = ix::withdraw_checked(&fx.collateral, &lev.margin, &lev.owner.pubkey(), &lev.token, free as u64, &health_list);
+    let ix =
+        ix::withdraw_checked(&fx.collateral, &lev.margin, &lev.owner.pubkey(), &lev.token, free as u64, &health_list);
     h.ok(&[ix], &[&lev.owner]);
     btc.dollars = 51_000.0;
     h.push_underlying(&btc);
@@ -557,7 +584,16 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let account = h.margin(&lev.margin);
     assert!(meridian_sdk::risk::health_of(&account, &all_markets(h)).unwrap().maintenance_free() < 0);
     let theirs = ix::health_markets(&fx.exchange, &account, Some(perp_fx.index));
-    let take = ix::liquidate_take_position(&fx.exchange, perp, &lev.margin, &liquidator.margin, &liquidator.owner.pubkey(), 5_010, &theirs, &[]);
+    let take = ix::liquidate_take_position(
+        &fx.exchange,
+        perp,
+        &lev.margin,
+        &liquidator.margin,
+        &liquidator.owner.pubkey(),
+        5_010,
+        &theirs,
+        &[],
+    );
     let meta = h.ok(&[take], &[&liquidator.owner]);
     let lots = u64::from_le_bytes(meta.return_data.data[..8].try_into().unwrap());
     assert!(lots > 0);
@@ -570,13 +606,24 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     h.crank(&perp_fx, &maker.margin);
     btc.dollars = 30_000.0;
     h.push_underlying(&btc);
-    let take = ix::liquidate_take_position(&fx.exchange, perp, &broke.margin, &liquidator.margin, &liquidator.owner.pubkey(), 5_000, &[], &[]);
+    let take = ix::liquidate_take_position(
+        &fx.exchange,
+        perp,
+        &broke.margin,
+        &liquidator.margin,
+        &liquidator.owner.pubkey(),
+        5_000,
+        &[],
+        &[],
+    );
     out.insert("liquidate_take_position".into(), h.ok(&[take], &[&liquidator.owner]).compute_units_consumed);
     let top_up = ix::deposit_insurance(&fx.collateral, &maker.owner.pubkey(), &maker.token, 100_000_000);
     out.insert("deposit_insurance".into(), h.ok(&[top_up], &[&maker.owner]).compute_units_consumed);
     let bankruptcy = ix::liquidate_bankruptcy(&fx.exchange, perp, &broke.margin, &liquidator.owner.pubkey());
     let meta = h.ok(&[bankruptcy], &[&liquidator.owner]);
-    let resolved = <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..]).unwrap();
+    let resolved =
+        <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..])
+            .unwrap();
     assert!(resolved.insurance_paid > 0 && resolved.socialized > 0, "{resolved:?}");
     out.insert("liquidate_bankruptcy".into(), meta.compute_units_consumed);
     h.assert_conserved(&fx);
@@ -811,7 +858,10 @@ fn measure_expiry(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let meta = h.ok(&[ix::cancel_expired_orders(&m.accounts, &[maker.margin])], &[]);
     assert_eq!(meta.return_data.data, 1u16.to_le_bytes());
     out.insert("cancel_expired_orders_1".into(), meta.compute_units_consumed);
-    out.insert("fix_settlement_price".into(), h.ok(&[ix::fix_settlement_price(&m.accounts)], &[]).compute_units_consumed);
+    out.insert(
+        "fix_settlement_price".into(),
+        h.ok(&[ix::fix_settlement_price(&m.accounts)], &[]).compute_units_consumed,
+    );
     assert_eq!(h.market(&m.accounts.market).settlement_price, 1_040);
     let one = h.ok(&[ix::settle_expired(&m.accounts, &[maker.margin])], &[]);
     assert_eq!(one.return_data.data, 1u16.to_le_bytes(), "the maker's loss realized");

@@ -109,57 +109,172 @@ pub enum Amount {
 /// One operation. Indices are taken modulo what exists when it runs.
 #[derive(Clone, Debug)]
 pub enum Op {
-    Deposit { acct: u8, amount: Amount },
-    Withdraw { acct: u8, amount: Amount },
-    Place { acct: u8, market: u8, order: OrderSpec, wrong_health: bool },
+    Deposit {
+        acct: u8,
+        amount: Amount,
+    },
+    Withdraw {
+        acct: u8,
+        amount: Amount,
+    },
+    Place {
+        acct: u8,
+        market: u8,
+        order: OrderSpec,
+        wrong_health: bool,
+    },
     /// The maker quotes at the reference and `acct` takes it with `per_cent` of its free
     /// collateral's worth of leverage: the positions that liquidations need.
-    Lever { acct: u8, market: u8, long: bool, per_cent: u8 },
-    Replace { acct: u8, pick: u8, order: OrderSpec },
-    Cancel { acct: u8, pick: u8, by_client_id: bool },
-    CancelAll { acct: u8, market: u8, side: u8 },
-    Crank { market: u8, limit: u16, reward: u8, drop_maker: bool },
+    Lever {
+        acct: u8,
+        market: u8,
+        long: bool,
+        per_cent: u8,
+    },
+    Replace {
+        acct: u8,
+        pick: u8,
+        order: OrderSpec,
+    },
+    Cancel {
+        acct: u8,
+        pick: u8,
+        by_client_id: bool,
+    },
+    CancelAll {
+        acct: u8,
+        market: u8,
+        side: u8,
+    },
+    Crank {
+        market: u8,
+        limit: u16,
+        reward: u8,
+        drop_maker: bool,
+    },
     /// Moves an underlying's feeds by `move_bps`; `mode` 0 all agree, 1 one diverges, 2 only two
     /// publish, 3 none publish (a refresh of what is there).
-    Oracle { underlying: u8, move_bps: i32, mode: u8 },
-    Clock { secs: u32 },
-    UpdateFunding { market: u8 },
-    SettleFunding { market: u8, accts: u8 },
+    Oracle {
+        underlying: u8,
+        move_bps: i32,
+        mode: u8,
+    },
+    Clock {
+        secs: u32,
+    },
+    UpdateFunding {
+        market: u8,
+    },
+    SettleFunding {
+        market: u8,
+        accts: u8,
+    },
     /// `settle_pnl` for the accounts in `accts` (a bit mask) holding a position in the market.
-    SettlePnl { market: u8, accts: u8 },
+    SettlePnl {
+        market: u8,
+        accts: u8,
+    },
     /// Liquidation stages; `market` picks among the target's markets with orders (stage 1), with a
     /// position (2), or owing (3), mostly; now and then any market.
-    LiquidateCancel { liquidator: u8, target: u8, market: u8 },
-    LiquidateTake { liquidator: u8, target: u8, market: u8, max_lots: u64 },
-    Bankruptcy { target: u8, market: u8 },
-    Insurance { acct: u8, amount: u64 },
-    Band { market: u8, bps: u32 },
-    Status { market: u8, status: u8 },
-    Pause { flags: u8 },
-    Close { acct: u8 },
-    Reopen { acct: u8 },
+    LiquidateCancel {
+        liquidator: u8,
+        target: u8,
+        market: u8,
+    },
+    LiquidateTake {
+        liquidator: u8,
+        target: u8,
+        market: u8,
+        max_lots: u64,
+    },
+    Bankruptcy {
+        target: u8,
+        market: u8,
+    },
+    Insurance {
+        acct: u8,
+        amount: u64,
+    },
+    Band {
+        market: u8,
+        bps: u32,
+    },
+    Status {
+        market: u8,
+        status: u8,
+    },
+    Pause {
+        flags: u8,
+    },
+    Close {
+        acct: u8,
+    },
+    Reopen {
+        acct: u8,
+    },
     /// Expiry: `cancel_expired_orders` / `settle_expired` for the accounts in `accts` (a bit mask),
     /// `fix_settlement_price`, the admin's `set_settlement_price` (`price_bps` of the mark), the
     /// admin's `close_market`.
-    CancelExpired { market: u8, accts: u8 },
-    FixPrice { market: u8 },
-    SettleExpired { market: u8, accts: u8 },
-    SetSettlementPrice { market: u8, price_bps: u32 },
-    CloseMarket { market: u8 },
+    CancelExpired {
+        market: u8,
+        accts: u8,
+    },
+    FixPrice {
+        market: u8,
+    },
+    SettleExpired {
+        market: u8,
+        accts: u8,
+    },
+    SetSettlementPrice {
+        market: u8,
+        price_bps: u32,
+    },
+    CloseMarket {
+        market: u8,
+    },
     /// `acct`'s owner names wallet `wallet`'s key its trading delegate (`None`: clears it); then
     /// `DelegatePlace` places for `acct` signed by wallet `wallet` (refused unless it is the
     /// delegate).
-    SetDelegate { acct: u8, wallet: Option<u8> },
-    DelegatePlace { acct: u8, wallet: u8, market: u8, order: OrderSpec },
+    SetDelegate {
+        acct: u8,
+        wallet: Option<u8>,
+    },
+    DelegatePlace {
+        acct: u8,
+        wallet: u8,
+        market: u8,
+        order: OrderSpec,
+    },
     /// `mass_quote` by `acct` (signed by its owner, or by wallet `delegate`'s key): `cancel` 0
     /// nothing, 1 all, 2 the client ids 0..8; `bids` and `asks` quotes `step_bps` apart from
     /// `gap_bps` off the reference, all of `size`.
-    MassQuote { acct: u8, market: u8, cancel: u8, kind: u8, bids: u8, asks: u8, gap_bps: i32, step_bps: u16, size: u64, expiry: i32, delegate: Option<u8> },
-    Sweep { market: u8 },
+    MassQuote {
+        acct: u8,
+        market: u8,
+        cancel: u8,
+        kind: u8,
+        bids: u8,
+        asks: u8,
+        gap_bps: i32,
+        step_bps: u16,
+        size: u64,
+        expiry: i32,
+        delegate: Option<u8>,
+    },
+    Sweep {
+        market: u8,
+    },
     /// `clear_auction` (a batch market's, mostly; refused elsewhere or before the period is over).
-    ClearAuction { market: u8 },
+    ClearAuction {
+        market: u8,
+    },
     /// `set_market_mode`: refused unless the market's book and queue are empty.
-    SetMode { market: u8, mode: u8, period: u64 },
+    SetMode {
+        market: u8,
+        mode: u8,
+        period: u64,
+    },
 }
 
 impl Op {
@@ -246,7 +361,7 @@ fn amount(r: &mut Rng) -> Amount {
 pub fn generate(r: &mut Rng) -> Op {
     let acct = |r: &mut Rng| r.below(ACTORS as u64) as u8;
     let market = |r: &mut Rng| r.below(10) as u8; // 9 markets (8: batch), and one out of range
-    // the two dated markets (6 and 7) mostly
+                                                  // the two dated markets (6 and 7) mostly
     let dated = |r: &mut Rng| if r.chance(700) { 6 + r.below(2) as u8 } else { r.below(10) as u8 };
     // the honest maker (deep pockets) half the time, else anyone; targets: the attackers, mostly
     let liquidator = |r: &mut Rng| if r.chance(500) { 0 } else { r.below(ACTORS as u64) as u8 };
@@ -272,7 +387,11 @@ pub fn generate(r: &mut Rng) -> Op {
         300..=317 => Op::ClearAuction { market: if r.chance(500) { 8 } else { market(r) } },
         // the other markets (the batch market stays one): mostly to batch, which works once a
         // market's book and queue are empty
-        318..=319 => Op::SetMode { market: r.below(8) as u8, mode: [0, 1, 1, 2][r.below(4) as usize], period: [0, 1, 3, 151][r.below(4) as usize] },
+        318..=319 => Op::SetMode {
+            market: r.below(8) as u8,
+            mode: [0, 1, 1, 2][r.below(4) as usize],
+            period: [0, 1, 3, 151][r.below(4) as usize],
+        },
         // into the batch market: mostly limit orders (the only kind it takes) near its mark
         280..=299 => {
             let mut order = order_spec(r);
@@ -285,21 +404,35 @@ pub fn generate(r: &mut Rng) -> Op {
         350..=354 => Op::CancelExpired { market: dated(r), accts: r.below(64) as u8 },
         355..=359 => Op::FixPrice { market: dated(r) },
         360..=366 => Op::SettleExpired { market: dated(r), accts: r.below(256) as u8 },
-        367..=368 => Op::SetSettlementPrice { market: dated(r), price_bps: [0, 5_000, 10_000, 10_500, u32::MAX][r.below(5) as usize] },
+        367..=368 => Op::SetSettlementPrice {
+            market: dated(r),
+            price_bps: [0, 5_000, 10_000, 10_500, u32::MAX][r.below(5) as usize],
+        },
         369 => Op::CloseMarket { market: dated(r) },
         890..=894 => Op::SetDelegate { acct: acct(r), wallet: r.chance(800).then(|| r.below(3) as u8) },
-        895..=909 => Op::DelegatePlace { acct: acct(r), wallet: r.below(3) as u8, market: market(r), order: order_spec(r) },
-        370..=429 => Op::Lever { acct: target(r), market: r.below(8) as u8, long: r.chance(500), per_cent: r.between(30, 100) as u8 },
+        895..=909 => {
+            Op::DelegatePlace { acct: acct(r), wallet: r.below(3) as u8, market: market(r), order: order_spec(r) }
+        }
+        370..=429 => Op::Lever {
+            acct: target(r),
+            market: r.below(8) as u8,
+            long: r.chance(500),
+            per_cent: r.between(30, 100) as u8,
+        },
         430..=479 => Op::Replace { acct: acct(r), pick: r.below(64) as u8, order: order_spec(r) },
         480..=529 => Op::Cancel { acct: acct(r), pick: r.below(64) as u8, by_client_id: r.chance(300) },
         530..=549 => Op::CancelAll { acct: acct(r), market: market(r), side: r.below(4) as u8 },
-        550..=669 => Op::Crank { market: market(r), limit: r.between(0, 40) as u16, reward: acct(r), drop_maker: r.chance(150) },
+        550..=669 => {
+            Op::Crank { market: market(r), limit: r.between(0, 40) as u16, reward: acct(r), drop_maker: r.chance(150) }
+        }
         670..=769 => Op::Oracle {
             underlying: r.below(2) as u8,
             move_bps: if r.chance(850) { r.between(-150, 150) as i32 } else { r.between(-3_000, 3_000) as i32 },
             mode: if r.chance(850) { 0 } else { r.between(1, 3) as u8 },
         },
-        770..=819 => Op::Clock { secs: if r.chance(900) { r.between(1, 20) as u32 } else { r.between(20, 4_000) as u32 } },
+        770..=819 => {
+            Op::Clock { secs: if r.chance(900) { r.between(1, 20) as u32 } else { r.between(20, 4_000) as u32 } }
+        }
         820..=844 => Op::UpdateFunding { market: market(r) },
         845..=849 => Op::SettleFunding { market: market(r), accts: r.below(64) as u8 },
         850..=859 => Op::SettlePnl { market: market(r), accts: r.below(256) as u8 },
@@ -312,7 +445,9 @@ pub fn generate(r: &mut Rng) -> Op {
         },
         930..=949 => Op::Bankruptcy { target: target(r), market: r.below(16) as u8 },
         950..=964 => Op::Insurance { acct: acct(r), amount: [0, 1, 1_000 * USDC, u64::MAX][r.below(4) as usize] },
-        965..=974 => Op::Band { market: market(r), bps: [0, 1, 100, 500, 1_000, 5_000, 10_000, 10_001][r.below(8) as usize] },
+        965..=974 => {
+            Op::Band { market: market(r), bps: [0, 1, 100, 500, 1_000, 5_000, 10_000, 10_001][r.below(8) as usize] }
+        }
         975..=984 => Op::Status { market: market(r), status: [0, 0, 0, 1, 2, 3, 4][r.below(7) as usize] },
         985..=989 => Op::Pause { flags: r.below(16) as u8 },
         990..=994 => Op::Close { acct: acct(r) },
@@ -347,7 +482,8 @@ impl Stats {
         let mut names: Vec<&str> = self.ok.keys().chain(self.failed.keys()).copied().collect();
         names.sort();
         names.dedup();
-        let mut out = String::from("| instruction | succeeded | failed | most frequent errors |\n| --- | ---: | ---: | --- |\n");
+        let mut out =
+            String::from("| instruction | succeeded | failed | most frequent errors |\n| --- | ---: | ---: | --- |\n");
         for n in names {
             let failed = self.failed.get(n).cloned().unwrap_or_default();
             let mut errors: Vec<(String, u64)> = failed.into_iter().collect();
@@ -379,10 +515,12 @@ pub struct World {
 
 fn error_name(err: &TransactionError) -> String {
     match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => match MeridianError::from_code(*code) {
-            Some(e) => format!("{e:?}"),
-            None => format!("Custom({code})"),
-        },
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
+            match MeridianError::from_code(*code) {
+                Some(e) => format!("{e:?}"),
+                None => format!("Custom({code})"),
+            }
+        }
         TransactionError::InstructionError(_, e) => format!("{e:?}"),
         e => format!("{e:?}"),
     }
@@ -398,11 +536,19 @@ impl World {
             Keypair::new_from_array(word.repeat(4).try_into().unwrap())
         };
         let mint = h.create_mint(6, SPL_TOKEN);
-        let fx = h.setup_exchange_as(key(100), mint, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
+        let fx = h.setup_exchange_as(
+            key(100),
+            mint,
+            SPL_TOKEN,
+            ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() },
+        );
         h.set_clock(SLOT, TS);
         let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(2, 65_000)], TS + 30 * DAY);
         let eth = h.setup_underlying(&fx, "ETH", 3_000.0, 1, &[(3, 3_000)], TS + 30 * DAY);
-        let plain = h.setup_market(&fx, meridian::MarketParams { name: meridian_sdk::state::encode_name("NO-ORACLE"), ..default_market_params() });
+        let plain = h.setup_market(
+            &fx,
+            meridian::MarketParams { name: meridian_sdk::state::encode_name("NO-ORACLE"), ..default_market_params() },
+        );
         // the short-dated pair, priced (and sampled) with the rest of BTC's markets
         let window = |p: meridian::MarketParams| meridian::MarketParams { settlement_window_secs: 300, ..p };
         for (params, option) in [
@@ -410,15 +556,25 @@ impl World {
             (window(option_params("BTC-2H-P", 3, 64_000, TS + 7_200)), true),
         ] {
             let m = h.setup_market(&fx, params);
-            h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &btc.oracle.address)], &[&fx.admin]);
-            if option { btc.options.push(m) } else { btc.linear.push(m) }
+            h.ok(
+                &[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &btc.oracle.address)],
+                &[&fx.admin],
+            );
+            if option {
+                btc.options.push(m)
+            } else {
+                btc.linear.push(m)
+            }
         }
         h.push_underlying(&btc);
         let mut markets: Vec<MarketFixture> = btc.all_markets().chain(eth.all_markets()).copied().collect();
         markets.push(plain);
         markets.sort_by_key(|m| m.index);
         // a batch market without an oracle, last (index 8): orders wait for clear_auction
-        let batch = h.setup_market(&fx, meridian::MarketParams { name: meridian_sdk::state::encode_name("BATCH"), ..default_market_params() });
+        let batch = h.setup_market(
+            &fx,
+            meridian::MarketParams { name: meridian_sdk::state::encode_name("BATCH"), ..default_market_params() },
+        );
         h.ok(&[ix::set_market_mode(&batch.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
         markets.push(batch);
         let wallets: Vec<Keypair> = (0..3).map(key).collect();
@@ -461,12 +617,22 @@ impl World {
     /// An account's equity as `withdraw` judges it (None: it has no account or cannot be valued).
     fn equity(&self, t: &Trader) -> Option<i128> {
         let a = self.account(t)?;
-        let markets: BTreeMap<u16, Market> = self.markets.iter().map(|m| (m.index, self.h.market(&m.accounts.market))).collect();
-        meridian_sdk::risk::health_with(&a, &markets, meridian_sdk::risk::Valuation::Conservative { now_slot: self.slot }).map(|h| h.equity)
+        let markets: BTreeMap<u16, Market> =
+            self.markets.iter().map(|m| (m.index, self.h.market(&m.accounts.market))).collect();
+        meridian_sdk::risk::health_with(
+            &a,
+            &markets,
+            meridian_sdk::risk::Valuation::Conservative { now_slot: self.slot },
+        )
+        .map(|h| h.equity)
     }
 
     fn account(&self, t: &Trader) -> Option<MarginAccount> {
-        self.h.svm.get_account(&t.margin).filter(|a| a.owner == meridian::ID && a.data.len() == MarginAccount::SPACE).map(|_| self.h.margin(&t.margin))
+        self.h
+            .svm
+            .get_account(&t.margin)
+            .filter(|a| a.owner == meridian::ID && a.data.len() == MarginAccount::SPACE)
+            .map(|_| self.h.margin(&t.margin))
     }
 
     /// Every account whose change a failed transaction must not cause.
@@ -487,7 +653,12 @@ impl World {
     }
 
     /// Like [`Fuzzer::tx`], returning the metadata of a success.
-    fn tx_meta(&mut self, name: &'static str, ixs: Vec<Instruction>, signers: &[&Keypair]) -> Option<litesvm::types::TransactionMetadata> {
+    fn tx_meta(
+        &mut self,
+        name: &'static str,
+        ixs: Vec<Instruction>,
+        signers: &[&Keypair],
+    ) -> Option<litesvm::types::TransactionMetadata> {
         let before = self.watched();
         let payer = self.h.payer.insecure_clone();
         let mut all: Vec<&Keypair> = vec![&payer];
@@ -509,12 +680,8 @@ impl World {
                 *self.stats.failed.entry(name).or_default().entry(e.clone()).or_default() += 1;
                 let after = self.watched();
                 if before != after {
-                    let changed: Vec<String> = before
-                        .iter()
-                        .zip(&after)
-                        .filter(|(b, a)| b != a)
-                        .map(|(b, _)| b.0.to_string())
-                        .collect();
+                    let changed: Vec<String> =
+                        before.iter().zip(&after).filter(|(b, a)| b != a).map(|(b, _)| b.0.to_string()).collect();
                     self.flag(format!("{name} failed ({e}) but changed {changed:?}"));
                 }
                 None
@@ -539,7 +706,13 @@ impl World {
                 let r = band.reference.0 as i128;
                 (r + r * bps as i128 / 10_000).clamp(1, u64::MAX as i128) as u64
             }
-            Price::Edge(high) => if high { band.high.0 } else { band.low.0 },
+            Price::Edge(high) => {
+                if high {
+                    band.high.0
+                } else {
+                    band.low.0
+                }
+            }
             Price::Raw(t) => t,
         }
     }
@@ -617,7 +790,11 @@ impl World {
                     Amount::PerMille(p) => (wallet as u128 * p as u128 / 1_000) as u64,
                     Amount::Exact(x) => x,
                 };
-                self.tx(name, vec![ix::deposit(&self.fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount)], &[&t.owner]);
+                self.tx(
+                    name,
+                    vec![ix::deposit(&self.fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount)],
+                    &[&t.owner],
+                );
             }
             Op::Withdraw { acct, amount } => {
                 let t = self.actor(acct);
@@ -627,7 +804,8 @@ impl World {
                     Amount::Exact(x) => x,
                 };
                 let health = self.health(&a, None);
-                let ix = ix::withdraw_checked(&self.fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount, &health);
+                let ix =
+                    ix::withdraw_checked(&self.fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount, &health);
                 self.tx(name, vec![ix], &[&t.owner]);
             }
             Op::Place { acct, market, order, wrong_health } => {
@@ -644,20 +822,38 @@ impl World {
             Op::Lever { acct, market, long, per_cent } => {
                 let (maker, t) = (self.actors[0].clone_ref(), self.actor(acct));
                 let (Some((m, state)), Some(a)) = (self.market(market), self.account(&t)) else { return };
-                let markets: BTreeMap<u16, Market> = self.markets.iter().map(|m| (m.index, self.h.market(&m.accounts.market))).collect();
-                let Some(health) = meridian_sdk::risk::health_with(&a, &markets, meridian_sdk::risk::Valuation::Conservative { now_slot: self.slot }) else { return };
+                let markets: BTreeMap<u16, Market> =
+                    self.markets.iter().map(|m| (m.index, self.h.market(&m.accounts.market))).collect();
+                let Some(health) = meridian_sdk::risk::health_with(
+                    &a,
+                    &markets,
+                    meridian_sdk::risk::Valuation::Conservative { now_slot: self.slot },
+                ) else {
+                    return;
+                };
                 // an initial requirement of ~25% of a lot's value (30% for options: a rough guess;
                 // the program has the last word)
-                let per_lot = state.lot_value().unwrap_or(1).max(1) as i128 * if state.is_option() { 30 } else { 25 } / 100;
-                let lots = (health.initial_free().max(0) * per_cent as i128 / 100 / per_lot.max(1)).clamp(1, 1 << 40) as u64;
+                let per_lot =
+                    state.lot_value().unwrap_or(1).max(1) as i128 * if state.is_option() { 30 } else { 25 } / 100;
+                let lots =
+                    (health.initial_free().max(0) * per_cent as i128 / 100 / per_lot.max(1)).clamp(1, 1 << 40) as u64;
                 let price = state.band().reference.0;
                 let (side, maker_side) = if long { (0u8, 1u8) } else { (1u8, 0u8) };
-                let quote = PlaceOrderArgs { side: maker_side, price, size: lots, order_kind: 1, ..PlaceOrderArgs::default() };
+                let quote =
+                    PlaceOrderArgs { side: maker_side, price, size: lots, order_kind: 1, ..PlaceOrderArgs::default() };
                 let maker_health = self.health(&self.account(&maker).unwrap_or(a), Some(m.index));
-                self.tx(name, vec![ix::place_order(&m.accounts, &maker.margin, &maker.owner.pubkey(), quote, &maker_health)], &[&maker.owner]);
+                self.tx(
+                    name,
+                    vec![ix::place_order(&m.accounts, &maker.margin, &maker.owner.pubkey(), quote, &maker_health)],
+                    &[&maker.owner],
+                );
                 let take = PlaceOrderArgs { side, price, size: lots, order_kind: 3, ..PlaceOrderArgs::default() };
                 let health = self.health(&a, Some(m.index));
-                self.tx(name, vec![ix::place_order(&m.accounts, &t.margin, &t.owner.pubkey(), take, &health)], &[&t.owner]);
+                self.tx(
+                    name,
+                    vec![ix::place_order(&m.accounts, &t.margin, &t.owner.pubkey(), take, &health)],
+                    &[&t.owner],
+                );
             }
             Op::Replace { acct, pick, order } => {
                 let t = self.actor(acct);
@@ -667,7 +863,14 @@ impl World {
                 let o = a.open_orders[slot];
                 let Some((m, state)) = self.market(o.market_index as u8) else { return };
                 let health = self.health(&a, Some(m.index));
-                let ix = ix::replace_order(&m.accounts, &t.margin, &t.owner.pubkey(), o.seq, self.args(&state, &order), &health);
+                let ix = ix::replace_order(
+                    &m.accounts,
+                    &t.margin,
+                    &t.owner.pubkey(),
+                    o.seq,
+                    self.args(&state, &order),
+                    &health,
+                );
                 self.tx(name, vec![ix], &[&t.owner]);
             }
             Op::Cancel { acct, pick, by_client_id } => {
@@ -686,12 +889,17 @@ impl World {
             Op::CancelAll { acct, market, side } => {
                 let t = self.actor(acct);
                 let Some((m, _)) = self.market(market) else { return };
-                self.tx(name, vec![ix::cancel_all_orders(&m.accounts, &t.margin, &t.owner.pubkey(), side, 0)], &[&t.owner]);
+                self.tx(
+                    name,
+                    vec![ix::cancel_all_orders(&m.accounts, &t.margin, &t.owner.pubkey(), side, 0)],
+                    &[&t.owner],
+                );
             }
             Op::Crank { market, limit, reward, drop_maker } => {
                 let Some((m, _)) = self.market(market) else { return };
                 let events = self.h.events(&m);
-                let mut makers: Vec<Pubkey> = events.iter().take(limit as usize).map(|e| Pubkey::new_from_array(e.maker)).collect();
+                let mut makers: Vec<Pubkey> =
+                    events.iter().take(limit as usize).map(|e| Pubkey::new_from_array(e.maker)).collect();
                 makers.sort();
                 makers.dedup();
                 if drop_maker && !makers.is_empty() {
@@ -722,7 +930,10 @@ impl World {
                     _ => 3,
                 };
                 let u = &self.underlyings[i];
-                let (oracle_sources, oracle) = (u.oracle.sources.clone(), OracleFixture { address: u.oracle.address, sources: u.oracle.sources.clone() });
+                let (oracle_sources, oracle) = (
+                    u.oracle.sources.clone(),
+                    OracleFixture { address: u.oracle.address, sources: u.oracle.sources.clone() },
+                );
                 let partial = OracleFixture { address: oracle.address, sources: oracle_sources[..publish].to_vec() };
                 self.h.set_sources(&partial, &prices[..publish]);
                 let linear: Vec<Pubkey> = u.linear.iter().map(|m| m.accounts.market).collect();
@@ -741,7 +952,8 @@ impl World {
             }
             Op::SettleFunding { market, accts } => {
                 let Some((m, _)) = self.market(market) else { return };
-                let list: Vec<Pubkey> = (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].margin).collect();
+                let list: Vec<Pubkey> =
+                    (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].margin).collect();
                 self.tx(name, vec![ix::settle_funding(&m.accounts.market, &list)], &[]);
             }
             Op::SettlePnl { market, accts } => {
@@ -749,7 +961,10 @@ impl World {
                 // mostly the accounts with a position there (one without: NoPositionToSettle)
                 let settled: Vec<Trader> = (0..ACTORS)
                     .filter(|i| accts & (1 << i) != 0)
-                    .filter(|&i| accts & 0x80 != 0 || self.account(&self.actors[i]).is_some_and(|a| a.find_position(m.index).is_some()))
+                    .filter(|&i| {
+                        accts & 0x80 != 0
+                            || self.account(&self.actors[i]).is_some_and(|a| a.find_position(m.index).is_some())
+                    })
                     .map(|i| self.actors[i].clone_ref())
                     .collect();
                 let list: Vec<Pubkey> = settled.iter().map(|t| t.margin).collect();
@@ -761,25 +976,43 @@ impl World {
                 let with_orders: Vec<u8> = a.order_slots().map(|s| a.open_orders[s].market_index as u8).collect();
                 let Some((m, _)) = self.market(pick(&with_orders, market)) else { return };
                 let health = self.health(&a, Some(m.index));
-                let ix = ix::liquidate_cancel_orders(&self.fx.exchange, &m.accounts, &t.margin, &l.margin, &l.owner.pubkey(), &health);
+                let ix = ix::liquidate_cancel_orders(
+                    &self.fx.exchange,
+                    &m.accounts,
+                    &t.margin,
+                    &l.margin,
+                    &l.owner.pubkey(),
+                    &health,
+                );
                 self.tx(name, vec![ix], &[&l.owner]);
             }
             Op::LiquidateTake { liquidator, target, market, max_lots } => {
                 let (l, t) = (self.actor(liquidator), self.actor(target));
                 let (Some(a), Some(la)) = (self.account(&t), self.account(&l)) else { return };
-                let held: Vec<u8> = a.positions_in_use().filter(|p| p.base_lots != 0).map(|p| p.market_index as u8).collect();
+                let held: Vec<u8> =
+                    a.positions_in_use().filter(|p| p.base_lots != 0).map(|p| p.market_index as u8).collect();
                 let Some((m, _)) = self.market(pick(&held, market)) else { return };
                 let theirs = self.health(&a, Some(m.index));
                 let mut ours = self.health(&la, Some(m.index));
                 // the takeover may add this market to the liquidator's positions: its other markets
                 ours.retain(|k| *k != m.accounts.market);
-                let ix = ix::liquidate_take_position(&self.fx.exchange, &m.accounts, &t.margin, &l.margin, &l.owner.pubkey(), max_lots, &theirs, &ours);
+                let ix = ix::liquidate_take_position(
+                    &self.fx.exchange,
+                    &m.accounts,
+                    &t.margin,
+                    &l.margin,
+                    &l.owner.pubkey(),
+                    max_lots,
+                    &theirs,
+                    &ours,
+                );
                 self.tx(name, vec![ix], &[&l.owner]);
             }
             Op::Bankruptcy { target, market } => {
                 let t = self.actor(target);
                 let Some(a) = self.account(&t) else { return };
-                let owing: Vec<u8> = a.positions_in_use().filter(|p| p.quote_balance < 0).map(|p| p.market_index as u8).collect();
+                let owing: Vec<u8> =
+                    a.positions_in_use().filter(|p| p.quote_balance < 0).map(|p| p.market_index as u8).collect();
                 let Some((m, _)) = self.market(pick(&owing, market)) else { return };
                 let caller = self.wallets[0].insecure_clone();
                 // half the time every other market is swept first (the fund's whole share)
@@ -788,12 +1021,22 @@ impl World {
                 } else {
                     vec![]
                 };
-                let ix = ix::liquidate_bankruptcy_sweeping(&self.fx.exchange, &m.accounts, &t.margin, &caller.pubkey(), &others);
+                let ix = ix::liquidate_bankruptcy_sweeping(
+                    &self.fx.exchange,
+                    &m.accounts,
+                    &t.margin,
+                    &caller.pubkey(),
+                    &others,
+                );
                 self.tx(name, vec![ix], &[&caller]);
             }
             Op::Insurance { acct, amount } => {
                 let t = self.actor(acct);
-                self.tx(name, vec![ix::deposit_insurance(&self.fx.collateral, &t.owner.pubkey(), &t.token, amount)], &[&t.owner]);
+                self.tx(
+                    name,
+                    vec![ix::deposit_insurance(&self.fx.collateral, &t.owner.pubkey(), &t.token, amount)],
+                    &[&t.owner],
+                );
             }
             Op::Band { market, bps } => {
                 let Some((m, _)) = self.market(market) else { return };
@@ -803,19 +1046,27 @@ impl World {
             Op::Status { market, status } => {
                 let Some((m, _)) = self.market(market) else { return };
                 let admin = self.fx.admin.insecure_clone();
-                if self.tx(name, vec![ix::set_market_status(&m.accounts, &admin.pubkey(), status)], &[&admin]) && status != 0 {
+                if self.tx(name, vec![ix::set_market_status(&m.accounts, &admin.pubkey(), status)], &[&admin])
+                    && status != 0
+                {
                     self.resume.push((10, Some(market)));
                 }
             }
             Op::Pause { flags } => {
                 let admin = self.fx.admin.insecure_clone();
-                if self.tx(name, vec![ix::set_paused(&self.fx.exchange, &admin.pubkey(), flags)], &[&admin]) && flags != 0 {
+                if self.tx(name, vec![ix::set_paused(&self.fx.exchange, &admin.pubkey(), flags)], &[&admin])
+                    && flags != 0
+                {
                     self.resume.push((10, None));
                 }
             }
             Op::Close { acct } => {
                 let t = self.actor(acct);
-                self.tx(name, vec![ix::close_margin_account(&self.fx.exchange, &t.margin, &t.owner.pubkey())], &[&t.owner]);
+                self.tx(
+                    name,
+                    vec![ix::close_margin_account(&self.fx.exchange, &t.margin, &t.owner.pubkey())],
+                    &[&t.owner],
+                );
             }
             Op::CancelExpired { market, accts } => {
                 let Some((m, _)) = self.market(market) else { return };
@@ -828,7 +1079,8 @@ impl World {
             }
             Op::SettleExpired { market, accts } => {
                 let Some((m, _)) = self.market(market) else { return };
-                let settled: Vec<Trader> = (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].clone_ref()).collect();
+                let settled: Vec<Trader> =
+                    (0..ACTORS).filter(|i| accts & (1 << i) != 0).map(|i| self.actors[i].clone_ref()).collect();
                 let list: Vec<Pubkey> = settled.iter().map(|t| t.margin).collect();
                 self.settle_keeping_equity(name, ix::settle_expired(&m.accounts, &list), &settled);
             }
@@ -877,7 +1129,11 @@ impl World {
                     None => t.owner.insecure_clone(),
                 };
                 let health = self.health(&a, Some(m.index));
-                self.tx(name, vec![ix::mass_quote(&m.accounts, &t.margin, &signer.pubkey(), args, &health)], &[&signer]);
+                self.tx(
+                    name,
+                    vec![ix::mass_quote(&m.accounts, &t.margin, &signer.pubkey(), args, &health)],
+                    &[&signer],
+                );
             }
             Op::Sweep { market } => {
                 let Some((m, _)) = self.market(market) else { return };
@@ -901,7 +1157,11 @@ impl World {
                 let i = acct as usize % ACTORS;
                 let t = self.actor(acct);
                 let sub = ACTOR_KEYS[i].1;
-                self.tx(name, vec![ix::create_margin_account(&self.fx.exchange, &t.owner.pubkey(), &t.owner.pubkey(), sub)], &[&t.owner]);
+                self.tx(
+                    name,
+                    vec![ix::create_margin_account(&self.fx.exchange, &t.owner.pubkey(), &t.owner.pubkey(), sub)],
+                    &[&t.owner],
+                );
             }
         }
     }
@@ -918,14 +1178,20 @@ impl World {
         let totals = exchange.totals_with(&markets);
         let total: i128 = accounts.iter().map(|(_, a)| a.collateral as i128).sum();
         if total != totals.collateral {
-            return Err(format!("sum of collateral {total} != total_collateral with the markets' unswept {}", totals.collateral));
+            return Err(format!(
+                "sum of collateral {total} != total_collateral with the markets' unswept {}",
+                totals.collateral
+            ));
         }
         if vault != totals.liabilities() {
             return Err(format!("vault {vault} != {totals:?}"));
         }
         for (k, a) in &accounts {
             if a.collateral < 0 {
-                return Err(format!("account {k} holds negative collateral {} (a debt paid out to someone else)", a.collateral));
+                return Err(format!(
+                    "account {k} holds negative collateral {} (a debt paid out to someone else)",
+                    a.collateral
+                ));
             }
         }
         let pools: u64 = markets.iter().map(|m| m.pnl_pool).sum();
@@ -956,10 +1222,20 @@ impl World {
         for _ in 0..len.div_ceil(per).max(1) {
             ixs.push(ix::consume_events(&m.accounts, &self.actors[0].margin, per as u16, &makers));
         }
-        let tx = Transaction::new_signed_with_payer(&ixs, Some(&self.h.payer.pubkey()), &[&self.h.payer], self.h.svm.latest_blockhash());
+        let tx = Transaction::new_signed_with_payer(
+            &ixs,
+            Some(&self.h.payer.pubkey()),
+            &[&self.h.payer],
+            self.h.svm.latest_blockhash(),
+        );
         match self.h.svm.simulate_transaction(tx) {
             Ok(_) => Ok(()),
-            Err(f) => Err(format!("market {}: the event queue ({len} events) cannot be drained: {}\n{}", m.index, error_name(&f.err), f.meta.logs.join("\n"))),
+            Err(f) => Err(format!(
+                "market {}: the event queue ({len} events) cannot be drained: {}\n{}",
+                m.index,
+                error_name(&f.err),
+                f.meta.logs.join("\n")
+            )),
         }
     }
 }
@@ -992,12 +1268,22 @@ pub fn operations(seed: u64, n: usize) -> Vec<Op> {
 pub fn replay(seed: u64, ops: &[Op]) -> Report {
     let mut w = World::new(seed);
     if let Err(what) = w.check() {
-        return Report { seed, ops: 0, stats: w.stats, violation: Some(Violation { op_index: 0, op: Op::Clock { secs: 0 }, what }) };
+        return Report {
+            seed,
+            ops: 0,
+            stats: w.stats,
+            violation: Some(Violation { op_index: 0, op: Op::Clock { secs: 0 }, what }),
+        };
     }
     for (i, op) in ops.iter().enumerate() {
         w.run(op);
         if let Err(what) = w.check() {
-            return Report { seed, ops: i + 1, stats: w.stats, violation: Some(Violation { op_index: i, op: op.clone(), what }) };
+            return Report {
+                seed,
+                ops: i + 1,
+                stats: w.stats,
+                violation: Some(Violation { op_index: i, op: op.clone(), what }),
+            };
         }
     }
     Report { seed, ops: ops.len(), stats: w.stats, violation: None }

@@ -335,7 +335,10 @@ impl Harness {
         let accounts = self.margin_accounts(&fx.exchange);
         for (index, market) in self.markets_of(&fx.exchange).iter().enumerate() {
             // a closed market's queue account is gone (it was empty)
-            let queue = self.svm.get_account(&market.event_queue).map(|q| meridian_sdk::book::decode_events(&q.data).unwrap().0);
+            let queue = self
+                .svm
+                .get_account(&market.event_queue)
+                .map(|q| meridian_sdk::book::decode_events(&q.data).unwrap().0);
             if queue.is_some_and(|q| !q.is_empty()) {
                 continue; // makers' sides still pending
             }
@@ -426,9 +429,10 @@ impl Harness {
     pub fn market_creation_fails(&mut self, fx: &ExchangeFixture, params: MarketParams, expected: Expected) {
         let (book, queue) = (Keypair::new(), Keypair::new());
         let index = self.exchange(&fx.exchange).num_markets;
-        let mut ixs = ix::allocate_market_accounts(&self.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |len| {
-            self.svm.minimum_balance_for_rent_exemption(len)
-        });
+        let mut ixs =
+            ix::allocate_market_accounts(&self.payer.pubkey(), &book.pubkey(), &queue.pubkey(), &params, |len| {
+                self.svm.minimum_balance_for_rent_exemption(len)
+            });
         ixs.push(ix::create_market(&fx.exchange, &fx.admin.pubkey(), index, params, &book.pubkey(), &queue.pubkey()));
         self.fails(&ixs, &[&fx.admin, &book, &queue], expected, &[fx.exchange]);
     }
@@ -443,7 +447,9 @@ impl Harness {
 
     /// The market's pending events (none once `close_market` closed its queue).
     pub fn events(&self, m: &MarketFixture) -> Vec<meridian_engine::events::Event> {
-        let Some(queue) = self.svm.get_account(&m.accounts.event_queue).filter(|a| a.owner == meridian::ID) else { return vec![] };
+        let Some(queue) = self.svm.get_account(&m.accounts.event_queue).filter(|a| a.owner == meridian::ID) else {
+            return vec![];
+        };
         meridian_sdk::book::decode_events(&queue.data).unwrap().0
     }
 
@@ -492,7 +498,11 @@ impl Harness {
 
     /// Sends like [`Harness::ok`] and decodes the `EventsApplied` records of its inner
     /// instructions, as an RPC reader would (`meridian_sdk::history`).
-    pub fn ok_recorded(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (TransactionMetadata, Vec<EventsApplied>) {
+    pub fn ok_recorded(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> (TransactionMetadata, Vec<EventsApplied>) {
         let meta = self.ok(ixs, signers);
         let records = records_of(ixs, &self.payer.pubkey(), &meta);
         (meta, records)
@@ -503,9 +513,10 @@ impl Harness {
 /// `payer`) made, decoded as an RPC reader would (`meridian_sdk::history`).
 pub fn records_of(ixs: &[Instruction], payer: &Pubkey, meta: &TransactionMetadata) -> Vec<EventsApplied> {
     let keys = solana_sdk::message::Message::new(ixs, Some(payer)).account_keys;
-    let inner = meta.inner_instructions.iter().flatten().map(|i| {
-        (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
-    });
+    let inner =
+        meta.inner_instructions.iter().flatten().map(|i| {
+            (i.instruction.program_id_index, i.instruction.accounts.as_slice(), i.instruction.data.as_slice())
+        });
     meridian_sdk::history::records_in(&keys, inner)
 }
 
@@ -522,7 +533,10 @@ pub fn check_crank_record(
     let expected: Vec<u64> = queued.iter().take(applied).map(|e| e.seq_num).collect();
     match records {
         [r] if r.market == *market && published == expected => Ok(applied),
-        _ => Err(format!("consume_events applied {expected:?} but published {published:?} in {} record(s)", records.len())),
+        _ => Err(format!(
+            "consume_events applied {expected:?} but published {published:?} in {} record(s)",
+            records.len()
+        )),
     }
 }
 
@@ -559,10 +573,15 @@ pub const TOKEN_2022: Pubkey = TOKEN_2022_PROGRAM_ID;
 /// lots), no rebate owed. Shared by the tests' assertion and the fuzzer's check.
 pub fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAccount)]) -> Result<(), String> {
     let scale = meridian_engine::funding::FUNDING_SCALE;
-    let (mut base, mut quote, mut longs, mut shorts) = (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u128, 0u128);
+    let (mut base, mut quote, mut longs, mut shorts) =
+        (0i128, market.funding_rounding as i128 - market.pnl_pool as i128 * scale, 0u128, 0u128);
     // a settled market: each position settled so far moved its base into its quote balance at the
     // payoff, so base no longer sums to zero but base x payoff + quote still sums to the pool
-    let settled_value = if market.is_settled() { market.settled_lot_value().map_err(|e| format!("market {index}: {e:?}"))? } else { 0 };
+    let settled_value = if market.is_settled() {
+        market.settled_lot_value().map_err(|e| format!("market {index}: {e:?}"))?
+    } else {
+        0
+    };
     for (_, a) in accounts {
         for p in a.positions_in_use().filter(|p| p.market_index == index) {
             base += p.base_lots as i128;
@@ -576,7 +595,9 @@ pub fn market_balance(market: &Market, index: u16, accounts: &[(Pubkey, MarginAc
     }
     let base = if market.is_settled() { 0 } else { base };
     if (base, quote) != (0, 0) {
-        return Err(format!("market {index}: base {base} does not sum to zero, or quote x 10^9 to the PnL pool ({quote} off)"));
+        return Err(format!(
+            "market {index}: base {base} does not sum to zero, or quote x 10^9 to the PnL pool ({quote} off)"
+        ));
     }
     if market.open_interest as u128 != longs {
         return Err(format!("market {index}: open interest {} != long lots {longs}", market.open_interest));

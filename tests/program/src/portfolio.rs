@@ -4,8 +4,8 @@
 use crate::harness::{default_market_params, ExchangeFixture, Harness, MarketFixture, Trader};
 use crate::oracle::OracleFixture;
 use meridian::MarketParams;
-use meridian_sdk::{ix, state::encode_name};
 use meridian_sdk::order::{self, OrderExt, Side};
+use meridian_sdk::{ix, state::encode_name};
 use solana_sdk::signer::Signer;
 
 pub const DAY: i64 = 86_400;
@@ -109,7 +109,10 @@ impl Harness {
         let price = (u.dollars * 10.0) as u64;
         let t = self.funded_trader(fx, 8_100_000_000, 8_100_000_000);
         self.place(&perp, maker, order::limit(Side::Ask, price, 5_000).post_only());
-        assert_eq!(self.place(&perp, &t, order::limit(Side::Bid, price, 5_000).immediate_or_cancel()).filled_lots, 5_000);
+        assert_eq!(
+            self.place(&perp, &t, order::limit(Side::Bid, price, 5_000).immediate_or_cancel()).filled_lots,
+            5_000
+        );
         for i in 0..orders {
             self.place(&perp, &t, order::limit(Side::Bid, price * 95 / 100 - i, 1).post_only());
         }

@@ -216,7 +216,8 @@ fn funding_params_and_bad_inputs() {
     let mut s = setup();
     let admin = s.fx.admin.insecure_clone();
     let set = |p, b, i| ix::set_funding_params(&s.m.accounts, &admin.pubkey(), p, b, i);
-    let (good, zero_period, long_period, wide) = (set(900, 25, 1_000_000), set(0, 10, 0), set(30 * 86_400 + 1, 10, 0), set(3_600, 10_001, 0));
+    let (good, zero_period, long_period, wide) =
+        (set(900, 25, 1_000_000), set(0, 10, 0), set(30 * 86_400 + 1, 10, 0), set(3_600, 10_001, 0));
     s.h.ok(&[good], &[&admin]);
     let m = s.market();
     assert_eq!((m.funding_period_secs, m.funding_max_bps, m.funding_impact_notional), (900, 25, 1_000_000));
@@ -237,7 +238,10 @@ fn funding_params_and_bad_inputs() {
     s.h.fails(&[ix], &[&other.admin], Expected::Meridian(MeridianError::WrongExchange), &watched);
 
     // not a perpetual
-    let future = s.h.setup_market(&s.fx, meridian::MarketParams { kind: MarketKind::Future as u8, expiry_ts: 4_102_444_800, ..default_market_params() });
+    let future = s.h.setup_market(
+        &s.fx,
+        meridian::MarketParams { kind: MarketKind::Future as u8, expiry_ts: 4_102_444_800, ..default_market_params() },
+    );
     let w = [future.accounts.market];
     s.h.fails(&[ix::update_funding(&future.accounts)], &[], Expected::Meridian(MeridianError::NotPerpetual), &w);
     let ix = ix::set_funding_params(&future.accounts, &admin.pubkey(), 900, 10, 0);

@@ -24,11 +24,17 @@ fn committed_idl_is_current() {
 fn idl_names_every_stored_field() {
     let idl = idl();
     let ty = |name: &str| -> serde_json::Value {
-        idl["types"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("IDL lacks {name}"))["type"]
+        idl["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("IDL lacks {name}"))["type"]
             .clone()
     };
     let field = |t: &str, f: &str| -> serde_json::Value {
-        ty(t)["fields"].as_array().unwrap().iter().find(|x| x["name"] == f).unwrap_or_else(|| panic!("{t} lacks {f}"))["type"]
+        ty(t)["fields"].as_array().unwrap().iter().find(|x| x["name"] == f).unwrap_or_else(|| panic!("{t} lacks {f}"))
+            ["type"]
             .clone()
     };
     let array_of = |t: &str, f: &str| field(t, f)["array"][0]["defined"]["name"].as_str().unwrap_or("").to_string();
@@ -104,8 +110,22 @@ fn order_flow_writes_only_per_market_accounts() {
     use meridian_sdk::{ix, ix::MarketAccounts, order, MassQuoteArgs, Pubkey};
     let idl = idl();
     let per_market = ["market", "book", "event_queue", "margin_account", "reward_account"];
-    for name in ["place_order", "replace_order", "mass_quote", "cancel_order", "cancel_order_by_client_id", "cancel_all_orders", "consume_events", "clear_auction"] {
-        let ix = idl["instructions"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("IDL lacks {name}"));
+    for name in [
+        "place_order",
+        "replace_order",
+        "mass_quote",
+        "cancel_order",
+        "cancel_order_by_client_id",
+        "cancel_all_orders",
+        "consume_events",
+        "clear_auction",
+    ] {
+        let ix = idl["instructions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap_or_else(|| panic!("IDL lacks {name}"));
         let writable: Vec<&str> = ix["accounts"]
             .as_array()
             .unwrap()

@@ -6,12 +6,12 @@
 //! would fall below initial margin, ...) changes nothing; funds are conserved and markets balance.
 
 use meridian::MeridianError;
+use meridian_engine::margin::Health;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::portfolio::*;
 use meridian_sdk::order::{self, OrderExt, Side};
 use meridian_sdk::{ix, risk::health_of};
 use solana_sdk::{signature::Keypair, signer::Signer};
-use meridian_engine::margin::Health;
 use std::collections::BTreeMap;
 
 const USDC: u64 = 1_000_000;
@@ -29,7 +29,14 @@ fn stage_one_cancels_the_orders_of_an_account_below_maintenance() {
     let bob = h.funded_trader(&fx, 1_000 * USDC, 1_000 * USDC);
     let perp = btc.linear[0];
     let liquidate = |liquidator_account: &Trader, signer: &Keypair| {
-        ix::liquidate_cancel_orders(&fx.exchange, &perp.accounts, &alice.margin, &liquidator_account.margin, &signer.pubkey(), &[])
+        ix::liquidate_cancel_orders(
+            &fx.exchange,
+            &perp.accounts,
+            &alice.margin,
+            &liquidator_account.margin,
+            &signer.pubkey(),
+            &[],
+        )
     };
     let watched = [fx.exchange, alice.margin, bob.margin, perp.accounts.book];
     let health = |h: &Harness| {
@@ -38,7 +45,12 @@ fn stage_one_cancels_the_orders_of_an_account_below_maintenance() {
 
     // healthy: refused
     assert!(health(&h).maintenance_free() > 0);
-    h.fails(&[liquidate(&bob, &bob.owner)], &[&bob.owner], Expected::Meridian(MeridianError::NotLiquidatable), &watched);
+    h.fails(
+        &[liquidate(&bob, &bob.owner)],
+        &[&bob.owner],
+        Expected::Meridian(MeridianError::NotLiquidatable),
+        &watched,
+    );
 
     // BTC falls to 58,000: 3,500 lost on the long, below the 16% requirement on 58,000
     btc.dollars = 58_000.0;
@@ -46,10 +58,22 @@ fn stage_one_cancels_the_orders_of_an_account_below_maintenance() {
     assert!(health(&h).maintenance_free() < 0, "{:?}", health(&h));
     // not on a stale price
     h.set_clock(SLOT + 51, TS + 30);
-    h.fails(&[liquidate(&bob, &bob.owner)], &[&bob.owner], Expected::Meridian(MeridianError::OracleNotUsable), &watched);
+    h.fails(
+        &[liquidate(&bob, &bob.owner)],
+        &[&bob.owner],
+        Expected::Meridian(MeridianError::OracleNotUsable),
+        &watched,
+    );
     h.push_underlying(&btc);
     // not by the liquidatee itself, nor with another's account
-    let own = ix::liquidate_cancel_orders(&fx.exchange, &perp.accounts, &alice.margin, &alice.margin, &alice.owner.pubkey(), &[]);
+    let own = ix::liquidate_cancel_orders(
+        &fx.exchange,
+        &perp.accounts,
+        &alice.margin,
+        &alice.margin,
+        &alice.owner.pubkey(),
+        &[],
+    );
     h.fails(&[own], &[&alice.owner], Expected::Meridian(MeridianError::CannotLiquidateSelf), &watched);
     let intruder = Keypair::new();
     h.svm.airdrop(&intruder.pubkey(), 1_000_000_000).unwrap();
@@ -65,7 +89,12 @@ fn stage_one_cancels_the_orders_of_an_account_below_maintenance() {
     assert_eq!((account.collateral, h.margin(&bob.margin).collateral), (alice_before - 100_000, bob_before + 100_000));
     assert_eq!(account.positions_in_use().next().unwrap().bid_lots, 0);
     // nothing left to cancel
-    h.fails(&[liquidate(&bob, &bob.owner)], &[&bob.owner], Expected::Meridian(MeridianError::NoOrdersToCancel), &watched);
+    h.fails(
+        &[liquidate(&bob, &bob.owner)],
+        &[&bob.owner],
+        Expected::Meridian(MeridianError::NoOrdersToCancel),
+        &watched,
+    );
     h.crank(&perp, &maker.margin);
     h.assert_conserved(&fx);
     h.assert_markets_balanced(&fx);
@@ -177,23 +206,43 @@ fn stage_two_takes_over_just_enough_at_the_discount() {
     assert!(before.maintenance_free() < 0, "{before:?}");
     // with resting orders: stage 1 first
     c.h.fails(&[c.take(&c.bob, 5_000)], &[&bob], Expected::Meridian(MeridianError::LiquidateeHasOrders), &watched);
-    let cancel = ix::liquidate_cancel_orders(&c.fx.exchange, &perp.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), &[]);
+    let cancel =
+        ix::liquidate_cancel_orders(&c.fx.exchange, &perp.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), &[]);
     c.h.ok(&[cancel], &[&bob]);
     // nothing to take in the future market, not by itself, not on a stale price
     let future = c.btc.linear[1];
     let wrong_market = ix::liquidate_take_position(
-        &c.fx.exchange, &future.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), 5_000, &[perp.accounts.market], &[],
+        &c.fx.exchange,
+        &future.accounts,
+        &c.alice.margin,
+        &c.bob.margin,
+        &bob.pubkey(),
+        5_000,
+        &[perp.accounts.market],
+        &[],
     );
     c.h.fails(&[wrong_market], &[&bob], Expected::Meridian(MeridianError::NoPositionToTake), &watched);
     let own = ix::liquidate_take_position(
-        &c.fx.exchange, &perp.accounts, &c.alice.margin, &c.alice.margin, &c.alice.owner.pubkey(), 5_000, &[], &[],
+        &c.fx.exchange,
+        &perp.accounts,
+        &c.alice.margin,
+        &c.alice.margin,
+        &c.alice.owner.pubkey(),
+        5_000,
+        &[],
+        &[],
     );
     c.h.fails(&[own], &[&c.alice.owner], Expected::Meridian(MeridianError::CannotLiquidateSelf), &watched);
     c.h.set_clock(SLOT + 51, TS + 30);
     c.h.fails(&[c.take(&c.bob, 5_000)], &[&bob], Expected::Meridian(MeridianError::OracleNotUsable), &watched);
     c.h.push_underlying(&c.btc);
     // carol's 100 USDC cannot carry the position
-    c.h.fails(&[c.take(&carol, 5_000)], &[&carol.owner], Expected::Meridian(MeridianError::LiquidatorBelowInitial), &watched);
+    c.h.fails(
+        &[c.take(&carol, 5_000)],
+        &[&carol.owner],
+        Expected::Meridian(MeridianError::LiquidatorBelowInitial),
+        &watched,
+    );
 
     // bob asks for everything and gets only the lots that restore alice's liquidation end
     let market = c.h.market(&perp.accounts.market);
@@ -223,7 +272,10 @@ fn stage_two_takes_over_just_enough_at_the_discount() {
     // bob is up the rest of the discount at the mark (counted after the 20% haircut on positive PnL)
     let bob_health = c.health(&c.bob);
     let haircut = meridian::risk::PORTFOLIO.upnl_haircut_bps as u64;
-    assert_eq!(bob_health.equity - bob_before.collateral as i128, ((t.discount - t.insurance_fee) * (10_000 - haircut) / 10_000) as i128);
+    assert_eq!(
+        bob_health.equity - bob_before.collateral as i128,
+        ((t.discount - t.insurance_fee) * (10_000 - haircut) / 10_000) as i128
+    );
     // no over-liquidation: alice is back above her liquidation end, and one lot fewer would not do
     let after = c.health(&c.alice);
     assert!(after.liquidation_end_free() >= 0, "{after:?}");
@@ -244,10 +296,15 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     let bob = c.bob.owner.insecure_clone();
     // the admin seeds the insurance fund with 1,000 USDC
     let admin = c.h.funded_trader(&c.fx, 1_001 * USDC, USDC);
-    c.h.ok(&[ix::deposit_insurance(&c.fx.collateral, &admin.owner.pubkey(), &admin.token, 1_000 * USDC)], &[&admin.owner]);
+    c.h.ok(
+        &[ix::deposit_insurance(&c.fx.collateral, &admin.owner.pubkey(), &admin.token, 1_000 * USDC)],
+        &[&admin.owner],
+    );
     assert_eq!(c.h.exchange(&c.fx.exchange).insurance_balance, 1_000 * USDC);
     c.h.assert_conserved(&c.fx);
-    let bankruptcy = |c: &Crash, m: &MarketFixture| ix::liquidate_bankruptcy(&c.fx.exchange, &m.accounts, &c.alice.margin, &bob.pubkey());
+    let bankruptcy = |c: &Crash, m: &MarketFixture| {
+        ix::liquidate_bankruptcy(&c.fx.exchange, &m.accounts, &c.alice.margin, &bob.pubkey())
+    };
 
     // BTC falls to 45,000: alice lost 10,000 on 8,100
     c.price(45_000.0);
@@ -273,13 +330,24 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     let market = c.h.market(&perp.accounts.market);
     let (maker_before, bob_before) = (c.health(&c.maker), c.health(&c.bob));
     let meta = c.h.ok(&[bankruptcy(&c, &perp)], &[&bob]);
-    let resolved = <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..]).unwrap();
-    assert_eq!(resolved, meridian::BankruptcyResolved { deficit, insurance_paid: insurance, socialized: deficit - insurance });
+    let resolved =
+        <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..])
+            .unwrap();
+    assert_eq!(
+        resolved,
+        meridian::BankruptcyResolved { deficit, insurance_paid: insurance, socialized: deficit - insurance }
+    );
     let exchange = c.h.exchange(&c.fx.exchange);
-    assert_eq!((exchange.insurance_balance, exchange.insurance_paid, exchange.socialized_loss), (0, insurance, deficit - insurance));
+    assert_eq!(
+        (exchange.insurance_balance, exchange.insurance_paid, exchange.socialized_loss),
+        (0, insurance, deficit - insurance)
+    );
     assert_eq!(c.health(&c.alice).equity, 0, "the account's deficit is gone");
     let newest = *c.h.margin(&c.alice.margin).health_history().last().unwrap();
-    assert_eq!(newest.sources & meridian_engine::health_history::source::BANKRUPTCY, meridian_engine::health_history::source::BANKRUPTCY);
+    assert_eq!(
+        newest.sources & meridian_engine::health_history::source::BANKRUPTCY,
+        meridian_engine::health_history::source::BANKRUPTCY
+    );
     // the window (stage 2 was in it too) keeps the worst reading: at least the deficit short
     assert!(newest.maintenance_free() <= -(deficit as i128), "{newest:?}");
     // both sides of the open interest pay the rest, per lot, rounded up
@@ -288,7 +356,10 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     assert_eq!(after.loss_index, per_lot);
     let charge = (5_001 * per_lot as u128).div_ceil(1_000_000_000) as i64;
     assert_eq!(market.open_interest, 5_001);
-    assert!(charge * 2 >= (deficit - insurance) as i64 && charge * 2 <= (deficit - insurance) as i64 + 2, "{charge} {deficit} {insurance}");
+    assert!(
+        charge * 2 >= (deficit - insurance) as i64 && charge * 2 <= (deficit - insurance) as i64 + 2,
+        "{charge} {deficit} {insurance}"
+    );
     let position = |c: &Crash, t: &Trader| {
         let a = c.h.margin(&t.margin);
         *a.position(a.find_position(perp.index).unwrap())
@@ -306,7 +377,10 @@ fn stage_three_draws_the_insurance_fund_then_socializes_the_rest() {
     let settle = ix::settle_funding(&perp.accounts.market, &[c.maker.margin, c.bob.margin]);
     c.h.ok(&[settle], &[]);
     assert_eq!(position(&c, &c.maker).loss_index, per_lot);
-    assert_eq!((position(&c, &c.maker).quote_balance, position(&c, &c.bob).quote_balance), (quotes.0 - charge, quotes.1 - charge));
+    assert_eq!(
+        (position(&c, &c.maker).quote_balance, position(&c, &c.bob).quote_balance),
+        (quotes.0 - charge, quotes.1 - charge)
+    );
     c.h.assert_markets_balanced(&c.fx);
 }
 
@@ -344,11 +418,14 @@ fn stage_three_sweeps_the_insurance_other_markets_hold() {
     c.h.fails(&[ix], &[&bob], Expected::Anchor(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch), &watched);
 
     // the fund pays what it holds, this market's share and the future's
-    let fund = c.h.exchange(&c.fx.exchange).insurance_balance + c.h.market(&perp.accounts.market).unswept_insurance + held;
+    let fund =
+        c.h.exchange(&c.fx.exchange).insurance_balance + c.h.market(&perp.accounts.market).unswept_insurance + held;
     let deficit = (-c.health(&c.alice).equity) as u64;
     assert!(deficit > fund, "deficit {deficit}, fund {fund}");
     let meta = c.h.ok(&[bankruptcy(&c, &[future.accounts.market])], &[&bob]);
-    let resolved = <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..]).unwrap();
+    let resolved =
+        <meridian::BankruptcyResolved as anchor_lang::AnchorDeserialize>::deserialize(&mut &meta.return_data.data[..])
+            .unwrap();
     assert_eq!((resolved.deficit, resolved.insurance_paid), (deficit, fund));
     assert_eq!(c.h.market(&future.accounts.market).unswept_insurance, 0);
     assert_eq!(c.h.exchange(&c.fx.exchange).insurance_balance, 0);
@@ -382,7 +459,8 @@ fn the_health_history_keeps_the_worst_reading_of_each_window() {
     c.price(58_000.0);
     assert_eq!(c.h.market(&perp.accounts.market).oracle_push_slot, crash);
     let before_cancel = c.health(&c.alice);
-    let cancel = ix::liquidate_cancel_orders(&c.fx.exchange, &perp.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), &[]);
+    let cancel =
+        ix::liquidate_cancel_orders(&c.fx.exchange, &perp.accounts, &c.alice.margin, &c.bob.margin, &bob.pubkey(), &[]);
     c.h.ok(&[cancel], &[&bob]);
     let h = history(&c, &c.alice);
     assert_eq!(h, vec![first, HealthSample::new(crash, &before_cancel, source::LIQUIDATION)]);
@@ -422,18 +500,38 @@ struct KeeperRun {
 /// Runs the liquidator's loop on the runtime's state until no account can be liquidated: rank every
 /// margin account of the exchange, then send each candidate's stage from its current state (a race
 /// error, as the keeper counts it, is not a failure; anything else is).
-fn liquidate_to_quiescence(h: &mut Harness, fx: &ExchangeFixture, btc: &Underlying, liquidator: &Trader, slot: u64) -> KeeperRun {
+fn liquidate_to_quiescence(
+    h: &mut Harness,
+    fx: &ExchangeFixture,
+    btc: &Underlying,
+    liquidator: &Trader,
+    slot: u64,
+) -> KeeperRun {
     use meridian_sdk::liquidation::{self, Stage, RACE_ERRORS};
     let mut run = KeeperRun::default();
     for _round in 0..16 {
-        let ranked = liquidation::rank(&h.margin_accounts(&fx.exchange), &markets_of(h, btc), slot, &[liquidator.margin], &liquidator.owner.pubkey());
+        let ranked = liquidation::rank(
+            &h.margin_accounts(&fx.exchange),
+            &markets_of(h, btc),
+            slot,
+            &[liquidator.margin],
+            &liquidator.owner.pubkey(),
+        );
         if ranked.is_empty() {
             return run;
         }
         for c in ranked {
             let markets = markets_of(h, btc);
             let (theirs, ours) = (h.margin(&c.address), h.margin(&liquidator.margin));
-            let ix = liquidation::instruction(&fx.exchange, c.stage, (&c.address, &theirs), (&liquidator.margin, &ours), &liquidator.owner.pubkey(), &markets).unwrap();
+            let ix = liquidation::instruction(
+                &fx.exchange,
+                c.stage,
+                (&c.address, &theirs),
+                (&liquidator.margin, &ours),
+                &liquidator.owner.pubkey(),
+                &markets,
+            )
+            .unwrap();
             match h.send(&[ix], &[&liquidator.owner]) {
                 Ok(_) => {
                     run.liquidated.insert(c.address);
@@ -472,7 +570,10 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
     for i in 0..TRADERS {
         let collateral = (8_000 + 60 * i) * USDC;
         let t = h.funded_trader(&fx, collateral, collateral);
-        assert_eq!(h.place(&perp, &t, order::limit(Side::Bid, 650_000, 5_000).immediate_or_cancel()).filled_lots, 5_000);
+        assert_eq!(
+            h.place(&perp, &t, order::limit(Side::Bid, 650_000, 5_000).immediate_or_cancel()).filled_lots,
+            5_000
+        );
         if i % 3 == 0 {
             h.place(&perp, &t, order::limit(Side::Bid, 600_000 - i, 1).post_only());
         }
@@ -482,7 +583,8 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
     let admin = h.funded_trader(&fx, 10_001 * USDC, USDC);
     h.ok(&[ix::deposit_insurance(&fx.collateral, &admin.owner.pubkey(), &admin.token, 10_000 * USDC)], &[&admin.owner]);
     let liquidator = h.funded_trader(&fx, 5_000_000 * USDC, 5_000_000 * USDC);
-    let health = |h: &Harness, btc: &Underlying, t: &Trader| health_of(&h.margin(&t.margin), &markets_of(h, btc)).unwrap();
+    let health =
+        |h: &Harness, btc: &Underlying, t: &Trader| health_of(&h.margin(&t.margin), &markets_of(h, btc)).unwrap();
     assert!(traders.iter().all(|t| health(&h, &btc, t).maintenance_free() > 0));
 
     // BTC falls 11%, then 10% more, the liquidator's loop running after each move
@@ -492,7 +594,8 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
         h.set_clock(slot, TS + 5 * step as i64);
         btc.dollars = dollars;
         h.push_underlying(&btc);
-        let below: Vec<_> = traders.iter().filter(|t| health(&h, &btc, t).maintenance_free() < 0).map(|t| t.margin).collect();
+        let below: Vec<_> =
+            traders.iter().filter(|t| health(&h, &btc, t).maintenance_free() < 0).map(|t| t.margin).collect();
         let run = liquidate_to_quiescence(&mut h, &fx, &btc, &liquidator, slot);
         assert!(below.iter().all(|a| run.liquidated.contains(a)), "step {step}: {} below, {run:?}", below.len());
         total.cancels += run.cancels;
@@ -508,7 +611,11 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
     assert!(total.cancels >= 1 && total.takeovers >= total.liquidated.len() && total.bankruptcies >= 1, "{total:?}");
     println!(
         "cascade over {TRADERS} accounts: {} liquidated; {} cancels, {} takeovers, {} bankruptcies, {} races",
-        total.liquidated.len(), total.cancels, total.takeovers, total.bankruptcies, total.races
+        total.liquidated.len(),
+        total.cancels,
+        total.takeovers,
+        total.bankruptcies,
+        total.races
     );
     // every trader is above maintenance or closed out at zero, each liquidated one has the
     // liquidation in its health history, and the exchange is solvent
@@ -518,7 +625,10 @@ fn a_cascade_over_many_accounts_ends_solvent_and_reconciled() {
         let hl = health_of(&a, &markets_of(&h, &btc)).unwrap();
         assert!(hl.maintenance_free() >= 0 || hl.equity == 0, "{address}: {hl:?}");
         if total.liquidated.contains(&address) {
-            assert!(a.health_history().any(|s| s.sources & source::LIQUIDATION != 0 && s.maintenance_free() < 0), "{address}");
+            assert!(
+                a.health_history().any(|s| s.sources & source::LIQUIDATION != 0 && s.maintenance_free() < 0),
+                "{address}"
+            );
         }
         equity += hl.equity;
     }

@@ -4,8 +4,8 @@
 
 use meridian::{MeridianError, OracleStatus};
 use meridian_engine::oracle::{self as engine, SourceFault};
-use meridian_program_tests::harness::{Expected, ExchangeFixture, Harness, SPL_TOKEN};
 use meridian_oracle_sim::{PythPrice, SwitchboardPrice};
+use meridian_program_tests::harness::{ExchangeFixture, Expected, Harness, SPL_TOKEN};
 use meridian_program_tests::oracle::*;
 use meridian_sdk::{ix, state::encode_name};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
@@ -210,25 +210,34 @@ fn wrong_accounts_fail_the_refresh_and_change_nothing() {
     h.set_switchboard(other, &switchboard_price(150.0, TS, SLOT));
     let mut keys = o.source_accounts();
     keys[2] = other;
-    h.fails(&[ix::refresh_oracle(&o.address, &keys, &[])], &[], Expected::Meridian(MeridianError::OracleSourceWrongFeed), &[
-        o.address,
-    ]);
+    h.fails(
+        &[ix::refresh_oracle(&o.address, &keys, &[])],
+        &[],
+        Expected::Meridian(MeridianError::OracleSourceWrongFeed),
+        &[o.address],
+    );
     // a Switchboard feed in the Pyth slot: the owner is not Pyth's
     keys = o.source_accounts();
     keys[0] = o.sources[2].account();
-    h.fails(&[ix::refresh_oracle(&o.address, &keys, &[])], &[], Expected::Meridian(MeridianError::OracleSourceWrongOwner), &[
-        o.address,
-    ]);
+    h.fails(
+        &[ix::refresh_oracle(&o.address, &keys, &[])],
+        &[],
+        Expected::Meridian(MeridianError::OracleSourceWrongOwner),
+        &[o.address],
+    );
 
     // not an oracle format at all (a Pyth-owned account with garbage)
     h.svm
-        .set_account(account, solana_sdk::account::Account {
-            lamports: 1_000_000_000,
-            data: vec![7; 134],
-            owner: meridian_oracle_sim::PYTH_RECEIVER_ID,
-            executable: false,
-            rent_epoch: 0,
-        })
+        .set_account(
+            account,
+            solana_sdk::account::Account {
+                lamports: 1_000_000_000,
+                data: vec![7; 134],
+                owner: meridian_oracle_sim::PYTH_RECEIVER_ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        )
         .unwrap();
     fails(&mut h, &o, MeridianError::OracleSourceInvalidData);
     h.set_pyth(account, &good);
@@ -240,9 +249,12 @@ fn wrong_accounts_fail_the_refresh_and_change_nothing() {
 
     // missing accounts; an account after the sources must be a market priced by this oracle
     let keys = o.source_accounts();
-    h.fails(&[ix::refresh_oracle(&o.address, &keys[..2], &[])], &[], Expected::Meridian(MeridianError::OracleSourceCount), &[
-        o.address,
-    ]);
+    h.fails(
+        &[ix::refresh_oracle(&o.address, &keys[..2], &[])],
+        &[],
+        Expected::Meridian(MeridianError::OracleSourceCount),
+        &[o.address],
+    );
     h.fails(
         &[ix::refresh_oracle(&o.address, &keys, &[keys[2]])],
         &[],
@@ -260,13 +272,16 @@ fn wrong_accounts_fail_the_refresh_and_change_nothing() {
     // the aggregate itself must be the program's
     let fake = Pubkey::new_unique();
     h.svm
-        .set_account(fake, solana_sdk::account::Account {
-            lamports: 1_000_000_000,
-            data: vec![0; meridian::OracleAggregate::SPACE],
-            owner: Pubkey::new_unique(),
-            executable: false,
-            rent_epoch: 0,
-        })
+        .set_account(
+            fake,
+            solana_sdk::account::Account {
+                lamports: 1_000_000_000,
+                data: vec![0; meridian::OracleAggregate::SPACE],
+                owner: Pubkey::new_unique(),
+                executable: false,
+                rent_epoch: 0,
+            },
+        )
         .unwrap();
     h.fails(
         &[ix::refresh_oracle(&fake, &o.source_accounts(), &[])],
@@ -385,9 +400,12 @@ fn create_and_configure_are_admin_only_and_validated() {
     let a = h.oracle(&o.address);
     assert_eq!((a.num_sources, a.sources[0].last_publish_ts, a.sources[2].kind), (2, TS, 0));
     // the dropped source's account now stands where a market would: refused
-    h.fails(&[o.refresh_ix()], &[], Expected::Anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram), &[
-        o.address,
-    ]);
+    h.fails(
+        &[o.refresh_ix()],
+        &[],
+        Expected::Anchor(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram),
+        &[o.address],
+    );
     h.ok(&[ix::refresh_oracle(&o.address, &o.source_accounts()[..2], &[])], &[]);
     assert_eq!(h.oracle(&o.address).price, 150 * D);
 }

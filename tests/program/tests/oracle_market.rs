@@ -137,9 +137,23 @@ fn withdrawals_use_the_conservative_price_when_the_oracle_is_not_usable() {
     let value_lost = 10_000 * conf * 10;
     assert_eq!(at_mark - conservative, value_lost + (initial((650_000 + conf) * 10) - initial(6_500_000)));
     let watched = [s.fx.exchange, alice.margin, alice.token, s.fx.collateral.vault];
-    let too_much = meridian_sdk::ix::withdraw_checked(&s.fx.collateral, &alice.margin, &alice.owner.pubkey(), &alice.token, conservative + 1, &[s.m.accounts.market]);
+    let too_much = meridian_sdk::ix::withdraw_checked(
+        &s.fx.collateral,
+        &alice.margin,
+        &alice.owner.pubkey(),
+        &alice.token,
+        conservative + 1,
+        &[s.m.accounts.market],
+    );
     s.h.fails(&[too_much], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &watched);
-    let exact = meridian_sdk::ix::withdraw_checked(&s.fx.collateral, &alice.margin, &alice.owner.pubkey(), &alice.token, conservative, &[s.m.accounts.market]);
+    let exact = meridian_sdk::ix::withdraw_checked(
+        &s.fx.collateral,
+        &alice.margin,
+        &alice.owner.pubkey(),
+        &alice.token,
+        conservative,
+        &[s.m.accounts.market],
+    );
     s.h.ok(&[exact], &[&alice.owner]);
     s.h.assert_conserved(&s.fx);
 }
@@ -158,8 +172,14 @@ fn linking_and_pushing_are_checked() {
     s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongOracle), &[s.m.accounts.market]);
     // a market of another exchange
     let foreign_market = s.h.setup_market(&other, default_market_params());
-    let link = ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &foreign_market.accounts.market, &s.o.address);
-    s.h.fails(&[link], &[&s.fx.admin], Expected::Meridian(MeridianError::WrongExchange), &[foreign_market.accounts.market]);
+    let link =
+        ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &foreign_market.accounts.market, &s.o.address);
+    s.h.fails(
+        &[link],
+        &[&s.fx.admin],
+        Expected::Meridian(MeridianError::WrongExchange),
+        &[foreign_market.accounts.market],
+    );
     // an option priced from its underlying needs a strike and an expiry: it cannot even be listed
     // without them
     let no_expiry = meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() };

@@ -8,8 +8,7 @@ use meridian_oracle_sim::{self as sim, writer};
 use meridian_program_tests::harness::{Harness, SPL_TOKEN};
 use meridian_program_tests::oracle::*;
 use solana_sdk::{
-    instruction::InstructionError, pubkey::Pubkey, signature::Keypair, signer::Signer,
-    transaction::TransactionError,
+    instruction::InstructionError, pubkey::Pubkey, signature::Keypair, signer::Signer, transaction::TransactionError,
 };
 
 fn writer_so() -> Vec<u8> {
@@ -40,12 +39,11 @@ fn written_accounts_feed_refresh_oracle() {
     h.set_clock(900, 1_700_000_000);
 
     let (pyth, sb) = (Keypair::new(), Keypair::new());
-    let sources = vec![
-        Source::Pyth { account: pyth.pubkey(), feed_id: [5; 32] },
-        Source::Switchboard { account: sb.pubkey() },
-    ];
+    let sources =
+        vec![Source::Pyth { account: pyth.pubkey(), feed_id: [5; 32] }, Source::Switchboard { account: sb.pubkey() }];
     let name = meridian_sdk::state::encode_name("ETH");
-    let create = meridian_sdk::ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, default_oracle_params(&sources));
+    let create =
+        meridian_sdk::ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, default_oracle_params(&sources));
     h.ok(&[create], &[&fx.admin]);
     let o = OracleFixture { address: meridian_sdk::pda::oracle(&fx.exchange, &name).0, sources };
 

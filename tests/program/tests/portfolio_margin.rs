@@ -81,7 +81,9 @@ impl Setup {
             .positions_in_use()
             .map(|p| self.btc.all_markets().find(|m| m.index == p.market_index).unwrap().accounts.market)
             .collect();
-        let wd = |amount| ix::withdraw_checked(&self.fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount, &markets);
+        let wd = |amount| {
+            ix::withdraw_checked(&self.fx.collateral, &t.margin, &t.owner.pubkey(), &t.token, amount, &markets)
+        };
         let watched = [self.fx.exchange, t.margin, t.token, self.fx.collateral.vault];
         self.h.fails(&[wd(free + 1)], &[&t.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &watched);
         self.h.ok(&[wd(free)], &[&t.owner]);
@@ -138,7 +140,8 @@ fn a_hedge_needs_less_margin_than_its_legs() {
     // closing one leg reduce-only would leave a naked 1 BTC short the 5,000 cannot carry: refused
     let maker = s.maker.clone_ref();
     s.h.place(&perp, &maker, order::limit(Side::Bid, 650_000, 10_000).post_only());
-    let close = s.h.place_ix(&perp, &alice, order::limit(Side::Ask, 650_000, 10_000).immediate_or_cancel().reduce_only());
+    let close =
+        s.h.place_ix(&perp, &alice, order::limit(Side::Ask, 650_000, 10_000).immediate_or_cancel().reduce_only());
     let watched = [alice.margin, perp.accounts.market, perp.accounts.book];
     s.h.fails(&[close], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientMargin), &watched);
     // a part the account can carry is fine
@@ -208,7 +211,10 @@ fn an_option_keeps_its_own_rule_until_its_lot_is_revalued() {
     let mut s = setup();
     // an option traded before it had an oracle: the market's own rule
     let fx = &s.fx;
-    let put = s.h.setup_market(fx, meridian::MarketParams { initial_mark_price: 5_000, ..option_params("BTC-P60", 3, 60_000, TS + 7 * DAY) });
+    let put = s.h.setup_market(
+        fx,
+        meridian::MarketParams { initial_mark_price: 5_000, ..option_params("BTC-P60", 3, 60_000, TS + 7 * DAY) },
+    );
     let alice = s.h.funded_trader(&s.fx, 40_000 * USDC, 40_000 * USDC);
     s.trade(put, &alice, Side::Ask, 5_000, 100);
     let health = |s: &Setup| {
@@ -222,7 +228,16 @@ fn an_option_keeps_its_own_rule_until_its_lot_is_revalued() {
     s.h.ok(&[link], &[&s.fx.admin]);
     assert_eq!(s.h.market(&put.accounts.market).lot_risk_ts, 0);
     assert_eq!(health(&s), own_rule);
-    let wd = |amount| ix::withdraw_checked(&s.fx.collateral, &alice.margin, &alice.owner.pubkey(), &alice.token, amount, &[put.accounts.market]);
+    let wd = |amount| {
+        ix::withdraw_checked(
+            &s.fx.collateral,
+            &alice.margin,
+            &alice.owner.pubkey(),
+            &alice.token,
+            amount,
+            &[put.accounts.market],
+        )
+    };
     let free = own_rule.initial_free().min(40_000 * USDC as i128) as u64;
     let watched = [alice.margin, alice.token, s.fx.collateral.vault];
     s.h.fails(&[wd(free + 1)], &[&alice.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &watched);

@@ -41,7 +41,8 @@ impl Attack {
 
     fn with(params: MarketParams) -> Attack {
         let mut h = Harness::new();
-        let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
+        let fx =
+            h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
         h.set_clock(SLOT, TS);
         let m = h.setup_market(&fx, params);
         let honest = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
@@ -54,7 +55,16 @@ impl Attack {
 
     fn watched(&self) -> Vec<Pubkey> {
         let m = &self.m.accounts;
-        vec![self.fx.exchange, m.market, m.book, m.event_queue, self.honest.margin, self.a.margin, self.b.margin, self.c.margin]
+        vec![
+            self.fx.exchange,
+            m.market,
+            m.book,
+            m.event_queue,
+            self.honest.margin,
+            self.a.margin,
+            self.b.margin,
+            self.c.margin,
+        ]
     }
 
     fn refused(&mut self, t: &Trader, args: meridian::PlaceOrderArgs, expected: MeridianError) {
@@ -112,7 +122,11 @@ fn no_order_trades_at_an_absurd_price_and_a_fill_at_the_band_is_paid_for() {
 
     // the attack: refused, whichever side carries the absurd price, reduce-only or not
     s.refused(&a, order::limit(Side::Ask, 1_000_000_000_000, 10).post_only(), MeridianError::PriceOutsideBand);
-    s.refused(&b, order::limit(Side::Bid, 1_000_000_000_000, 10).immediate_or_cancel().reduce_only(), MeridianError::PriceOutsideBand);
+    s.refused(
+        &b,
+        order::limit(Side::Bid, 1_000_000_000_000, 10).immediate_or_cancel().reduce_only(),
+        MeridianError::PriceOutsideBand,
+    );
     s.refused(&a, order::limit(Side::Bid, 1, 10).post_only(), MeridianError::PriceOutsideBand);
     // the band is 10% of the mark, inclusive: 585,000 to 715,000
     s.refused(&a, order::limit(Side::Ask, 715_001, 10).post_only(), MeridianError::PriceOutsideBand);
@@ -131,7 +145,14 @@ fn no_order_trades_at_an_absurd_price_and_a_fill_at_the_band_is_paid_for() {
     // a got its rebate (1 bp, from b's collected fee) and nothing else it can withdraw
     let a_state = s.h.margin(&a.margin);
     assert_eq!(a_state.collateral, (1_000 * USDC + 7_150) as i64);
-    let too_much = ix::withdraw_checked(&s.fx.collateral, &a.margin, &a.owner.pubkey(), &a.token, 1_000 * USDC + 7_151, &[s.m.accounts.market]);
+    let too_much = ix::withdraw_checked(
+        &s.fx.collateral,
+        &a.margin,
+        &a.owner.pubkey(),
+        &a.token,
+        1_000 * USDC + 7_151,
+        &[s.m.accounts.market],
+    );
     let w = s.watched();
     s.h.fails(&[too_much], &[&a.owner], Expected::Meridian(MeridianError::InsufficientCollateral), &w);
 }
@@ -151,7 +172,14 @@ fn a_taker_fee_is_collected_not_owed() {
     s.crank();
     // flat: it withdraws every unit of collateral (the profit is not collateral yet)
     let collateral = s.h.margin(&b.margin).collateral as u64;
-    let all = ix::withdraw_checked(&s.fx.collateral, &b.margin, &b.owner.pubkey(), &b.token, collateral, &[s.m.accounts.market]);
+    let all = ix::withdraw_checked(
+        &s.fx.collateral,
+        &b.margin,
+        &b.owner.pubkey(),
+        &b.token,
+        collateral,
+        &[s.m.accounts.market],
+    );
     s.h.ok(&[all], &[&b.owner]);
     assert_eq!(s.h.margin(&b.margin).collateral, 0);
     // a taker order now has no collateral to pay its fee from
@@ -241,7 +269,11 @@ fn funding_cannot_be_set_in_one_transaction() {
     let cancel = ix::cancel_order(&m.accounts, &attacker.margin, &attacker.owner.pubkey(), seq);
     h.ok(&[bid, ix::update_funding(&m.accounts), cancel], &[&attacker.owner]);
     let market = h.market(&m.accounts.market);
-    assert_eq!((market.funding_index(), market.funding_rate), (0, 0), "the half hour at the rate in force (0); the bid unseen");
+    assert_eq!(
+        (market.funding_index(), market.funding_rate),
+        (0, 0),
+        "the half hour at the rate in force (0); the bid unseen"
+    );
     // a bid that rests from one update to the next is seen, and weighs one second's sample
     h.place(&m, &attacker, order::limit(Side::Bid, PRICE + 50, 1).post_only());
     push(&mut h, 1_801);
@@ -260,7 +292,10 @@ fn funding_cannot_be_set_in_one_transaction() {
     push(&mut h, 2_102);
     update(&mut h);
     // 98 s then 202 s at the rate in force (21) on a lot worth 6,500,000 units, index x 10^9
-    assert_eq!(h.market(&m.accounts.market).funding_index(), 21 * 6_500_000 * 98 / 3_600 + 21 * 6_500_000 * 202 / 3_600);
+    assert_eq!(
+        h.market(&m.accounts.market).funding_index(),
+        21 * 6_500_000 * 98 / 3_600 + 21 * 6_500_000 * 202 / 3_600
+    );
     h.assert_conserved(&fx);
 }
 
@@ -287,18 +322,43 @@ fn a_stale_dust_position_does_not_shield_an_account_from_liquidation() {
     h.push_underlying(&btc);
     assert!(!h.market(&eth_perp.accounts.market).oracle_usable(SLOT + 60));
     let take = |liquidator: &Trader| {
-        ix::liquidate_take_position(&fx.exchange, &perp.accounts, &alice.margin, &liquidator.margin, &liquidator.owner.pubkey(), 5_000, &[eth_perp.accounts.market], &[])
+        ix::liquidate_take_position(
+            &fx.exchange,
+            &perp.accounts,
+            &alice.margin,
+            &liquidator.margin,
+            &liquidator.owner.pubkey(),
+            5_000,
+            &[eth_perp.accounts.market],
+            &[],
+        )
     };
     let watched = [fx.exchange, perp.accounts.market, alice.margin, bob.margin, sibling.margin];
     h.fails(&[take(&sibling)], &[&sibling.owner], Expected::Meridian(MeridianError::CannotLiquidateSelf), &watched);
-    let cancel = ix::liquidate_cancel_orders(&fx.exchange, &eth_perp.accounts, &alice.margin, &sibling.margin, &sibling.owner.pubkey(), &[perp.accounts.market]);
+    let cancel = ix::liquidate_cancel_orders(
+        &fx.exchange,
+        &eth_perp.accounts,
+        &alice.margin,
+        &sibling.margin,
+        &sibling.owner.pubkey(),
+        &[perp.accounts.market],
+    );
     h.fails(&[cancel], &[&sibling.owner], Expected::Meridian(MeridianError::CannotLiquidateSelf), &watched);
     // bob takes over BTC although ETH is stale
     let meta = h.ok(&[take(&bob)], &[&bob.owner]);
     let lots = u64::from_le_bytes(meta.return_data.data[..8].try_into().unwrap());
     assert!(lots > 0);
     // but not the stale market's position
-    let stale = ix::liquidate_take_position(&fx.exchange, &eth_perp.accounts, &alice.margin, &bob.margin, &bob.owner.pubkey(), 1, &[perp.accounts.market], &[perp.accounts.market]);
+    let stale = ix::liquidate_take_position(
+        &fx.exchange,
+        &eth_perp.accounts,
+        &alice.margin,
+        &bob.margin,
+        &bob.owner.pubkey(),
+        1,
+        &[perp.accounts.market],
+        &[perp.accounts.market],
+    );
     h.fails(&[stale], &[&bob.owner], Expected::Meridian(MeridianError::OracleNotUsable), &watched);
     h.assert_conserved(&fx);
 }
@@ -335,7 +395,10 @@ fn a_reduce_only_order_cannot_close_into_a_deficit() {
     let (mut h, fx, mut btc, confederate, alice) = leveraged(0);
     let perp = btc.linear[0];
     let insurer = h.trader(&fx, 100_000 * USDC);
-    h.ok(&[ix::deposit_insurance(&fx.collateral, &insurer.owner.pubkey(), &insurer.token, 50_000 * USDC)], &[&insurer.owner]);
+    h.ok(
+        &[ix::deposit_insurance(&fx.collateral, &insurer.owner.pubkey(), &insurer.token, 50_000 * USDC)],
+        &[&insurer.owner],
+    );
     // BTC falls 20%: alice's equity is ~1,580 USDC on a 26,000 position, below maintenance
     btc.dollars = 52_000.0;
     h.push_underlying(&btc);
@@ -346,9 +409,15 @@ fn a_reduce_only_order_cannot_close_into_a_deficit() {
     let watched = [fx.exchange, perp.accounts.market, perp.accounts.book, perp.accounts.event_queue, alice.margin];
     h.fails(&[ix], &[&alice.owner], Expected::Meridian(MeridianError::ReduceOnlyLosesEquity), &watched);
     // closing at a price the account can pay for is fine
-    h.ok(&[ix::cancel_all_orders(&perp.accounts, &confederate.margin, &confederate.owner.pubkey(), 2, 0)], &[&confederate.owner]);
+    h.ok(
+        &[ix::cancel_all_orders(&perp.accounts, &confederate.margin, &confederate.owner.pubkey(), 2, 0)],
+        &[&confederate.owner],
+    );
     h.place(&perp, &confederate, order::limit(Side::Bid, 500_000, 5_000).post_only());
-    assert_eq!(h.place(&perp, &alice, order::limit(Side::Ask, 500_000, 5_000).immediate_or_cancel().reduce_only()).filled_lots, 5_000);
+    assert_eq!(
+        h.place(&perp, &alice, order::limit(Side::Ask, 500_000, 5_000).immediate_or_cancel().reduce_only()).filled_lots,
+        5_000
+    );
     h.crank(&perp, &confederate.margin);
     let markets = BTreeMap::from([(perp.index, h.market(&perp.accounts.market))]);
     assert!(health_of(&h.margin(&alice.margin), &markets).unwrap().equity >= 0);
@@ -539,7 +608,11 @@ fn the_invariant_fuzzer_finds_no_violation() {
         "clear_auction (traded)",
         "set_market_mode",
     ] {
-        assert!(report.stats.ok.get(name).copied().unwrap_or(0) > 0, "{name} never succeeded:\n{}", report.stats.table());
+        assert!(
+            report.stats.ok.get(name).copied().unwrap_or(0) > 0,
+            "{name} never succeeded:\n{}",
+            report.stats.table()
+        );
     }
 }
 
@@ -574,7 +647,8 @@ fn sealevel(h: &mut Harness, zoo: &Zoo, case: &Case, extra_watched: &[Pubkey]) -
     // the case itself succeeds (simulated: nothing changes)
     let mut all = vec![&h.payer];
     all.extend(signers.iter().copied());
-    let tx = Transaction::new_signed_with_payer(&[case.ix.clone()], Some(&h.payer.pubkey()), &all, h.svm.latest_blockhash());
+    let tx =
+        Transaction::new_signed_with_payer(&[case.ix.clone()], Some(&h.payer.pubkey()), &all, h.svm.latest_blockhash());
     if let Err(f) = h.svm.simulate_transaction(tx) {
         panic!("{}: the unmodified case fails: {:?}\n{}", case.name, f.err, f.meta.logs.join("\n"));
     }
@@ -599,7 +673,8 @@ fn sealevel(h: &mut Harness, zoo: &Zoo, case: &Case, extra_watched: &[Pubkey]) -
         }
         // token accounts: another token account of the instruction in their place (the vault as
         // the recipient, say)
-        let is_token = |h: &Harness, k: &Pubkey| h.svm.get_account(k).is_some_and(|a| a.owner == SPL_TOKEN && a.data.len() == 165);
+        let is_token =
+            |h: &Harness, k: &Pubkey| h.svm.get_account(k).is_some_and(|a| a.owner == SPL_TOKEN && a.data.len() == 165);
         if is_token(h, &meta.pubkey) {
             for (j, other) in case.ix.accounts.iter().enumerate() {
                 if j != i && other.pubkey != meta.pubkey && is_token(h, &other.pubkey) {
@@ -621,7 +696,9 @@ fn sealevel(h: &mut Harness, zoo: &Zoo, case: &Case, extra_watched: &[Pubkey]) -
         // a copy owned by another program
         let copy = Pubkey::new_unique();
         let original = h.svm.get_account(&meta.pubkey).unwrap();
-        h.svm.set_account(copy, Account { owner: anchor_lang::solana_program::system_program::ID, ..original }).unwrap();
+        h.svm
+            .set_account(copy, Account { owner: anchor_lang::solana_program::system_program::ID, ..original })
+            .unwrap();
         replace("a copy owned by the system program".into(), copy);
         for &(k, t, exchange) in &zoo.accounts {
             if t != kind {
@@ -633,14 +710,18 @@ fn sealevel(h: &mut Harness, zoo: &Zoo, case: &Case, extra_watched: &[Pubkey]) -
             }
         }
         for (j, other) in case.ix.accounts.iter().enumerate() {
-            if j != i && other.pubkey != meta.pubkey && program_type(h, &other.pubkey).is_some_and(|t| !free || t != kind) {
+            if j != i
+                && other.pubkey != meta.pubkey
+                && program_type(h, &other.pubkey).is_some_and(|t| !free || t != kind)
+            {
                 replace(format!("account {j} (a duplicate)"), other.pubkey);
             }
         }
     }
     let tried = mutations.len() * if case.fast { 2 } else { 1 };
     for (what, ix, unsigned) in mutations {
-        let keep: Vec<&solana_sdk::signature::Keypair> = signers.iter().copied().filter(|k| !unsigned.contains(&k.pubkey())).collect();
+        let keep: Vec<&solana_sdk::signature::Keypair> =
+            signers.iter().copied().filter(|k| !unsigned.contains(&k.pubkey())).collect();
         let mut paths = vec![ix.clone()];
         if case.fast {
             let mut anchor_path = ix;
@@ -669,8 +750,8 @@ fn every_value_moving_instruction_refuses_the_sealevel_attack_classes() {
     let bob = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
     let dave = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
     let eve = h.trader(&fx, 0); // empty: can close
-    // trading on the market without an oracle: bob rests two asks, dave takes part of one (an
-    // event waits for the crank)
+                                // trading on the market without an oracle: bob rests two asks, dave takes part of one (an
+                                // event waits for the crank)
     h.place(&plain, &bob, order::limit(Side::Ask, PRICE, 10).post_only().client_id(5));
     h.place(&plain, &bob, order::limit(Side::Ask, PRICE + 10, 10).post_only());
     h.place(&plain, &dave, order::limit(Side::Bid, PRICE, 4).immediate_or_cancel());
@@ -700,23 +781,55 @@ fn every_value_moving_instruction_refuses_the_sealevel_attack_classes() {
     let bob_health = ix::health_markets(&fx.exchange, &h.margin(&bob.margin), Some(plain.index));
     let key = |t: &Trader| t.owner.insecure_clone();
     let mut cases = vec![
-        Case { name: "deposit", ix: ix::deposit(&fx.collateral, &bob.margin, &bob.owner.pubkey(), &bob.token, USDC), signers: vec![key(&bob)], fast: false, free: &[] },
         Case {
-            name: "withdraw",
-            ix: ix::withdraw_checked(&fx.collateral, &bob.margin, &bob.owner.pubkey(), &bob.token, USDC, &[plain.accounts.market]),
+            name: "deposit",
+            ix: ix::deposit(&fx.collateral, &bob.margin, &bob.owner.pubkey(), &bob.token, USDC),
             signers: vec![key(&bob)],
             fast: false,
             free: &[],
         },
-        Case { name: "place_order", ix: h.place_ix(&plain, &bob, order::limit(Side::Ask, PRICE + 20, 1).post_only()), signers: vec![key(&bob)], fast: true, free: &[] },
         Case {
-            name: "replace_order",
-            ix: ix::replace_order(&plain.accounts, &bob.margin, &bob.owner.pubkey(), bob_seq, order::limit(Side::Ask, PRICE + 30, 1), &bob_health),
+            name: "withdraw",
+            ix: ix::withdraw_checked(
+                &fx.collateral,
+                &bob.margin,
+                &bob.owner.pubkey(),
+                &bob.token,
+                USDC,
+                &[plain.accounts.market],
+            ),
+            signers: vec![key(&bob)],
+            fast: false,
+            free: &[],
+        },
+        Case {
+            name: "place_order",
+            ix: h.place_ix(&plain, &bob, order::limit(Side::Ask, PRICE + 20, 1).post_only()),
             signers: vec![key(&bob)],
             fast: true,
             free: &[],
         },
-        Case { name: "cancel_order", ix: ix::cancel_order(&plain.accounts, &bob.margin, &bob.owner.pubkey(), bob_seq), signers: vec![key(&bob)], fast: true, free: &[] },
+        Case {
+            name: "replace_order",
+            ix: ix::replace_order(
+                &plain.accounts,
+                &bob.margin,
+                &bob.owner.pubkey(),
+                bob_seq,
+                order::limit(Side::Ask, PRICE + 30, 1),
+                &bob_health,
+            ),
+            signers: vec![key(&bob)],
+            fast: true,
+            free: &[],
+        },
+        Case {
+            name: "cancel_order",
+            ix: ix::cancel_order(&plain.accounts, &bob.margin, &bob.owner.pubkey(), bob_seq),
+            signers: vec![key(&bob)],
+            fast: true,
+            free: &[],
+        },
         Case {
             name: "cancel_order_by_client_id",
             ix: ix::cancel_order_by_client_id(&plain.accounts, &bob.margin, &bob.owner.pubkey(), 5),
@@ -724,11 +837,41 @@ fn every_value_moving_instruction_refuses_the_sealevel_attack_classes() {
             fast: true,
             free: &[],
         },
-        Case { name: "cancel_all_orders", ix: ix::cancel_all_orders(&plain.accounts, &bob.margin, &bob.owner.pubkey(), 2, 0), signers: vec![key(&bob)], fast: true, free: &[] },
-        Case { name: "consume_events", ix: ix::consume_events(&plain.accounts, &dave.margin, 1, &[bob.margin]), signers: vec![], fast: true, free: &[3] },
-        Case { name: "settle_funding", ix: ix::settle_funding(&perp.accounts.market, &[alice.margin]), signers: vec![], fast: false, free: &[1] },
-        Case { name: "update_funding", ix: ix::update_funding(&perp.accounts), signers: vec![], fast: false, free: &[] },
-        Case { name: "refresh_oracle", ix: btc.oracle.refresh_markets_ix(&[perp.accounts.market]), signers: vec![], fast: false, free: &[] },
+        Case {
+            name: "cancel_all_orders",
+            ix: ix::cancel_all_orders(&plain.accounts, &bob.margin, &bob.owner.pubkey(), 2, 0),
+            signers: vec![key(&bob)],
+            fast: true,
+            free: &[],
+        },
+        Case {
+            name: "consume_events",
+            ix: ix::consume_events(&plain.accounts, &dave.margin, 1, &[bob.margin]),
+            signers: vec![],
+            fast: true,
+            free: &[3],
+        },
+        Case {
+            name: "settle_funding",
+            ix: ix::settle_funding(&perp.accounts.market, &[alice.margin]),
+            signers: vec![],
+            fast: false,
+            free: &[1],
+        },
+        Case {
+            name: "update_funding",
+            ix: ix::update_funding(&perp.accounts),
+            signers: vec![],
+            fast: false,
+            free: &[],
+        },
+        Case {
+            name: "refresh_oracle",
+            ix: btc.oracle.refresh_markets_ix(&[perp.accounts.market]),
+            signers: vec![],
+            fast: false,
+            free: &[],
+        },
         Case {
             name: "deposit_insurance",
             ix: ix::deposit_insurance(&fx.collateral, &dave.owner.pubkey(), &dave.token, USDC),
@@ -736,7 +879,13 @@ fn every_value_moving_instruction_refuses_the_sealevel_attack_classes() {
             fast: false,
             free: &[],
         },
-        Case { name: "close_margin_account", ix: ix::close_margin_account(&fx.exchange, &eve.margin, &eve.owner.pubkey()), signers: vec![key(&eve)], fast: false, free: &[] },
+        Case {
+            name: "close_margin_account",
+            ix: ix::close_margin_account(&fx.exchange, &eve.margin, &eve.owner.pubkey()),
+            signers: vec![key(&eve)],
+            fast: false,
+            free: &[],
+        },
     ];
     let run = |h: &mut Harness, cases: &mut Vec<Case>, btc: &Underlying| -> usize {
         let mut tried = 0;
@@ -753,17 +902,43 @@ fn every_value_moving_instruction_refuses_the_sealevel_attack_classes() {
     h.push_underlying(&btc);
     cases.push(Case {
         name: "liquidate_cancel_orders",
-        ix: ix::liquidate_cancel_orders(&fx.exchange, &perp.accounts, &alice.margin, &dave.margin, &dave.owner.pubkey(), &[]),
+        ix: ix::liquidate_cancel_orders(
+            &fx.exchange,
+            &perp.accounts,
+            &alice.margin,
+            &dave.margin,
+            &dave.owner.pubkey(),
+            &[],
+        ),
         signers: vec![key(&dave)],
         fast: false,
         free: &[],
     });
     tried += run(&mut h, &mut cases, &btc);
-    h.ok(&[ix::liquidate_cancel_orders(&fx.exchange, &perp.accounts, &alice.margin, &dave.margin, &dave.owner.pubkey(), &[])], &[&dave.owner]);
+    h.ok(
+        &[ix::liquidate_cancel_orders(
+            &fx.exchange,
+            &perp.accounts,
+            &alice.margin,
+            &dave.margin,
+            &dave.owner.pubkey(),
+            &[],
+        )],
+        &[&dave.owner],
+    );
     let ours = ix::health_markets(&fx.exchange, &h.margin(&dave.margin), Some(perp.index));
     cases.push(Case {
         name: "liquidate_take_position",
-        ix: ix::liquidate_take_position(&fx.exchange, &perp.accounts, &alice.margin, &dave.margin, &dave.owner.pubkey(), 5_000, &[], &ours),
+        ix: ix::liquidate_take_position(
+            &fx.exchange,
+            &perp.accounts,
+            &alice.margin,
+            &dave.margin,
+            &dave.owner.pubkey(),
+            5_000,
+            &[],
+            &ours,
+        ),
         signers: vec![key(&dave)],
         fast: false,
         free: &[],
@@ -781,9 +956,11 @@ fn a_closed_and_revived_account_is_no_margin_account() {
     let mut s = Attack::new();
     let eve = s.h.trader(&s.fx, 10 * USDC);
     let close = ix::close_margin_account(&s.fx.exchange, &eve.margin, &eve.owner.pubkey());
-    let revive = anchor_lang::solana_program::system_instruction::transfer(&eve.owner.pubkey(), &eve.margin, 1_000_000_000);
+    let revive =
+        anchor_lang::solana_program::system_instruction::transfer(&eve.owner.pubkey(), &eve.margin, 1_000_000_000);
     let deposit = ix::deposit(&s.fx.collateral, &eve.margin, &eve.owner.pubkey(), &eve.token, USDC);
-    let place = ix::place_order(&s.m.accounts, &eve.margin, &eve.owner.pubkey(), order::limit(Side::Bid, PRICE, 1), &[]);
+    let place =
+        ix::place_order(&s.m.accounts, &eve.margin, &eve.owner.pubkey(), order::limit(Side::Bid, PRICE, 1), &[]);
     let mut w = s.watched();
     w.extend([eve.margin, eve.token]);
     for then in [deposit, place] {

@@ -157,7 +157,10 @@ fn settling_a_hedged_loss_leaves_the_equity_where_it_was() {
     // a second BTC perpetual on the same oracle: dave long 1 BTC on the first, short 1 on the second
     let params = MarketParams { name: meridian_sdk::state::encode_name("BTC-PERP-2"), ..default_market_params() };
     let b = s.h.setup_market(&s.fx, params);
-    s.h.ok(&[ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &b.accounts.market, &s.o.address)], &[&s.fx.admin]);
+    s.h.ok(
+        &[ix::set_market_oracle(&s.fx.exchange, &s.fx.admin.pubkey(), &b.accounts.market, &s.o.address)],
+        &[&s.fx.admin],
+    );
     let both = [s.m.accounts.market, b.accounts.market];
     s.h.ok(&[s.o.refresh_markets_ix(&both)], &[]);
     s.h.place(&s.m, &carol, order::limit(Side::Ask, 650_000, BTC).post_only());
@@ -217,7 +220,11 @@ fn flat_positions_free_their_slots_and_an_account_trades_twenty_markets() {
     let maker = h.funded_trader(&fx, 2_000_000 * USDC, 1_000_000 * USDC);
     let trader = h.funded_trader(&fx, 100_000 * USDC, 10_000 * USDC);
     for i in 0..20 {
-        let params = MarketParams { name: meridian_sdk::state::encode_name(&format!("M{i}")), book_capacity: 8, ..default_market_params() };
+        let params = MarketParams {
+            name: meridian_sdk::state::encode_name(&format!("M{i}")),
+            book_capacity: 8,
+            ..default_market_params()
+        };
         let m = h.setup_market(&fx, params);
         // the trader buys 10 lots at 65,000 and sells them at 65,010: +10,000 units in the quote
         // balance, the maker -10,000; both flat, both holding a slot until settled
@@ -251,25 +258,41 @@ fn settle_pnl_rejects_bad_input_and_changes_nothing() {
     let fx2 = s.h.setup_exchange(6, SPL_TOKEN, ExchangeParams { index: 1, ..Default::default() });
     let m2 = s.h.setup_market(&fx2, default_market_params());
     let stranger = s.h.funded_trader(&fx2, 1_000 * USDC, 1_000 * USDC);
-    let foreign_market = ix::settle_pnl(&meridian_sdk::ix::MarketAccounts { exchange: s.fx.exchange, ..m2.accounts }, &[alice.margin]);
+    let foreign_market =
+        ix::settle_pnl(&meridian_sdk::ix::MarketAccounts { exchange: s.fx.exchange, ..m2.accounts }, &[alice.margin]);
     s.h.fails(&[foreign_market], &[], Expected::Meridian(MeridianError::WrongExchange), &watched);
     let foreign_account = ix::settle_pnl(&s.m.accounts, &[stranger.margin]);
     s.h.fails(&[foreign_account], &[], Expected::Meridian(MeridianError::WrongExchange), &watched);
     // an account with no position in the market: alone, an error; in a batch, skipped (one account
     // settled meanwhile by someone else does not fail a keeper's batch)
-    s.h.fails(&[ix::settle_pnl(&s.m.accounts, &[carol.margin])], &[], Expected::Meridian(MeridianError::NoPositionToSettle), &watched);
+    s.h.fails(
+        &[ix::settle_pnl(&s.m.accounts, &[carol.margin])],
+        &[],
+        Expected::Meridian(MeridianError::NoPositionToSettle),
+        &watched,
+    );
     let batch = s.h.ok(&[ix::settle_pnl(&s.m.accounts, &[carol.margin, s.bob.margin])], &[]);
     assert_eq!(batch.return_data.data, 1u16.to_le_bytes(), "bob's loss realized, carol skipped");
     // not a margin account; read-only
     let market_as_account = ix::settle_pnl(&s.m.accounts, &[s.m.accounts.book]);
-    s.h.fails(&[market_as_account], &[], Expected::Anchor(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch), &watched);
+    s.h.fails(
+        &[market_as_account],
+        &[],
+        Expected::Anchor(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch),
+        &watched,
+    );
     let mut read_only = ix::settle_pnl(&s.m.accounts, &[alice.margin]);
     read_only.accounts[2].is_writable = false;
     s.h.fails(&[read_only], &[], Expected::Meridian(MeridianError::AccountNotWritable), &watched);
     // paused trading
     let admin = s.fx.admin.insecure_clone();
     s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
-    s.h.fails(&[ix::settle_pnl(&s.m.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::TradingPaused), &watched);
+    s.h.fails(
+        &[ix::settle_pnl(&s.m.accounts, &[alice.margin])],
+        &[],
+        Expected::Meridian(MeridianError::TradingPaused),
+        &watched,
+    );
     s.check();
 }
 
@@ -309,7 +332,10 @@ mod expiry {
         let o = h.setup_oracle(&fx, "SOL", 2, 1, None);
         let market = |h: &mut Harness, params: MarketParams| {
             let m = h.setup_market(&fx, MarketParams { settlement_window_secs: WINDOW, ..params });
-            h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address)], &[&fx.admin]);
+            h.ok(
+                &[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address)],
+                &[&fx.admin],
+            );
             m
         };
         let fut = market(&mut h, linear_params("SOL-FUT", MarketKind::Future as u8, 100.0, EXPIRY));
@@ -340,7 +366,10 @@ mod expiry {
         fn trade(&mut self, m: MarketFixture, seller: &Trader, buyer: &Trader, price: Option<u64>, lots: u64) -> u64 {
             let price = price.unwrap_or_else(|| self.h.market(&m.accounts.market).band_reference);
             self.h.place(&m, seller, order::limit(Side::Ask, price, lots).post_only());
-            assert_eq!(self.h.place(&m, buyer, order::limit(Side::Bid, price, lots).immediate_or_cancel()).filled_lots, lots);
+            assert_eq!(
+                self.h.place(&m, buyer, order::limit(Side::Bid, price, lots).immediate_or_cancel()).filled_lots,
+                lots
+            );
             self.h.crank(&m, &seller.margin);
             price
         }
@@ -379,17 +408,28 @@ mod expiry {
         let (alice, bob) = (d.alice.clone_ref(), d.bob.clone_ref());
         let (call_premium, put_premium) = (-d.quote(&alice, &d.call), d.quote(&alice, &d.put));
         assert!(call_premium > 0 && put_premium > 0);
-        assert_eq!(expiry_state(&d.market(&d.fut), d.ts), ExpiryState::Trading { window_start: EXPIRY - WINDOW as i64 });
+        assert_eq!(
+            expiry_state(&d.market(&d.fut), d.ts),
+            ExpiryState::Trading { window_start: EXPIRY - WINDOW as i64 }
+        );
         // SOL rises to $104 for the whole window; the option's value tracks it as expiry nears
         d.sample_window(104.0);
         assert_eq!(expiry_state(&d.market(&d.call), d.ts), ExpiryState::Sampling);
         let near = d.market(&d.call).lot_risk().now;
-        assert!((39_000..=41_000).contains(&near), "a call 5 s from expiry is worth about its intrinsic 40,000: {near}");
+        assert!(
+            (39_000..=41_000).contains(&near),
+            "a call 5 s from expiry is worth about its intrinsic 40,000: {near}"
+        );
         for m in [d.fut, d.call, d.put] {
             assert_eq!(d.market(&m).sample_bucket, BUCKETS);
         }
         // the price cannot be fixed before expiry, and from expiry no order is taken
-        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::MarketNotExpired), &[d.fut.accounts.market]);
+        d.h.fails(
+            &[ix::fix_settlement_price(&d.fut.accounts)],
+            &[],
+            Expected::Meridian(MeridianError::MarketNotExpired),
+            &[d.fut.accounts.market],
+        );
         d.price(EXPIRY - d.ts, 104.0);
         let late = d.h.try_place(&d.fut, &alice, order::limit(Side::Bid, 1_040, 1)).unwrap_err();
         assert!(Expected::Meridian(MeridianError::MarketExpired).matches(&late.err), "{:?}", late.err);
@@ -400,13 +440,23 @@ mod expiry {
             let mk = d.market(&m);
             assert_eq!((mk.settlement_price, mk.settlement_source), (1_040, SettlementSource::Window as u8));
         }
-        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::SettlementPriceFixed), &[d.fut.accounts.market]);
+        d.h.fails(
+            &[ix::fix_settlement_price(&d.fut.accounts)],
+            &[],
+            Expected::Meridian(MeridianError::SettlementPriceFixed),
+            &[d.fut.accounts.market],
+        );
 
         // payoffs, to the unit: the future $4 on 1 SOL, the call (104 - 100) x 0.01 SOL on 10 lots, the
         // put (110 - 104) x 0.01 on 10 lots; the SDK's payout agrees
         let (fut_pnl, call_pnl, put_pnl) = (4_000_000, 400_000 - call_premium, put_premium - 600_000);
-        let payout = |d: &Dated, t: &Trader, m: &MarketFixture| meridian_sdk::settlement::expiry_payout(&d.h.margin(&t.margin), &d.market(m), 1_040).unwrap();
-        assert_eq!((payout(&d, &alice, &d.fut), payout(&d, &alice, &d.call), payout(&d, &alice, &d.put)), (fut_pnl as i128, call_pnl as i128, put_pnl as i128));
+        let payout = |d: &Dated, t: &Trader, m: &MarketFixture| {
+            meridian_sdk::settlement::expiry_payout(&d.h.margin(&t.margin), &d.market(m), 1_040).unwrap()
+        };
+        assert_eq!(
+            (payout(&d, &alice, &d.fut), payout(&d, &alice, &d.call), payout(&d, &alice, &d.put)),
+            (fut_pnl as i128, call_pnl as i128, put_pnl as i128)
+        );
         let (a0, b0) = (d.collateral(&alice), d.collateral(&bob));
         // losers first: the pool then holds what the winners are paid
         for m in [d.fut, d.call, d.put] {
@@ -474,7 +524,12 @@ mod expiry {
         (d.slot, d.ts) = (d.slot + 1_000, EXPIRY + 1);
         d.h.set_clock(d.slot, d.ts);
         let watched = [d.fut.accounts.market];
-        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::SettlementSamplesTooFew), &watched);
+        d.h.fails(
+            &[ix::fix_settlement_price(&d.fut.accounts)],
+            &[],
+            Expected::Meridian(MeridianError::SettlementSamplesTooFew),
+            &watched,
+        );
         assert_eq!(expiry_state(&d.market(&d.fut), d.ts), ExpiryState::AwaitingPrice { filled: 10, needed: 15 });
         // the admin may not step in before the grace period
         let set = ix::set_settlement_price(&d.fut.accounts, &admin.pubkey(), 1_000);
@@ -508,14 +563,29 @@ mod expiry {
         forged.accounts[3].pubkey = d.bob.owner.pubkey();
         let bob_owner = d.bob.owner.insecure_clone();
         d.h.fails(&[forged], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &[d.put.accounts.market]);
-        d.h.fails(&[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 0)], &[&admin], Expected::Meridian(MeridianError::InvalidSettlementPrice), &[d.put.accounts.market]);
+        d.h.fails(
+            &[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 0)],
+            &[&admin],
+            Expected::Meridian(MeridianError::InvalidSettlementPrice),
+            &[d.put.accounts.market],
+        );
         // the window's 10 buckets averaged 1,000 ticks: the admin's price stays within the band (10%)
-        d.h.fails(&[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 1_101)], &[&admin], Expected::Meridian(MeridianError::InvalidSettlementPrice), &[d.put.accounts.market]);
+        d.h.fails(
+            &[ix::set_settlement_price(&d.put.accounts, &admin.pubkey(), 1_101)],
+            &[&admin],
+            Expected::Meridian(MeridianError::InvalidSettlementPrice),
+            &[d.put.accounts.market],
+        );
         d.h.ok(&[put_set], &[&admin]);
         let put = d.market(&d.put);
         assert_eq!((put.settlement_price, put.settlement_source), (1_010, SettlementSource::Admin as u8));
         // the call's window, refreshed like the future's, has enough: the admin cannot override it
-        d.h.fails(&[ix::set_settlement_price(&d.call.accounts, &admin.pubkey(), 1)], &[&admin], Expected::Meridian(MeridianError::SettlementGraceNotOver), &[d.call.accounts.market]);
+        d.h.fails(
+            &[ix::set_settlement_price(&d.call.accounts, &admin.pubkey(), 1)],
+            &[&admin],
+            Expected::Meridian(MeridianError::SettlementGraceNotOver),
+            &[d.call.accounts.market],
+        );
         d.check();
     }
 
@@ -537,28 +607,83 @@ mod expiry {
         // before expiry: nothing settles, nothing is cancelled, the admin cannot close
         let resting = d.h.place(&d.fut, &bob, order::limit(Side::Ask, 1_050, 5).post_only());
         assert_eq!(resting.posted_lots, 5);
-        d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::SettlementPriceNotFixed), &watched);
-        d.h.fails(&[ix::cancel_expired_orders(&d.fut.accounts, &[bob.margin])], &[], Expected::Meridian(MeridianError::MarketNotExpired), &watched);
-        d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::SettlementPriceNotFixed), &watched);
+        d.h.fails(
+            &[ix::settle_expired(&d.fut.accounts, &[alice.margin])],
+            &[],
+            Expected::Meridian(MeridianError::SettlementPriceNotFixed),
+            &watched,
+        );
+        d.h.fails(
+            &[ix::cancel_expired_orders(&d.fut.accounts, &[bob.margin])],
+            &[],
+            Expected::Meridian(MeridianError::MarketNotExpired),
+            &watched,
+        );
+        d.h.fails(
+            &[ix::close_market(&d.fut.accounts, &admin.pubkey())],
+            &[&admin],
+            Expected::Meridian(MeridianError::SettlementPriceNotFixed),
+            &watched,
+        );
         // a perpetual has no expiry
         let perp = d.h.setup_market(&d.fx, default_market_params());
-        d.h.fails(&[ix::fix_settlement_price(&perp.accounts)], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.market]);
-        d.h.fails(&[ix::settle_expired(&perp.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.market]);
-        d.h.fails(&[ix::cancel_expired_orders(&perp.accounts, &[bob.margin])], &[], Expected::Meridian(MeridianError::NotDatedMarket), &[perp.accounts.book]);
+        d.h.fails(
+            &[ix::fix_settlement_price(&perp.accounts)],
+            &[],
+            Expected::Meridian(MeridianError::NotDatedMarket),
+            &[perp.accounts.market],
+        );
+        d.h.fails(
+            &[ix::settle_expired(&perp.accounts, &[alice.margin])],
+            &[],
+            Expected::Meridian(MeridianError::NotDatedMarket),
+            &[perp.accounts.market],
+        );
+        d.h.fails(
+            &[ix::cancel_expired_orders(&perp.accounts, &[bob.margin])],
+            &[],
+            Expected::Meridian(MeridianError::NotDatedMarket),
+            &[perp.accounts.book],
+        );
         // another market's book or queue; another signer than the admin
         let wrong_book = meridian_sdk::ix::MarketAccounts { book: perp.accounts.book, ..d.fut.accounts };
-        d.h.fails(&[ix::cancel_expired_orders(&wrong_book, &[bob.margin])], &[], Expected::Meridian(MeridianError::WrongBook), &watched);
+        d.h.fails(
+            &[ix::cancel_expired_orders(&wrong_book, &[bob.margin])],
+            &[],
+            Expected::Meridian(MeridianError::WrongBook),
+            &watched,
+        );
         let wrong_queue = meridian_sdk::ix::MarketAccounts { event_queue: perp.accounts.event_queue, ..d.fut.accounts };
-        d.h.fails(&[ix::fix_settlement_price(&wrong_queue)], &[], Expected::Meridian(MeridianError::WrongEventQueue), &watched);
+        d.h.fails(
+            &[ix::fix_settlement_price(&wrong_queue)],
+            &[],
+            Expected::Meridian(MeridianError::WrongEventQueue),
+            &watched,
+        );
         let bob_owner = bob.owner.insecure_clone();
-        d.h.fails(&[ix::close_market(&d.fut.accounts, &bob_owner.pubkey())], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &watched);
-        d.h.fails(&[ix::set_settlement_price(&d.fut.accounts, &bob_owner.pubkey(), 1_000)], &[&bob_owner], Expected::Meridian(MeridianError::NotAdmin), &watched);
+        d.h.fails(
+            &[ix::close_market(&d.fut.accounts, &bob_owner.pubkey())],
+            &[&bob_owner],
+            Expected::Meridian(MeridianError::NotAdmin),
+            &watched,
+        );
+        d.h.fails(
+            &[ix::set_settlement_price(&d.fut.accounts, &bob_owner.pubkey(), 1_000)],
+            &[&bob_owner],
+            Expected::Meridian(MeridianError::NotAdmin),
+            &watched,
+        );
         // expired, with a fill the crank has not applied: the price waits for the queue
         d.sample_window(100.0);
         d.h.place(&d.fut, &alice, order::limit(Side::Bid, 1_000, 1).immediate_or_cancel());
         d.h.place(&d.fut, &alice, order::limit(Side::Bid, 1_050, 1).immediate_or_cancel());
         d.price(EXPIRY - d.ts, 100.0);
-        d.h.fails(&[ix::fix_settlement_price(&d.fut.accounts)], &[], Expected::Meridian(MeridianError::EventsPending), &watched);
+        d.h.fails(
+            &[ix::fix_settlement_price(&d.fut.accounts)],
+            &[],
+            Expected::Meridian(MeridianError::EventsPending),
+            &watched,
+        );
         d.h.crank(&d.fut, &bob.margin);
         // resting orders are cancelled by anyone from expiry on
         let meta = d.h.ok(&[ix::cancel_expired_orders(&d.fut.accounts, &[bob.margin, alice.margin])], &[]);
@@ -568,26 +693,65 @@ mod expiry {
         // wrong exchange; not writable; a settled market is not liquidated
         let fx2 = d.h.setup_exchange(6, SPL_TOKEN, ExchangeParams { index: 1, ..Default::default() });
         let stranger = d.h.funded_trader(&fx2, 1_000 * USDC, 1_000 * USDC);
-        d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[stranger.margin])], &[], Expected::Meridian(MeridianError::WrongExchange), &watched);
+        d.h.fails(
+            &[ix::settle_expired(&d.fut.accounts, &[stranger.margin])],
+            &[],
+            Expected::Meridian(MeridianError::WrongExchange),
+            &watched,
+        );
         let mut read_only = ix::settle_expired(&d.fut.accounts, &[alice.margin]);
         read_only.accounts[2].is_writable = false;
         d.h.fails(&[read_only], &[], Expected::Meridian(MeridianError::AccountNotWritable), &watched);
         // the admin cannot close while positions hold base
-        d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
-        d.h.fails(&[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
+        d.h.fails(
+            &[ix::close_market(&d.fut.accounts, &admin.pubkey())],
+            &[&admin],
+            Expected::Meridian(MeridianError::OpenInterestLeft),
+            &watched,
+        );
+        d.h.fails(
+            &[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)],
+            &[&admin],
+            Expected::Meridian(MeridianError::OpenInterestLeft),
+            &watched,
+        );
         // paused trading pauses settlement too
         d.h.ok(&[ix::set_paused(&d.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
-        d.h.fails(&[ix::settle_expired(&d.fut.accounts, &[alice.margin])], &[], Expected::Meridian(MeridianError::TradingPaused), &watched);
+        d.h.fails(
+            &[ix::settle_expired(&d.fut.accounts, &[alice.margin])],
+            &[],
+            Expected::Meridian(MeridianError::TradingPaused),
+            &watched,
+        );
         d.h.ok(&[ix::set_paused(&d.fx.exchange, &admin.pubkey(), 0)], &[&admin]);
         // a settled market's positions are not liquidated: they settle
-        let take = ix::liquidate_take_position(&d.fx.exchange, &d.fut.accounts, &alice.margin, &bob.margin, &bob.owner.pubkey(), 1, &[], &[]);
+        let take = ix::liquidate_take_position(
+            &d.fx.exchange,
+            &d.fut.accounts,
+            &alice.margin,
+            &bob.margin,
+            &bob.owner.pubkey(),
+            1,
+            &[],
+            &[],
+        );
         d.h.fails(&[take], &[&bob.owner], Expected::Meridian(MeridianError::MarketSettled), &watched);
         // the long settled alone: no long lots left, but bob's short still holds base, so the market
         // stays open until it settles too
         assert_eq!(d.settle(d.fut, &[&alice]), 1);
         assert_eq!(d.market(&d.fut).open_interest, 0);
-        d.h.fails(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
-        d.h.fails(&[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)], &[&admin], Expected::Meridian(MeridianError::OpenInterestLeft), &watched);
+        d.h.fails(
+            &[ix::close_market(&d.fut.accounts, &admin.pubkey())],
+            &[&admin],
+            Expected::Meridian(MeridianError::OpenInterestLeft),
+            &watched,
+        );
+        d.h.fails(
+            &[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)],
+            &[&admin],
+            Expected::Meridian(MeridianError::OpenInterestLeft),
+            &watched,
+        );
         // alice's loss was realized and her slot freed: only bob moves
         assert_eq!(d.settle(d.fut, &[&bob, &alice]), 1);
         d.h.ok(&[ix::close_market(&d.fut.accounts, &admin.pubkey())], &[&admin]);

@@ -198,7 +198,10 @@ fn crossing_fills_at_the_makers_price_and_the_crank_settles_the_maker() {
     let e = s.h.exchange(&s.fx.exchange);
     let moved = market.unswept_collateral;
     assert_eq!(moved, -(protocol as i64), "collateral left the accounts as exactly the protocol's share");
-    assert_eq!((e.insurance_balance, e.fees_accrued, e.total_collateral), (insurance, protocol - insurance, (200_000 * USDC) as i64 + moved));
+    assert_eq!(
+        (e.insurance_balance, e.fees_accrued, e.total_collateral),
+        (insurance, protocol - insurance, (200_000 * USDC) as i64 + moved)
+    );
     let market = s.h.market(&s.m.accounts.market);
     assert_eq!((market.unswept_collateral, market.unswept_fees, market.unswept_insurance), (0, 0, 0));
     s.check();
@@ -659,7 +662,14 @@ fn a_delegate_trades_but_cannot_withdraw_close_or_redelegate() {
 
     // it quotes, requotes and cancels for alice; bob's fill against it lands in alice's account
     let placed = s.h.place(&s.m, &as_delegate, order::limit(Side::Bid, PRICE - 10, 3).post_only().client_id(5));
-    let replace = ix::replace_order(&s.m.accounts, &alice.margin, &delegate.pubkey(), placed.order_seq, order::limit(Side::Bid, PRICE - 5, 3).post_only(), &[]);
+    let replace = ix::replace_order(
+        &s.m.accounts,
+        &alice.margin,
+        &delegate.pubkey(),
+        placed.order_seq,
+        order::limit(Side::Bid, PRICE - 5, 3).post_only(),
+        &[],
+    );
     s.h.ok(&[replace], &[&delegate]);
     s.h.place(&s.m, &as_delegate, order::limit(Side::Bid, PRICE - 20, 1).client_id(9));
     s.h.ok(&[ix::cancel_order_by_client_id(&s.m.accounts, &alice.margin, &delegate.pubkey(), 9)], &[&delegate]);
@@ -699,7 +709,12 @@ fn ladder(n: u64, gap: u64, step: u64, size: u64) -> (Vec<QuoteLevel>, Vec<Quote
     (bids, asks)
 }
 
-fn quote_args(cancel_all: bool, kind: u8, client_base: u64, (bids, asks): (Vec<QuoteLevel>, Vec<QuoteLevel>)) -> MassQuoteArgs {
+fn quote_args(
+    cancel_all: bool,
+    kind: u8,
+    client_base: u64,
+    (bids, asks): (Vec<QuoteLevel>, Vec<QuoteLevel>),
+) -> MassQuoteArgs {
     MassQuoteArgs { cancel_all, order_kind: kind, client_order_id_base: client_base, bids, asks, ..Default::default() }
 }
 
@@ -735,7 +750,10 @@ fn mass_quote_cancels_and_posts_a_ladder() {
     let book = s.h.book(&s.m);
     assert_eq!((book.bids.len(), book.asks.len()), (10, 10));
     assert_eq!((book.bids[0].price, book.bids[0].client_order_id, book.bids[0].seq), (PRICE - 10, 100, first_seq));
-    assert_eq!((book.asks[9].price, book.asks[9].client_order_id, book.asks[9].seq), (PRICE + 100, 119, first_seq + 19));
+    assert_eq!(
+        (book.asks[9].price, book.asks[9].client_order_id, book.asks[9].seq),
+        (PRICE + 100, 119, first_seq + 19)
+    );
     let p = s.position(&alice);
     assert_eq!((p.bid_lots, p.ask_lots), (20, 20));
     assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 20);
@@ -770,10 +788,12 @@ fn mass_quote_crossing_quotes_are_skipped_or_slid() {
     let (alice, bob) = (s.alice.clone_ref(), s.bob.clone_ref());
     s.h.place(&s.m, &bob, order::limit(Side::Ask, PRICE, 1));
     s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 50, 1));
-    let crossing = || (
-        vec![QuoteLevel { price: PRICE + 10, size: 1 }, QuoteLevel { price: PRICE - 60, size: 1 }],
-        vec![QuoteLevel { price: PRICE - 50, size: 1 }],
-    );
+    let crossing = || {
+        (
+            vec![QuoteLevel { price: PRICE + 10, size: 1 }, QuoteLevel { price: PRICE - 60, size: 1 }],
+            vec![QuoteLevel { price: PRICE - 50, size: 1 }],
+        )
+    };
     assert_eq!(s.mass_quote(&alice, quote_args(false, 1, 0, crossing())), [0, 1, 2]);
     assert!(s.h.events(&s.m).is_empty(), "nothing filled");
     assert_eq!(s.position(&alice).bid_lots, 1);
@@ -803,7 +823,11 @@ fn mass_quote_refusals_change_nothing() {
     let bob = s.bob.clone_ref();
     s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 1, 1));
     s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 2, 1));
-    s.mass_quote_fails(&alice, quote_args(false, 1, 0, (vec![QuoteLevel { price: PRICE - 100, size: 1 }], vec![])), MeridianError::BookFull);
+    s.mass_quote_fails(
+        &alice,
+        quote_args(false, 1, 0, (vec![QuoteLevel { price: PRICE - 100, size: 1 }], vec![])),
+        MeridianError::BookFull,
+    );
     let stranger = Trader { owner: Keypair::new(), token: alice.token, margin: alice.margin };
     s.mass_quote_fails(&stranger, quote_args(true, 1, 0, ladder(1, 10, 10, 1)), MeridianError::NotAccountOwner);
     let admin = s.fx.admin.insecure_clone();
@@ -849,7 +873,8 @@ mod batch {
     /// A batch market (the default 2-slot period) and `n` funded traders with fixed keys.
     fn batch_setup(n: u8) -> (Harness, ExchangeFixture, MarketFixture, Vec<Trader>, Trader) {
         let mut h = Harness::new();
-        let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
+        let fx =
+            h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
         let m = h.setup_market(&fx, default_market_params());
         h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 0)], &[&fx.admin]);
         let traders: Vec<Trader> = (0..n)
@@ -892,7 +917,12 @@ mod batch {
         let (a, admin) = (s.m.accounts.clone(), s.fx.admin.pubkey());
         let w = s.watched();
         let alice = s.alice.owner.insecure_clone();
-        s.h.fails(&[ix::set_market_mode(&a, &alice.pubkey(), 1, 0)], &[&alice], Expected::Meridian(MeridianError::NotAdmin), &w);
+        s.h.fails(
+            &[ix::set_market_mode(&a, &alice.pubkey(), 1, 0)],
+            &[&alice],
+            Expected::Meridian(MeridianError::NotAdmin),
+            &w,
+        );
         let admin_kp = s.fx.admin.insecure_clone();
         for (mode, period) in [(2, 0), (1, 151)] {
             let ix = ix::set_market_mode(&a, &admin, mode, period);
@@ -904,9 +934,17 @@ mod batch {
         // a continuous market has no auction
         s.h.fails(&[ix::clear_auction(&a)], &[], Expected::Meridian(MeridianError::NotBatchMarket), &w);
         // a book larger than a batch book may be
-        let m2 = s.h.setup_market(&s.fx, MarketParams { book_capacity: 129, event_queue_capacity: 258, ..default_market_params() });
+        let m2 = s.h.setup_market(
+            &s.fx,
+            MarketParams { book_capacity: 129, event_queue_capacity: 258, ..default_market_params() },
+        );
         let ix = ix::set_market_mode(&m2.accounts, &admin, 1, 0);
-        s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::MarketModeNeedsEmptyBook), &[m2.accounts.market]);
+        s.h.fails(
+            &[ix],
+            &[&admin_kp],
+            Expected::Meridian(MeridianError::MarketModeNeedsEmptyBook),
+            &[m2.accounts.market],
+        );
         let m3 = s.h.setup_market(&s.fx, default_market_params());
         s.h.ok(&[ix::set_market_mode(&m3.accounts, &admin, 1, 5)], &[&admin_kp]);
         let market = s.h.market(&m3.accounts.market);
@@ -935,7 +973,10 @@ mod batch {
         let r = clear(&mut h, &m);
         assert_eq!(r, AuctionCleared { price: PRICE + 2, volume: 14, fills: 4 });
         let market = h.market(&m.accounts.market);
-        assert_eq!((market.last_clearing_price, market.last_clearing_volume, market.auctions_cleared), (PRICE + 2, 14, 1));
+        assert_eq!(
+            (market.last_clearing_price, market.last_clearing_volume, market.auctions_cleared),
+            (PRICE + 2, 14, 1)
+        );
         assert_eq!(market.auction_pending, 0);
         let fees_before: Vec<i64> = t.iter().map(|x| h.margin(&x.margin).fees_paid).collect();
         assert_eq!(h.crank(&m, &crank.margin), 4);
@@ -1002,7 +1043,12 @@ mod batch {
     /// marginal level: 9 of 15 lots among asks of 3, 7 and 5 are 2, 4 and 3).
     #[test]
     fn arrival_order_does_not_change_the_outcome() {
-        let orders = [(1usize, Side::Ask, PRICE, 3u64), (2, Side::Ask, PRICE, 7), (3, Side::Ask, PRICE, 5), (0, Side::Bid, PRICE + 1, 9)];
+        let orders = [
+            (1usize, Side::Ask, PRICE, 3u64),
+            (2, Side::Ask, PRICE, 7),
+            (3, Side::Ask, PRICE, 5),
+            (0, Side::Bid, PRICE + 1, 9),
+        ];
         let mut outcomes = Vec::new();
         for arrival in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
             let (mut h, fx, m, t, crank) = batch_setup(4);
@@ -1069,7 +1115,12 @@ mod batch {
         // the taker fee it would pay if filled must be in the account on arrival
         let broke = h.trader(&fx, 0);
         let ix = h.place_ix(&m, &broke, order::limit(Side::Bid, PRICE, 1));
-        h.fails(&[ix], &[&broke.owner], Expected::Meridian(MeridianError::FeeExceedsCollateral), &[m.accounts.market, broke.margin]);
+        h.fails(
+            &[ix],
+            &[&broke.owner],
+            Expected::Meridian(MeridianError::FeeExceedsCollateral),
+            &[m.accounts.market, broke.margin],
+        );
         for args in [
             order::limit(Side::Bid, PRICE, 1).post_only(),
             order::limit(Side::Bid, PRICE, 1).immediate_or_cancel(),
@@ -1078,7 +1129,12 @@ mod batch {
             let ix = h.place_ix(&m, a, args);
             h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::BatchOrderKind), &w);
         }
-        let quote = MassQuoteArgs { cancel_all: true, order_kind: 1, bids: vec![QuoteLevel { price: PRICE, size: 1 }], ..Default::default() };
+        let quote = MassQuoteArgs {
+            cancel_all: true,
+            order_kind: 1,
+            bids: vec![QuoteLevel { price: PRICE, size: 1 }],
+            ..Default::default()
+        };
         let health = ix::health_markets(&fx.exchange, &h.margin(&a.margin), Some(m.index));
         let ix = ix::mass_quote(&m.accounts, &a.margin, &a.owner.pubkey(), quote, &health);
         h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::BatchOrderKind), &w);
@@ -1110,7 +1166,8 @@ fn batch_worst_case_auctions_clear_in_one_instruction() {
     use solana_sdk::clock::Clock;
     let mut h = Harness::new();
     let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let m = h.setup_market(&fx, MarketParams { book_capacity: 128, event_queue_capacity: 256, ..default_market_params() });
+    let m =
+        h.setup_market(&fx, MarketParams { book_capacity: 128, event_queue_capacity: 256, ..default_market_params() });
     h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
     // 64 open orders an account: two accounts a side
     let traders: Vec<Trader> = (0..4)
@@ -1141,7 +1198,10 @@ fn batch_worst_case_auctions_clear_in_one_instruction() {
         let mut ixs = meridian_sdk::budget::instructions(1_400_000, 0);
         ixs.push(ix::clear_auction(&m.accounts));
         let meta = h.ok(&ixs, &[]);
-        (anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap(), meta.compute_units_consumed)
+        (
+            anchor_lang::AnchorDeserialize::deserialize(&mut &meta.return_data.data[..]).unwrap(),
+            meta.compute_units_consumed,
+        )
     };
     // every order crosses at a price of its own: all 256 fill at the reference
     for i in 0..128u64 {
@@ -1150,7 +1210,10 @@ fn batch_worst_case_auctions_clear_in_one_instruction() {
     }
     let (r, units) = clear(&mut h);
     assert_eq!(r, AuctionCleared { price: PRICE, volume: 128, fills: 256 });
-    assert!(units <= meridian_sdk::budget::CLEAR_AUCTION_UNITS as u64, "{units} CU: above what the auction keeper requests");
+    assert!(
+        units <= meridian_sdk::budget::CLEAR_AUCTION_UNITS as u64,
+        "{units} CU: above what the auction keeper requests"
+    );
     println!("all 256 orders filled: {units} CU");
     assert_eq!(drain(&mut h), 256);
     // one price level a side; 128 bids of 3 share 255 lots: 1 each and 127 leftover lots
@@ -1160,7 +1223,10 @@ fn batch_worst_case_auctions_clear_in_one_instruction() {
     }
     let (r, units) = clear(&mut h);
     assert_eq!(r, AuctionCleared { price: PRICE, volume: 255, fills: 256 });
-    assert!(units <= meridian_sdk::budget::CLEAR_AUCTION_UNITS as u64, "{units} CU: above what the auction keeper requests");
+    assert!(
+        units <= meridian_sdk::budget::CLEAR_AUCTION_UNITS as u64,
+        "{units} CU: above what the auction keeper requests"
+    );
     println!("128 orders pro rata: {units} CU");
     assert_eq!(drain(&mut h), 256);
     let bids: Vec<u64> = h.book(&m).bids.iter().map(|o| o.size).collect();
@@ -1177,7 +1243,11 @@ mod history {
     use meridian_sdk::history::{AppliedEvent, EventsApplied, FillRecord, OutReason as Reason, Side as RecordSide};
 
     fn fills(records: &[EventsApplied]) -> Vec<FillRecord> {
-        records.iter().flat_map(|r| &r.events).filter_map(|e| if let AppliedEvent::Fill(f) = e { Some(*f) } else { None }).collect()
+        records
+            .iter()
+            .flat_map(|r| &r.events)
+            .filter_map(|e| if let AppliedEvent::Fill(f) = e { Some(*f) } else { None })
+            .collect()
     }
 
     #[test]
@@ -1198,7 +1268,10 @@ mod history {
         for (fill, (event, (price, out))) in f.iter().zip(queued.iter().zip([(PRICE, true), (PRICE + 1, false)])) {
             assert_eq!((fill.seq_num, fill.timestamp), (event.seq_num, event.timestamp));
             assert_eq!((fill.maker, fill.taker), (s.alice.margin, s.bob.margin));
-            assert_eq!((fill.price, fill.size, fill.maker_side, fill.maker_out, fill.auction), (price, 2, RecordSide::Ask, out, false));
+            assert_eq!(
+                (fill.price, fill.size, fill.maker_side, fill.maker_out, fill.auction),
+                (price, 2, RecordSide::Ask, out, false)
+            );
         }
         assert_eq!(f[0].maker_client_order_id, 9);
         // the rebates as paid (maker fee -100 ppm of each fill's value)
@@ -1212,7 +1285,11 @@ mod history {
         s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE + 1, 1).immediate_or_cancel());
         let ix = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);
         let (_, records) = s.h.ok_recorded(&[ix], &[]);
-        let outs: Vec<_> = records[0].events.iter().filter_map(|e| if let AppliedEvent::Out(o) = e { Some(*o) } else { None }).collect();
+        let outs: Vec<_> = records[0]
+            .events
+            .iter()
+            .filter_map(|e| if let AppliedEvent::Out(o) = e { Some(*o) } else { None })
+            .collect();
         assert_eq!(outs.len(), 1, "{records:?}");
         assert_eq!((outs[0].owner, outs[0].order_seq, outs[0].size), (s.alice.margin, ask_seq, 1));
         assert_eq!((outs[0].side, outs[0].reason, outs[0].order_out), (RecordSide::Ask, Reason::SelfTrade, true));
@@ -1258,10 +1335,17 @@ mod history {
         data.extend_from_slice(<EventsApplied as anchor_lang::Discriminator>::DISCRIMINATOR);
         data.extend_from_slice(s.m.accounts.market.as_ref());
         data.extend_from_slice(&0u32.to_le_bytes());
-        let forged = Instruction { program_id: meridian::ID, accounts: vec![AccountMeta::new_readonly(authority, false)], data: data.clone() };
+        let forged = Instruction {
+            program_id: meridian::ID,
+            accounts: vec![AccountMeta::new_readonly(authority, false)],
+            data: data.clone(),
+        };
         s.h.fails(&[forged], &[], Expected::Anchor(Anchor::ConstraintSigner), &w);
-        let bob_signs =
-            Instruction { program_id: meridian::ID, accounts: vec![AccountMeta::new_readonly(s.bob.owner.pubkey(), true)], data };
+        let bob_signs = Instruction {
+            program_id: meridian::ID,
+            accounts: vec![AccountMeta::new_readonly(s.bob.owner.pubkey(), true)],
+            data,
+        };
         s.h.fails(&[bob_signs], &[&s.bob.owner], Expected::Anchor(Anchor::ConstraintSeeds), &w);
         // a crank naming another account as the authority, or another program, fails whole
         let mut wrong_authority = ix::consume_events(&s.m.accounts, &s.crank.margin, 10, &[s.alice.margin]);

@@ -10,7 +10,8 @@ pub struct Critbit;
 /// Bit `b` of the key, counting from the most significant (b = 0) to the least (b = 127).
 #[inline(always)]
 fn bit(k: Key, b: u32) -> usize {
-    (if b < 64 { (k.hi >> (63 - b)) & 1 } else { (k.lo >> (127 - b)) & 1 }) as usize // 0 or 1
+    (if b < 64 { (k.hi >> (63 - b)) & 1 } else { (k.lo >> (127 - b)) & 1 }) as usize
+    // 0 or 1
 }
 
 /// The first bit where two different keys differ.

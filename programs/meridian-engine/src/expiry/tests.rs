@@ -111,7 +111,10 @@ fn too_few_samples_extend_the_window_until_there_are_enough() {
         assert!(s.sample(&WINDOW, 800, b as u64, WINDOW.bucket_end(b) - 1));
     }
     // the fifth is still open until its time is over
-    assert_eq!(s.settlement_price(&WINDOW, WINDOW.bucket_end(BUCKETS + 5) - 1), Err(NotYet::TooFewSamples { filled: 14 }));
+    assert_eq!(
+        s.settlement_price(&WINDOW, WINDOW.bucket_end(BUCKETS + 5) - 1),
+        Err(NotYet::TooFewSamples { filled: 14 })
+    );
     let end = WINDOW.bucket_end(BUCKETS + 5);
     assert_eq!(s.settlement_price(&WINDOW, end), Ok(600));
     // enough: later refreshes no longer change it

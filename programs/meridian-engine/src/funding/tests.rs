@@ -103,7 +103,11 @@ proptest! {
 #[test]
 fn impact_prices_walk_the_book() {
     let mut header = BookHeader::new::<ActiveTree>(8);
-    let mut nodes = vec![Node::default(); (book_data_len::<ActiveTree>(8) - core::mem::size_of::<BookHeader>()) / core::mem::size_of::<Node>()];
+    let mut nodes = vec![
+        Node::default();
+        (book_data_len::<ActiveTree>(8) - core::mem::size_of::<BookHeader>())
+            / core::mem::size_of::<Node>()
+    ];
     let mut book = Book::<ActiveTree>::init(&mut header, &mut nodes, 8).unwrap();
     for (i, (price, size)) in [(100u64, 2u64), (99, 3), (98, 10)].into_iter().enumerate() {
         let o = NewOrder {
@@ -141,7 +145,11 @@ fn all(_: &Node) -> bool {
 fn skipped_orders_cannot_turn_a_quote_thin() {
     let cap = (IMPACT_VISIT_LIMIT + 8) as u32;
     let mut header = BookHeader::new::<ActiveTree>(cap);
-    let mut nodes = vec![Node::default(); (book_data_len::<ActiveTree>(cap) - core::mem::size_of::<BookHeader>()) / core::mem::size_of::<Node>()];
+    let mut nodes = vec![
+        Node::default();
+        (book_data_len::<ActiveTree>(cap) - core::mem::size_of::<BookHeader>())
+            / core::mem::size_of::<Node>()
+    ];
     let mut book = Book::<ActiveTree>::init(&mut header, &mut nodes, cap).unwrap();
     let order = |seq: u64, price: u64| NewOrder {
         side: Side::Bid,

@@ -268,7 +268,10 @@ for_both_trees!(the_band_bounds_prices_and_fills, |m| {
     // a post-only bid that would slide below the band is refused
     let mut m2 = Market::<RedBlack>::new(4);
     m2.place_with(params(1, Side::Ask, 100, 1, OrderKind::Limit), banded(90, 110)).unwrap();
-    assert_eq!(m2.place_with(params(2, Side::Bid, 105, 1, OrderKind::PostOnlySlide), banded(100, 120)), Err(MatchError::OutsideBand));
+    assert_eq!(
+        m2.place_with(params(2, Side::Bid, 105, 1, OrderKind::PostOnlySlide), banded(100, 120)),
+        Err(MatchError::OutsideBand)
+    );
     // a post-only bid crossing only a stale ask clears it and rests
     let r = m2.place_with(params(2, Side::Bid, 105, 1, OrderKind::PostOnly), banded(101, 120)).unwrap();
     assert_eq!(r.posted.map(|p| p.price), Some(Ticks(105)));
@@ -293,7 +296,10 @@ fn post_only_sweeps_at_most_the_match_limit() {
     assert_eq!((r.events, r.posted.map(|p| p.price)), (8, Some(Ticks(107))));
     // 32 under one at 200: 8 are cleared, the ninth still counts as crossing (the program reverts
     // the failed placement; this model keeps the sweep)
-    assert_eq!(m.place_with(params(2, Side::Bid, 200, 1, OrderKind::PostOnly), limit), Err(MatchError::PostOnlyWouldCross));
+    assert_eq!(
+        m.place_with(params(2, Side::Bid, 200, 1, OrderKind::PostOnly), limit),
+        Err(MatchError::PostOnlyWouldCross)
+    );
     assert_eq!(m.events.len(), 16);
     assert_eq!(m.levels(Side::Ask).first(), Some(&(116, 1)));
 }
@@ -334,7 +340,11 @@ fn crank_rewards_only_for_fills_whose_fee_pays_them() {
     let reward = |r: u64| move |c: MatchContext| MatchContext { crank_reward: r, ..c };
     let r = m.place_with(params(2, Side::Bid, 101, 100, OrderKind::ImmediateOrCancel), reward(40)).unwrap();
     let flags: Vec<_> = m.events.iter().map(|e| (e.kind, e.rewarded)).collect();
-    assert_eq!(flags, [(EVENT_OUT, 1), (EVENT_FILL, 0), (EVENT_FILL, 1)], "expired: paid by the placement; small fill: unpaid");
+    assert_eq!(
+        flags,
+        [(EVENT_OUT, 1), (EVENT_FILL, 0), (EVENT_FILL, 1)],
+        "expired: paid by the placement; small fill: unpaid"
+    );
     assert_eq!((r.events, r.rewarded, r.outs()), (3, 1, 1));
     let share = 99 * 101 * TICK * 500 / 1_000_000 - 99 * 101 * TICK * 100 / 1_000_000;
     assert_eq!(share, 40);

@@ -12,7 +12,7 @@ fn exponents_convert_to_twelve_decimals() {
     assert_eq!(to_fixed(15_000_000_000, -8, false), Some(150_000_000_000_000)); // $150, expo -8
     assert_eq!(to_fixed(150, 0, false), Some(150_000_000_000_000));
     assert_eq!(to_fixed(150_000_000_000_000_000_000, -18, false), Some(150_000_000_000_000)); // Switchboard
-    // below 10^-12: rounds to nearest, confidence rounds up
+                                                                                              // below 10^-12: rounds to nearest, confidence rounds up
     assert_eq!(to_fixed(1_499_999, -18, false), Some(1));
     assert_eq!(to_fixed(1_500_000, -18, false), Some(2));
     assert_eq!(to_fixed(1_000_001, -18, true), Some(2));

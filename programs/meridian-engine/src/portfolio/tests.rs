@@ -140,11 +140,7 @@ fn stale_lots_are_valued_at_the_worse_end_of_their_range() {
     // alone or hedged, long or short: the equity falls to the worse end, the requirement stays
     let (short, _) = option(OptionKind::Call, 65_000, 30, -100);
     let (perp_short, lr) = perp(-5_000);
-    for (holdings, end) in [
-        (vec![(long, r)], lo),
-        (vec![(long, r), (perp_short, lr)], lo),
-        (vec![(short, r)], hi),
-    ] {
+    for (holdings, end) in [(vec![(long, r)], lo), (vec![(long, r), (perp_short, lr)], lo), (vec![(short, r)], hi)] {
         let (fresh, stale) = (health(&holdings, false), health(&holdings, true));
         assert_eq!(stale.maintenance, fresh.maintenance);
         assert_eq!(fresh.equity - stale.equity, (holdings[0].0.base_lots as i128 * (r.now - end) as i128).abs());
@@ -192,18 +188,20 @@ fn extremes_equal_the_three_order_cases() {
 }
 
 fn arb_holding() -> impl Strategy<Value = (Holding, LotRisk)> {
-    (0u8..3, 40_000i64..100_000, 1i64..120, -200i64..200, 0u64..50, 0u64..50).prop_map(|(k, strike, days, lots, bids, asks)| {
-        let (mut h, r) = match k {
-            0 => perp(lots * 50),
-            1 => option(OptionKind::Call, strike, days, lots),
-            _ => option(OptionKind::Put, strike, days, lots),
-        };
-        h.bid_lots = bids;
-        h.ask_lots = asks;
-        h.bid_notional = bids * 1_000;
-        h.ask_notional = asks * 1_000;
-        (h, r)
-    })
+    (0u8..3, 40_000i64..100_000, 1i64..120, -200i64..200, 0u64..50, 0u64..50).prop_map(
+        |(k, strike, days, lots, bids, asks)| {
+            let (mut h, r) = match k {
+                0 => perp(lots * 50),
+                1 => option(OptionKind::Call, strike, days, lots),
+                _ => option(OptionKind::Put, strike, days, lots),
+            };
+            h.bid_lots = bids;
+            h.ask_lots = asks;
+            h.bid_notional = bids * 1_000;
+            h.ask_notional = asks * 1_000;
+            (h, r)
+        },
+    )
 }
 
 /// Scenario losses of many holdings, small and huge (the i64 path and the checked i128 path), equal
@@ -237,7 +235,11 @@ fn fast_and_wide_accumulation_agree() {
             u.add(&h, &r, &RiskParams::standard()).unwrap();
             for (s, w) in want.iter_mut().enumerate() {
                 let drop = (r.now - r.shocked[s]) as i128;
-                let cases = [h.base_lots as i128, h.base_lots as i128 + h.bid_lots as i128, h.base_lots as i128 - h.ask_lots as i128];
+                let cases = [
+                    h.base_lots as i128,
+                    h.base_lots as i128 + h.bid_lots as i128,
+                    h.base_lots as i128 - h.ask_lots as i128,
+                ];
                 *w += cases.iter().map(|l| l * drop).max().unwrap();
             }
         }

@@ -81,7 +81,10 @@ fn lot_prices_match_the_reference_over_the_grid() {
                         let value_err = (got.value as f64 - want.price as f64 / 1e12).abs();
                         let delta_err = (f(got.delta) - want.delta as f64 / 1e12).abs();
                         let size = spot.max(strike) as f64;
-                        assert!(value_err <= size * 1e-7 + 1.0, "{kind:?} m {m} vol {vol} h {hours}: {got:?} vs {want:?}");
+                        assert!(
+                            value_err <= size * 1e-7 + 1.0,
+                            "{kind:?} m {m} vol {vol} h {hours}: {got:?} vs {want:?}"
+                        );
                         assert!(delta_err < 1e-5, "{kind:?} m {m} vol {vol} h {hours}: delta {got:?} vs {want:?}");
                         worst_value = worst_value.max((value_err - 1.0).max(0.0) / size);
                         worst_delta = worst_delta.max(delta_err);
@@ -89,17 +92,26 @@ fn lot_prices_match_the_reference_over_the_grid() {
                         // for display only, to 0.1%)
                         let vega_ref = want.vega as f64 / 1e12 / 100.0;
                         let atm_vega = strike as f64 * 0.4 * years.sqrt() / 100.0;
-                        assert!((got.vega_1pt as f64 - vega_ref).abs() <= atm_vega * 1e-5 + 2.0, "vega {got:?} vs {want:?}");
+                        assert!(
+                            (got.vega_1pt as f64 - vega_ref).abs() <= atm_vega * 1e-5 + 2.0,
+                            "vega {got:?} vs {want:?}"
+                        );
                         let theta_ref = want.theta as f64 / 1e12 / 365.0;
                         let atm_theta = strike as f64 * 0.4 * vol / (2.0 * years.sqrt()) / 365.0;
-                        assert!((got.theta_1d as f64 - theta_ref).abs() <= atm_theta * 1e-5 + 2.0, "theta {got:?} vs {want:?}");
+                        assert!(
+                            (got.theta_1d as f64 - theta_ref).abs() <= atm_theta * 1e-5 + 2.0,
+                            "theta {got:?} vs {want:?}"
+                        );
                         // (in f64: the reference's 12-decimal gamma per unit of a 1e11 price is ~1e-12)
                         let sq = years.sqrt();
                         let d1 = ((m as f64).ln() + vol * vol / 2.0 * years) / (vol * sq);
                         let pdf = (-d1 * d1 / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
                         let gamma_ref = spot as f64 * pdf / (vol * sq) / 100.0;
                         let atm_gamma = strike as f64 * 0.4 / (vol * years.sqrt()) / 100.0;
-                        assert!((got.gamma_1pct as f64 - gamma_ref).abs() <= atm_gamma * 1e-3 + 2.0, "gamma {got:?} vs {gamma_ref}");
+                        assert!(
+                            (got.gamma_1pct as f64 - gamma_ref).abs() <= atm_gamma * 1e-3 + 2.0,
+                            "gamma {got:?} vs {gamma_ref}"
+                        );
                     }
                 }
             }

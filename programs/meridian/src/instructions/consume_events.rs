@@ -82,7 +82,8 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
             if auction && e.rewarded != 0 && revenue >= market.crank_reward {
                 // an auction fill's own fee pays its crank's reward (no taker paid it at the fill)
                 revenue -= market.crank_reward;
-                market.crank_pool = market.crank_pool.checked_add(market.crank_reward).ok_or(MeridianError::MathOverflow)?;
+                market.crank_pool =
+                    market.crank_pool.checked_add(market.crank_reward).ok_or(MeridianError::MathOverflow)?;
                 reward_funded = true;
             }
             market.collect_fee(share_bps, revenue)?;

@@ -69,7 +69,10 @@ fn validate_dated(p: &MarketParams, now_ts: i64) -> Result<()> {
         Some(MarketKind::Perpetual) => p.expiry_ts == 0 && p.strike == 0 && window == 0,
         Some(MarketKind::Future) => p.expiry_ts > now_ts && p.strike == 0 && window_ok,
         Some(MarketKind::Call | MarketKind::Put) => {
-            p.expiry_ts > now_ts && p.strike > 0 && p.strike.checked_mul(p.tick_size).is_some_and(|v| v <= i64::MAX as u64) && window_ok
+            p.expiry_ts > now_ts
+                && p.strike > 0
+                && p.strike.checked_mul(p.tick_size).is_some_and(|v| v <= i64::MAX as u64)
+                && window_ok
         }
         None => false,
     };

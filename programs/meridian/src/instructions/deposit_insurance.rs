@@ -39,7 +39,8 @@ pub fn process_deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) ->
     )?;
     require!(received > 0, MeridianError::NothingReceived);
     let mut exchange = accounts.exchange.load_mut()?;
-    exchange.insurance_balance = exchange.insurance_balance.checked_add(received).ok_or(MeridianError::AmountTooLarge)?;
+    exchange.insurance_balance =
+        exchange.insurance_balance.checked_add(received).ok_or(MeridianError::AmountTooLarge)?;
     exchange.insurance_deposited = exchange.insurance_deposited.saturating_add(received);
     Ok(())
 }

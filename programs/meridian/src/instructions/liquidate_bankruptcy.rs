@@ -38,7 +38,9 @@ pub struct BankruptcyResolved {
 /// haircut on positive PnL would fall on whoever closed with a profit before the bankruptcy
 /// resolved; the open interest is who still bears the market's risk, and the index charges it in
 /// one write, as funding does.) With debts in several markets, call once per market.
-pub fn process_liquidate_bankruptcy<'info>(ctx: Context<'info, LiquidateBankruptcy<'info>>) -> Result<BankruptcyResolved> {
+pub fn process_liquidate_bankruptcy<'info>(
+    ctx: Context<'info, LiquidateBankruptcy<'info>>,
+) -> Result<BankruptcyResolved> {
     let a = &ctx.accounts;
     let exchange_key = a.exchange.key();
     let mut exchange = load_mut::<Exchange, AccountInfo>(&a.exchange)?;

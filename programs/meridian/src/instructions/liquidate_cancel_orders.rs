@@ -73,10 +73,17 @@ pub fn process_liquidate_cancel_orders<'info>(ctx: Context<'info, LiquidateCance
     let market = load::<Market, AccountInfo>(&a.market)?;
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     require_keys_eq!(market.book, a.book.key(), MeridianError::WrongBook);
-    let (mut account, mut liquidator) = load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
+    let (mut account, mut liquidator) =
+        load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
     market.check_can_cancel()?;
 
-    let builder = account_health_builder(&account, &exchange_key, Some(&market), ctx.remaining_accounts, Valuation::LiquidationNow { market: market.index })?;
+    let builder = account_health_builder(
+        &account,
+        &exchange_key,
+        Some(&market),
+        ctx.remaining_accounts,
+        Valuation::LiquidationNow { market: market.index },
+    )?;
     let slot = builder.slot_read();
     let health = builder.finish()?;
     require!(health.maintenance_free() < 0, MeridianError::NotLiquidatable);

@@ -54,8 +54,12 @@ pub fn process_liquidate_take_position<'info>(
     require_keys_eq!(market.exchange, exchange_key, MeridianError::WrongExchange);
     market.check_can_cancel()?;
     require!(!market.price_is_known(Clock::get()?.unix_timestamp), MeridianError::MarketSettled);
-    let (mut account, mut liquidator) =
-        super::liquidate_cancel_orders::load_parties(&exchange_key, &a.liquidatee, &a.liquidator_account, &a.liquidator.key())?;
+    let (mut account, mut liquidator) = super::liquidate_cancel_orders::load_parties(
+        &exchange_key,
+        &a.liquidatee,
+        &a.liquidator_account,
+        &a.liquidator.key(),
+    )?;
     require!(account.open_order_slots == 0, MeridianError::LiquidateeHasOrders);
     let slot = account.find_position(market.index).ok_or(MeridianError::NoPositionToTake)?;
     let base = account.position(slot).base_lots;
@@ -64,7 +68,13 @@ pub fn process_liquidate_take_position<'info>(
     let others = account.positions_in_use().filter(|p| p.market_index != market.index).count();
     let (theirs, ours) = ctx.remaining_accounts.split_at(others.min(ctx.remaining_accounts.len()));
     // the other positions are valued once; this one before and after the takeover
-    let rest = health_without(&account, &exchange_key, market.index, theirs, Valuation::LiquidationNow { market: market.index })?;
+    let rest = health_without(
+        &account,
+        &exchange_key,
+        market.index,
+        theirs,
+        Valuation::LiquidationNow { market: market.index },
+    )?;
     let before = with_position(&rest, &account, slot, &market)?;
     require!(before.maintenance_free() < 0, MeridianError::NotLiquidatable);
     account.record_health(slot_or_clock(rest.slot_read())?, &before, health_history::source::LIQUIDATION);
@@ -96,7 +106,9 @@ pub fn process_liquidate_take_position<'info>(
     market.settle_funding(liquidator.position_mut(lslot))?;
     let p = liquidator.position_mut(lslot);
     let lbase = p.base_lots;
-    let realized = p.apply_fill(if long { Side::Bid } else { Side::Ask }, Lots(lots), t.value).ok_or(MeridianError::MathOverflow)?;
+    let realized = p
+        .apply_fill(if long { Side::Bid } else { Side::Ask }, Lots(lots), t.value)
+        .ok_or(MeridianError::MathOverflow)?;
     let lafter = p.base_lots;
     liquidator.realized_pnl = liquidator.realized_pnl.saturating_add(realized);
     require!(liquidator.position(lslot).within_limits(), MeridianError::PositionLimitExceeded);
@@ -110,7 +122,12 @@ pub fn process_liquidate_take_position<'info>(
 
 /// The health of `account` with `rest` (its other positions) and its collateral and position in
 /// `slot` (in market `m`) as they are now.
-fn with_position(rest: &HealthBuilder, account: &MarginAccount, slot: usize, m: &Market) -> Result<meridian_engine::margin::Health> {
+fn with_position(
+    rest: &HealthBuilder,
+    account: &MarginAccount,
+    slot: usize,
+    m: &Market,
+) -> Result<meridian_engine::margin::Health> {
     let mut b = rest.clone();
     b.add_cash(account.collateral);
     b.add(account.position(slot), m)?;
@@ -130,7 +147,8 @@ fn sell_to_liquidator(
 ) -> Result<Takeover> {
     let t = takeover(lots, lot_value, bps, LIQUIDATION_INSURANCE_SHARE_BPS, long).ok_or(MeridianError::MathOverflow)?;
     let side = if long { Side::Ask } else { Side::Bid };
-    let realized = account.position_mut(slot).apply_fill(side, Lots(lots), t.value).ok_or(MeridianError::MathOverflow)?;
+    let realized =
+        account.position_mut(slot).apply_fill(side, Lots(lots), t.value).ok_or(MeridianError::MathOverflow)?;
     account.realized_pnl = account.realized_pnl.saturating_add(realized);
     // the fund's share comes from collateral the account has, never as a debt the fund would count
     let fee = t.insurance_fee.min(account.collateral.max(0).unsigned_abs());

@@ -151,7 +151,10 @@ pub fn place_checked<A: AccountView>(
             // and never into a deficit (or deeper into one): a deficit is the insurance fund's,
             // then everyone's; an account that cannot close without one is liquidated instead
             require!(health.equity >= before.equity.min(0), MeridianError::ReduceOnlyLosesEquity);
-            require!(health.initial_free() >= 0 || health.maintenance <= before.maintenance, MeridianError::InsufficientMargin);
+            require!(
+                health.initial_free() >= 0 || health.maintenance <= before.maintenance,
+                MeridianError::InsufficientMargin
+            );
         }
         before => {
             require!(health.initial_free() >= 0, MeridianError::InsufficientMargin);
@@ -169,7 +172,12 @@ pub fn place_checked<A: AccountView>(
 
 /// `rest` (the account's other positions) with `collateral` and the position `p` in `market`, and
 /// the clock's slot if a valuation read it.
-fn with_position(mut rest: HealthBuilder, collateral: i64, p: Option<&Position>, market: &Market) -> Result<(Health, Option<u64>)> {
+fn with_position(
+    mut rest: HealthBuilder,
+    collateral: i64,
+    p: Option<&Position>,
+    market: &Market,
+) -> Result<(Health, Option<u64>)> {
     rest.add_cash(collateral);
     if let Some(p) = p.filter(|p| p.in_use != 0) {
         rest.add(p, market)?;

@@ -141,7 +141,8 @@ fn push_to_market(o: &OracleAggregate, m: &mut Market, now_slot: u64, now_ts: i6
 /// A linear market: the mark becomes the price in ticks (rounded to nearest). Returns the
 /// confidence in ticks (rounded up), or None (nothing changed) when either does not fit.
 fn set_mark(o: &OracleAggregate, m: &mut Market) -> Option<u64> {
-    let ticks = |v: u64, up: bool| oracle::to_ticks(v, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, up);
+    let ticks =
+        |v: u64, up: bool| oracle::to_ticks(v, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, up);
     match (ticks(o.price, false), ticks(o.conf, true)) {
         (Some(price), Some(conf)) if price > 0 && price.checked_mul(m.tick_size).is_some() => {
             m.mark_price = price;
@@ -171,7 +172,10 @@ fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u6
     crate::cu_checkpoint!("revalue: lot risk");
     m.set_lot_risk(&risk);
     m.lot_risk_ts = now_ts;
-    Some(oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true).unwrap_or(u64::MAX))
+    Some(
+        oracle::to_ticks(o.conf, m.quote_decimals, m.base_decimals, m.base_lot_size, m.tick_size, true)
+            .unwrap_or(u64::MAX),
+    )
 }
 
 /// A dated market in its settlement window (or its extension) takes the Valid price as a sample
@@ -206,7 +210,8 @@ fn sample_volatility(o: &mut OracleAggregate, price: u64, now_ts: i64) {
             return;
         }
         if let Some(r) = oracle::log_return(o.ewma_price, price) {
-            o.ewma_variance = oracle::update_variance(o.ewma_variance, r, elapsed.unsigned_abs(), o.vol_tau_secs as u64);
+            o.ewma_variance =
+                oracle::update_variance(o.ewma_variance, r, elapsed.unsigned_abs(), o.vol_tau_secs as u64);
             o.realized_vol = oracle::volatility(o.ewma_variance);
         }
     }

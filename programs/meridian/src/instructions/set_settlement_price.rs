@@ -27,12 +27,18 @@ pub fn process_set_settlement_price(ctx: Context<SetSettlementPrice>, price: u64
     let now_ts = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.market.load_mut()?;
     check_can_fix(&market, &ctx.accounts.event_queue, now_ts)?;
-    require!(now_ts >= market.expiry_ts.saturating_add(expiry::ADMIN_GRACE_SECS), MeridianError::SettlementGraceNotOver);
+    require!(
+        now_ts >= market.expiry_ts.saturating_add(expiry::ADMIN_GRACE_SECS),
+        MeridianError::SettlementGraceNotOver
+    );
     // the samples, when there are enough, decide
     let sampler = market.sampler();
     let from_samples = sampler.settlement_price(&market.settlement_window(), now_ts);
     require!(matches!(from_samples, Err(NotYet::TooFewSamples { .. })), MeridianError::SettlementGraceNotOver);
-    require!(price > 0 && price.checked_mul(market.tick_size).is_some_and(|v| v <= i64::MAX as u64), MeridianError::InvalidSettlementPrice);
+    require!(
+        price > 0 && price.checked_mul(market.tick_size).is_some_and(|v| v <= i64::MAX as u64),
+        MeridianError::InvalidSettlementPrice
+    );
     if let Some(partial) = sampler.partial_price() {
         let half = band::half_width(partial, market.band_bps(), 1);
         require!(price.abs_diff(partial) <= half, MeridianError::InvalidSettlementPrice);

@@ -65,7 +65,10 @@ pub fn process_settle_pnl<'info>(ctx: Context<'info, SettlePnl<'info>>) -> Resul
 
 /// The exchange (trading not paused) and one of its markets, for a settlement; the market's
 /// unswept totals are swept, as both are written anyway.
-pub(crate) fn load_for_settlement<'a>(exchange: &'a AccountInfo, market: &'a AccountInfo) -> Result<(RefMut<'a, Exchange>, RefMut<'a, Market>)> {
+pub(crate) fn load_for_settlement<'a>(
+    exchange: &'a AccountInfo,
+    market: &'a AccountInfo,
+) -> Result<(RefMut<'a, Exchange>, RefMut<'a, Market>)> {
     let mut e = load_mut::<Exchange, AccountInfo>(exchange)?;
     require!(!e.is_paused(PauseFlags::TRADING), MeridianError::TradingPaused);
     let mut m = load_mut::<Market, AccountInfo>(market)?;
@@ -102,8 +105,16 @@ pub(crate) fn settle_position(
     let lot_value = if open { value.ok_or(MeridianError::OracleNotUsable)? } else { 0 };
     let window = account.upnl_window().at(now_ts, &RULES);
     // |base| <= 2^48 (position limits) and a lot's value < 2^63: saturates only beyond reach
-    let notional = u64::try_from(p.base_lots.unsigned_abs() as u128 * lot_value.unsigned_abs() as u128).unwrap_or(u64::MAX);
-    let s = settlement::plan(settlement::pnl(&p, lot_value), open, account.collateral, market.pnl_pool, window.left(notional, &RULES), &RULES);
+    let notional =
+        u64::try_from(p.base_lots.unsigned_abs() as u128 * lot_value.unsigned_abs() as u128).unwrap_or(u64::MAX);
+    let s = settlement::plan(
+        settlement::pnl(&p, lot_value),
+        open,
+        account.collateral,
+        market.pnl_pool,
+        window.left(notional, &RULES),
+        &RULES,
+    );
     if s.amount == 0 {
         account.release_if_flat(slot);
         return Ok(false);

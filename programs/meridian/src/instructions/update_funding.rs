@@ -40,7 +40,8 @@ pub fn process_update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
     // the last pushed price (stale during an outage: it only scales the rate in force)
     let oracle = Ticks(m.mark_price);
     let rate = m.funding_rate as i128;
-    let delta = funding::index_delta(rate, oracle, m.tick_size, since.min(period), period).ok_or(MeridianError::MathOverflow)?;
+    let delta = funding::index_delta(rate, oracle, m.tick_size, since.min(period), period)
+        .ok_or(MeridianError::MathOverflow)?;
     let index = m.funding_index().checked_add(delta).ok_or(MeridianError::MathOverflow)?;
     m.set_funding_index(index);
     m.funding_last_ts = clock.unix_timestamp;

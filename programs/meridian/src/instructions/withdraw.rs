@@ -77,7 +77,8 @@ pub fn process_withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64
         health.equity -= amount as i128;
         account.record_health(slot, &health, health_history::source::WITHDRAWAL);
     }
-    account.total_withdrawn = account.total_withdrawn.checked_add(amount.unsigned_abs()).ok_or(MeridianError::MathOverflow)?;
+    account.total_withdrawn =
+        account.total_withdrawn.checked_add(amount.unsigned_abs()).ok_or(MeridianError::MathOverflow)?;
     exchange.total_collateral = exchange.total_collateral.checked_sub(amount).ok_or(MeridianError::MathOverflow)?;
     Ok(())
 }

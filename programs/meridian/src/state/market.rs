@@ -385,7 +385,10 @@ impl Market {
     /// The liquidation discount (bps): scaled by the oracle's volatility, or half the maintenance
     /// margin without one (`meridian_engine::liquidation::discount_bps`).
     pub fn liquidation_discount_bps(&self) -> u32 {
-        meridian_engine::liquidation::discount_bps(self.has_oracle().then_some(self.oracle_vol), self.maintenance_margin_bps)
+        meridian_engine::liquidation::discount_bps(
+            self.has_oracle().then_some(self.oracle_vol),
+            self.maintenance_margin_bps,
+        )
     }
 
     pub fn lot_risk(&self) -> &LotRisk {
@@ -439,7 +442,8 @@ impl Market {
     /// The settlement price is fixed, or past expiry the window's samples already determine it:
     /// positions are worth their payoff, not the oracle's price.
     pub fn price_is_known(&self, now_ts: i64) -> bool {
-        self.is_settled() || (self.is_expired(now_ts) && self.sampler().settlement_price(&self.settlement_window(), now_ts).is_ok())
+        self.is_settled()
+            || (self.is_expired(now_ts) && self.sampler().settlement_price(&self.settlement_window(), now_ts).is_ok())
     }
 
     pub fn settlement_window(&self) -> expiry::Window {
@@ -547,7 +551,8 @@ impl Market {
     /// been cleared yet: it cannot be cancelled until the clearing, so that nobody pulls an order
     /// after seeing the auction it is in.
     pub fn in_closed_auction(&self, seq: u64, slot: u64) -> bool {
-        self.is_batch() && ((self.auction_pending != 0 && seq < self.auction_boundary_seq) || slot >= self.auction_end_slot)
+        self.is_batch()
+            && ((self.auction_pending != 0 && seq < self.auction_boundary_seq) || slot >= self.auction_end_slot)
     }
 
     pub fn check_can_cancel(&self) -> Result<()> {

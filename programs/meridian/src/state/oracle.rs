@@ -1,5 +1,5 @@
-use anchor_lang::prelude::*;
 use crate::error::MeridianError;
+use anchor_lang::prelude::*;
 use meridian_engine::oracle::{
     read_pyth_price_update, read_switchboard_pull_feed, Limits, Reading, SourceKind, MAX_SOURCES,
 };

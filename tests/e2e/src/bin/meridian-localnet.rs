@@ -116,7 +116,9 @@ async fn main() -> Result<()> {
         };
         client.send(&[ix::create_oracle(&exchange, &admin.pubkey(), name, params)], &admin, &[]).await?;
         let oracle = meridian_sdk::pda::oracle(&exchange, &name).0;
-        client.send(&[ix::set_market_oracle(&exchange, &admin.pubkey(), &m.accounts.market, &oracle)], &admin, &[]).await?;
+        client
+            .send(&[ix::set_market_oracle(&exchange, &admin.pubkey(), &m.accounts.market, &oracle)], &admin, &[])
+            .await?;
         let mut path = meridian_oracle_sim::path::Gbm::new(start, 0.6, 7 + i as u64);
         path.jumps_per_year = 2_000.0; // a jump every ~4 hours on average: a few in a long demo
         path.jump_sigma = 0.01;
@@ -131,9 +133,39 @@ async fn main() -> Result<()> {
         let listing = tokio::process::Command::new(workspace_bin("meridian"))
             .args(["--url", &net.rpc_url, "--keypair"])
             .arg(&admin_path)
-            .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--json", "market", "chain", "--underlying", "BTC", "--oracle", "BTC"])
-            .args(["--expiries", &expiry.to_string(), "--strikes", &format!("{},{}", strike(0.97), strike(1.03)), "--spot", &format!("{spot:.1}")])
-            .args(["--base-decimals", "8", "--lot", "0.0001", "--tick", "0.1", "--option-lot", "0.001", "--option-tick", "0.1"])
+            .args([
+                "-C",
+                "/nonexistent",
+                "--exchange",
+                &out.exchange,
+                "--json",
+                "market",
+                "chain",
+                "--underlying",
+                "BTC",
+                "--oracle",
+                "BTC",
+            ])
+            .args([
+                "--expiries",
+                &expiry.to_string(),
+                "--strikes",
+                &format!("{},{}", strike(0.97), strike(1.03)),
+                "--spot",
+                &format!("{spot:.1}"),
+            ])
+            .args([
+                "--base-decimals",
+                "8",
+                "--lot",
+                "0.0001",
+                "--tick",
+                "0.1",
+                "--option-lot",
+                "0.001",
+                "--option-tick",
+                "0.1",
+            ])
             .args(["--settlement-window-secs", &window.to_string()])
             .output()
             .await?;
@@ -152,7 +184,17 @@ async fn main() -> Result<()> {
         let listing = tokio::process::Command::new(workspace_bin("meridian"))
             .args(["--url", &net.rpc_url, "--keypair"])
             .arg(&admin_path)
-            .args(["-C", "/nonexistent", "--exchange", &out.exchange, "--json", "market", "create", "--name", "BTC-BATCH"])
+            .args([
+                "-C",
+                "/nonexistent",
+                "--exchange",
+                &out.exchange,
+                "--json",
+                "market",
+                "create",
+                "--name",
+                "BTC-BATCH",
+            ])
             .args(["--lot", "0.0001", "--tick", "0.1", "--mark", &format!("{spot:.1}"), "--oracle", "BTC"])
             .args(["--batch-slots", "2", "--book-capacity", "128", "--event-queue-capacity", "256"])
             .output()
@@ -334,7 +376,17 @@ Try the CLI (another terminal, from the repository root):
             // the market maker quotes with a delegate key: it can trade the account, not withdraw
             let quoter = net.wallet(10).await?;
             client.send(&[ix::set_delegate(&margin, &who.pubkey(), &quoter.pubkey())], &who, &[]).await?;
-            tasks.spawn(sim::market_maker(client, quoter, margin, exchange, markets, 5, Duration::from_secs(2), stop, stats));
+            tasks.spawn(sim::market_maker(
+                client,
+                quoter,
+                margin,
+                exchange,
+                markets,
+                5,
+                Duration::from_secs(2),
+                stop,
+                stats,
+            ));
         } else {
             tasks.spawn(sim::taker(
                 client,
@@ -353,7 +405,8 @@ Try the CLI (another terminal, from the repository root):
     // them after trading stops); the makers quote around the path
     let feeds_stop = Arc::new(AtomicBool::new(false));
     let feeds_task = {
-        let (client, markets, stop, admin) = (client.clone(), markets.clone(), feeds_stop.clone(), admin.insecure_clone());
+        let (client, markets, stop, admin) =
+            (client.clone(), markets.clone(), feeds_stop.clone(), admin.insecure_clone());
         let mut noise = sim::Rng(99);
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
@@ -381,7 +434,11 @@ Try the CLI (another terminal, from the repository root):
                 }
                 for m in markets.iter().filter(|m| (m.expiry_ts != 0 || m.batch) && m.trading()) {
                     if let Ok(state) = client.market(&m.accounts.market).await {
-                        let mid = if state.is_option() && state.lot_risk_ts != 0 { state.band_reference } else { state.mark_price };
+                        let mid = if state.is_option() && state.lot_risk_ts != 0 {
+                            state.band_reference
+                        } else {
+                            state.mark_price
+                        };
                         m.mid.store(mid, Ordering::Relaxed);
                     }
                 }
@@ -443,7 +500,9 @@ Try the CLI (another terminal, from the repository root):
             for m in &dated {
                 states.push(client.market(&m.accounts.market).await?);
             }
-            let done = states.iter().all(|s| now >= s.expiry_ts && s.status == meridian_sdk::state::MarketStatus::Closed as u8);
+            let done = states
+                .iter()
+                .all(|s| now >= s.expiry_ts && s.status == meridian_sdk::state::MarketStatus::Closed as u8);
             if done || tokio::time::Instant::now() > settled_by {
                 for (m, s) in dated.iter().zip(&states) {
                     println!("expiry: {:<16} {}", m.name, expiry_line(s, &m.units, now));
@@ -533,8 +592,15 @@ fn ticks_to_dollars(m: &SimMarket, ticks: u64) -> f64 {
 fn dollars_to_ticks(m: &SimMarket, dollars: f64) -> u64 {
     let price12 = (dollars * 1e12) as u64;
     let u = &m.units;
-    meridian_sdk::engine::oracle::to_ticks(price12, u.quote_decimals, u.base_decimals, u.base_lot_size, u.tick_size, false)
-        .unwrap_or(0)
+    meridian_sdk::engine::oracle::to_ticks(
+        price12,
+        u.quote_decimals,
+        u.base_decimals,
+        u.base_lot_size,
+        u.tick_size,
+        false,
+    )
+    .unwrap_or(0)
 }
 
 /// host:port -> host:(port + 1) (0 stays 0: any free port).

@@ -19,7 +19,11 @@ fn main() {
     match fuzz::fuzz(seed, n) {
         Ok(report) => {
             let secs = started.elapsed().as_secs_f64();
-            println!("{n} operations, seed {seed}: no violation ({} transactions, {secs:.0} s, {:.0} operations/s)\n", report.stats.transactions, n as f64 / secs);
+            println!(
+                "{n} operations, seed {seed}: no violation ({} transactions, {secs:.0} s, {:.0} operations/s)\n",
+                report.stats.transactions,
+                n as f64 / secs
+            );
             println!("{}", report.stats.table());
         }
         Err(e) => {
