@@ -41,9 +41,25 @@ link_target_dir "$ROOT"
 # Host packages the Rust build needs beyond a stock machine: libclang for bindgen (RocksDB inside
 # the in-process validator). OpenSSL, RocksDB and protoc are compiled from source by their crates.
 ensure_host_deps() {
+  ensure_rust_toolchain
   have_debs libclang-dev pkg-config make perl && return 0
   log "apt: installing libclang-dev pkg-config (for the validator's RocksDB bindings)"
   apt_install libclang-dev pkg-config make perl
+}
+
+# rust-toolchain.toml pins the host toolchain (with clippy and rustfmt). Toolchains cannot be
+# downloaded on machines without access to static.rust-lang.org: when rustup lacks the pinned one but
+# its stable toolchain is that very version, it is linked under the pinned name (no download).
+ensure_rust_toolchain() {
+  command -v rustup >/dev/null || return 0
+  local want stable
+  want=$(sed -n 's/^channel = "\(.*\)"/\1/p' "$ROOT/rust-toolchain.toml")
+  rustup toolchain list | grep -q "^$want" && return 0
+  stable=$(rustup run stable rustc --version 2>/dev/null | awk '{print $2}')
+  if [ "$stable" = "$want" ]; then
+    log "rustup: linking the installed stable toolchain ($stable) as $want (rust-toolchain.toml)"
+    rustup toolchain link "$want" "$(rustup run stable rustc --print sysroot)"
+  fi
 }
 
 # Node.js and the TypeScript example's packages (examples/typescript, run by an e2e test):

@@ -2,9 +2,10 @@
 # scripts/sbf.sh -- build programs/meridian to a real SBF binary from crates.io, PyPI and Debian alone.
 #
 #   scripts/sbf.sh install   install the toolchain (idempotent; a second run takes seconds)
-#   scripts/sbf.sh build     install if needed, then build target/deploy/meridian.so, oracle_writer.so and
-#                            target/idl/meridian.json   (the default)
+#   scripts/sbf.sh build     install if needed, then build target/deploy/meridian.so, the test-only
+#                            oracle_writer.so and math_probe.so, and target/idl/meridian.json (the default)
 #   scripts/sbf.sh oracle-writer   only target/deploy/oracle_writer.so (test-only program, tests/oracle-writer)
+#   scripts/sbf.sh math-probe      only target/deploy/math_probe.so (test-only program, tests/math-probe)
 #   scripts/sbf.sh idl       only the IDL
 #   scripts/sbf.sh idl-update   the IDL, copied to idl/meridian.json (the committed IDL clients use; the
 #                            test suite fails while the two differ)
@@ -13,7 +14,7 @@
 # Where Solana's platform-tools exist, `cargo build-sbf` / `anchor build` build the same crate unchanged;
 # set MERIDIAN_SBF=platform-tools to make this script call `cargo build-sbf` instead.
 #
-# The route (facts in ../shared/toolchain.md at the time of writing):
+# The route (why each step is needed: docs/toolchain.md):
 #   front end  Debian rustc-web 1.96 (LLVM 22) with RUSTC_BOOTSTRAP=1, -Zbuild-std against a patched copy
 #              of Debian's rust-web-src 1.96 (scripts/sbf/patch-std.py), custom target
 #              scripts/sbf/sbpf-upstream-solana.json (bpfel with os = "solana").
@@ -212,26 +213,32 @@ build_program() {
   check_elf "$out"
 }
 
-# The test-only oracle writer (tests/oracle-writer), deployed by the local validator at the oracle
-# programs' addresses: target/deploy/oracle_writer.so. Same toolchain and target dir as the program.
-build_oracle_writer() {
+# The test-only programs, built by the same toolchain and target dir as the program:
+#   tests/oracle-writer -> target/deploy/oracle_writer.so, deployed by the local validator at the oracle
+#                          programs' addresses;
+#   tests/math-probe    -> target/deploy/math_probe.so, the engine's math ops on SBF for the program
+#                          tests (the production program carries no probe).
+build_test_program() {
+  local package=$1 dir=$2 lib=$3
   if [ "${MERIDIAN_SBF:-upstream}" = platform-tools ]; then
-    (cd "$ROOT/tests/oracle-writer" && cargo build-sbf --sbf-out-dir "$ROOT/target/deploy")
+    (cd "$ROOT/$dir" && cargo build-sbf --sbf-out-dir "$ROOT/target/deploy")
     return 0
   fi
   install_all
-  log "building tests/oracle-writer for SBPF v3"
+  log "building $dir for SBPF v3"
   local flags
   sbf_flags
   (
     cd "$ROOT"
     sbf_env
-    /usr/bin/cargo build --release -p meridian-oracle-writer --target "$TARGET_JSON" -Zjson-target-spec \
+    /usr/bin/cargo build --release -p "$package" --target "$TARGET_JSON" -Zjson-target-spec \
         -Zbuild-std=std,panic_abort -Zbuild-std-features= --target-dir "$SBF_TARGET_DIR"
-    cp "$SBF_TARGET_DIR/$TARGET_NAME/release/liboracle_writer.so" "$ROOT/target/deploy/oracle_writer.so"
+    cp "$SBF_TARGET_DIR/$TARGET_NAME/release/lib$lib.so" "$ROOT/target/deploy/$lib.so"
   )
-  check_elf "$ROOT/target/deploy/oracle_writer.so"
+  check_elf "$ROOT/target/deploy/$lib.so"
 }
+build_oracle_writer() { build_test_program meridian-oracle-writer tests/oracle-writer oracle_writer; }
+build_math_probe() { build_test_program meridian-math-probe tests/math-probe math_probe; }
 
 # e_machine 247 = EM_SBPF (SBF); e_flags 3 = SBPF v3.
 check_elf() {
@@ -249,15 +256,17 @@ EOF
 
 build_idl() {
   log "IDL: compiling the program with anchor-lang's idl-build feature (host cargo)"
+  ensure_rust_toolchain
   mkdir -p "$ROOT/target/idl"
   (cd "$ROOT" && cargo run -q -p xtask -- idl --program programs/meridian --out target/idl/meridian.json)
 }
 
 case "${1:-build}" in
   install) install_all; log "SBF toolchain ready in $SBF_HOME" ;;
-  build) build_program; build_oracle_writer; build_idl ;;
+  build) build_program; build_oracle_writer; build_math_probe; build_idl ;;
   program) build_program ;;
   oracle-writer) build_oracle_writer ;;
+  math-probe) build_math_probe ;;
   idl) build_idl ;;
   idl-update) build_idl; cp "$ROOT/target/idl/meridian.json" "$ROOT/idl/meridian.json"; log "updated idl/meridian.json" ;;
   check)
@@ -265,5 +274,5 @@ case "${1:-build}" in
     echo "libLLVM:   $( [ -f "$LIBLLVM" ] && echo "$LIBLLVM" || echo missing)"
     echo "linker:    $("$LINKER" --version 2>/dev/null | head -1 || echo missing)"
     [ -f "$ROOT/target/deploy/meridian.so" ] && check_elf "$ROOT/target/deploy/meridian.so" ;;
-  *) echo "usage: scripts/sbf.sh [install|build|program|oracle-writer|idl|idl-update|check]" >&2; exit 2 ;;
+  *) echo "usage: scripts/sbf.sh [install|build|program|oracle-writer|math-probe|idl|idl-update|check]" >&2; exit 2 ;;
 esac

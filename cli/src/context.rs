@@ -148,10 +148,7 @@ impl Context {
     }
 }
 
-fn cached<'a>(
-    cell: &'a OnceCell<Box<dyn Signer>>,
-    load: impl FnOnce() -> Result<Box<dyn Signer>>,
-) -> Result<&'a dyn Signer> {
+fn cached(cell: &OnceCell<Box<dyn Signer>>, load: impl FnOnce() -> Result<Box<dyn Signer>>) -> Result<&dyn Signer> {
     if cell.get().is_none() {
         let _ = cell.set(load()?);
     }

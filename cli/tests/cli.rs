@@ -334,8 +334,8 @@ async fn cli_habits_on_a_local_validator() {
     .await;
     let exchange = pubkey(&out.json()["exchange"]);
     assert_eq!(exchange, meridian_sdk::pda::exchange(&admin.pubkey(), 0).0, "the file: URI's key is the admin");
-    let ex = exchange.to_string();
-    let ex = Some(ex.as_str());
+    let ex_str = exchange.to_string();
+    let ex = Some(ex_str.as_str());
 
     // --fee-payer: another wallet pays the fee, the owner only the margin account's rent
     let trader = net.wallet(10).await.unwrap();
@@ -423,7 +423,7 @@ async fn cli_habits_on_a_local_validator() {
     let command = format!(
         "{} -C /nonexistent/config.yml --url {url} --exchange {} --keypair prompt: account list",
         env!("CARGO_BIN_EXE_meridian"),
-        ex.unwrap()
+        ex_str
     );
     let mut typing = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
@@ -470,7 +470,7 @@ async fn cli_habits_on_a_local_validator() {
     .await;
     ok(&url, ex, &["--keypair", trader_arg, "order", "place", "BTC-PERP", "buy", "0.01", "--price", "60000"]).await;
     let watch = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["-C", "/nonexistent/config.yml", "--url", &url, "--exchange", ex.unwrap(), "--keypair", trader_arg])
+        .args(["-C", "/nonexistent/config.yml", "--url", &url, "--exchange", &ex_str, "--keypair", trader_arg])
         .args(["book", "BTC-PERP", "--watch", "--interval-ms", "200"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -2,7 +2,7 @@
 //!
 //!   meridian-keeper [--url] [--ws-url] [--keypair] [--exchange] [--metrics-addr] [--log-format]
 //!                   [--rescan-secs] [--priority-fee auto|N] [--priority-fee-percentile P]
-//!                   [--priority-fee-cap N] [--health-max-lag-secs S] <role>
+//!                   `[--priority-fee-cap N] [--health-max-lag-secs S] <role>`
 //!   roles: crank, oracle, funding, liquidate, settle, auction, status
 //!
 //! Every flag also reads an environment variable (`MERIDIAN_...`, shown by `--help`). URL and

@@ -1,6 +1,6 @@
 //! meridian-bootstrap: create (or find) an exchange on a cluster.
 //!
-//!   meridian-bootstrap --url localhost --keypair admin.json [--mint <MINT> | --test-mint-keypair m.json]
+//!   `meridian-bootstrap --url localhost --keypair admin.json [--mint <MINT> | --test-mint-keypair m.json]`
 use anyhow::{Context, Result};
 use clap::Parser;
 use meridian_migrations::{bootstrap, BootstrapConfig};

@@ -2,7 +2,9 @@
 //! levels), whichever tree the book was built with.
 
 use meridian::{book_parts, queue_parts};
-use meridian_engine::book::{critbit::Critbit, rbtree::RedBlack, Book, BookHeader, Node, Tree};
+#[cfg(feature = "critbit")]
+use meridian_engine::book::critbit::Critbit;
+use meridian_engine::book::{rbtree::RedBlack, Book, BookHeader, Node, Tree};
 use meridian_engine::events::{Event, EventQueue};
 use meridian_engine::units::Side;
 use solana_sdk::pubkey::Pubkey;
@@ -68,6 +70,7 @@ impl BookView {
         let (header, nodes) = book_parts(&mut data).ok()?;
         match header.tree_kind {
             k if k == RedBlack::KIND => read::<RedBlack>(header, nodes),
+            #[cfg(feature = "critbit")]
             k if k == Critbit::KIND => read::<Critbit>(header, nodes),
             _ => None,
         }

@@ -176,7 +176,7 @@ impl Client {
             let status = self.rpc.get_signature_statuses(&[*signature]).await?.value.into_iter().next().flatten();
             if let Some(s) = status.filter(|s| s.satisfies_commitment(self.rpc.commitment())) {
                 let failure = s.err.map(|err| {
-                    let err: TransactionError = err.into();
+                    let err: TransactionError = err;
                     match ProgramFailure::from_transaction_error(&err, &[]) {
                         Some(failure) => SdkError::Program { failure, logs: vec![] },
                         None => SdkError::Transaction { err, logs: vec![] },

@@ -29,7 +29,7 @@ impl ProgramFailure {
         MeridianError::from_code(code).map(|e| ProgramFailure { code, name: e.name(), message: e.to_string() })
     }
 
-    /// Anchor's log line: "AnchorError ... Error Code: <name>. Error Number: <n>. Error Message: <msg>."
+    /// Anchor's log line: `AnchorError ... Error Code: <name>. Error Number: <n>. Error Message: <msg>.`
     pub fn from_logs(logs: &[String]) -> Option<ProgramFailure> {
         logs.iter().rev().find_map(|line| {
             let rest = &line[line.find("Error Code: ")? + "Error Code: ".len()..];

@@ -276,10 +276,6 @@ pub fn set_market_oracle(exchange: &Pubkey, admin: &Pubkey, market: &Pubkey, ora
     )
 }
 
-pub fn math_probe(op: u8, a: i128, b: i128, c: i128) -> Instruction {
-    build(accounts::MathProbe {}, instruction::MathProbe { op, a, b, c })
-}
-
 /// The accounts of a market, from its state.
 #[derive(Clone, Copy, Debug)]
 pub struct MarketAccounts {

@@ -335,7 +335,7 @@ fn room<T: Tree>(book: &Book<T>, side: Side, key: crate::book::Key, a: &Arrival)
 }
 
 /// Collects an order into a batch market's book: no matching (the auction's clearing does that).
-/// Only limit orders, priced within the band. A full side makes room as [`room`] says (an `Out`
+/// Only limit orders, priced within the band. A full side makes room as `room` says (an `Out`
 /// event, paid for by the placement as in continuous mode), or refuses (`BookFull`). Returns the
 /// order as posted and the out events written.
 #[inline(never)]

@@ -23,6 +23,9 @@ pub fn mul_u64(a: u64, b: u64) -> Option<u64> {
 /// When `a` and `b` are below 2^32 (fees, margins on ordinary sizes) everything stays in native
 /// 64-bit arithmetic; on SBF the 128-bit multiply, divide and remainder are libcalls.
 #[inline]
+// `%` rather than `is_multiple_of`: `c` is non-zero here, and is_multiple_of tests it again (more CU
+// on every fee and margin product).
+#[allow(clippy::manual_is_multiple_of)]
 pub fn mul_div_u64(a: u64, b: u64, c: u64, rounding: Rounding) -> Option<u64> {
     if c == 0 {
         return None;

@@ -8,6 +8,7 @@
 //! - rounding always favours the protocol (see [`fixed::Rounding`]);
 //! - 128-bit intermediates only where a product can exceed 64 bits; divisions by 128-bit values are
 //!   expensive on-chain (~hundreds of CU), so hot paths keep divisors within 64 bits.
+#![forbid(unsafe_code)]
 
 pub mod auction;
 pub mod band;
@@ -24,6 +25,8 @@ pub mod oracle;
 pub mod portfolio;
 pub mod position;
 pub mod pricing;
+// Math conformance ops for the test-only probe program (tests/math-probe) and its host comparison.
+#[cfg(any(test, feature = "probe"))]
 pub mod probe;
 pub mod risk_pricing;
 pub mod settlement;

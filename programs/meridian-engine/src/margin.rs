@@ -157,7 +157,10 @@ fn exposure(p: &Position, r: &MarketRisk) -> (i128, u128) {
     // truncation: a giant bid must not wrap the requirement of a long to nothing)
     let long = (p.base_lots as i128 + p.bid_lots as i128).unsigned_abs();
     let short = (p.base_lots as i128 - p.ask_lots as i128).unsigned_abs();
-    (equity, long.max(short).checked_mul(per_lot as u128).unwrap_or(u128::MAX))
+    // not `saturating_mul`: on SBF it measured 4 to 11 CU dearer on every margin check
+    #[allow(clippy::manual_saturating_arithmetic)]
+    let size_notional = long.max(short).checked_mul(per_lot as u128).unwrap_or(u128::MAX);
+    (equity, size_notional)
 }
 
 /// `exposure` with unsettled funding taken off the equity.

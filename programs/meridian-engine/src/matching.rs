@@ -4,7 +4,7 @@
 //! present in the transaction, so every maker touched gets an [`Event`]; the taker's side is
 //! returned in [`PlaceResult`] for the caller to apply at once.
 //!
-//! Policies (documented in the README):
+//! Policies (documented in docs/trading.md):
 //! - **Price band** (`band`): an order's limit price must lie within the band around the market's
 //!   reference price (a market order's worst price is capped by it); a maker whose price the band
 //!   has left behind is removed when met (an `Out` event, `OutOfBand`) and skipped, so every fill

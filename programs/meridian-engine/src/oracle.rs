@@ -213,7 +213,7 @@ pub fn judge(r: &Reading, limits: &Limits, now_slot: u64, now_ts: i64) -> Result
         return Err(SourceFault::ExponentOutOfRange); // below 10^-12: no digits left
     }
     // conf / price > max_conf_bps / 10^4, compared in the source's own units (no rounding)
-    if r.conf.checked_mul(BPS).map_or(true, |c| c > r.price.unsigned_abs() * limits.max_conf_bps as u128) {
+    if r.conf.checked_mul(BPS).is_none_or(|c| c > r.price.unsigned_abs() * limits.max_conf_bps as u128) {
         return Err(SourceFault::WideConfidence);
     }
     let conf = to_fixed(r.conf, r.expo, true).ok_or(SourceFault::WideConfidence)?;

@@ -103,7 +103,7 @@ pub struct LotRisk {
     pub theta_1d: i64,
     /// 1 for an option (the short-option minimum applies), 0 for a linear lot.
     pub is_option: u64,
-    /// max |now - shocked[s]| (i64::MAX if it does not fit): lets an account's check take the
+    /// `max |now - shocked[s]|` (i64::MAX if it does not fit): lets an account's check take the
     /// 64-bit path without testing every scenario.
     pub max_move: i64,
 }

@@ -118,7 +118,7 @@ pub fn normal_pdf(x: i128) -> Option<i128> {
     if x.abs() > 40 * ONE {
         return Some(0);
     }
-    Some(mul(exp(-(x * x / ONE) / 2)?, INV_SQRT_2PI)?)
+    mul(exp(-(x * x / ONE) / 2)?, INV_SQRT_2PI)
 }
 
 /// The standard normal distribution function Phi(x).

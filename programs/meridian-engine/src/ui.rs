@@ -215,7 +215,7 @@ impl MarketUnits {
         (0..=12)
             .find(|&d| {
                 let num = self.tick_size as u128 * 10u128.pow(self.base_decimals as u32 + d);
-                num % (self.base_lot_size as u128 * 10u128.pow(self.quote_decimals as u32)) == 0
+                num.is_multiple_of(self.base_lot_size as u128 * 10u128.pow(self.quote_decimals as u32))
             })
             .unwrap_or(12)
     }

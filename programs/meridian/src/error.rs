@@ -42,6 +42,7 @@ meridian_errors! {
     InvalidPauseFlags => "unknown pause flag bits",
     UnsupportedMintExtension => "collateral mint has a Token-2022 extension the exchange cannot custody safely",
     MathOverflow => "arithmetic overflow",
+    // Returned by the test-only math probe program (tests/math-probe), kept so later codes stay put.
     UnknownProbeOp => "unknown math probe op",
     ProbeUndefined => "math probe op is undefined for these operands",
     NothingReceived => "nothing of the deposit reached the vault (transfer fee >= amount)",

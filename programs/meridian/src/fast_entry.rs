@@ -11,14 +11,15 @@
 //! Anchor's constraints demand, and arguments that deserialize. Anything else (duplicates, a
 //! missing signature, short data, ...) goes to Anchor's path, so every error a client can meet is
 //! the one Anchor reports, from the same checks. Handlers are shared: `place_checked`,
-//! `replace_checked`, the cancels and `consume` are generic over [`AccountView`].
+//! `replace_checked`, the cancels and `consume` are generic over [`AccountHandle`](crate::account_handle::AccountHandle).
 //!
 //! The input layout (the runtime's aligned serialization, loader v3): u64 account count; per
-//! account either a duplicate marker (u8 index + 7 bytes padding) or 0xff, is_signer, is_writable,
-//! executable, u32 padding, key, owner, u64 lamports, u64 data length, data, 10 KiB of realloc
-//! room, padding to 8, u64 rent epoch; then u64 data length, the instruction data, the program id.
+//! account either a duplicate marker (u8 index + 7 bytes padding) or an [`AccountRecord`]
+//! (0xff, flags, key, owner, lamports, data length), the data, 10 KiB of realloc room, padding to
+//! 8, u64 rent epoch; then u64 data length, the instruction data, the program id.
 
-use crate::account_view::RawAccount;
+use crate::account_handle::{AccountRecord, RawAccount};
+use crate::hot_accounts::{CancelAccounts, ConsumeAccounts, PlaceAccounts};
 use crate::instructions::{cancel_order::*, consume_events::*, mass_quote::*, place_order::*, replace_order::*};
 use anchor_lang::prelude::*;
 use anchor_lang::solana_program::entrypoint::{MAX_PERMITTED_DATA_INCREASE, NON_DUP_MARKER, SUCCESS};
@@ -62,6 +63,11 @@ mod handlers {
 }
 
 /// Runs an order-flow instruction on its fast path, or returns None for Anchor's path.
+///
+/// # Safety
+/// `input` is the runtime's serialized input (layout above), valid for the whole instruction and
+/// referred to by nothing else. Every read below follows that layout: the count and lengths are
+/// u64s at 8-aligned offsets, each record starts 8-aligned, and nothing is read past the program id.
 #[cfg_attr(not(target_os = "solana"), allow(dead_code))]
 unsafe fn fast_path(input: *mut u8) -> Option<u64> {
     let count = *(input as *const u64) as usize;
@@ -69,17 +75,18 @@ unsafe fn fast_path(input: *mut u8) -> Option<u64> {
         return None;
     }
     // one walk that only finds the accounts: instructions that go to Anchor pay little for it
-    let mut starts: [MaybeUninit<*mut u8>; MAX_ACCOUNTS] = [const { MaybeUninit::uninit() }; MAX_ACCOUNTS];
+    let mut starts: [MaybeUninit<*mut AccountRecord>; MAX_ACCOUNTS] = [const { MaybeUninit::uninit() }; MAX_ACCOUNTS];
     let mut offset = 8usize;
     for start in starts.iter_mut().take(count) {
-        let p = input.add(offset);
-        if *p != NON_DUP_MARKER {
+        let record = input.add(offset) as *mut AccountRecord;
+        // a duplicate is only a marker: left to Anchor's path
+        if (*record).dup_marker != NON_DUP_MARKER {
             return None;
         }
-        start.write(p);
-        let data_len = *(p.add(80) as *const u64) as usize;
-        // data, realloc room and rent epoch, then up to the next 8-byte boundary
-        offset = (offset + 88 + data_len + MAX_PERMITTED_DATA_INCREASE + 8 + 7) & !7;
+        start.write(record);
+        // the record, the data, realloc room and rent epoch, then up to the next 8-byte boundary
+        let data_len = (*record).data_len as usize;
+        offset = (offset + core::mem::size_of::<AccountRecord>() + data_len + MAX_PERMITTED_DATA_INCREASE + 8 + 7) & !7;
     }
     let data_len = *(input.add(offset) as *const u64) as usize;
     let data = core::slice::from_raw_parts(input.add(offset + 8), data_len);
@@ -92,32 +99,32 @@ unsafe fn fast_path(input: *mut u8) -> Option<u64> {
     let disc = u64::from_le_bytes([disc[0], disc[1], disc[2], disc[3], disc[4], disc[5], disc[6], disc[7]]);
     let result = match disc {
         PLACE_ORDER => {
-            let a = place_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = PlaceAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::PlaceOrder::deserialize(&mut args).ok()?;
             place_checked(&a, &ix.args, |_, _| Ok(()))
         }
         CANCEL_ORDER => {
-            let a = cancel_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = CancelAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::CancelOrder::deserialize(&mut args).ok()?;
             cancel_by_seq(&a, ix.order_seq)
         }
         CONSUME_EVENTS => {
-            let a = consume_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = ConsumeAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::ConsumeEvents::deserialize(&mut args).ok()?;
             consume(&a, ix.limit).map(|n| set_return_data(&n.to_le_bytes()))
         }
         REPLACE_ORDER => {
-            let a = place_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = PlaceAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::ReplaceOrder::deserialize(&mut args).ok()?;
             replace_checked(&a, ix.cancel_seq, &ix.args)
         }
         CANCEL_ORDER_BY_CLIENT_ID => {
-            let a = cancel_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = CancelAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::CancelOrderByClientId::deserialize(&mut args).ok()?;
             cancel_by_client_id(&a, ix.client_order_id)
         }
         CANCEL_ALL_ORDERS => {
-            let a = cancel_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = CancelAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::CancelAllOrders::deserialize(&mut args).ok()?;
             cancel_all(&a, ix.side, ix.limit).map(|n| set_return_data(&[n]))
         }
@@ -125,7 +132,7 @@ unsafe fn fast_path(input: *mut u8) -> Option<u64> {
             return event_record_signed(raw_accounts(&starts[..count], &mut slots)).then_some(SUCCESS);
         }
         MASS_QUOTE => {
-            let a = place_accounts(raw_accounts(&starts[..count], &mut slots))?;
+            let a = PlaceAccounts::from_raw(raw_accounts(&starts[..count], &mut slots))?;
             let ix = crate::instruction::MassQuote::deserialize(&mut args).ok()?;
             mass_quote_checked(&a, &ix.args).map(|r| set_return_data(&[r.cancelled, r.posted, r.skipped]))
         }
@@ -140,9 +147,12 @@ unsafe fn fast_path(input: *mut u8) -> Option<u64> {
     })
 }
 
-/// Views of the accounts found by the walk (their headers are read only now).
+/// Views of the accounts found by the walk (their records are read only now).
+///
+/// # Safety
+/// `starts` are initialized, distinct (no duplicates) records of the input buffer.
 unsafe fn raw_accounts<'s, 'a>(
-    starts: &[MaybeUninit<*mut u8>],
+    starts: &[MaybeUninit<*mut AccountRecord>],
     slots: &'s mut [MaybeUninit<RawAccount<'a>>; MAX_ACCOUNTS],
 ) -> &'s [RawAccount<'a>] {
     for (slot, start) in slots.iter_mut().zip(starts) {
@@ -153,48 +163,6 @@ unsafe fn raw_accounts<'s, 'a>(
 
 fn set_return_data(data: &[u8]) {
     anchor_lang::solana_program::program::set_return_data(data)
-}
-
-/// `PlaceOrder`'s constraints: the exchange, four writable accounts, then the owner's signature.
-fn place_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<PlaceAccounts<'r, RawAccount<'a>>> {
-    let [exchange, market, book, event_queue, margin_account, owner, remaining @ ..] = a else { return None };
-    let writable = [market, book, event_queue, margin_account].iter().all(|x| x.is_writable);
-    (writable && owner.is_signer).then_some(PlaceAccounts {
-        exchange,
-        market,
-        book,
-        event_queue,
-        margin_account,
-        owner,
-        remaining,
-    })
-}
-
-/// `CancelOrder`'s constraints: market, writable book and margin account, the owner's signature.
-fn cancel_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<CancelAccounts<'r, RawAccount<'a>>> {
-    let [market, book, margin_account, owner, ..] = a else { return None };
-    (book.is_writable && margin_account.is_writable && owner.is_signer).then_some(CancelAccounts {
-        market,
-        book,
-        margin_account,
-        owner,
-    })
-}
-
-/// `ConsumeEvents`'s constraints: the exchange, three writable accounts, the event authority and
-/// this program (`#[event_cpi]`), then the makers.
-fn consume_accounts<'r, 'a>(a: &'r [RawAccount<'a>]) -> Option<ConsumeAccounts<'r, RawAccount<'a>>> {
-    let [exchange, market, event_queue, reward_account, event_authority, program, makers @ ..] = a else { return None };
-    let writable = [market, event_queue, reward_account].iter().all(|x| x.is_writable);
-    let event_cpi = *event_authority.key() == crate::EVENT_AUTHORITY_AND_BUMP.0 && *program.key() == crate::ID;
-    (writable && event_cpi).then_some(ConsumeAccounts {
-        exchange,
-        market,
-        event_queue,
-        reward_account,
-        event_authority,
-        makers,
-    })
 }
 
 /// The self-CPI of `crate::history`: the record is its data; it is accepted only when the event

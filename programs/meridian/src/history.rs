@@ -13,7 +13,7 @@
 //! Readers trust only inner instructions of successful transactions whose program is Meridian and
 //! whose first account is the event authority (it signs only through this program).
 
-use crate::account_view::AccountView;
+use crate::account_handle::AccountHandle;
 use anchor_lang::prelude::*;
 use meridian_engine::events::{Event, OutReason as EngineOutReason, EVENT_FILL};
 
@@ -189,7 +189,7 @@ fn out_reason(code: u8) -> OutReason {
 
 /// Publishes the written events: a self-CPI signed by the event authority, which the program's
 /// entrypoint accepts and does nothing with (the data is the record).
-pub fn emit<A: AccountView>(event_authority: &A, data: Vec<u8>) -> Result<()> {
+pub fn emit<A: AccountHandle>(event_authority: &A, data: Vec<u8>) -> Result<()> {
     let ix = anchor_lang::solana_program::instruction::Instruction {
         program_id: crate::ID,
         accounts: vec![AccountMeta::new_readonly(*event_authority.address(), true)],

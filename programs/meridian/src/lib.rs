@@ -22,11 +22,12 @@ macro_rules! cu_checkpoint {
     };
 }
 
-pub mod account_view;
+pub mod account_handle;
 pub mod codes;
 pub mod error;
 pub mod fast_entry;
 pub mod history;
+pub mod hot_accounts;
 pub mod instructions;
 pub mod loaders;
 pub mod risk;
@@ -266,17 +267,15 @@ pub mod meridian {
         instructions::process_deposit_insurance(ctx, amount)
     }
 
-    /// Read-only: evaluates one of the engine's math conformance ops and returns the result as return
-    /// data, so the SBF binary's arithmetic can be compared with the host's for any input.
+    /// Permissionless (the auction keeper): clears a batch market's closed auction at one uniform
+    /// price and returns what it matched.
     pub fn clear_auction(ctx: Context<ClearAuction>) -> Result<AuctionCleared> {
         instructions::process_clear_auction(ctx)
     }
 
+    /// Admin: 0 continuous, 1 batch with auctions of `period_slots` slots (1 to 150, 0 = 2); only
+    /// with an empty book and event queue.
     pub fn set_market_mode(ctx: Context<SetMarketStatus>, mode: u8, period_slots: u64) -> Result<()> {
         instructions::process_set_market_mode(ctx, mode, period_slots)
-    }
-
-    pub fn math_probe(ctx: Context<MathProbe>, op: u8, a: i128, b: i128, c: i128) -> Result<i128> {
-        instructions::process_math_probe(ctx, op, a, b, c)
     }
 }

@@ -6,7 +6,7 @@
 //! discriminator checked (with Anchor's own error codes), then a zero-copy view. Relations between
 //! accounts are checked by the handlers with plain key comparisons.
 
-use crate::account_view::AccountView;
+use crate::account_handle::AccountHandle;
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::{Discriminator, ZeroCopy};
@@ -29,14 +29,14 @@ fn check<T: Discriminator>(address: &Pubkey, owner: &Pubkey, data: &[u8]) -> Res
 }
 
 /// A writable zero-copy view of a program account of type `T`.
-pub fn load_mut<'r, T: ZeroCopy + Discriminator, A: AccountView>(info: &'r A) -> Result<RefMut<'r, T>> {
+pub fn load_mut<'r, T: ZeroCopy + Discriminator, A: AccountHandle>(info: &'r A) -> Result<RefMut<'r, T>> {
     let data = info.data_mut()?;
     check::<T>(info.address(), info.owner_program(), &data)?;
     Ok(RefMut::map(data, |d| bytemuck::from_bytes_mut(&mut d[8..8 + core::mem::size_of::<T>()])))
 }
 
 /// A read-only zero-copy view of a program account of type `T`.
-pub fn load<'r, T: ZeroCopy + Discriminator, A: AccountView>(info: &'r A) -> Result<Ref<'r, T>> {
+pub fn load<'r, T: ZeroCopy + Discriminator, A: AccountHandle>(info: &'r A) -> Result<Ref<'r, T>> {
     let data = info.data()?;
     check::<T>(info.address(), info.owner_program(), &data)?;
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..8 + core::mem::size_of::<T>()])))

@@ -10,7 +10,7 @@
 //! passed as remaining accounts, in the order of the account's position slots. Each is checked:
 //! owned by the program, a Market of this exchange, the position's market index.
 
-use crate::{account_view::AccountView, error::MeridianError, loaders::load, state::*};
+use crate::{account_handle::AccountHandle, error::MeridianError, loaders::load, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::margin::{add_position, Health};
 use meridian_engine::portfolio::{Holding, LotRisk, Portfolio, RiskParams};
@@ -170,7 +170,7 @@ impl HealthBuilder {
 }
 
 /// The account's health: each position with its market (`current`, or the next remaining account).
-pub fn account_health<A: AccountView>(
+pub fn account_health<A: AccountHandle>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
@@ -182,7 +182,7 @@ pub fn account_health<A: AccountView>(
 
 /// A builder holding the whole account (what [`account_health`] finishes): the caller can ask it
 /// whether the valuation read the clock before finishing it (order placement records a reading).
-pub fn account_health_builder<A: AccountView>(
+pub fn account_health_builder<A: AccountHandle>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,
@@ -204,7 +204,7 @@ pub fn slot_or_clock(known: Option<u64>) -> Result<u64> {
 
 /// A builder holding every position of the account but the one in market `skip` (and no
 /// collateral): a liquidation adds that position as it is before and after the takeover.
-pub fn health_without<A: AccountView>(
+pub fn health_without<A: AccountHandle>(
     account: &MarginAccount,
     exchange: &Pubkey,
     skip: u16,
@@ -218,7 +218,7 @@ pub fn health_without<A: AccountView>(
 
 /// Adds the account's positions (but the one in `skip`) to `b`, each with its market: `current`, or
 /// the next remaining account, checked.
-fn add_positions<A: AccountView>(
+fn add_positions<A: AccountHandle>(
     b: &mut HealthBuilder,
     account: &MarginAccount,
     exchange: &Pubkey,
@@ -247,7 +247,7 @@ fn add_positions<A: AccountView>(
 }
 
 /// Equity above the initial requirement (order placement and withdrawals check this).
-pub fn account_initial_free<A: AccountView>(
+pub fn account_initial_free<A: AccountHandle>(
     account: &MarginAccount,
     exchange: &Pubkey,
     current: Option<&Market>,

@@ -13,7 +13,7 @@
 //! exchange (read only here): markets run in parallel. What it moves is kept in the market's
 //! unswept totals until `sweep_market` (see `Exchange`'s conservation invariant).
 
-use crate::{account_view::AccountView, error::MeridianError, state::*};
+use crate::{account_handle::AccountHandle, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::auction;
 use meridian_engine::band::Band;
@@ -105,7 +105,7 @@ pub struct Trade<'a> {
 
 /// Places an order for `t.account`. The caller checks margin afterwards. `now` reads the clock; it
 /// is called only if this placement needs the time (see `matching::needs_time`).
-pub fn place<A: AccountView>(
+pub fn place<A: AccountHandle>(
     t: &mut Trade,
     book: &A,
     queue: &A,
@@ -382,7 +382,7 @@ pub fn open_book(data: &mut [u8]) -> Result<ActiveBook<'_>> {
 }
 
 /// Opens the market's book for cancels.
-pub fn with_book<A: AccountView, R>(book: &A, f: impl FnOnce(&mut ActiveBook) -> Result<R>) -> Result<R> {
+pub fn with_book<A: AccountHandle, R>(book: &A, f: impl FnOnce(&mut ActiveBook) -> Result<R>) -> Result<R> {
     let mut data = book.data_mut()?;
     f(&mut open_book(&mut data)?)
 }

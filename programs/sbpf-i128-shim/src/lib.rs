@@ -104,9 +104,7 @@ pub fn udivmod128(nl: u64, nh: u64, dl: u64, dh: u64) -> (u64, u64, u64, u64) {
     let (u1l, u1h) = ((nl >> 1) | (nh << 63), nh >> 1);
     let (q1, _) = div_2by1(u1h, u1l, v1);
     let mut q0 = q1 >> (63 - n);
-    if q0 != 0 {
-        q0 -= 1;
-    }
+    q0 = q0.saturating_sub(1);
     let (pl, ph) = mul128(q0, 0, dl, dh);
     let (mut rl, mut rh) = sub128(nl, nh, pl, ph);
     if ge128(rl, rh, dl, dh) {

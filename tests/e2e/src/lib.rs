@@ -65,16 +65,11 @@ pub struct Localnet {
     pub ws_url: String,
 }
 
+#[derive(Default)]
 pub struct LocalnetOptions {
     /// RPC port; None = a free one (the pubsub port is rpc + 1).
     pub rpc_port: Option<u16>,
     pub ledger: Option<PathBuf>,
-}
-
-impl Default for LocalnetOptions {
-    fn default() -> Self {
-        LocalnetOptions { rpc_port: None, ledger: None }
-    }
 }
 
 impl Localnet {
@@ -151,6 +146,56 @@ impl Localnet {
         let k = Keypair::new();
         self.fund(&k.pubkey(), sol * 1_000_000_000).await?;
         Ok(k)
+    }
+}
+
+/// What most end-to-end tests start from: a validator with the program, an admin wallet (100 SOL,
+/// its keypair file written) and an exchange bootstrapped by it over a new test USDC mint (the
+/// migrations' default), with the CLI pointed at it.
+pub struct E2e {
+    pub net: Localnet,
+    pub client: Client,
+    /// Where the test's keypair files go (one directory per test and process).
+    pub dir: PathBuf,
+    pub admin: Keypair,
+    pub admin_path: PathBuf,
+    pub exchange: String,
+    pub exchange_key: Pubkey,
+    /// The collateral mint (test USDC, 6 decimals; the admin is its mint authority).
+    pub mint: Pubkey,
+    pub cli: Cli,
+}
+
+impl E2e {
+    /// Starts the validator and bootstraps the exchange; `tag` names the keypair directory.
+    pub async fn start(tag: &str) -> E2e {
+        let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
+        let client = net.client();
+        let dir = std::env::temp_dir().join(format!("meridian-e2e-{tag}-{}", std::process::id()));
+        let admin = net.wallet(100).await.expect("admin wallet");
+        let admin_path = write_keypair(&dir, "admin", &admin).expect("admin keypair file");
+        let config = meridian_migrations::BootstrapConfig::default();
+        let out = meridian_migrations::bootstrap(&client, &admin, &Keypair::new(), &config).await.expect("bootstrap");
+        let exchange_key: Pubkey = out.exchange.parse().expect("exchange address");
+        let mint: Pubkey = out.collateral_mint.parse().expect("mint address");
+        let cli = Cli { rpc_url: net.rpc_url.clone(), exchange: out.exchange.clone() };
+        E2e { net, client, dir, admin, admin_path, exchange: out.exchange, exchange_key, mint, cli }
+    }
+
+    /// A new wallet with `sol` SOL and its keypair file `<name>.json`.
+    pub async fn wallet(&self, name: &str, sol: u64) -> (Keypair, PathBuf) {
+        let k = self.net.wallet(sol).await.expect("wallet");
+        let path = write_keypair(&self.dir, name, &k).expect("keypair file");
+        (k, path)
+    }
+
+    /// Like `wallet`, and the wallet's token account holds `usdc` native units of collateral.
+    pub async fn funded_wallet(&self, name: &str, sol: u64, usdc: u64) -> (Keypair, PathBuf) {
+        let (k, path) = self.wallet(name, sol).await;
+        meridian_migrations::fund_wallet(&self.client, &self.admin, &self.mint, &k.pubkey(), usdc)
+            .await
+            .expect("funding the wallet");
+        (k, path)
     }
 }
 

@@ -18,21 +18,7 @@ use std::{
     time::Duration,
 };
 
-/// xorshift: deterministic and dependency-free.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Uniform in [0, n).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+pub use meridian_oracle_sim::path::Rng;
 
 pub struct SimMarket {
     pub accounts: MarketAccounts,
@@ -151,7 +137,7 @@ pub async fn taker(
     seed: u64,
 ) {
     let margin = pda::margin_account(&exchange, &owner.pubkey(), 0).0;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     while !stop.load(Ordering::Relaxed) {
         let m = &markets[rng.below(markets.len() as u64) as usize];
         if !m.trading() {

@@ -1,7 +1,8 @@
 //! Price paths for the simulator: geometric Brownian motion with Poisson jumps (seeded, so a run
 //! can be replayed), or a CSV replay of `seconds,price` rows.
 
-/// A small deterministic generator (SplitMix64): reproducible paths without a dependency.
+/// The one deterministic generator of the test code (SplitMix64): price paths, the invariant fuzzer,
+/// the demo's traders and the math probe's operands replay from their seed, without a dependency.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 
@@ -15,6 +16,18 @@ impl Rng {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+    /// Uniform in 0..n (0 when n is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64().checked_rem(n).unwrap_or(0)
+    }
+    /// True with probability `per_mille` / 1000.
+    pub fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1_000) < per_mille
+    }
+    /// Uniform in lo..=hi (lo <= hi).
+    pub fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below(hi.abs_diff(lo) + 1) as i64
     }
     /// Uniform in (0, 1).
     pub fn uniform(&mut self) -> f64 {

@@ -53,7 +53,7 @@ pub fn jumps(seed: u64, rounds: u32, max_jump: u64) -> Vec<i64> {
 pub fn run(batch: bool, half_spread: u64, jumps: &[i64]) -> Outcome {
     let mut h = Harness::new();
     // signatures are not what is under test (as in the fuzzer): twice the speed
-    h.svm = std::mem::replace(&mut h.svm, litesvm::LiteSVM::default()).with_sigverify(false);
+    h.svm = std::mem::take(&mut h.svm).with_sigverify(false);
     let mint = h.create_mint(6, SPL_TOKEN);
     let fx = h.setup_exchange_as(fixed_keypair(150), mint, SPL_TOKEN, ExchangeParams::default());
     let m = h.setup_market(&fx, default_market_params());

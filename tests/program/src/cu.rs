@@ -36,7 +36,7 @@ pub const ROWS: &[Row] = &[
     Row { name: "close_margin_account", scenario: "empty account, rent to owner", ceiling: 1_950 },
     Row { name: "set_delegate", scenario: "owner names a trading delegate", ceiling: 2_000 },
     Row { name: "set_paused", scenario: "admin sets all pause flags", ceiling: 1_250 },
-    Row { name: "math_probe", scenario: "u128 / u128 with a 128-bit divisor (worst case)", ceiling: 950 },
+    Row { name: "math_probe", scenario: "test-only probe program: u128 / u128, 128-bit divisor (worst case)", ceiling: 950 },
     Row { name: "create_market", scenario: "64 orders/side book, 128-event queue", ceiling: 12_050 },
     Row { name: "set_market_status", scenario: "admin sets cancel-only", ceiling: 2_450 },
     Row { name: "set_price_band", scenario: "admin sets a market's band to 5%", ceiling: 2_450 },
@@ -204,7 +204,7 @@ fn collateral_flow(h: &mut Harness, seed: u8, token_program: Pubkey, suffix: &st
 /// Runs every scenario on a fresh runtime and returns {instruction: compute units}. Every key that
 /// feeds a PDA is fixed, so the on-chain bump searches, and with them the figures, reproduce exactly.
 pub fn measure() -> BTreeMap<String, u64> {
-    let mut h = Harness::new();
+    let mut h = Harness::new().with_math_probe();
     let mut out = BTreeMap::new();
 
     let mint = h.create_mint(6, SPL_TOKEN);
@@ -232,7 +232,8 @@ pub fn measure() -> BTreeMap<String, u64> {
     let pause = ix::set_paused(&fx.exchange, &fx.admin.pubkey(), PauseFlags::ALL);
     out.insert("set_paused".into(), h.ok(&[pause], &[&fx.admin]).compute_units_consumed);
 
-    let probe = ix::math_probe(ProbeOp::DivU128 as u8, -1, (u64::MAX as i128) << 3 | 5, 0);
+    // the test-only probe program (tests/math-probe): what the worst 128-bit libcall costs on SBF
+    let probe = math_probe::instruction(ProbeOp::DivU128 as u8, -1, (u64::MAX as i128) << 3 | 5, 0);
     out.insert("math_probe".into(), h.ok(&[probe], &[]).compute_units_consumed);
 
     measure_trading(&mut h, &mut out);

@@ -45,33 +45,7 @@ const USDC: u64 = 1_000_000;
 const SLOT: u64 = 10_000;
 const TS: i64 = 1_700_000_000;
 
-/// SplitMix64: small, fast and the same everywhere (runs replay from their seed).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in 0..n (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// True with probability `per_mille` / 1000.
-    pub fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1_000) < per_mille
-    }
-    pub fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-}
+pub use meridian_oracle_sim::path::Rng;
 
 /// A price, resolved against the market's band when the operation runs.
 #[derive(Clone, Copy, Debug)]
@@ -487,7 +461,7 @@ impl Stats {
         for n in names {
             let failed = self.failed.get(n).cloned().unwrap_or_default();
             let mut errors: Vec<(String, u64)> = failed.into_iter().collect();
-            errors.sort_by(|a, b| b.1.cmp(&a.1));
+            errors.sort_by_key(|e| std::cmp::Reverse(e.1));
             let total: u64 = errors.iter().map(|e| e.1).sum();
             let top: Vec<String> = errors.iter().take(4).map(|(e, c)| format!("{e} {c}")).collect();
             out += &format!("| `{n}` | {} | {total} | {} |\n", self.ok.get(n).copied().unwrap_or(0), top.join(", "));
@@ -530,9 +504,9 @@ impl World {
     pub fn new(seed: u64) -> World {
         let mut h = Harness::new();
         // signatures are not what is under test; skipping their verification doubles the speed
-        h.svm = std::mem::replace(&mut h.svm, litesvm::LiteSVM::default()).with_sigverify(false);
+        h.svm = std::mem::take(&mut h.svm).with_sigverify(false);
         let key = |i: u64| {
-            let word = Rng::new(seed ^ (i + 1).wrapping_mul(0x5851_f42d_4c95_7f2d)).next().to_le_bytes();
+            let word = Rng::new(seed ^ (i + 1).wrapping_mul(0x5851_f42d_4c95_7f2d)).next_u64().to_le_bytes();
             Keypair::new_from_array(word.repeat(4).try_into().unwrap())
         };
         let mint = h.create_mint(6, SPL_TOKEN);

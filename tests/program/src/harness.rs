@@ -93,6 +93,17 @@ impl Harness {
         Harness { svm, payer }
     }
 
+    /// This harness with the test-only math probe program (target/deploy/math_probe.so, built by
+    /// `scripts/sbf.sh build`) loaded at `math_probe::ID`.
+    pub fn with_math_probe(mut self) -> Harness {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy/math_probe.so");
+        let elf = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("cannot read {} ({e}): build it first with `scripts/sbf.sh build`", path.display())
+        });
+        self.svm.add_program(math_probe::ID, &elf).expect("LiteSVM rejected math_probe.so");
+        self
+    }
+
     /// Sends `ixs` signed by the payer and `signers`; a fresh blockhash each time so identical
     /// transactions are not deduplicated.
     pub fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TransactionMetadata, Failure> {

@@ -9,7 +9,7 @@ fn lots(v: &[u64]) -> Vec<Lots> {
     v.iter().map(|&l| Lots(l)).collect()
 }
 
-/// The README's worked example: volume ties at 101 and 102 with demand above supply at both, so
+/// docs/trading.md's worked example: volume ties at 101 and 102 with demand above supply at both, so
 /// market pressure picks the higher.
 #[test]
 fn worked_example_market_pressure() {
@@ -256,7 +256,7 @@ mod on_the_book {
 
     #[test]
     fn worked_example_on_the_book() {
-        // the README's example; ids 0..6 in this order; ids 0..2 rested through a clearing
+        // docs/trading.md's example; ids 0..6 in this order; ids 0..2 rested through a clearing
         let specs = [
             (true, 103, 5, 1, 0),
             (true, 102, 10, 2, 0),

@@ -3,13 +3,16 @@
 //! Both sides are ordered by a priority key, smallest = best: asks by (price, seq), bids by
 //! (!price, seq). So "best" is the minimum of either tree, price-time priority is a plain key
 //! comparison, and one tree implementation serves both sides. Two implementations exist behind
-//! [`Tree`]: [`rbtree::RedBlack`] (one node per order) and [`critbit::Critbit`] (one leaf per order
+//! [`Tree`]: [`rbtree::RedBlack`] (one node per order) and `critbit::Critbit` (one leaf per order
 //! plus one inner node per branch). bench/BOOK.md has their measured costs; [`ActiveTree`] is the
 //! one the program uses.
 //!
 //! Layout (inside the book account, after its discriminator): [`BookHeader`], then
 //! `node_capacity` [`Node`]s. Capacity per side is fixed at creation.
 
+// The critbit tree is the measured alternative (bench/BOOK.md), not what the program ships: it is
+// compiled only for tests, benches and the `critbit` feature.
+#[cfg(any(test, feature = "critbit"))]
 pub mod critbit;
 pub mod rbtree;
 
@@ -213,9 +216,9 @@ pub trait Tree {
     }
 }
 
-#[cfg(not(feature = "critbit"))]
+#[cfg(not(feature = "critbit-book"))]
 pub type ActiveTree = rbtree::RedBlack;
-#[cfg(feature = "critbit")]
+#[cfg(feature = "critbit-book")]
 pub type ActiveTree = critbit::Critbit;
 
 /// A book over borrowed storage: the header and node array of a book account (or test memory).

@@ -232,7 +232,6 @@ fn time_is_needed_only_to_meet_makers_expire_or_evict() {
     let mut expiring = params(2, Side::Bid, 99, 1, OrderKind::Limit);
     expiring.expiry_ts = 5_000;
     assert!(needs_time(&book, &expiring));
-    drop(book);
     m.place(params(1, Side::Ask, 101, 1, OrderKind::Limit)).unwrap();
     let book = m.s.book::<RedBlack>();
     assert!(needs_time(&book, &params(2, Side::Ask, 150, 1, OrderKind::Limit)), "full side: may evict");

@@ -154,7 +154,7 @@ fn twap_accumulates_price_times_time() {
     let c = accumulate_twap(0, 100, 10);
     let c = accumulate_twap(c, 200, 30);
     assert_eq!(c, 100 * 10 + 200 * 30);
-    assert_eq!((c - 0) / 40, 175);
+    assert_eq!(c / 40, 175);
 }
 
 #[test]

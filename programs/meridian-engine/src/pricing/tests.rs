@@ -1,5 +1,5 @@
 //! The fixed-point functions against f64 references (libm's erfc for the normal distribution),
-//! the accuracy grid of the issue, put-call parity and no-arbitrage properties.
+//! the accuracy grid (docs/risk-model.md), put-call parity and no-arbitrage properties.
 use super::*;
 use proptest::prelude::*;
 

@@ -1,5 +1,5 @@
 //! The 64-bit functions against f64 and the lot prices against the 12-decimal `pricing` module over
-//! the grid; the worst errors are printed (`--nocapture`).
+//! the accuracy grid (docs/risk-model.md); the worst errors are printed (`--nocapture`).
 use super::*;
 use crate::pricing;
 
@@ -104,7 +104,7 @@ fn lot_prices_match_the_reference_over_the_grid() {
                         );
                         // (in f64: the reference's 12-decimal gamma per unit of a 1e11 price is ~1e-12)
                         let sq = years.sqrt();
-                        let d1 = ((m as f64).ln() + vol * vol / 2.0 * years) / (vol * sq);
+                        let d1 = (m.ln() + vol * vol / 2.0 * years) / (vol * sq);
                         let pdf = (-d1 * d1 / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
                         let gamma_ref = spot as f64 * pdf / (vol * sq) / 100.0;
                         let atm_gamma = strike as f64 * 0.4 / (vol * years.sqrt()) / 100.0;

@@ -1,5 +1,5 @@
 use crate::{
-    account_view::AccountView,
+    account_handle::AccountHandle,
     error::MeridianError,
     loaders::{load, load_mut},
     state::*,
@@ -22,23 +22,10 @@ pub struct CancelOrder<'info> {
     pub owner: Signer<'info>,
 }
 
-/// The accounts of the cancel instructions, from either entry path.
-pub struct CancelAccounts<'r, A> {
-    pub market: &'r A,
-    pub book: &'r A,
-    pub margin_account: &'r A,
-    pub owner: &'r A,
-}
-
-impl<'r, 'info> CancelAccounts<'r, AccountInfo<'info>> {
-    pub fn of(ctx: &'r Context<CancelOrder<'info>>) -> Self {
-        let a = &ctx.accounts;
-        CancelAccounts { market: &a.market, book: &a.book, margin_account: &a.margin_account, owner: &a.owner }
-    }
-}
+pub use crate::hot_accounts::CancelAccounts;
 
 /// The market (read-only) and the owner's account, checked against each other.
-fn open<'r, A: AccountView>(a: &CancelAccounts<'r, A>) -> Result<(Ref<'r, Market>, RefMut<'r, MarginAccount>)> {
+fn open<'r, A: AccountHandle>(a: &CancelAccounts<'r, A>) -> Result<(Ref<'r, Market>, RefMut<'r, MarginAccount>)> {
     let market = load::<Market, A>(a.market)?;
     require_keys_eq!(market.book, *a.book.address(), MeridianError::WrongBook);
     let account = load_mut::<MarginAccount, A>(a.margin_account)?;
@@ -48,7 +35,7 @@ fn open<'r, A: AccountView>(a: &CancelAccounts<'r, A>) -> Result<(Ref<'r, Market
     Ok((market, account))
 }
 
-fn cancel_one<A: AccountView>(
+fn cancel_one<A: AccountHandle>(
     a: &CancelAccounts<A>,
     find: impl FnOnce(&MarginAccount, u16) -> Option<usize>,
 ) -> Result<()> {
@@ -61,19 +48,19 @@ fn cancel_one<A: AccountView>(
 }
 
 /// Cancels by order id (sequence number).
-pub fn cancel_by_seq<A: AccountView>(a: &CancelAccounts<A>, order_seq: u64) -> Result<()> {
+pub fn cancel_by_seq<A: AccountHandle>(a: &CancelAccounts<A>, order_seq: u64) -> Result<()> {
     cancel_one(a, |acc, market| acc.find_order(market, order_seq))
 }
 
 /// Cancels by the client order id given at placement.
-pub fn cancel_by_client_id<A: AccountView>(a: &CancelAccounts<A>, client_order_id: u64) -> Result<()> {
+pub fn cancel_by_client_id<A: AccountHandle>(a: &CancelAccounts<A>, client_order_id: u64) -> Result<()> {
     cancel_one(a, |acc, market| acc.find_order_by_client_id(market, client_order_id))
 }
 
 /// Cancels all of the account's orders in this market (side: 0 bids, 1 asks, 2 both), at most
 /// `limit` (0 = all). Orders already filled or out stay for the crank. Returns how many were
 /// cancelled.
-pub fn cancel_all<A: AccountView>(a: &CancelAccounts<A>, side: u8, limit: u8) -> Result<u8> {
+pub fn cancel_all<A: AccountHandle>(a: &CancelAccounts<A>, side: u8, limit: u8) -> Result<u8> {
     let only = match side {
         0 | 1 => Side::from_u8(side),
         2 => None,

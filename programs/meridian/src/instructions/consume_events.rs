@@ -1,5 +1,5 @@
 use crate::{
-    account_view::AccountView,
+    account_handle::AccountHandle,
     error::MeridianError,
     history::{EventsWriter, MAX_EVENTS_PER_CONSUME},
     loaders::{load, load_mut},
@@ -107,31 +107,7 @@ fn apply(share_bps: u16, market: &mut Market, maker: &mut MarginAccount, e: &Eve
     Ok((reward_funded, charged))
 }
 
-/// The accounts of consume_events, from either entry path.
-pub struct ConsumeAccounts<'r, A> {
-    pub exchange: &'r A,
-    pub market: &'r A,
-    pub event_queue: &'r A,
-    pub reward_account: &'r A,
-    /// Signs the self-CPI that publishes the applied events (`crate::history`).
-    pub event_authority: &'r A,
-    /// The makers' margin accounts, writable, in any order.
-    pub makers: &'r [A],
-}
-
-impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
-    pub fn of(ctx: &'r Context<'info, ConsumeEvents<'info>>) -> Self {
-        let a = &ctx.accounts;
-        ConsumeAccounts {
-            exchange: &a.exchange,
-            market: &a.market,
-            event_queue: &a.event_queue,
-            reward_account: &a.reward_account,
-            event_authority: &a.event_authority,
-            makers: ctx.remaining_accounts,
-        }
-    }
-}
+pub use crate::hot_accounts::ConsumeAccounts;
 
 /// Applies up to `limit` events, oldest first, to the makers' margin accounts (remaining accounts,
 /// writable, in any order). Stops at the first event whose maker account was not passed, so a
@@ -145,7 +121,7 @@ impl<'r, 'info> ConsumeAccounts<'r, AccountInfo<'info>> {
 /// Applying an event cannot fail on arithmetic: a fill moves its maker's position within the
 /// envelope its resting orders had at placement, which the position limits bounded
 /// (`meridian_engine::position::MAX_POSITION_LOTS`), so no maker can block the queue.
-pub fn consume<A: AccountView>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16> {
+pub fn consume<A: AccountHandle>(a: &ConsumeAccounts<A>, limit: u16) -> Result<u16> {
     let exchange_key = *a.exchange.address();
     let share_bps = load::<Exchange, A>(a.exchange)?.insurance_fee_share_bps;
     let mut market = load_mut::<Market, A>(a.market)?;

@@ -64,7 +64,8 @@ fn validate(p: &MarketParams) -> Result<()> {
 fn validate_dated(p: &MarketParams, now_ts: i64) -> Result<()> {
     let window = p.settlement_window_secs;
     let window_ok = window == 0
-        || ((expiry::MIN_WINDOW_SECS..=expiry::MAX_WINDOW_SECS).contains(&window) && window % expiry::BUCKETS == 0);
+        || ((expiry::MIN_WINDOW_SECS..=expiry::MAX_WINDOW_SECS).contains(&window)
+            && window.is_multiple_of(expiry::BUCKETS));
     let ok = match MarketKind::from_u8(p.kind) {
         Some(MarketKind::Perpetual) => p.expiry_ts == 0 && p.strike == 0 && window == 0,
         Some(MarketKind::Future) => p.expiry_ts > now_ts && p.strike == 0 && window_ok,

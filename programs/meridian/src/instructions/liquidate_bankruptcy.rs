@@ -76,8 +76,8 @@ pub fn process_liquidate_bankruptcy<'info>(
     let rest = deficit - insurance_paid;
     let mut socialized = 0;
     // a settled market's positions are cash, some already paid out: there is no open interest
-    // left to share a loss fairly, so what the fund cannot pay stays owed there (README: Expiry
-    // settlement)
+    // left to share a loss fairly, so what the fund cannot pay stays owed there
+    // (docs/risk-model.md, "Expiry settlement")
     if rest > 0 && !market.is_settled() {
         let slot = account.find_position(market.index).ok_or(MeridianError::NoDebtInMarket)?;
         let owed = account.position(slot).quote_balance;

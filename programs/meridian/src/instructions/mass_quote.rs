@@ -9,7 +9,7 @@
 //! then changes nothing.
 
 use crate::{
-    account_view::AccountView,
+    account_handle::AccountHandle,
     error::MeridianError,
     instructions::place_order::PlaceAccounts,
     risk::{account_health_builder, Valuation},
@@ -238,7 +238,7 @@ fn requote_side(
 // out of line: inlined into the fast entry beside place and replace, it grew that function past
 // the branch range the SBF linker takes (LLVM then emits long jumps, which the linker rejects)
 #[inline(never)]
-pub fn mass_quote_checked<A: AccountView>(a: &PlaceAccounts<A>, args: &MassQuoteArgs) -> Result<MassQuoteResult> {
+pub fn mass_quote_checked<A: AccountHandle>(a: &PlaceAccounts<A>, args: &MassQuoteArgs) -> Result<MassQuoteResult> {
     let exchange_key = a.exchange.address();
     let (exchange, mut market, mut account) = a.load_checked()?;
     require!(!market.is_batch(), MeridianError::BatchOrderKind);

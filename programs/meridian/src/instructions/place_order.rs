@@ -1,5 +1,5 @@
 use crate::{
-    account_view::AccountView,
+    account_handle::AccountHandle,
     error::MeridianError,
     loaders::{load, load_mut},
     risk::{account_health_builder, health_without, HealthBuilder, Valuation},
@@ -35,34 +35,9 @@ pub struct PlaceOrder<'info> {
     pub owner: Signer<'info>,
 }
 
-/// The accounts of place_order and replace_order, from either entry path.
-pub struct PlaceAccounts<'r, A> {
-    pub exchange: &'r A,
-    pub market: &'r A,
-    pub book: &'r A,
-    pub event_queue: &'r A,
-    pub margin_account: &'r A,
-    pub owner: &'r A,
-    /// The markets of the account's other positions, in position-slot order.
-    pub remaining: &'r [A],
-}
+pub use crate::hot_accounts::PlaceAccounts;
 
-impl<'r, 'info> PlaceAccounts<'r, AccountInfo<'info>> {
-    pub fn of(ctx: &'r Context<'info, PlaceOrder<'info>>) -> Self {
-        let a = &ctx.accounts;
-        PlaceAccounts {
-            exchange: &a.exchange,
-            market: &a.market,
-            book: &a.book,
-            event_queue: &a.event_queue,
-            margin_account: &a.margin_account,
-            owner: &a.owner,
-            remaining: ctx.remaining_accounts,
-        }
-    }
-}
-
-impl<'r, A: AccountView> PlaceAccounts<'r, A> {
+impl<'r, A: AccountHandle> PlaceAccounts<'r, A> {
     /// The exchange, the market and the margin account, checked to belong together (the market's
     /// book and queue are the ones given) and the signer to trade for the account (its owner or
     /// delegate).
@@ -96,7 +71,7 @@ impl<'r, A: AccountView> PlaceAccounts<'r, A> {
 /// The account's other positions are valued once; this market's position is added as it is now,
 /// and as it was when a check needs that (same marks, so only the order's own effect is measured).
 /// The signer and writable flags were checked by the entry path.
-pub fn place_checked<A: AccountView>(
+pub fn place_checked<A: AccountHandle>(
     a: &PlaceAccounts<A>,
     args: &PlaceOrderArgs,
     before_place: impl FnOnce(&Market, &mut MarginAccount) -> Result<()>,

@@ -1,9 +1,9 @@
-use crate::{account_view::AccountView, error::MeridianError, instructions::place_order::*, trading};
+use crate::{account_handle::AccountHandle, error::MeridianError, instructions::place_order::*, trading};
 use anchor_lang::prelude::*;
 
 /// Cancels the account's order `cancel_seq` and places `args` in one instruction (what market
 /// makers use to requote). The cancel must succeed: an order already filled fails the replace.
-pub fn replace_checked<A: AccountView>(
+pub fn replace_checked<A: AccountHandle>(
     a: &PlaceAccounts<A>,
     cancel_seq: u64,
     args: &trading::PlaceOrderArgs,

@@ -111,7 +111,7 @@ impl MarginAccount {
     }
 
     pub fn positions_in_use(&self) -> impl Iterator<Item = &Position> {
-        self.positions.iter().map(|p| bytemuck::cast_ref::<_, Position>(p)).filter(|p| p.in_use != 0)
+        self.positions.iter().map(bytemuck::cast_ref::<_, Position>).filter(|p| p.in_use != 0)
     }
 
     pub fn find_position(&self, market_index: u16) -> Option<usize> {

@@ -127,7 +127,7 @@ pub struct LotRiskRecord {
     pub theta_1d: i64,
     /// 1 for an option, 0 for a linear lot.
     pub is_option: u64,
-    /// max |now - shocked[s]|.
+    /// `max |now - shocked[s]|`.
     pub max_move: i64,
 }
 

@@ -209,10 +209,12 @@ async fn main() -> Result<()> {
     let markets = Arc::new(markets);
 
     let config_path = dir.join("config.yml");
-    let mut config = solana_cli_config::Config::default();
-    config.json_rpc_url = net.rpc_url.clone();
-    config.websocket_url = net.ws_url.clone();
-    config.keypair_path = trader_path.display().to_string();
+    let config = solana_cli_config::Config {
+        json_rpc_url: net.rpc_url.clone(),
+        websocket_url: net.ws_url.clone(),
+        keypair_path: trader_path.display().to_string(),
+        ..Default::default()
+    };
     config.save(config_path.to_str().unwrap())?;
 
     let c = config_path.display();
@@ -407,7 +409,7 @@ Try the CLI (another terminal, from the repository root):
     let feeds_task = {
         let (client, markets, stop, admin) =
             (client.clone(), markets.clone(), feeds_stop.clone(), admin.insecure_clone());
-        let mut noise = sim::Rng(99);
+        let mut noise = sim::Rng::new(99);
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 for ((_, feeds, path), m) in oracles.iter_mut().zip(markets.iter()) {

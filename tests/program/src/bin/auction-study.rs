@@ -1,5 +1,5 @@
 //! Writes bench/AUCTION.md: a maker's loss to snipers in continuous and batch markets.
-//! Usage: auction-study [SEED [ROUNDS [MAX_JUMP_TICKS [OUTPUT]]]] (defaults 20261202 400 400 bench/AUCTION.md)
+//! Usage: `auction-study [SEED [ROUNDS [MAX_JUMP_TICKS [OUTPUT]]]]` (defaults 20261202 400 400 bench/AUCTION.md)
 use meridian_program_tests::auction_study;
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //! side of the book holding `depth` orders at distinct prices. Run once per program build (red-black
 //! and critbit) by scripts/book-compare.sh, which writes bench/BOOK.md.
 //!
-//! Usage: MERIDIAN_SO=<program.so> book-bench <label> [depths...]  -> prints a JSON object.
+//! Usage: `MERIDIAN_SO=<program.so> book-bench <label> [depths...]` prints a JSON object.
 use meridian::ExchangeParams;
 use meridian_engine::book::{book_data_len, critbit::Critbit, rbtree::RedBlack};
 use meridian_program_tests::harness::{default_market_params, fixed_keypair, Harness, Trader, SPL_TOKEN};

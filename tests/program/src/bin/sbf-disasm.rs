@@ -1,7 +1,7 @@
 //! Disassembles an SBF program the way the runtime loads it (for compute-unit work: what a hot
 //! path actually executes, which libcalls it reaches).
 //!
-//! Usage: sbf-disasm <program.so> [substring]   (only functions whose label contains it)
+//! Usage: `sbf-disasm <program.so> [substring]` (only functions whose label contains it)
 use litesvm::LiteSVM;
 use solana_compute_budget::compute_budget::ComputeBudget;
 use solana_program_runtime::invoke_context::InvokeContext;

@@ -5,6 +5,7 @@
 //! (vault = collateral + fees + insurance + pools) after every step.
 
 use meridian::{ExchangeParams, MarketParams, MeridianError, PauseFlags};
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::oracle::*;
 use meridian_sdk::{
@@ -13,9 +14,6 @@ use meridian_sdk::{
 };
 use solana_sdk::{pubkey::Pubkey, signer::Signer};
 
-const USDC: u64 = 1_000_000;
-const SLOT: u64 = 4_000;
-const TS: i64 = 1_700_000_000;
 const BTC: u64 = 10_000; // lots in one BTC
 
 /// BTC-PERP priced by an oracle at 65,000; alice long 1 BTC and bob short 1 BTC between them, each
@@ -33,13 +31,14 @@ struct Setup {
 }
 
 fn setup(bob_usdc: u64) -> Setup {
-    let mut h = Harness::new();
-    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let (m, o) = h.setup_oracle_market(&fx, SLOT, TS);
-    let alice = h.funded_trader(&fx, 100_000 * USDC, 20_000 * USDC);
-    let bob = h.funded_trader(&fx, 200_000 * USDC, bob_usdc * USDC);
-    let carol = h.funded_trader(&fx, 2_000_000 * USDC, 1_000_000 * USDC);
-    let mut s = Setup { h, fx, m, o, alice, bob, carol, slot: SLOT, ts: TS };
+    let mut w = Scenario::oracle_market()
+        .trader(100_000 * USDC, 20_000 * USDC)
+        .trader(200_000 * USDC, bob_usdc * USDC)
+        .trader(2_000_000 * USDC, 1_000_000 * USDC)
+        .build();
+    let [alice, bob, carol] = w.take_traders();
+    let o = w.o.expect("oracle scenario");
+    let mut s = Setup { h: w.h, fx: w.fx, m: w.m, o, alice, bob, carol, slot: SLOT, ts: TS };
     s.price(0, 65_000.0);
     let (alice, bob) = (s.alice.clone_ref(), s.bob.clone_ref());
     s.h.place(&s.m, &bob, order::limit(Side::Ask, 650_000, BTC).post_only());
@@ -533,7 +532,12 @@ mod expiry {
         assert_eq!(expiry_state(&d.market(&d.fut), d.ts), ExpiryState::AwaitingPrice { filled: 10, needed: 15 });
         // the admin may not step in before the grace period
         let set = ix::set_settlement_price(&d.fut.accounts, &admin.pubkey(), 1_000);
-        d.h.fails(&[set.clone()], &[&admin], Expected::Meridian(MeridianError::SettlementGraceNotOver), &watched);
+        d.h.fails(
+            std::slice::from_ref(&set),
+            &[&admin],
+            Expected::Meridian(MeridianError::SettlementGraceNotOver),
+            &watched,
+        );
         // a degraded oracle (one source far off: Divergent) is not sampled
         let sampler = d.market(&d.fut).sampler();
         d.h.set_clock(d.slot + 5, d.ts + 5);

@@ -7,16 +7,13 @@
 
 use meridian::MeridianError;
 use meridian_engine::margin::Health;
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::portfolio::*;
 use meridian_sdk::order::{self, OrderExt, Side};
 use meridian_sdk::{ix, risk::health_of};
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
-
-const USDC: u64 = 1_000_000;
-const SLOT: u64 = 3_000;
-const TS: i64 = 1_700_000_000;
 
 #[test]
 fn stage_one_cancels_the_orders_of_an_account_below_maintenance() {

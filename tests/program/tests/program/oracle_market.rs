@@ -3,6 +3,7 @@
 //! withdrawals judged at the conservative price (as the SDK computes it, to the unit).
 
 use meridian::{ExchangeParams, MeridianError, OracleStatus};
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::oracle::*;
 use meridian_sdk::{
@@ -12,10 +13,6 @@ use meridian_sdk::{
 };
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
-
-const USDC: u64 = 1_000_000;
-const SLOT: u64 = 2_000;
-const TS: i64 = 1_700_000_000;
 
 struct Setup {
     h: Harness,
@@ -28,12 +25,9 @@ struct Setup {
 
 /// BTC-PERP (lot 0.0001 BTC, tick $0.1) priced by a 3-source BTC oracle; two funded traders.
 fn setup() -> Setup {
-    let mut h = Harness::new();
-    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let (m, o) = h.setup_oracle_market(&fx, SLOT, TS);
-    let alice = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
-    let bob = h.funded_trader(&fx, 200_000 * USDC, 100_000 * USDC);
-    Setup { h, fx, m, o, alice, bob }
+    let mut w = Scenario::oracle_market().traders(2, 200_000 * USDC, 100_000 * USDC).build();
+    let [alice, bob] = w.take_traders();
+    Setup { o: w.o.expect("oracle scenario"), h: w.h, fx: w.fx, m: w.m, alice, bob }
 }
 
 impl Setup {

@@ -78,6 +78,7 @@ fn idl_matches_the_program() {
     }
     let names: Vec<&str> =
         idl["instructions"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(!names.contains(&"math_probe"), "the production program carries no math probe");
     for expected in [
         "initialize_exchange",
         "create_margin_account",
@@ -85,7 +86,6 @@ fn idl_matches_the_program() {
         "withdraw",
         "close_margin_account",
         "set_paused",
-        "math_probe",
         "create_oracle",
         "configure_oracle",
         "refresh_oracle",
@@ -159,5 +159,40 @@ fn order_flow_writes_only_per_market_accounts() {
         let allowed = [m.market, m.book, m.event_queue, margin, maker];
         assert!(writable.iter().all(|w| allowed.contains(w)), "{name} writes {writable:?}");
         assert!(!writable.contains(&m.exchange) && !writable.contains(&other_market), "{name} writes a shared account");
+    }
+}
+
+/// The order flow's account lists are declared once (`meridian::hot_accounts`), for the program's
+/// own entrypoint and for Anchor's: each agrees with the accounts of Anchor's generated IDL, name by
+/// name, with the same signer and writable flags.
+#[test]
+fn hot_account_declarations_match_anchors() {
+    use meridian::hot_accounts::{AccountSpec, CancelAccounts, ConsumeAccounts, PlaceAccounts};
+    let idl = idl();
+    let lists: [(&str, &[AccountSpec]); 7] = [
+        ("place_order", PlaceAccounts::<()>::LAYOUT),
+        ("replace_order", PlaceAccounts::<()>::LAYOUT),
+        ("mass_quote", PlaceAccounts::<()>::LAYOUT),
+        ("cancel_order", CancelAccounts::<()>::LAYOUT),
+        ("cancel_order_by_client_id", CancelAccounts::<()>::LAYOUT),
+        ("cancel_all_orders", CancelAccounts::<()>::LAYOUT),
+        ("consume_events", ConsumeAccounts::<()>::LAYOUT),
+    ];
+    for (name, layout) in lists {
+        let ix = idl["instructions"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap();
+        let anchor: Vec<(String, bool, bool, bool)> = ix["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let flag = |f: &str| a[f].as_bool().unwrap_or(false);
+                // `#[event_cpi]` adds both at fixed addresses; the IDL writes neither address down
+                let fixed = a.get("address").is_some() || a["name"] == "event_authority" || a["name"] == "program";
+                (a["name"].as_str().unwrap().to_string(), flag("writable"), flag("signer"), fixed)
+            })
+            .collect();
+        let declared: Vec<(String, bool, bool, bool)> =
+            layout.iter().map(|s| (s.name.to_string(), s.writable, s.signer, s.fixed_address)).collect();
+        assert_eq!(declared, anchor, "{name}: the declaration differs from Anchor's accounts");
     }
 }

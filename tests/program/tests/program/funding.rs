@@ -5,6 +5,7 @@
 use meridian::{ExchangeParams, MarketKind, MeridianError};
 use meridian_engine::funding::{index_delta, sample_rate, FUNDING_SCALE};
 use meridian_engine::units::Ticks;
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::oracle::*;
 use meridian_sdk::{
@@ -14,10 +15,6 @@ use meridian_sdk::{
 };
 use solana_sdk::{signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
-
-const USDC: u64 = 1_000_000;
-const SLOT: u64 = 3_000;
-const TS: i64 = 1_700_000_000;
 
 struct Setup {
     h: Harness,
@@ -31,14 +28,9 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let mut h = Harness::new();
-    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let (m, o) = h.setup_oracle_market(&fx, SLOT, TS);
-    let alice = h.funded_trader(&fx, 300_000 * USDC, 200_000 * USDC);
-    let bob = h.funded_trader(&fx, 300_000 * USDC, 200_000 * USDC);
-    let carol = h.funded_trader(&fx, 300_000 * USDC, 200_000 * USDC);
-    let crank = h.trader(&fx, 0);
-    let mut s = Setup { h, fx, m, o, alice, bob, carol, crank };
+    let mut w = Scenario::oracle_market().traders(3, 300_000 * USDC, 200_000 * USDC).trader(0, 0).build();
+    let [alice, bob, carol, crank] = w.take_traders();
+    let mut s = Setup { o: w.o.expect("oracle scenario"), h: w.h, fx: w.fx, m: w.m, alice, bob, carol, crank };
     s.at(0, 65_000.0);
     s
 }

@@ -6,15 +6,15 @@
 //! `meridian liquidate` cancels that account's orders for a fee (liquidation stage 1). A winner
 //! takes a profit out through PnL settlement; a dated chain expires and settles to cash with the
 //! settle keeper.
-use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, Cli, Localnet, LocalnetOptions};
-use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
+use meridian_e2e::{feeds::SimulatedFeeds, run_cli, scrape_metrics, write_keypair, E2e};
+use meridian_migrations::{fund_wallet, BootstrapConfig};
 use meridian_sdk::{
     engine::oracle::Outcome,
     oracle::{feed_id_hex, predict, OracleStatus},
     state::{MarketStatus, OracleAggregate, SettlementSource},
     Pubkey,
 };
-use solana_sdk::{signature::Keypair, signer::Signer};
+use solana_sdk::signer::Signer;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -52,15 +52,9 @@ async fn expected_price(client: &meridian_sdk::client::Client, o: &OracleAggrega
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-oracle-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
-    let keeper = net.wallet(10).await.unwrap();
-    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
-    let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let exchange = out.exchange.clone();
+    let e2e = E2e::start("oracle").await;
+    let (_keeper, keeper_path) = e2e.wallet("keeper", 10).await;
+    let E2e { net, client, dir, admin, admin_path, exchange, mint, .. } = e2e;
 
     let (pyth_a, pyth_b) = ([0x11u8; 32], [0x22u8; 32]);
     let mut feeds = SimulatedFeeds::create(&client, &admin, &[pyth_a, pyth_b], 1).await.unwrap();
@@ -102,7 +96,6 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     // worst case, filled, under the portfolio engine's 16% move at the oracle price)
     let trader = net.wallet(10).await.unwrap();
     let trader_path = write_keypair(&dir, "trader", &trader).unwrap();
-    let mint: Pubkey = out.collateral_mint.parse().unwrap();
     fund_wallet(&client, &admin, &mint, &trader.pubkey(), 10_000_000_000).await.unwrap();
     let cli = |path: std::path::PathBuf, args: Vec<&'static str>| {
         let (url, ex) = (net.rpc_url.clone(), exchange.clone());
@@ -280,36 +273,15 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
 
 /// A local validator with a bootstrapped exchange and a SOL oracle (CLI-created) over two simulated
 /// Pyth feeds (`feed_byte`, `feed_byte + 1`) and a Switchboard feed published at `dollars`.
-struct SolExchange {
-    net: Localnet,
-    client: meridian_sdk::client::Client,
-    dir: std::path::PathBuf,
-    admin: Keypair,
-    admin_path: std::path::PathBuf,
-    exchange: String,
-    exchange_key: Pubkey,
-    mint: Pubkey,
-    cli: Cli,
-    feeds: SimulatedFeeds,
-}
-
-async fn sol_exchange(tag: &str, feed_byte: u8, dollars: f64) -> SolExchange {
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-{tag}-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
-    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let (exchange, exchange_key): (String, Pubkey) = (out.exchange.clone(), out.exchange.parse().unwrap());
-    let mint: Pubkey = out.collateral_mint.parse().unwrap();
-    let cli = Cli { rpc_url: net.rpc_url.clone(), exchange: exchange.clone() };
+async fn sol_exchange(tag: &str, feed_byte: u8, dollars: f64) -> (E2e, SimulatedFeeds) {
+    let e2e = E2e::start(tag).await;
     let ids = [[feed_byte; 32], [feed_byte + 1; 32]];
-    let mut feeds = SimulatedFeeds::create(&client, &admin, &ids, 1).await.unwrap();
-    feeds.publish(&client, &admin, &[dollars; 3]).await.unwrap();
+    let mut feeds = SimulatedFeeds::create(&e2e.client, &e2e.admin, &ids, 1).await.unwrap();
+    feeds.publish(&e2e.client, &e2e.admin, &[dollars; 3]).await.unwrap();
     let (a, b) = (feed_id_hex(&ids[0]), feed_id_hex(&ids[1]));
     let sb = feeds.feeds[2].account.pubkey().to_string();
-    cli.ok(&admin_path, &format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}")).await;
-    SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, feeds }
+    e2e.cli.ok(&e2e.admin_path, &format!("oracle create --name SOL --pyth {a} --pyth {b} --switchboard {sb}")).await;
+    (e2e, feeds)
 }
 
 /// PnL settlement end to end: two traders open 10 SOL against each other at 150, the oracle keeper
@@ -318,7 +290,7 @@ async fn sol_exchange(tag: &str, feed_byte: u8, dollars: f64) -> SolExchange {
 /// (which settles first): 1,148.425 USDC back for 1,000 deposited, read back over RPC.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_winner_takes_its_profit_out() {
-    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } =
+    let (E2e { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli }, mut feeds) =
         sol_exchange("settle", 0x31, 150.0).await;
     cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
     cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
@@ -422,7 +394,7 @@ async fn a_winner_takes_its_profit_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dated_chain_expires_settles_and_pays_out() {
     // SOL at 156 for the whole run, published twice a second
-    let SolExchange { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli, mut feeds } =
+    let (E2e { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli }, mut feeds) =
         sol_exchange("expiry", 0x41, 156.0).await;
     let publisher = {
         let (client, admin) = (net.client(), admin.insecure_clone());
@@ -548,9 +520,9 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    for i in 0..5 {
+    for (i, name) in names.iter().enumerate().take(5) {
         let m = wait("settled and closed", 90, Box::new(|m| m.status == MarketStatus::Closed as u8), market(i)).await;
-        assert_eq!((m.open_interest, m.settlement_source), (0, SettlementSource::Window as u8), "{}", names[i]);
+        assert_eq!((m.open_interest, m.settlement_source), (0, SettlementSource::Window as u8), "{name}");
     }
     let fut = client.market(&future).await.unwrap();
     assert_eq!(fut.settlement_price, 15_600, "the window's price, to the tick");

@@ -3,7 +3,7 @@
 //! flag, short data) goes through Anchor's dispatcher. Both must produce the same state, return
 //! data and errors; the fast path must be the cheaper one.
 use anchor_lang::error::ErrorCode as Anchor;
-use meridian::ExchangeParams;
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_sdk::{
     ix,
@@ -14,9 +14,6 @@ use solana_sdk::{
     signer::Signer,
 };
 
-const PRICE: u64 = 650_000;
-const USDC: u64 = 1_000_000;
-
 struct Setup {
     h: Harness,
     fx: ExchangeFixture,
@@ -26,13 +23,9 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let mut h = Harness::new();
-    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
-    let m = h.setup_market(&fx, default_market_params());
-    let (alice, bob) = (h.trader(&fx, 200_000 * USDC), h.trader(&fx, 200_000 * USDC));
-    h.deposit(&fx, &alice, 100_000 * USDC);
-    h.deposit(&fx, &bob, 100_000 * USDC);
-    Setup { h, fx, m, alice, bob }
+    let mut w = Scenario::book_market().traders(2, 200_000 * USDC, 100_000 * USDC).build();
+    let [alice, bob] = w.take_traders();
+    Setup { h: w.h, fx: w.fx, m: w.m, alice, bob }
 }
 
 impl Setup {
@@ -53,7 +46,7 @@ impl Setup {
     fn both_paths(&mut self, ix: Instruction, signers: &[&Keypair]) -> (u64, u64) {
         let keys = self.watched();
         let before = self.h.snapshot(&keys);
-        let fast = self.h.ok(&[ix.clone()], signers);
+        let fast = self.h.ok(std::slice::from_ref(&ix), signers);
         let after_fast = self.h.snapshot(&keys);
         self.restore(&keys, &before);
         let mut slow = ix;

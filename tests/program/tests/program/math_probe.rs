@@ -1,14 +1,15 @@
-//! 128-bit arithmetic on the SBF binary equals the host's, for edge cases and many random operands.
+//! 128-bit arithmetic on SBF equals the host's, for edge cases and many random operands.
 //!
 //! The registry-only route links i128 libcalls through an ABI shim (programs/sbpf-i128-shim); a wrong
 //! shim gives wrong numbers without any build error. Every op below crosses one of those libcalls.
+//! The ops run in the test-only math probe program (tests/math-probe), built by the same toolchain,
+//! shim and flags as the Meridian program.
 use meridian::MeridianError;
 use meridian_engine::probe::{eval, ProbeOp};
 use meridian_program_tests::harness::{Expected, Harness};
-use meridian_sdk::ix;
 
 fn on_chain(h: &mut Harness, op: ProbeOp, a: i128, b: i128, c: i128) -> Option<i128> {
-    match h.send(&[ix::math_probe(op as u8, a, b, c)], &[]) {
+    match h.send(&[math_probe::instruction(op as u8, a, b, c)], &[]) {
         Ok(meta) => Some(i128::from_le_bytes(meta.return_data.data[..16].try_into().unwrap())),
         Err(f) => {
             assert!(Expected::Meridian(MeridianError::ProbeUndefined).matches(&f.err), "{:?} {:?}", f.err, f.logs);
@@ -17,30 +18,22 @@ fn on_chain(h: &mut Harness, op: ProbeOp, a: i128, b: i128, c: i128) -> Option<i
     }
 }
 
-/// xorshift: deterministic operands without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Operands of every magnitude: a random 128-bit value shifted right by a random amount.
-    fn operand(&mut self) -> i128 {
-        let v = ((self.next() as u128) << 64 | self.next() as u128) as i128;
-        let shift = (self.next() % 128) as u32;
-        if self.next() % 2 == 0 {
-            v >> shift
-        } else {
-            ((v as u128) >> shift) as i128
-        }
+use meridian_oracle_sim::path::Rng;
+
+/// Operands of every magnitude: a random 128-bit value shifted right by a random amount.
+fn operand(r: &mut Rng) -> i128 {
+    let v = ((r.next_u64() as u128) << 64 | r.next_u64() as u128) as i128;
+    let shift = r.below(128) as u32;
+    if r.chance(500) {
+        v >> shift
+    } else {
+        ((v as u128) >> shift) as i128
     }
 }
 
 #[test]
 fn edge_cases_match_host() {
-    let mut h = Harness::new();
+    let mut h = Harness::new().with_math_probe();
     let edges = [
         0i128,
         1,
@@ -80,19 +73,19 @@ fn edge_cases_match_host() {
 
 #[test]
 fn random_operands_match_host() {
-    let mut h = Harness::new();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut h = Harness::new().with_math_probe();
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for i in 0..1500 {
         let op = ProbeOp::ALL[i % ProbeOp::ALL.len()];
-        let (a, b, c) = (rng.operand(), rng.operand(), rng.operand());
+        let (a, b, c) = (operand(&mut rng), operand(&mut rng), operand(&mut rng));
         assert_eq!(on_chain(&mut h, op, a, b, c), eval(op, a, b, c), "{op:?}({a}, {b}, {c})");
     }
 }
 
 #[test]
 fn unknown_op_is_rejected() {
-    let mut h = Harness::new();
-    let ix = ix::math_probe(ProbeOp::ALL.len() as u8, 1, 1, 1);
+    let mut h = Harness::new().with_math_probe();
+    let ix = math_probe::instruction(ProbeOp::ALL.len() as u8, 1, 1, 1);
     h.fails(&[ix], &[], Expected::Meridian(MeridianError::UnknownProbeOp), &[]);
 }
 
@@ -101,7 +94,7 @@ fn unknown_op_is_rejected() {
 #[test]
 fn pricing_functions_match_host() {
     use meridian_engine::pricing::ONE;
-    let mut h = Harness::new();
+    let mut h = Harness::new().with_math_probe();
     let mut check = |op: ProbeOp, a: i128, b: i128, c: i128| {
         assert_eq!(on_chain(&mut h, op, a, b, c), eval(op, a, b, c), "{op:?}({a}, {b}, {c})");
     };
@@ -125,9 +118,9 @@ fn pricing_functions_match_host() {
 #[test]
 fn risk_pricing_matches_host_and_its_costs() {
     use meridian_engine::risk_pricing::ONE;
-    let mut h = Harness::new();
+    let mut h = Harness::new().with_math_probe();
     let mut check = |op: ProbeOp, a: i128, b: i128, c: i128| -> u64 {
-        let meta = h.ok(&[ix::math_probe(op as u8, a, b, c)], &[]);
+        let meta = h.ok(&[math_probe::instruction(op as u8, a, b, c)], &[]);
         let got = i128::from_le_bytes(meta.return_data.data[..16].try_into().unwrap());
         assert_eq!(Some(got), eval(op, a, b, c), "{op:?}({a}, {b}, {c})");
         meta.compute_units_consumed

@@ -4,6 +4,7 @@ use anchor_lang::error::ErrorCode as Anchor;
 use meridian::{ExchangeParams, MarketParams, MassQuoteArgs, MeridianError, PauseFlags, PlaceOrderArgs, QuoteLevel};
 use meridian_engine::events::{OutReason, EVENT_FILL, EVENT_OUT};
 use meridian_engine::matching::SelfTrade;
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_sdk::{
     ix,
@@ -11,9 +12,6 @@ use meridian_sdk::{
     pda,
 };
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
-
-const PRICE: u64 = 650_000; // $65,000 in ticks
-const USDC: u64 = 1_000_000;
 
 struct Setup {
     h: Harness,
@@ -26,13 +24,13 @@ struct Setup {
 
 /// An exchange, one market, two funded traders (100k USDC each) and a crank operator.
 fn setup_with(params: MarketParams) -> Setup {
-    let mut h = Harness::new();
-    let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
-    let m = h.setup_market(&fx, params);
-    let (alice, bob, crank) = (h.trader(&fx, 200_000 * USDC), h.trader(&fx, 200_000 * USDC), h.trader(&fx, 0));
-    h.deposit(&fx, &alice, 100_000 * USDC);
-    h.deposit(&fx, &bob, 100_000 * USDC);
-    Setup { h, fx, m, alice, bob, crank }
+    let mut w = Scenario::market(params)
+        .exchange(ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() })
+        .traders(2, 200_000 * USDC, 100_000 * USDC)
+        .trader(0, 0)
+        .build();
+    let [alice, bob, crank] = w.take_traders();
+    Setup { h: w.h, fx: w.fx, m: w.m, alice, bob, crank }
 }
 
 fn setup() -> Setup {
@@ -73,7 +71,8 @@ fn create_market_validates_its_parameters() {
     let book = s.h.book(&s.m);
     assert_eq!((book.bids.len(), book.asks.len(), book.orders_per_side), (0, 0, 64));
 
-    let bad: Vec<(&str, fn(&mut MarketParams))> = vec![
+    type Mutation = fn(&mut MarketParams);
+    let bad: Vec<(&str, Mutation)> = vec![
         ("zero tick", |p| p.tick_size = 0),
         ("zero lot", |p| p.base_lot_size = 0),
         ("zero min size", |p| p.min_order_lots = 0),
@@ -914,7 +913,7 @@ mod batch {
     #[test]
     fn set_market_mode_is_admin_only_and_needs_an_empty_book() {
         let mut s = setup();
-        let (a, admin) = (s.m.accounts.clone(), s.fx.admin.pubkey());
+        let (a, admin) = (s.m.accounts, s.fx.admin.pubkey());
         let w = s.watched();
         let alice = s.alice.owner.insecure_clone();
         s.h.fails(
@@ -951,7 +950,7 @@ mod batch {
         assert_eq!((market.mode, market.auction_period_slots, market.auction_end_slot % 5), (1, 5, 0));
     }
 
-    /// The README's worked example on the SBF binary: orders wait, the clearing trades 14 lots at one
+    /// docs/trading.md's worked example on the SBF binary: orders wait, the clearing trades 14 lots at one
     /// price by market pressure, fills reach both sides through the crank, the rest waits.
     #[test]
     fn orders_wait_and_clear_at_one_price() {
@@ -1026,7 +1025,12 @@ mod batch {
         warp_slots(&mut h, 2);
         let w = vec![m.accounts.market, m.accounts.book, maker.margin];
         let ix = ix::cancel_order_by_client_id(&m.accounts, &maker.margin, &maker.owner.pubkey(), 8);
-        h.fails(&[ix.clone()], &[&maker.owner], Expected::Meridian(MeridianError::OrderInClosedAuction), &w);
+        h.fails(
+            std::slice::from_ref(&ix),
+            &[&maker.owner],
+            Expected::Meridian(MeridianError::OrderInClosedAuction),
+            &w,
+        );
         // the sniper's bid now goes to the next auction and does not meet it in this one
         h.place(&m, sniper, order::limit(Side::Bid, PRICE + 1, 5));
         let meta = h.ok(&[ix::clear_auction(&m.accounts)], &[]);

@@ -5,10 +5,10 @@
 //! end every trader is healthy or closed out, the exchange is solvent (equity of all accounts plus
 //! the insurance fund >= 0), the vault reconciles, and the liquidator reports its wins, earnings
 //! and the slots from the oracle push to each landed liquidation.
-use meridian_e2e::{feeds::SimulatedFeeds, scrape_metrics, write_keypair, Cli, Localnet, LocalnetOptions};
-use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
-use meridian_sdk::{oracle::feed_id_hex, Pubkey};
-use solana_sdk::{signature::Keypair, signer::Signer};
+use meridian_e2e::{feeds::SimulatedFeeds, scrape_metrics, write_keypair, E2e};
+use meridian_migrations::fund_wallet;
+use meridian_sdk::oracle::feed_id_hex;
+use solana_sdk::signer::Signer;
 use std::time::{Duration, Instant};
 
 fn metric(text: &str, name: &str) -> f64 {
@@ -20,18 +20,10 @@ fn metric(text: &str, name: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-liquidation-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
+    let E2e { net, client, dir, admin, admin_path, exchange, exchange_key, mint, cli } =
+        E2e::start("liquidation").await;
     let keeper = net.wallet(10).await.unwrap();
-    let admin_path = write_keypair(&dir, "admin", &admin).unwrap();
     let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let exchange = out.exchange.clone();
-    let exchange_key: Pubkey = exchange.parse().unwrap();
-    let mint: Pubkey = out.collateral_mint.parse().unwrap();
-    let cli = Cli { rpc_url: net.rpc_url.clone(), exchange: exchange.clone() };
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
 
     let (pyth_a, pyth_b) = ([0x31u8; 32], [0x32u8; 32]);

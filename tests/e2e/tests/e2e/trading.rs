@@ -1,29 +1,19 @@
 //! End to end on a local validator: a market created with the CLI, two traders crossing through
 //! the CLI, the real crank keeper applying the maker's fill; positions, fees and conservation read
 //! back over RPC.
-use meridian_e2e::{run_cli, write_keypair, Localnet, LocalnetOptions};
-use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
+use meridian_e2e::{run_cli, E2e};
 use meridian_sdk::pda;
-use solana_sdk::{signature::Keypair, signer::Signer};
+use solana_sdk::signer::Signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_traders_cross_through_the_cli_and_the_crank_keeper_settles_the_maker() {
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-trading-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
-    let (maker, taker, keeper) =
-        (net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap());
-    let paths: Vec<String> = [("admin", &admin), ("maker", &maker), ("taker", &taker), ("keeper", &keeper)]
-        .iter()
-        .map(|(n, k)| write_keypair(&dir, n, k).unwrap().display().to_string())
-        .collect();
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let exchange = out.exchange.clone();
-    let mint = out.collateral_mint.parse().unwrap();
-    for w in [&maker, &taker] {
-        fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
-    }
+    let e2e = E2e::start("trading").await;
+    let (maker, maker_path) = e2e.funded_wallet("maker", 10, 10_000_000_000).await;
+    let (taker, taker_path) = e2e.funded_wallet("taker", 10, 10_000_000_000).await;
+    let (keeper, keeper_path) = e2e.wallet("keeper", 10).await;
+    let E2e { net, client, dir, admin_path, exchange, .. } = e2e;
+    let paths: Vec<String> =
+        [admin_path, maker_path, taker_path, keeper_path].iter().map(|p| p.display().to_string()).collect();
     let cli = |who: usize, args: Vec<&'static str>| {
         let (url, path, ex) = (net.rpc_url.clone(), paths[who].clone(), exchange.clone());
         async move {

@@ -1,6 +1,6 @@
 //! End to end on a real local validator: the program deployed from target/deploy/meridian.so, the
 //! real `meridian` CLI binary and the SDK's RPC client; balances read back over RPC.
-use meridian_e2e::{run_cli, write_keypair, Localnet, LocalnetOptions};
+use meridian_e2e::{run_cli, write_keypair, E2e, Localnet, LocalnetOptions};
 use meridian_migrations::{bootstrap, fund_wallet, BootstrapConfig};
 use meridian_sdk::{ix, pda, state::MarginAccount};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
@@ -381,22 +381,11 @@ impl RpcProxy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_crank_finds_new_markets_and_survives_rpc_outages() {
     use std::time::{Duration, Instant};
-    let net = Localnet::start(LocalnetOptions::default()).await.expect("validator");
-    let client = net.client();
-    let dir = std::env::temp_dir().join(format!("meridian-e2e-keepers-{}", std::process::id()));
-    let admin = net.wallet(100).await.unwrap();
-    let (maker, taker, keeper) =
-        (net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap(), net.wallet(10).await.unwrap());
-    let [admin_path, maker_path, taker_path, keeper_path] =
-        [("admin", &admin), ("maker", &maker), ("taker", &taker), ("keeper", &keeper)]
-            .map(|(n, k)| write_keypair(&dir, n, k).unwrap());
-    let out = bootstrap(&client, &admin, &Keypair::new(), &BootstrapConfig::default()).await.unwrap();
-    let exchange: Pubkey = out.exchange.parse().unwrap();
-    let mint: Pubkey = out.collateral_mint.parse().unwrap();
-    for w in [&maker, &taker] {
-        fund_wallet(&client, &admin, &mint, &w.pubkey(), 10_000_000_000).await.unwrap();
-    }
-    let cli = meridian_e2e::Cli { rpc_url: net.rpc_url.clone(), exchange: out.exchange.clone() };
+    let e2e = E2e::start("keepers").await;
+    let (maker, maker_path) = e2e.funded_wallet("maker", 10, 10_000_000_000).await;
+    let (_, taker_path) = e2e.funded_wallet("taker", 10, 10_000_000_000).await;
+    let (keeper, keeper_path) = e2e.wallet("keeper", 10).await;
+    let E2e { net, client, dir, admin_path, exchange: exchange_address, exchange_key: exchange, cli, .. } = e2e;
     for path in [&maker_path, &taker_path] {
         cli.ok(path, "account create").await;
         cli.ok(path, "account deposit 5000").await;
@@ -414,7 +403,7 @@ async fn the_crank_finds_new_markets_and_survives_rpc_outages() {
             "-C",
             "/nonexistent",
             "--exchange",
-            &out.exchange,
+            &exchange_address,
             "--metrics-addr",
             &format!("127.0.0.1:{metrics_port}"),
         ])

@@ -1,17 +1,16 @@
-//! Oracle aggregates on the SBF binary: every row of the fault matrix (README "Oracles"), the
+//! Oracle aggregates on the SBF binary: every row of the fault matrix (docs/oracles.md), the
 //! median, TWAP accumulator and realized volatility, and admin checks. Source accounts are real
 //! Pyth `PriceUpdateV2` and Switchboard pull feed data owned by the real oracle program ids.
 
 use meridian::{MeridianError, OracleStatus};
 use meridian_engine::oracle::{self as engine, SourceFault};
 use meridian_oracle_sim::{PythPrice, SwitchboardPrice};
+use meridian_program_tests::fixture::{SLOT, TS};
 use meridian_program_tests::harness::{ExchangeFixture, Expected, Harness, SPL_TOKEN};
 use meridian_program_tests::oracle::*;
 use meridian_sdk::{ix, state::encode_name};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 
-const SLOT: u64 = 1_000;
-const TS: i64 = 1_700_000_000;
 const D: u64 = 1_000_000_000_000; // $1 in 12 decimals
 
 fn setup() -> (Harness, ExchangeFixture) {
@@ -369,7 +368,8 @@ fn create_and_configure_are_admin_only_and_validated() {
     let configure = ix::configure_oracle(&other.exchange, &other.admin.pubkey(), &o.address, params.clone());
     h.fails(&[configure], &[&other.admin], Expected::Meridian(MeridianError::WrongExchange), &[o.address]);
 
-    let bad: Vec<Box<dyn Fn(&mut meridian::OracleParams)>> = vec![
+    type Mutation = Box<dyn Fn(&mut meridian::OracleParams)>;
+    let bad: Vec<Mutation> = vec![
         Box::new(|p| p.sources.clear()),
         Box::new(|p| p.sources = vec![p.sources[0]; 5]),
         Box::new(|p| p.sources[1] = p.sources[0]),

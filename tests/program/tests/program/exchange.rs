@@ -66,7 +66,7 @@ fn initialize_exchange_rejects_bad_input() {
 
     // the same exchange twice
     let ix = ix::initialize_exchange(&admin.pubkey(), &mint, &SPL_TOKEN, ExchangeParams::default());
-    h.ok(&[ix.clone()], &[&admin]);
+    h.ok(std::slice::from_ref(&ix), &[&admin]);
     let before = h.exchange(&exchange);
     assert!(h.send(&[ix], &[&admin]).is_err(), "re-initialization must fail");
     assert_eq!(bytemuck::bytes_of(&before), bytemuck::bytes_of(&h.exchange(&exchange)));

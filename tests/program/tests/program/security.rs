@@ -6,6 +6,7 @@
 use meridian::{ExchangeParams, MarketParams, MeridianError};
 use meridian_engine::events::{OutReason, EVENT_OUT};
 use meridian_engine::matching::SelfTrade;
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::oracle::*;
 use meridian_program_tests::portfolio::*;
@@ -16,11 +17,6 @@ use meridian_sdk::{
 };
 use solana_sdk::{pubkey::Pubkey, signer::Signer};
 use std::collections::BTreeMap;
-
-const PRICE: u64 = 650_000; // $65,000 in ticks of $0.1; one lot (0.0001 BTC) is 6.5 USDC
-const USDC: u64 = 1_000_000;
-const SLOT: u64 = 3_000;
-const TS: i64 = 1_700_000_000;
 
 /// An exchange with a market without an oracle (BTC-PERP, 10% band), an honest maker with 100,000
 /// USDC, and an attacker's wallet with three sub-accounts holding 1,000 USDC each.
@@ -647,8 +643,12 @@ fn sealevel(h: &mut Harness, zoo: &Zoo, case: &Case, extra_watched: &[Pubkey]) -
     // the case itself succeeds (simulated: nothing changes)
     let mut all = vec![&h.payer];
     all.extend(signers.iter().copied());
-    let tx =
-        Transaction::new_signed_with_payer(&[case.ix.clone()], Some(&h.payer.pubkey()), &all, h.svm.latest_blockhash());
+    let tx = Transaction::new_signed_with_payer(
+        std::slice::from_ref(&case.ix),
+        Some(&h.payer.pubkey()),
+        &all,
+        h.svm.latest_blockhash(),
+    );
     if let Err(f) = h.svm.simulate_transaction(tx) {
         panic!("{}: the unmodified case fails: {:?}\n{}", case.name, f.err, f.meta.logs.join("\n"));
     }

@@ -264,7 +264,7 @@ fn close_requires_an_empty_account_and_its_owner() {
     h.deposit(&fx, &t, 1);
     let w = watched(&fx, &t);
     let close = ix::close_margin_account(&fx.exchange, &t.margin, &t.owner.pubkey());
-    h.fails(&[close.clone()], &[&t.owner], Expected::Meridian(MeridianError::AccountNotEmpty), &w);
+    h.fails(std::slice::from_ref(&close), &[&t.owner], Expected::Meridian(MeridianError::AccountNotEmpty), &w);
 
     let stranger = Keypair::new();
     h.svm.airdrop(&stranger.pubkey(), 1_000_000_000).unwrap();

@@ -5,6 +5,7 @@
 use meridian::{MeridianError, OracleStatus};
 use meridian_engine::portfolio::LotRisk;
 use meridian_engine::pricing::OptionKind;
+use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_program_tests::portfolio::*;
 use meridian_sdk::{
@@ -14,10 +15,6 @@ use meridian_sdk::{
 };
 use solana_sdk::signer::Signer;
 use std::collections::BTreeMap;
-
-const USDC: u64 = 1_000_000;
-const SLOT: u64 = 2_000;
-const TS: i64 = 1_700_000_000;
 
 struct Setup {
     h: Harness,
