@@ -531,9 +531,8 @@ pub fn clear_book<T: Tree, S: EventSink>(
             price: clearing.price,
             size: fill,
             maker_fee: i64::try_from(fee).map_err(|_| MatchError::Overflow)?,
-            // the i128 index split into its low and high 64 bits (lossless as a pair)
-            funding_index_lo: ctx.funding_index as u64,
-            funding_index_hi: ((ctx.funding_index as u128) >> 64) as u64,
+            funding_index_lo: crate::units::split_u128(ctx.funding_index as u128).0,
+            funding_index_hi: crate::units::split_u128(ctx.funding_index as u128).1,
             order_price: n.price,
             ..Event::default()
         })?;

@@ -71,8 +71,8 @@ pub struct Event {
 
 impl Event {
     pub fn funding_index(&self) -> i128 {
-        // bit-for-bit: reassembles the i128 split into lo/hi words by matching::place
-        ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
+        // bit for bit: the two's complement words the matcher stored
+        crate::units::join_u128(self.funding_index_lo, self.funding_index_hi) as i128
     }
 }
 

@@ -453,9 +453,8 @@ pub fn place<T: Tree, S: EventSink>(
                 price: maker.price,
                 size: fill,
                 maker_fee,
-                // the i128 index split into its low and high 64 bits (lossless as a pair)
-                funding_index_lo: ctx.funding_index as u64,
-                funding_index_hi: ((ctx.funding_index as u128) >> 64) as u64,
+                funding_index_lo: crate::units::split_u128(ctx.funding_index as u128).0,
+                funding_index_hi: crate::units::split_u128(ctx.funding_index as u128).1,
                 ..Event::default()
             })?;
             r.events += 1;

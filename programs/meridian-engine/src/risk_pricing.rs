@@ -12,6 +12,12 @@
 //! and phi at sixteenths with a Taylor step (`normal_cdf`). A scenario grid shares the work that
 //! does not change between its valuations: ln(strike) and sqrt(T) per option, vol sqrt T per
 //! volatility, ln(spot) per spot (`OptionTerms`, `VolTerms`).
+//!
+//! Why not one algorithm generic over the two precisions: they differ in more than the word. This
+//! one reads the CDF from tables and shares terms across a grid; `pricing` evaluates series to
+//! ~1e-14 for quotes. A generic version over a number trait would either carry `pricing`'s series
+//! into the risk engine (13,000+ CU a valuation on SBF instead of ~1,100) or the tables into the
+//! quotes (losing their accuracy). The tests pin this module to `pricing` over the whole grid.
 
 use crate::oracle::isqrt_u64;
 use crate::pricing::OptionKind;

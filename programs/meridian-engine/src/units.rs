@@ -46,25 +46,19 @@ unsigned_newtype!(
     Lots
 );
 
-/// Money in native units of the collateral mint (signed: balances and PnL can be negative).
-#[repr(transparent)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Pod, Zeroable)]
-pub struct Quote(pub i64);
+/// A 128-bit value as stored: two u64 words, low first. Stored structs hold words because `i128` is
+/// 16-aligned on the host and 8-aligned on SBF, so a field of it would lay accounts out differently
+/// on the two. Every split and join goes through these two functions.
+#[inline(always)]
+pub const fn split_u128(v: u128) -> (u64, u64) {
+    // deliberate truncation: the low word, then the high word (lossless as a pair)
+    (v as u64, (v >> 64) as u64)
+}
 
-impl Quote {
-    pub const ZERO: Quote = Quote(0);
-    #[inline(always)]
-    pub fn checked_add(self, o: Quote) -> Option<Quote> {
-        self.0.checked_add(o.0).map(Quote)
-    }
-    #[inline(always)]
-    pub fn checked_sub(self, o: Quote) -> Option<Quote> {
-        self.0.checked_sub(o.0).map(Quote)
-    }
-    #[inline(always)]
-    pub fn checked_neg(self) -> Option<Quote> {
-        self.0.checked_neg().map(Quote)
-    }
+/// The value `split_u128` split (bit for bit; reinterpret as `i128` for signed values).
+#[inline(always)]
+pub const fn join_u128(lo: u64, hi: u64) -> u128 {
+    (hi as u128) << 64 | lo as u128
 }
 
 /// Quote value of `lots` at `price`: lots * ticks * tick_size (quote units per lot per tick).

@@ -347,14 +347,12 @@ impl Market {
     }
 
     pub fn funding_index(&self) -> i128 {
-        // bit-for-bit: reassembles the two words `set_funding_index` stored
-        ((self.funding_index_hi as u128) << 64 | self.funding_index_lo as u128) as i128
+        // bit for bit: the two's complement words `set_funding_index` stored
+        meridian_engine::units::join_u128(self.funding_index_lo, self.funding_index_hi) as i128
     }
 
     pub fn set_funding_index(&mut self, index: i128) {
-        // deliberate split into the low and high 64 bits (lossless as a pair)
-        self.funding_index_lo = index as u64;
-        self.funding_index_hi = ((index as u128) >> 64) as u64;
+        (self.funding_index_lo, self.funding_index_hi) = meridian_engine::units::split_u128(index as u128);
     }
 
     /// Settles a position's funding to the market's index, keeping the rounding.

@@ -177,13 +177,11 @@ impl OracleAggregate {
     }
 
     pub fn twap_cumulative(&self) -> u128 {
-        (self.twap_cumulative_hi as u128) << 64 | self.twap_cumulative_lo as u128
+        meridian_engine::units::join_u128(self.twap_cumulative_lo, self.twap_cumulative_hi)
     }
 
     pub fn set_twap_cumulative(&mut self, v: u128) {
-        // deliberate split into the low and high 64 bits (lossless as a pair)
-        self.twap_cumulative_lo = v as u64;
-        self.twap_cumulative_hi = (v >> 64) as u64;
+        (self.twap_cumulative_lo, self.twap_cumulative_hi) = meridian_engine::units::split_u128(v);
     }
 
     /// A price consumers may act on: the last refresh was Valid and is no older than the sources'
