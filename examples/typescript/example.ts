@@ -151,12 +151,13 @@ async function main(): Promise<Record<string, unknown>> {
   };
   const mark: BN = market.markPrice;
   const onePercent = BN.max(mark.divn(100), new BN(1));
-  const order = (side: number, price: BN, lots: BN, kind: number, clientOrderId: number) => ({
+  // arguments are the IDL's enums, variants camelCased: { bid: {} }, { postOnly: {} }
+  const order = (side: object, price: BN, lots: BN, kind: object, clientOrderId: number) => ({
     side,
     price,
     size: lots,
     orderKind: kind,
-    selfTrade: constant("SELF_TRADE_CANCEL_MAKER"),
+    selfTrade: { cancelMaker: {} },
     reduceOnly: false,
     clientOrderId: new BN(clientOrderId),
     expiryTs: new BN(0),
@@ -166,14 +167,16 @@ async function main(): Promise<Record<string, unknown>> {
   // 3. a resting bid, found in the account's open orders by its id, then cancelled
   const bidPrice = mark.sub(onePercent);
   await program.methods
-    .placeOrder(order(constant("SIDE_BID"), bidPrice, size, constant("ORDER_KIND_POST_ONLY"), 1))
+    .placeOrder(order({ bid: {} }, bidPrice, size, { postOnly: {} }, 1))
     .accountsStrict(placeAccounts)
     .remainingAccounts(positionMarkets(account, market.index))
     .rpc();
   account = await accounts.marginAccount.fetch(marginAccount);
   const restingSeq: BN = account.lastPlacement.orderSeq;
   const resting = account.openOrders.find((o: any) => o.inUse === 1 && o.seq.eq(restingSeq));
-  if (!resting || !account.lastPlacement.postedLots.eq(size) || !resting.price.eq(bidPrice)) {
+  // stored codes are plain numbers, named by the IDL's constants
+  const restsAsBid = resting && resting.side === constant("SIDE_BID") && resting.price.eq(bidPrice);
+  if (!restsAsBid || !account.lastPlacement.postedLots.eq(size)) {
     throw new Error(`the bid is not resting: ${JSON.stringify(plain(account.lastPlacement))}`);
   }
   await program.methods
@@ -188,7 +191,7 @@ async function main(): Promise<Record<string, unknown>> {
   // 4. a buy that crosses the makers' asks
   await program.methods
     .placeOrder(
-      order(constant("SIDE_BID"), mark.add(onePercent), size, constant("ORDER_KIND_IMMEDIATE_OR_CANCEL"), 2),
+      order({ bid: {} }, mark.add(onePercent), size, { immediateOrCancel: {} }, 2),
     )
     .accountsStrict(placeAccounts)
     .remainingAccounts(positionMarkets(account, market.index))

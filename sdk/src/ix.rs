@@ -461,12 +461,12 @@ pub fn cancel_order_by_client_id(
     build(cancel_accounts(m, margin_account, owner), instruction::CancelOrderByClientId { client_order_id })
 }
 
-/// side: 0 bids, 1 asks, 2 both; limit 0 = all.
+/// The account's orders on `side` (bids, asks or both); limit 0 = all.
 pub fn cancel_all_orders(
     m: &MarketAccounts,
     margin_account: &Pubkey,
     owner: &Pubkey,
-    side: u8,
+    side: meridian::CancelSide,
     limit: u8,
 ) -> Instruction {
     build(cancel_accounts(m, margin_account, owner), instruction::CancelAllOrders { side, limit })

@@ -32,8 +32,8 @@ pub mod state;
 pub mod token;
 
 pub use meridian::{
-    self as program, ExchangeParams, MarketParams, MassQuoteArgs, MassQuoteResult, PauseFlags, PlaceOrderArgs,
-    QuoteLevel, ID as PROGRAM_ID,
+    self as program, CancelSide, ExchangeParams, MarketParams, MassQuoteArgs, MassQuoteResult, OrderSide, OrderType,
+    PauseFlags, PlaceOrderArgs, QuoteLevel, SelfTradeBehavior, ID as PROGRAM_ID,
 };
 pub use meridian_engine::ui as amount;
 pub use meridian_engine::{self as engine, units::Side};

@@ -293,14 +293,18 @@ mod tests {
         let sell = close_order(&m, true, 500, 2_000);
         assert_eq!(
             (sell.side, sell.price, sell.size),
-            (Side::Ask as u8, 10_080, 500),
+            (meridian::OrderSide::Ask, 10_080, 500),
             "20% below: the 10% band's bottom"
         );
         let sell = close_order(&m, true, 500, 500);
         assert_eq!(sell.price, 10_640, "5% below");
-        assert!(sell.reduce_only && sell.order_kind == meridian_engine::matching::OrderKind::ImmediateOrCancel as u8);
+        assert!(sell.reduce_only && sell.order_kind == meridian::OrderType::ImmediateOrCancel);
         let buy = close_order(&m, false, 7, 15);
-        assert_eq!((buy.side, buy.price), (Side::Bid as u8, 11_216), "11,200 x 1.0015 = 11,216.8, rounded down");
+        assert_eq!(
+            (buy.side, buy.price),
+            (meridian::OrderSide::Bid, 11_216),
+            "11,200 x 1.0015 = 11,216.8, rounded down"
+        );
         let odd = close_order(&market(0, 333), true, 1, 10); // 333 x 0.999 = 332.667: up to 333
         assert_eq!(odd.price, 333);
         assert_eq!(close_order(&market(0, 5), true, 1, 10_000).price, 4, "never below the band (5 - 1 tick)");

@@ -6,7 +6,7 @@ pub use meridian_engine::units::Side;
 
 /// Starts a limit order (rests what does not cross).
 pub fn limit(side: Side, price_ticks: u64, size_lots: u64) -> PlaceOrderArgs {
-    PlaceOrderArgs { side: side as u8, price: price_ticks, size: size_lots, ..PlaceOrderArgs::default() }
+    PlaceOrderArgs { side: side.into(), price: price_ticks, size: size_lots, ..PlaceOrderArgs::default() }
 }
 
 /// A market order: takes liquidity up to `worst_price_ticks`, cancels the rest.
@@ -42,7 +42,7 @@ pub trait OrderExt: Sized {
 
 impl OrderExt for PlaceOrderArgs {
     fn kind(mut self, kind: OrderKind) -> Self {
-        self.order_kind = kind as u8;
+        self.order_kind = kind.into();
         self
     }
     fn reduce_only(mut self) -> Self {
@@ -58,7 +58,7 @@ impl OrderExt for PlaceOrderArgs {
         self
     }
     fn self_trade(mut self, behavior: SelfTrade) -> Self {
-        self.self_trade = behavior as u8;
+        self.self_trade = behavior.into();
         self
     }
     fn match_limit(mut self, limit: u8) -> Self {

@@ -270,7 +270,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
             let args = meridian_sdk::MassQuoteArgs {
                 cancel_all: !keep && cancel_client_ids.is_empty(),
                 cancel_client_ids,
-                order_kind: if slide { OrderKind::PostOnlySlide } else { OrderKind::PostOnly } as u8,
+                order_kind: if slide { OrderKind::PostOnlySlide } else { OrderKind::PostOnly }.into(),
                 expiry_ts: match expires_in {
                     Some(secs) => now_secs()? + secs,
                     None => 0,
@@ -296,8 +296,11 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
         }
         OrderCommand::CancelAll { side, .. } => {
             let side = match side.as_deref() {
-                None => 2,
-                Some(s) => side_from(s)? as u8,
+                None => meridian_sdk::CancelSide::Both,
+                Some(s) => match side_from(s)? {
+                    Side::Bid => meridian_sdk::CancelSide::Bids,
+                    Side::Ask => meridian_sdk::CancelSide::Asks,
+                },
             };
             let ix = ix::cancel_all_orders(&accounts, &margin, &owner.pubkey(), side, 0);
             let signature = ctx.send(&[ix], &[owner]).await?;

@@ -23,6 +23,7 @@ macro_rules! cu_checkpoint {
 }
 
 pub mod account_handle;
+pub mod args;
 pub mod codes;
 pub mod error;
 pub mod fast_entry;
@@ -35,6 +36,7 @@ pub mod state;
 pub mod token;
 pub mod trading;
 
+pub use args::{CancelSide, OrderSide, OrderType, SelfTradeBehavior};
 pub use error::MeridianError;
 pub use instructions::*;
 pub use state::*;
@@ -81,9 +83,9 @@ pub mod meridian {
         instructions::process_cancel_order_by_client_id(ctx, client_order_id)
     }
 
-    /// Cancels the account's orders in a market: side 0 bids, 1 asks, 2 both; at most `limit` (0 =
+    /// Cancels the account's orders in a market on `side` (bids, asks or both); at most `limit` (0 =
     /// all). Returns how many.
-    pub fn cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
+    pub fn cancel_all_orders(ctx: Context<CancelOrder>, side: CancelSide, limit: u8) -> Result<u8> {
         instructions::process_cancel_all_orders(ctx, side, limit)
     }
 

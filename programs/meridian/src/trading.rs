@@ -13,6 +13,7 @@
 //! exchange (read only here): markets run in parallel. What it moves is kept in the market's
 //! unswept totals until `sweep_market` (see `Exchange`'s conservation invariant).
 
+use crate::args::{OrderSide, OrderType, SelfTradeBehavior};
 use crate::{account_handle::AccountHandle, error::MeridianError, state::*};
 use anchor_lang::prelude::*;
 use meridian_engine::auction;
@@ -28,16 +29,13 @@ pub const MAX_MATCH_LIMIT: u32 = 64;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PlaceOrderArgs {
-    /// 0 = bid (buy), 1 = ask (sell).
-    pub side: u8,
+    pub side: OrderSide,
     /// Limit price in ticks; for market orders the worst acceptable price.
     pub price: u64,
     /// Size in lots.
     pub size: u64,
-    /// 0 limit, 1 post-only, 2 post-only-slide, 3 immediate-or-cancel, 4 fill-or-kill, 5 market.
-    pub order_kind: u8,
-    /// 0 cancel the resting (maker) order, 1 decrement both, 2 abort.
-    pub self_trade: u8,
+    pub order_kind: OrderType,
+    pub self_trade: SelfTradeBehavior,
     /// Only reduce the position: the size is clamped to what reduces it; refused if nothing would.
     pub reduce_only: bool,
     pub client_order_id: u64,
@@ -112,9 +110,8 @@ pub fn place<A: AccountHandle>(
     args: &PlaceOrderArgs,
     now: impl FnOnce() -> Result<i64>,
 ) -> Result<Placed> {
-    let side = Side::from_u8(args.side).ok_or(MeridianError::InvalidSide)?;
-    let kind = OrderKind::from_u8(args.order_kind).ok_or(MeridianError::InvalidOrderKind)?;
-    let self_trade = SelfTrade::from_u8(args.self_trade).ok_or(MeridianError::InvalidSelfTradeBehavior)?;
+    let (side, kind, self_trade) =
+        (Side::from(args.side), OrderKind::from(args.order_kind), SelfTrade::from(args.self_trade));
     require!(args.size > 0, MeridianError::ZeroSize);
     require!(args.price > 0, MeridianError::ZeroPrice);
     let match_limit = if args.match_limit == 0 { DEFAULT_MATCH_LIMIT } else { args.match_limit as u32 };

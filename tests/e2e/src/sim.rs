@@ -2,6 +2,7 @@
 //! market's mid (the simulated oracle's price path; one `mass_quote` per market and round), and
 //! takers crossing the spread with IOC orders.
 
+use meridian_sdk::CancelSide;
 use meridian_sdk::{
     client::Client,
     engine::matching::OrderKind,
@@ -86,7 +87,7 @@ pub async fn market_maker(
             let ixs = if m.batch {
                 // a batch market takes limit orders, in the auction collecting now: cancel the
                 // last ladder (refused while its auction awaits the clearing: next round then)
-                let mut ixs = vec![ix::cancel_all_orders(&m.accounts, &margin, &signer.pubkey(), 2, 0)];
+                let mut ixs = vec![ix::cancel_all_orders(&m.accounts, &margin, &signer.pubkey(), CancelSide::Both, 0)];
                 for side in [Side::Bid, Side::Ask] {
                     for k in 1..=3 {
                         let q = level(k, side);
@@ -103,7 +104,7 @@ pub async fn market_maker(
             } else {
                 let args = MassQuoteArgs {
                     cancel_all: true,
-                    order_kind: OrderKind::PostOnlySlide as u8,
+                    order_kind: OrderKind::PostOnlySlide.into(),
                     bids: (1..=3).map(|k| level(k, Side::Bid)).collect(),
                     asks: (1..=3).map(|k| level(k, Side::Ask)).collect(),
                     ..MassQuoteArgs::default()
@@ -154,7 +155,7 @@ pub async fn taker(
             // taker pulls with its next order there
             let ixs = if m.batch {
                 vec![
-                    ix::cancel_all_orders(&m.accounts, &margin, &owner.pubkey(), 2, 0),
+                    ix::cancel_all_orders(&m.accounts, &margin, &owner.pubkey(), CancelSide::Both, 0),
                     ix::place_order(&m.accounts, &margin, &owner.pubkey(), order::limit(side, price, lots), &health),
                 ]
             } else {

@@ -13,6 +13,7 @@
 
 use crate::fuzz::Rng;
 use crate::harness::*;
+use meridian::CancelSide;
 use meridian::{AuctionCleared, ExchangeParams};
 use meridian_sdk::{ix, order, order::Side};
 use solana_sdk::{clock::Clock, signer::Signer};
@@ -95,7 +96,7 @@ pub fn run(batch: bool, half_spread: u64, jumps: &[i64]) -> Outcome {
         } else {
             None
         };
-        let cancel = ix::cancel_all_orders(&m.accounts, &maker.margin, &maker.owner.pubkey(), 2, 0);
+        let cancel = ix::cancel_all_orders(&m.accounts, &maker.margin, &maker.owner.pubkey(), CancelSide::Both, 0);
         let Some((side, price)) = target else {
             h.ok(&[cancel], &[&maker.owner]);
             if batch {
@@ -109,7 +110,10 @@ pub fn run(batch: bool, half_spread: u64, jumps: &[i64]) -> Outcome {
             h.ok(&[cancel], &[&maker.owner]);
             let r = clear(&mut h);
             // what did not trade, the sniper pulls
-            h.ok(&[ix::cancel_all_orders(&m.accounts, &sniper.margin, &sniper.owner.pubkey(), 2, 0)], &[&sniper.owner]);
+            h.ok(
+                &[ix::cancel_all_orders(&m.accounts, &sniper.margin, &sniper.owner.pubkey(), CancelSide::Both, 0)],
+                &[&sniper.owner],
+            );
             (r.volume, r.volume as i64 * r.price as i64 * tick_value)
         } else {
             let r = h.place(&m, &sniper, order::OrderExt::immediate_or_cancel(order::limit(side, price, QUOTE_LOTS)));

@@ -2,7 +2,7 @@
 
 use crate::harness::{default_market_params, fixed_keypair, Harness, MarketFixture, Trader, SPL_TOKEN, TOKEN_2022};
 use litesvm::types::TransactionMetadata;
-use meridian::{ExchangeParams, MarketParams, PauseFlags};
+use meridian::{CancelSide, ExchangeParams, MarketParams, OrderType, PauseFlags};
 use meridian_engine::probe::ProbeOp;
 use meridian_sdk::ix;
 use meridian_sdk::{
@@ -304,7 +304,7 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     for i in 0..14 {
         h.place(&m, &trader, order::limit(Side::Bid, PRICE - 70 - i, 1));
     }
-    let ix = ix::cancel_all_orders(&m.accounts, &trader.margin, &owner, 2, 0);
+    let ix = ix::cancel_all_orders(&m.accounts, &trader.margin, &owner, CancelSide::Both, 0);
     let meta = h.ok(&[ix], &[&trader.owner]);
     assert_eq!(meta.return_data.data, [16u8]);
     out.insert("cancel_all_16".into(), cu(meta));
@@ -370,7 +370,8 @@ fn measure_mass_quote(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
         t
     };
     let quote = |h: &mut Harness, t: &Trader, cancel_all: bool, bids: Vec<QuoteLevel>, asks: Vec<QuoteLevel>| {
-        let args = MassQuoteArgs { cancel_all, order_kind: 1, bids, asks, ..MassQuoteArgs::default() };
+        let args =
+            MassQuoteArgs { cancel_all, order_kind: OrderType::PostOnly, bids, asks, ..MassQuoteArgs::default() };
         let health = ix::health_markets(&fx.exchange, &h.margin(&t.margin), Some(m.index));
         h.ok(&[ix::mass_quote(&m.accounts, &t.margin, &t.owner.pubkey(), args, &health)], &[&t.owner])
     };
@@ -513,7 +514,8 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let args = order::limit(Side::Bid, 640_000, 1);
     let place = ix::place_order(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), args, &others);
     out.insert("place_limit_resting_16_positions".into(), h.ok(&[place], &[&full.owner]).compute_units_consumed);
-    let cancel = ix::cancel_all_orders(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), 2, 0);
+    let cancel =
+        ix::cancel_all_orders(&btc.linear[0].accounts, &full.margin, &full.owner.pubkey(), CancelSide::Both, 0);
     h.ok(&[cancel], &[&full.owner]);
 
     // liquidation stage 1: a leveraged long with 16 resting bids, BTC down 11%

@@ -28,8 +28,12 @@
 use crate::harness::*;
 use crate::oracle::*;
 use crate::portfolio::*;
+use anchor_lang::AnchorDeserialize;
 use litesvm::types::FailedTransactionMetadata;
-use meridian::{ExchangeParams, MarginAccount, Market, MassQuoteArgs, MeridianError, PlaceOrderArgs, QuoteLevel};
+use meridian::{
+    ExchangeParams, MarginAccount, Market, MassQuoteArgs, MeridianError, OrderSide, OrderType, PlaceOrderArgs,
+    QuoteLevel,
+};
 use meridian_sdk::ix;
 use solana_sdk::{
     account::Account,
@@ -693,11 +697,11 @@ impl World {
 
     fn args(&self, m: &Market, o: &OrderSpec) -> PlaceOrderArgs {
         PlaceOrderArgs {
-            side: o.side,
+            side: code(o.side),
             price: self.price(m, o.price),
             size: o.size,
-            order_kind: o.kind,
-            self_trade: o.self_trade,
+            order_kind: code(o.kind),
+            self_trade: code(o.self_trade),
             reduce_only: o.reduce_only,
             client_order_id: o.client_id,
             expiry_ts: if o.expiry == 0 { 0 } else { self.ts + o.expiry as i64 },
@@ -790,7 +794,9 @@ impl World {
                     health.reverse();
                     health.push(m.accounts.market);
                 }
-                let ix = ix::place_order(&m.accounts, &t.margin, &t.owner.pubkey(), self.args(&state, &order), &health);
+                let mut ix =
+                    ix::place_order(&m.accounts, &t.margin, &t.owner.pubkey(), self.args(&state, &order), &health);
+                raw_order_codes(&mut ix, 8, &order);
                 self.tx(name, vec![ix], &[&t.owner]);
             }
             Op::Lever { acct, market, long, per_cent } => {
@@ -812,16 +818,28 @@ impl World {
                 let lots =
                     (health.initial_free().max(0) * per_cent as i128 / 100 / per_lot.max(1)).clamp(1, 1 << 40) as u64;
                 let price = state.band().reference.0;
-                let (side, maker_side) = if long { (0u8, 1u8) } else { (1u8, 0u8) };
-                let quote =
-                    PlaceOrderArgs { side: maker_side, price, size: lots, order_kind: 1, ..PlaceOrderArgs::default() };
+                let (side, maker_side) =
+                    if long { (OrderSide::Bid, OrderSide::Ask) } else { (OrderSide::Ask, OrderSide::Bid) };
+                let quote = PlaceOrderArgs {
+                    side: maker_side,
+                    price,
+                    size: lots,
+                    order_kind: OrderType::PostOnly,
+                    ..PlaceOrderArgs::default()
+                };
                 let maker_health = self.health(&self.account(&maker).unwrap_or(a), Some(m.index));
                 self.tx(
                     name,
                     vec![ix::place_order(&m.accounts, &maker.margin, &maker.owner.pubkey(), quote, &maker_health)],
                     &[&maker.owner],
                 );
-                let take = PlaceOrderArgs { side, price, size: lots, order_kind: 3, ..PlaceOrderArgs::default() };
+                let take = PlaceOrderArgs {
+                    side,
+                    price,
+                    size: lots,
+                    order_kind: OrderType::ImmediateOrCancel,
+                    ..PlaceOrderArgs::default()
+                };
                 let health = self.health(&a, Some(m.index));
                 self.tx(
                     name,
@@ -837,7 +855,7 @@ impl World {
                 let o = a.open_orders[slot];
                 let Some((m, state)) = self.market(o.market_index as u8) else { return };
                 let health = self.health(&a, Some(m.index));
-                let ix = ix::replace_order(
+                let mut ix = ix::replace_order(
                     &m.accounts,
                     &t.margin,
                     &t.owner.pubkey(),
@@ -845,6 +863,7 @@ impl World {
                     self.args(&state, &order),
                     &health,
                 );
+                raw_order_codes(&mut ix, 16, &order);
                 self.tx(name, vec![ix], &[&t.owner]);
             }
             Op::Cancel { acct, pick, by_client_id } => {
@@ -863,11 +882,9 @@ impl World {
             Op::CancelAll { acct, market, side } => {
                 let t = self.actor(acct);
                 let Some((m, _)) = self.market(market) else { return };
-                self.tx(
-                    name,
-                    vec![ix::cancel_all_orders(&m.accounts, &t.margin, &t.owner.pubkey(), side, 0)],
-                    &[&t.owner],
-                );
+                let mut ix = ix::cancel_all_orders(&m.accounts, &t.margin, &t.owner.pubkey(), code(side), 0);
+                ix.data[8] = side; // 3: no such side, sent as is
+                self.tx(name, vec![ix], &[&t.owner]);
             }
             Op::Crank { market, limit, reward, drop_maker } => {
                 let Some((m, _)) = self.market(market) else { return };
@@ -1079,7 +1096,9 @@ impl World {
                 let signer = self.wallets[wallet as usize % self.wallets.len()].insecure_clone();
                 let (Some((m, state)), Some(a)) = (self.market(market), self.account(&t)) else { return };
                 let health = self.health(&a, Some(m.index));
-                let ix = ix::place_order(&m.accounts, &t.margin, &signer.pubkey(), self.args(&state, &order), &health);
+                let mut ix =
+                    ix::place_order(&m.accounts, &t.margin, &signer.pubkey(), self.args(&state, &order), &health);
+                raw_order_codes(&mut ix, 8, &order);
                 self.tx(name, vec![ix], &[&signer]);
             }
             Op::MassQuote { acct, market, cancel, kind, bids, asks, gap_bps, step_bps, size, expiry, delegate } => {
@@ -1092,7 +1111,7 @@ impl World {
                 let args = MassQuoteArgs {
                     cancel_all: cancel == 1,
                     cancel_client_ids: if cancel == 2 { (0..8).collect() } else { vec![] },
-                    order_kind: kind,
+                    order_kind: code(kind),
                     expiry_ts: if expiry == 0 { 0 } else { self.ts + expiry as i64 },
                     client_order_id_base: 0,
                     bids: (0..bids).map(|i| level(i, -1)).collect(),
@@ -1103,11 +1122,11 @@ impl World {
                     None => t.owner.insecure_clone(),
                 };
                 let health = self.health(&a, Some(m.index));
-                self.tx(
-                    name,
-                    vec![ix::mass_quote(&m.accounts, &t.margin, &signer.pubkey(), args, &health)],
-                    &[&signer],
-                );
+                // the order type follows the flag, the length and the ids (8 bytes each) of the cancels
+                let at = 8 + 1 + 4 + 8 * args.cancel_client_ids.len();
+                let mut ix = ix::mass_quote(&m.accounts, &t.margin, &signer.pubkey(), args, &health);
+                ix.data[at] = kind; // codes no order type has are sent as they are
+                self.tx(name, vec![ix], &[&signer]);
             }
             Op::Sweep { market } => {
                 let Some((m, _)) = self.market(market) else { return };
@@ -1305,4 +1324,19 @@ pub fn fuzz(seed: u64, n: usize) -> Result<Report, String> {
         minimal.len(),
         listing.join("\n")
     ))
+}
+
+/// An argument enum from a raw code (a code no variant has gives the default; `raw_order_codes`
+/// then puts the raw code back into the instruction, so absurd codes still reach the program).
+fn code<T: AnchorDeserialize + Default>(raw: u8) -> T {
+    T::try_from_slice(&[raw]).unwrap_or_default()
+}
+
+/// Writes an order's raw side, type and self-trade codes into its instruction's `PlaceOrderArgs`,
+/// which start at `at` (after the discriminator and any argument before them): side, price (8),
+/// size (8), order type, self-trade behaviour.
+fn raw_order_codes(ix: &mut solana_sdk::instruction::Instruction, at: usize, o: &OrderSpec) {
+    ix.data[at] = o.side;
+    ix.data[at + 17] = o.kind;
+    ix.data[at + 18] = o.self_trade;
 }

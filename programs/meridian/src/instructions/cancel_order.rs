@@ -1,12 +1,12 @@
 use crate::{
     account_handle::AccountHandle,
+    args::CancelSide,
     error::MeridianError,
     loaders::{load, load_mut},
     state::*,
     trading,
 };
 use anchor_lang::prelude::*;
-use meridian_engine::units::Side;
 use std::cell::{Ref, RefMut};
 
 #[derive(Accounts)]
@@ -57,15 +57,10 @@ pub fn cancel_by_client_id<A: AccountHandle>(a: &CancelAccounts<A>, client_order
     cancel_one(a, |acc, market| acc.find_order_by_client_id(market, client_order_id))
 }
 
-/// Cancels all of the account's orders in this market (side: 0 bids, 1 asks, 2 both), at most
-/// `limit` (0 = all). Orders already filled or out stay for the crank. Returns how many were
-/// cancelled.
-pub fn cancel_all<A: AccountHandle>(a: &CancelAccounts<A>, side: u8, limit: u8) -> Result<u8> {
-    let only = match side {
-        0 | 1 => Side::from_u8(side),
-        2 => None,
-        _ => return err!(MeridianError::InvalidSide),
-    };
+/// Cancels all of the account's orders in this market on `side`, at most `limit` (0 = all).
+/// Orders already filled or out stay for the crank. Returns how many were cancelled.
+pub fn cancel_all<A: AccountHandle>(a: &CancelAccounts<A>, side: CancelSide, limit: u8) -> Result<u8> {
+    let only = side.only();
     let (market, mut account) = open(a)?;
     let owner = *a.margin_account.address();
     let limit = if limit == 0 { u8::MAX } else { limit };
@@ -80,6 +75,6 @@ pub fn process_cancel_order_by_client_id(ctx: Context<CancelOrder>, client_order
     cancel_by_client_id(&CancelAccounts::of(&ctx), client_order_id)
 }
 
-pub fn process_cancel_all_orders(ctx: Context<CancelOrder>, side: u8, limit: u8) -> Result<u8> {
+pub fn process_cancel_all_orders(ctx: Context<CancelOrder>, side: CancelSide, limit: u8) -> Result<u8> {
     cancel_all(&CancelAccounts::of(&ctx), side, limit)
 }

@@ -10,6 +10,7 @@
 
 use crate::{
     account_handle::AccountHandle,
+    args::OrderType,
     error::MeridianError,
     instructions::place_order::PlaceAccounts,
     risk::{account_health_builder, Valuation},
@@ -40,9 +41,9 @@ pub struct MassQuoteArgs {
     /// Otherwise, cancel the orders with these client order ids (ids not on the book are ignored:
     /// the order filled or was never placed).
     pub cancel_client_ids: Vec<u64>,
-    /// 1 post-only (a quote that would cross is skipped), 2 post-only-slide (it rests one tick
-    /// behind the best opposite order).
-    pub order_kind: u8,
+    /// `PostOnly` (a quote that would cross is skipped) or `PostOnlySlide` (it rests one tick
+    /// behind the best opposite order); any other type is refused (`InvalidOrderKind`).
+    pub order_kind: OrderType,
     /// Unix time after which the quotes are dead; 0 = good till cancelled.
     pub expiry_ts: i64,
     /// Client order ids: bid i gets `client_order_id_base + i`, ask i
@@ -242,10 +243,8 @@ pub fn mass_quote_checked<A: AccountHandle>(a: &PlaceAccounts<A>, args: &MassQuo
     let exchange_key = a.exchange.address();
     let (exchange, mut market, mut account) = a.load_checked()?;
     require!(!market.is_batch(), MeridianError::BatchOrderKind);
-    let kind = match OrderKind::from_u8(args.order_kind) {
-        Some(k) if k.is_post_only() => k,
-        _ => return err!(MeridianError::InvalidOrderKind),
-    };
+    let kind = OrderKind::from(args.order_kind);
+    require!(kind.is_post_only(), MeridianError::InvalidOrderKind);
     require!(args.bids.len() <= MAX_QUOTE_LEVELS && args.asks.len() <= MAX_QUOTE_LEVELS, MeridianError::TooManyQuotes);
     let quoting = !args.bids.is_empty() || !args.asks.is_empty();
     if quoting {

@@ -182,10 +182,10 @@ async fn typescript_example_trades_and_reads_by_idl_names() {
     client.send(&ixs, &maker, &[]).await.unwrap();
     let (ask_price, ask_lots) = (market.mark_price, 100);
     let ask = PlaceOrderArgs {
-        side: 1,
+        side: meridian_sdk::OrderSide::Ask,
         price: ask_price,
         size: ask_lots,
-        order_kind: 1,
+        order_kind: meridian_sdk::OrderType::PostOnly,
         client_order_id: 7,
         ..Default::default()
     };

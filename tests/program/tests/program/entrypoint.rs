@@ -3,6 +3,7 @@
 //! flag, short data) goes through Anchor's dispatcher. Both must produce the same state, return
 //! data and errors; the fast path must be the cheaper one.
 use anchor_lang::error::ErrorCode as Anchor;
+use meridian::CancelSide;
 use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
 use meridian_sdk::{
@@ -109,7 +110,7 @@ fn fast_path_and_anchor_path_agree_on_every_order_flow_instruction() {
     let open = s.h.book(&s.m).asks.iter().map(|o| o.seq).collect::<Vec<_>>();
     let ix = ix::cancel_order(&s.m.accounts, &alice.margin, &alice.owner.pubkey(), open[0]);
     saved.push(("cancel_order", s.both_paths(ix, &[&alice.owner])));
-    let ix = ix::cancel_all_orders(&s.m.accounts, &alice.margin, &alice.owner.pubkey(), 2, 0);
+    let ix = ix::cancel_all_orders(&s.m.accounts, &alice.margin, &alice.owner.pubkey(), CancelSide::Both, 0);
     saved.push(("cancel_all_orders", s.both_paths(ix, &[&alice.owner])));
     assert!(s.h.book(&s.m).asks.is_empty());
 

@@ -147,7 +147,7 @@ fn order_flow_writes_only_per_market_accounts() {
         ("mass_quote", ix::mass_quote(&m, &margin, &owner, MassQuoteArgs::default(), &health)),
         ("cancel_order", ix::cancel_order(&m, &margin, &owner, 1)),
         ("cancel_order_by_client_id", ix::cancel_order_by_client_id(&m, &margin, &owner, 1)),
-        ("cancel_all_orders", ix::cancel_all_orders(&m, &margin, &owner, 2, 0)),
+        ("cancel_all_orders", ix::cancel_all_orders(&m, &margin, &owner, meridian::CancelSide::Both, 0)),
         ("consume_events", ix::consume_events(&m, &margin, 1, &[maker])),
         // a batch market's clearing: its keeper runs beside the other markets'
         ("clear_auction", ix::clear_auction(&m)),

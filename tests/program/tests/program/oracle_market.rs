@@ -2,6 +2,7 @@
 //! by `refresh_oracle`, and what a stale or degraded oracle means: no risk-increasing orders,
 //! withdrawals judged at the conservative price (as the SDK computes it, to the unit).
 
+use meridian::CancelSide;
 use meridian::{ExchangeParams, MeridianError, OracleStatus};
 use meridian_program_tests::fixture::*;
 use meridian_program_tests::harness::*;
@@ -91,7 +92,7 @@ fn a_stale_or_degraded_oracle_takes_only_reduce_only_orders() {
     let r = s.h.place(&s.m, &alice, order::limit(Side::Ask, 640_000, 40).immediate_or_cancel().reduce_only());
     assert_eq!(r.filled_lots, 40);
     // cancels too
-    let ix = ix::cancel_all_orders(&s.m.accounts, &alice.margin, &alice.owner.pubkey(), 2, 0);
+    let ix = ix::cancel_all_orders(&s.m.accounts, &alice.margin, &alice.owner.pubkey(), CancelSide::Both, 0);
     s.h.ok(&[ix], &[&alice.owner]);
 
     // fresh sources but divergent: degraded, the market says so

@@ -3,6 +3,7 @@
 //! hole it closes and what the attack did before; every refusal changes nothing, and conservation
 //! (vault = collateral + fees + insurance, no negative collateral) holds after every step.
 
+use meridian::CancelSide;
 use meridian::{ExchangeParams, MarketParams, MeridianError};
 use meridian_engine::events::{OutReason, EVENT_OUT};
 use meridian_engine::matching::SelfTrade;
@@ -406,7 +407,7 @@ fn a_reduce_only_order_cannot_close_into_a_deficit() {
     h.fails(&[ix], &[&alice.owner], Expected::Meridian(MeridianError::ReduceOnlyLosesEquity), &watched);
     // closing at a price the account can pay for is fine
     h.ok(
-        &[ix::cancel_all_orders(&perp.accounts, &confederate.margin, &confederate.owner.pubkey(), 2, 0)],
+        &[ix::cancel_all_orders(&perp.accounts, &confederate.margin, &confederate.owner.pubkey(), CancelSide::Both, 0)],
         &[&confederate.owner],
     );
     h.place(&perp, &confederate, order::limit(Side::Bid, 500_000, 5_000).post_only());
@@ -839,7 +840,7 @@ fn every_value_moving_instruction_refuses_the_sealevel_attack_classes() {
         },
         Case {
             name: "cancel_all_orders",
-            ix: ix::cancel_all_orders(&plain.accounts, &bob.margin, &bob.owner.pubkey(), 2, 0),
+            ix: ix::cancel_all_orders(&plain.accounts, &bob.margin, &bob.owner.pubkey(), CancelSide::Both, 0),
             signers: vec![key(&bob)],
             fast: true,
             free: &[],

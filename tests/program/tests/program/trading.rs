@@ -1,7 +1,10 @@
 //! Markets, every order type and flag, the crank, fees and positions on the SBF binary in LiteSVM;
 //! every bad input gets its specific error and changes nothing; conservation after every step.
 use anchor_lang::error::ErrorCode as Anchor;
-use meridian::{ExchangeParams, MarketParams, MassQuoteArgs, MeridianError, PauseFlags, PlaceOrderArgs, QuoteLevel};
+use meridian::{
+    CancelSide, ExchangeParams, MarketParams, MassQuoteArgs, MeridianError, OrderType, PauseFlags, PlaceOrderArgs,
+    QuoteLevel,
+};
 use meridian_engine::events::{OutReason, EVENT_FILL, EVENT_OUT};
 use meridian_engine::matching::SelfTrade;
 use meridian_program_tests::fixture::*;
@@ -342,7 +345,7 @@ fn cancel_by_id_by_client_id_all_and_replace() {
     let ix = ix::replace_order(&s.m.accounts, &a.margin, &owner, ask_seq, order::limit(Side::Ask, PRICE + 600, 1), &[]);
     s.h.fails(&[ix], &[&a.owner], Expected::Meridian(MeridianError::OrderNotFound), &w);
     // cancel all asks
-    let all = s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &a.margin, &owner, 1, 0)], &[&a.owner]);
+    let all = s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &a.margin, &owner, CancelSide::Asks, 0)], &[&a.owner]);
     assert_eq!(all.return_data.data, [3u8]);
     assert!(s.h.book(&s.m).asks.is_empty());
     let acc = s.h.margin(&a.margin);
@@ -385,15 +388,14 @@ fn bad_orders_get_their_error_and_change_nothing() {
     let a = s.alice.clone_ref();
     s.fails(&a, order::limit(Side::Bid, PRICE, 0), MeridianError::ZeroSize);
     s.fails(&a, order::limit(Side::Bid, 0, 1), MeridianError::ZeroPrice);
-    let mut bad = order::limit(Side::Bid, PRICE, 1);
-    bad.side = 2;
-    s.fails(&a, bad, MeridianError::InvalidSide);
-    let mut bad = order::limit(Side::Bid, PRICE, 1);
-    bad.order_kind = 6;
-    s.fails(&a, bad, MeridianError::InvalidOrderKind);
-    let mut bad = order::limit(Side::Bid, PRICE, 1);
-    bad.self_trade = 3;
-    s.fails(&a, bad, MeridianError::InvalidSelfTradeBehavior);
+    // a side, order type or self-trade code no variant has does not deserialize (raw bytes: the
+    // typed arguments cannot say it): offsets 8, 25 and 26 of the data
+    for (at, code) in [(8, 2), (25, 6), (26, 3)] {
+        let mut ix = s.h.place_ix(&s.m, &a, order::limit(Side::Bid, PRICE, 1));
+        ix.data[at] = code;
+        let w = s.watched();
+        s.h.fails(&[ix], &[&a.owner], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
+    }
     s.fails(&a, order::limit(Side::Bid, PRICE, 1).match_limit(65), MeridianError::MatchLimitTooHigh);
     s.fails(&a, order::limit(Side::Bid, u64::MAX, u64::MAX), MeridianError::OrderValueOverflow);
     // far more than 100k USDC can margin: 20 BTC is $1.3M, 10% initial margin is $130k
@@ -622,7 +624,7 @@ fn account_limits_positions_and_open_orders() {
     s.fails(&a, order::limit(Side::Bid, PRICE - 2_000, 1), MeridianError::TooManyOpenOrders);
     // an order that cannot rest needs no slot
     s.h.place(&s.m, &a, order::limit(Side::Ask, PRICE + 5_000, 1).immediate_or_cancel());
-    s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &a.margin, &a.owner.pubkey(), 2, 0)], &[&a.owner]);
+    s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &a.margin, &a.owner.pubkey(), CancelSide::Both, 0)], &[&a.owner]);
 
     // positions: 16 markets at most
     let mut small = default_market_params();
@@ -678,7 +680,10 @@ fn a_delegate_trades_but_cannot_withdraw_close_or_redelegate() {
     s.h.crank(&s.m, &crank);
     assert_eq!(s.position(&alice).base_lots, 3, "the delegate's fills are alice's");
     s.h.place(&s.m, &as_delegate, order::limit(Side::Bid, PRICE - 30, 1));
-    s.h.ok(&[ix::cancel_all_orders(&s.m.accounts, &alice.margin, &delegate.pubkey(), 2, 0)], &[&delegate]);
+    s.h.ok(
+        &[ix::cancel_all_orders(&s.m.accounts, &alice.margin, &delegate.pubkey(), CancelSide::Both, 0)],
+        &[&delegate],
+    );
     assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 0);
 
     // and nothing else: withdraw, deposit, close, re-delegate
@@ -710,7 +715,7 @@ fn ladder(n: u64, gap: u64, step: u64, size: u64) -> (Vec<QuoteLevel>, Vec<Quote
 
 fn quote_args(
     cancel_all: bool,
-    kind: u8,
+    kind: OrderType,
     client_base: u64,
     (bids, asks): (Vec<QuoteLevel>, Vec<QuoteLevel>),
 ) -> MassQuoteArgs {
@@ -745,7 +750,7 @@ fn mass_quote_cancels_and_posts_a_ladder() {
     let mut s = setup();
     let alice = s.alice.clone_ref();
     let first_seq = s.h.market(&s.m.accounts.market).next_order_seq;
-    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 100, ladder(10, 10, 10, 2))), [0, 10 * 2, 0]);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnly, 100, ladder(10, 10, 10, 2))), [0, 10 * 2, 0]);
     let book = s.h.book(&s.m);
     assert_eq!((book.bids.len(), book.asks.len()), (10, 10));
     assert_eq!((book.bids[0].price, book.bids[0].client_order_id, book.bids[0].seq), (PRICE - 10, 100, first_seq));
@@ -761,7 +766,7 @@ fn mass_quote_cancels_and_posts_a_ladder() {
     // bob takes the best ask; the requote cancels the other 19 and posts 5 + 5
     let bob = s.bob.clone_ref();
     assert_eq!(s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE + 10, 2).immediate_or_cancel()).filled_lots, 2);
-    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 200, ladder(5, 20, 10, 1))), [19, 10, 0]);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnly, 200, ladder(5, 20, 10, 1))), [19, 10, 0]);
     let crank = s.crank.margin;
     s.h.crank(&s.m, &crank);
     let book = s.h.book(&s.m);
@@ -773,7 +778,8 @@ fn mass_quote_cancels_and_posts_a_ladder() {
     s.check();
 
     // cancel only (no quotes), by client ids: unknown ids are ignored
-    let args = MassQuoteArgs { cancel_client_ids: vec![200, 206, 999], order_kind: 1, ..Default::default() };
+    let args =
+        MassQuoteArgs { cancel_client_ids: vec![200, 206, 999], order_kind: OrderType::PostOnly, ..Default::default() };
     assert_eq!(s.mass_quote(&alice, args), [2, 0, 0]);
     assert_eq!(s.h.margin(&alice.margin).num_open_orders(), 8);
     s.check();
@@ -793,10 +799,10 @@ fn mass_quote_crossing_quotes_are_skipped_or_slid() {
             vec![QuoteLevel { price: PRICE - 50, size: 1 }],
         )
     };
-    assert_eq!(s.mass_quote(&alice, quote_args(false, 1, 0, crossing())), [0, 1, 2]);
+    assert_eq!(s.mass_quote(&alice, quote_args(false, OrderType::PostOnly, 0, crossing())), [0, 1, 2]);
     assert!(s.h.events(&s.m).is_empty(), "nothing filled");
     assert_eq!(s.position(&alice).bid_lots, 1);
-    assert_eq!(s.mass_quote(&alice, quote_args(true, 2, 0, crossing())), [1, 3, 0]);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnlySlide, 0, crossing())), [1, 3, 0]);
     let mine: Vec<(Side, u64)> = s.h.book(&s.m).orders_of(&alice.margin).iter().map(|o| (o.side, o.price)).collect();
     // the ask slides behind the best bid, which is by then the quote's own slid bid
     assert_eq!(mine, [(Side::Bid, PRICE - 1), (Side::Bid, PRICE - 60), (Side::Ask, PRICE)]);
@@ -810,13 +816,29 @@ fn mass_quote_crossing_quotes_are_skipped_or_slid() {
 fn mass_quote_refusals_change_nothing() {
     let mut s = setup_with(MarketParams { book_capacity: 4, ..default_market_params() });
     let alice = s.alice.clone_ref();
-    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 0, ladder(2, 10, 10, 1))), [0, 4, 0]);
-    s.mass_quote_fails(&alice, quote_args(true, 0, 0, ladder(2, 10, 10, 1)), MeridianError::InvalidOrderKind);
-    s.mass_quote_fails(&alice, quote_args(true, 3, 0, ladder(2, 10, 10, 1)), MeridianError::InvalidOrderKind);
-    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(33, 10, 1, 1)), MeridianError::TooManyQuotes);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnly, 0, ladder(2, 10, 10, 1))), [0, 4, 0]);
+    s.mass_quote_fails(
+        &alice,
+        quote_args(true, OrderType::Limit, 0, ladder(2, 10, 10, 1)),
+        MeridianError::InvalidOrderKind,
+    );
+    s.mass_quote_fails(
+        &alice,
+        quote_args(true, OrderType::ImmediateOrCancel, 0, ladder(2, 10, 10, 1)),
+        MeridianError::InvalidOrderKind,
+    );
+    s.mass_quote_fails(
+        &alice,
+        quote_args(true, OrderType::PostOnly, 0, ladder(33, 10, 1, 1)),
+        MeridianError::TooManyQuotes,
+    );
     // 100k USDC at 10% initial margin carries about 1M of orders; one lot is $6.5
-    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 200_000)), MeridianError::InsufficientMargin);
-    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 0)), MeridianError::ZeroSize);
+    s.mass_quote_fails(
+        &alice,
+        quote_args(true, OrderType::PostOnly, 0, ladder(1, 10, 10, 200_000)),
+        MeridianError::InsufficientMargin,
+    );
+    s.mass_quote_fails(&alice, quote_args(true, OrderType::PostOnly, 0, ladder(1, 10, 10, 0)), MeridianError::ZeroSize);
     // four orders a side fit: with bob's two better bids the side is full, and a bid worse than
     // all four is refused
     let bob = s.bob.clone_ref();
@@ -824,16 +846,24 @@ fn mass_quote_refusals_change_nothing() {
     s.h.place(&s.m, &bob, order::limit(Side::Bid, PRICE - 2, 1));
     s.mass_quote_fails(
         &alice,
-        quote_args(false, 1, 0, (vec![QuoteLevel { price: PRICE - 100, size: 1 }], vec![])),
+        quote_args(false, OrderType::PostOnly, 0, (vec![QuoteLevel { price: PRICE - 100, size: 1 }], vec![])),
         MeridianError::BookFull,
     );
     let stranger = Trader { owner: Keypair::new(), token: alice.token, margin: alice.margin };
-    s.mass_quote_fails(&stranger, quote_args(true, 1, 0, ladder(1, 10, 10, 1)), MeridianError::NotAccountOwner);
+    s.mass_quote_fails(
+        &stranger,
+        quote_args(true, OrderType::PostOnly, 0, ladder(1, 10, 10, 1)),
+        MeridianError::NotAccountOwner,
+    );
     let admin = s.fx.admin.insecure_clone();
     s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin.pubkey(), PauseFlags::TRADING)], &[&admin]);
-    s.mass_quote_fails(&alice, quote_args(true, 1, 0, ladder(1, 10, 10, 1)), MeridianError::TradingPaused);
+    s.mass_quote_fails(
+        &alice,
+        quote_args(true, OrderType::PostOnly, 0, ladder(1, 10, 10, 1)),
+        MeridianError::TradingPaused,
+    );
     // a paused exchange still lets the account cancel
-    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 0, (vec![], vec![]))), [4, 0, 0]);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnly, 0, (vec![], vec![]))), [4, 0, 0]);
     s.check();
 }
 
@@ -852,11 +882,15 @@ fn mass_quote_full_event_queue_changes_nothing() {
     s.h.svm.set_sysvar(&clock);
     let alice = s.alice.clone_ref();
     let sweep = (vec![QuoteLevel { price: PRICE + 20, size: 1 }], vec![]);
-    s.mass_quote_fails(&alice, quote_args(true, 2, 0, sweep.clone()), MeridianError::EventQueueFull);
+    s.mass_quote_fails(
+        &alice,
+        quote_args(true, OrderType::PostOnlySlide, 0, sweep.clone()),
+        MeridianError::EventQueueFull,
+    );
     // one stale order swept fits: the quoter pays its crank reward
     let one = (vec![QuoteLevel { price: PRICE, size: 1 }], vec![]);
     let before = s.h.margin(&alice.margin).collateral;
-    assert_eq!(s.mass_quote(&alice, quote_args(true, 1, 0, one)), [0, 1, 0]);
+    assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnly, 0, one)), [0, 1, 0]);
     assert_eq!(s.h.margin(&alice.margin).collateral, before - 100, "one out event's crank reward");
     let crank = s.crank.margin;
     s.h.crank(&s.m, &crank);
@@ -1018,7 +1052,10 @@ mod batch {
         assert_eq!(base(&h, &m, maker), 0);
         // the sniper's bid rests into the next auction; it pulls it
         assert_eq!(h.book(&m).bids.len(), 1);
-        h.ok(&[ix::cancel_all_orders(&m.accounts, &sniper.margin, &sniper.owner.pubkey(), 2, 8)], &[&sniper.owner]);
+        h.ok(
+            &[ix::cancel_all_orders(&m.accounts, &sniper.margin, &sniper.owner.pubkey(), CancelSide::Both, 8)],
+            &[&sniper.owner],
+        );
 
         // once the period is over, the maker's order is in the closed auction: no cancel
         h.place(&m, maker, order::limit(Side::Ask, PRICE + 1, 5).client_id(8));
@@ -1096,7 +1133,10 @@ mod batch {
         // while it waited, may cancel now and place again (it stays in)
         let market = h.market(&m.accounts.market);
         assert!(market.auction_end_slot > h.svm.get_sysvar::<Clock>().slot && market.auction_pending == 0);
-        h.ok(&[ix::cancel_all_orders(&m.accounts, &t[0].margin, &t[0].owner.pubkey(), 2, 0)], &[&t[0].owner]);
+        h.ok(
+            &[ix::cancel_all_orders(&m.accounts, &t[0].margin, &t[0].owner.pubkey(), CancelSide::Both, 0)],
+            &[&t[0].owner],
+        );
         h.place(&m, &t[0], order::limit(Side::Ask, PRICE + 1, 5));
         // the next clearing takes both bids: 5 lots shared pro rata
         let r = clear(&mut h, &m);
@@ -1135,7 +1175,7 @@ mod batch {
         }
         let quote = MassQuoteArgs {
             cancel_all: true,
-            order_kind: 1,
+            order_kind: OrderType::PostOnly,
             bids: vec![QuoteLevel { price: PRICE, size: 1 }],
             ..Default::default()
         };

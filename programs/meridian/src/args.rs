@@ -1,0 +1,131 @@
+//! Typed instruction arguments: the order flow's codes as enums, so clients (the IDL, the SDK, the
+//! CLI) pass `Bid` or `PostOnly` instead of 0 or 1. Each mirrors an engine enum variant by variant;
+//! a variant's Borsh tag is its declaration index, which is checked at compile time to equal the
+//! engine's code (the same number the accounts store and the IDL's constants name).
+
+use anchor_lang::prelude::*;
+use meridian_engine::matching::{OrderKind, SelfTrade};
+use meridian_engine::units::Side;
+
+macro_rules! argument_enum {
+    ($(#[$meta:meta])* $name:ident mirrors $engine:ident { $($(#[$vmeta:meta])* $variant:ident = $tag:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(AnchorSerialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        // By hand: one byte, one match, no formatted error. Measured on SBF, a placement costs ~11 CU
+        // more than with integer codes; the derived reader cost ~25.
+        impl AnchorDeserialize for $name {
+            #[inline(always)]
+            fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+                let mut tag = [0u8; 1];
+                reader.read_exact(&mut tag)?;
+                match tag[0] {
+                    $($tag => Ok($name::$variant),)*
+                    _ => Err(std::io::ErrorKind::InvalidData.into()),
+                }
+            }
+        }
+
+        impl From<$name> for $engine {
+            #[inline(always)]
+            fn from(v: $name) -> $engine {
+                match v {
+                    $($name::$variant => $engine::$variant,)*
+                }
+            }
+        }
+
+        impl From<$engine> for $name {
+            #[inline(always)]
+            fn from(v: $engine) -> $name {
+                match v {
+                    $($engine::$variant => $name::$variant,)*
+                }
+            }
+        }
+
+        // the wire tag (declaration index) is the one written here and the engine's code
+        const _: () = { $(assert!($name::$variant as u8 == $tag && $engine::$variant as u8 == $tag);)* };
+    };
+}
+
+argument_enum! {
+    /// The side of an order.
+    OrderSide mirrors Side {
+        /// Buy.
+        #[default]
+        Bid = 0,
+        /// Sell.
+        Ask = 1,
+    }
+}
+
+argument_enum! {
+    /// How an order meets the book.
+    OrderType mirrors OrderKind {
+        /// Match what crosses, rest the remainder.
+        #[default]
+        Limit = 0,
+        /// Rest only; refused if it would cross.
+        PostOnly = 1,
+        /// Rest only; if it would cross, re-priced one tick behind the best opposite order.
+        PostOnlySlide = 2,
+        /// Match what crosses, cancel the remainder.
+        ImmediateOrCancel = 3,
+        /// Match the whole size or fail.
+        FillOrKill = 4,
+        /// Like immediate-or-cancel; the price is the worst acceptable one.
+        Market = 5,
+    }
+}
+
+argument_enum! {
+    /// What happens when an order would fill against its own account's resting order.
+    SelfTradeBehavior mirrors SelfTrade {
+        /// Cancel the resting (maker) order and go on matching.
+        #[default]
+        CancelMaker = 0,
+        /// Shrink both orders by the overlap, without a fill.
+        DecrementTake = 1,
+        /// Fail the instruction.
+        Abort = 2,
+    }
+}
+
+/// Which of an account's orders `cancel_all_orders` cancels.
+#[derive(AnchorSerialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CancelSide {
+    Bids,
+    Asks,
+    #[default]
+    Both,
+}
+
+impl AnchorDeserialize for CancelSide {
+    #[inline(always)]
+    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+        let mut tag = [0u8; 1];
+        reader.read_exact(&mut tag)?;
+        match tag[0] {
+            0 => Ok(CancelSide::Bids),
+            1 => Ok(CancelSide::Asks),
+            2 => Ok(CancelSide::Both),
+            _ => Err(std::io::ErrorKind::InvalidData.into()),
+        }
+    }
+}
+
+impl CancelSide {
+    /// The one side to cancel, or None for both.
+    #[inline(always)]
+    pub fn only(self) -> Option<Side> {
+        match self {
+            CancelSide::Bids => Some(Side::Bid),
+            CancelSide::Asks => Some(Side::Ask),
+            CancelSide::Both => None,
+        }
+    }
+}
