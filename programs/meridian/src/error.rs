@@ -58,9 +58,13 @@ meridian_errors! {
     MarketCancelOnly => "market is cancel-only",
     MarketPaused => "market is paused",
     MarketClosed => "market is closed",
-    InvalidSide => "side must be 0 (bid) or 1 (ask)",
-    InvalidOrderKind => "unknown order type",
-    InvalidSelfTradeBehavior => "unknown self-trade behavior",
+    // Order arguments are typed (`args.rs`): a side, type or self-trade code no variant has fails to
+    // deserialize (Anchor's InstructionDidNotDeserialize). These remain for stored codes (a corrupt
+    // order record) and mass quotes of a type that is not post-only; the last is kept so later codes
+    // stay put.
+    InvalidSide => "a stored order's or event's side is neither bid nor ask",
+    InvalidOrderKind => "order type not allowed here (mass quotes: post-only or post-only-slide)",
+    InvalidSelfTradeBehavior => "unknown self-trade behavior (no longer returned: the argument is typed)",
     ZeroSize => "order size must be greater than zero",
     ZeroPrice => "order price must be greater than zero",
     BelowMinOrderSize => "order size is below the market's minimum",

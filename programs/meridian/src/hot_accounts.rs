@@ -2,10 +2,11 @@
 //!
 //! Both entry paths run the same handlers over one struct per list: Anchor's (built from its
 //! `Context` by `of`) and the program's own entrypoint (built from the input buffer by
-//! `from_raw`, which checks the flags Anchor's constraints would). Both constructors, the flag
-//! checks and `LAYOUT` (the list as data) come from the one declaration below; a test compares
-//! `LAYOUT` with the accounts of Anchor's generated IDL, so the Anchor structs in `instructions/`
-//! cannot drift from it.
+//! `from_raw`, which checks the flags Anchor's constraints would, and for the crank this program's
+//! id as well, which Anchor's `#[event_cpi]` leaves unchecked: stricter, and no handler reads it).
+//! Both constructors, the flag checks and `LAYOUT` (the list as data) come from the one declaration
+//! below; a test compares `LAYOUT` with the accounts of Anchor's generated IDL, so the Anchor
+//! structs in `instructions/` cannot drift from it.
 
 use crate::account_handle::RawAccount;
 use crate::instructions::{CancelOrder, ConsumeEvents, PlaceOrder};
