@@ -49,17 +49,20 @@ ensure_host_deps() {
 
 # rust-toolchain.toml pins the host toolchain (with clippy and rustfmt). Toolchains cannot be
 # downloaded on machines without access to static.rust-lang.org: when rustup lacks the pinned one but
-# its stable toolchain is that very version, it is linked under the pinned name (no download).
+# its stable toolchain is that very version, the stable toolchain's directory is linked under the
+# pinned name (`rustup toolchain link` refuses official names such as 1.95.0; a directory link is
+# what rustup itself would find).
 ensure_rust_toolchain() {
   command -v rustup >/dev/null || return 0
-  local want stable
+  local want stable host dir
   want=$(sed -n 's/^channel = "\(.*\)"/\1/p' "$ROOT/rust-toolchain.toml")
   rustup toolchain list | grep -q "^$want" && return 0
   stable=$(rustup run stable rustc --version 2>/dev/null | awk '{print $2}')
-  if [ "$stable" = "$want" ]; then
-    log "rustup: linking the installed stable toolchain ($stable) as $want (rust-toolchain.toml)"
-    rustup toolchain link "$want" "$(rustup run stable rustc --print sysroot)"
-  fi
+  [ "$stable" = "$want" ] || return 0
+  host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
+  dir=${RUSTUP_HOME:-$HOME/.rustup}/toolchains
+  log "rustup: linking the installed stable toolchain ($stable) as $want-$host (rust-toolchain.toml)"
+  ln -sfn "$(rustup run stable rustc --print sysroot)" "$dir/$want-$host"
 }
 
 # Node.js and the TypeScript example's packages (examples/typescript, run by an e2e test):
