@@ -7,8 +7,9 @@ use anchor_lang::prelude::*;
 use meridian_engine::matching::{OrderKind, SelfTrade};
 use meridian_engine::units::Side;
 
-macro_rules! argument_enum {
-    ($(#[$meta:meta])* $name:ident mirrors $engine:ident { $($(#[$vmeta:meta])* $variant:ident = $tag:literal,)* }) => {
+/// An argument enum with explicit wire tags and a hand-written reader.
+macro_rules! tagged_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $tag:literal,)* }) => {
         $(#[$meta])*
         #[derive(AnchorSerialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub enum $name {
@@ -29,6 +30,16 @@ macro_rules! argument_enum {
             }
         }
 
+        // the wire tag (what AnchorSerialize writes: the declaration index) is the one written here
+        const _: () = { $(assert!($name::$variant as u8 == $tag);)* };
+    };
+}
+
+/// A tagged enum that mirrors an engine enum variant by variant (tags equal to the engine's codes).
+macro_rules! argument_enum {
+    ($(#[$meta:meta])* $name:ident mirrors $engine:ident { $($(#[$vmeta:meta])* $variant:ident = $tag:literal,)* }) => {
+        tagged_enum! { $(#[$meta])* $name { $($(#[$vmeta])* $variant = $tag,)* } }
+
         impl From<$name> for $engine {
             #[inline(always)]
             fn from(v: $name) -> $engine {
@@ -47,8 +58,7 @@ macro_rules! argument_enum {
             }
         }
 
-        // the wire tag (declaration index) is the one written here and the engine's code
-        const _: () = { $(assert!($name::$variant as u8 == $tag && $engine::$variant as u8 == $tag);)* };
+        const _: () = { $(assert!($engine::$variant as u8 == $tag);)* };
     };
 }
 
@@ -95,26 +105,13 @@ argument_enum! {
     }
 }
 
-/// Which of an account's orders `cancel_all_orders` cancels.
-#[derive(AnchorSerialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CancelSide {
-    Bids,
-    Asks,
-    #[default]
-    Both,
-}
-
-impl AnchorDeserialize for CancelSide {
-    #[inline(always)]
-    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
-        let mut tag = [0u8; 1];
-        reader.read_exact(&mut tag)?;
-        match tag[0] {
-            0 => Ok(CancelSide::Bids),
-            1 => Ok(CancelSide::Asks),
-            2 => Ok(CancelSide::Both),
-            _ => Err(std::io::ErrorKind::InvalidData.into()),
-        }
+tagged_enum! {
+    /// Which of an account's orders `cancel_all_orders` cancels.
+    CancelSide {
+        Bids = 0,
+        Asks = 1,
+        #[default]
+        Both = 2,
     }
 }
 

@@ -277,6 +277,14 @@ impl Cli {
     }
 }
 
+/// `meridian-keeper` as `keypair` against `exchange` of the localnet at `rpc_url`, reading no Solana
+/// CLI config; callers add global flags and the role.
+pub fn keeper_command(rpc_url: &str, keypair: &Path, exchange: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(workspace_bin("meridian-keeper"));
+    command.args(["--url", rpc_url, "--keypair"]).arg(keypair).args(["-C", "/nonexistent", "--exchange", exchange]);
+    command
+}
+
 /// GET /metrics from the keeper (plain HTTP/1.1 over a TCP socket).
 pub async fn scrape_metrics(port: u16) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

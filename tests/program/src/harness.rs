@@ -36,9 +36,17 @@ pub fn program_so_path() -> PathBuf {
 }
 
 pub fn program_bytes() -> Vec<u8> {
-    let path = program_so_path();
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}): build the program first with `scripts/sbf.sh build`", path.display())
+    read_so(&program_so_path())
+}
+
+/// A test-only program of `target/deploy/` (`oracle_writer.so`, `math_probe.so`).
+pub fn deployed_bytes(file: &str) -> Vec<u8> {
+    read_so(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy").join(file))
+}
+
+fn read_so(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| {
+        panic!("cannot read {} ({e}): build the SBF binaries first with `scripts/sbf.sh build`", path.display())
     })
 }
 
@@ -96,11 +104,7 @@ impl Harness {
     /// This harness with the test-only math probe program (target/deploy/math_probe.so, built by
     /// `scripts/sbf.sh build`) loaded at `math_probe::ID`.
     pub fn with_math_probe(mut self) -> Harness {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy/math_probe.so");
-        let elf = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("cannot read {} ({e}): build it first with `scripts/sbf.sh build`", path.display())
-        });
-        self.svm.add_program(math_probe::ID, &elf).expect("LiteSVM rejected math_probe.so");
+        self.svm.add_program(math_probe::ID, &deployed_bytes("math_probe.so")).expect("LiteSVM rejected math_probe.so");
         self
     }
 

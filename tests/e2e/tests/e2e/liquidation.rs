@@ -38,19 +38,8 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
     cli.ok(&admin_path, &create).await;
     cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
     cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
-    let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
-    let base_args = [
-        "--url",
-        &net.rpc_url,
-        "--keypair",
-        keeper_path.to_str().unwrap(),
-        "-C",
-        "/nonexistent",
-        "--exchange",
-        &exchange,
-    ];
-    let once =
-        tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
+    let keeper_cmd = || meridian_e2e::keeper_command(&net.rpc_url, &keeper_path, &exchange);
+    let once = keeper_cmd().args(["oracle", "--once"]).output().await.unwrap();
     assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
 
     // the insurance fund: 20 USDC from the admin
@@ -82,9 +71,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
 
     // the keepers, together
     let metrics_port = meridian_e2e::free_port();
-    let spawn = |args: Vec<String>| {
-        tokio::process::Command::new(&keeper_bin).args(base_args).args(args).kill_on_drop(true).spawn().unwrap()
-    };
+    let spawn = |args: Vec<String>| keeper_cmd().args(args).kill_on_drop(true).spawn().unwrap();
     let oracle = spawn(words("oracle --poll-ms 300 --move-bps 5 --heartbeat-secs 2"));
     let crank = spawn(words("crank --poll-ms 300"));
     // the liquidator closes what it takes over on the book, up to 20% under the mark
@@ -172,7 +159,7 @@ async fn keeper_liquidates_a_cascade_and_the_exchange_stays_solvent() {
         total_equity += h.equity;
     }
     assert!(total_equity + e.insurance_balance as i128 >= 0, "solvent: {total_equity} + {}", e.insurance_balance);
-    let status = tokio::process::Command::new(&keeper_bin).args(base_args).arg("status").output().await.unwrap();
+    let status = keeper_cmd().arg("status").output().await.unwrap();
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("conserved=true"),
         "{}",

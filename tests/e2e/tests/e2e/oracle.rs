@@ -131,19 +131,8 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
     let market_address = meridian_sdk::pda::market(&exchange.parse().unwrap(), 0).0;
 
     // one refresh by the keeper binary
-    let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
-    let base_args = [
-        "--url",
-        &net.rpc_url,
-        "--keypair",
-        keeper_path.to_str().unwrap(),
-        "-C",
-        "/nonexistent",
-        "--exchange",
-        &exchange,
-    ];
-    let once =
-        tokio::process::Command::new(&keeper_bin).args(base_args).args(["oracle", "--once"]).output().await.unwrap();
+    let keeper_cmd = || meridian_e2e::keeper_command(&net.rpc_url, &keeper_path, &exchange);
+    let once = keeper_cmd().args(["oracle", "--once"]).output().await.unwrap();
     assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
     let o = client.oracle(&address).await.unwrap();
     assert_eq!(o.status(), OracleStatus::Valid);
@@ -164,8 +153,7 @@ async fn oracle_keeper_follows_simulated_pyth_and_switchboard_feeds() {
 
     // the keeper as a daemon follows the feeds as they move
     let metrics_port = meridian_e2e::free_port();
-    let mut daemon = tokio::process::Command::new(&keeper_bin)
-        .args(base_args)
+    let mut daemon = keeper_cmd()
         .args([
             "--metrics-addr",
             &format!("127.0.0.1:{metrics_port}"),
@@ -294,25 +282,11 @@ async fn a_winner_takes_its_profit_out() {
         sol_exchange("settle", 0x31, 150.0).await;
     cli.ok(&admin_path, "market create --name SOL-PERP --base-decimals 9 --lot 0.01 --tick 0.01 --mark 150").await;
     cli.ok(&admin_path, "market set-oracle SOL-PERP SOL").await;
-    let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
     let keeper = net.wallet(10).await.unwrap();
     let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
-    let base_args = [
-        "--url",
-        &net.rpc_url,
-        "--keypair",
-        keeper_path.to_str().unwrap(),
-        "-C",
-        "/nonexistent",
-        "--exchange",
-        &exchange,
-    ];
-    let mut oracle = tokio::process::Command::new(&keeper_bin)
-        .args(base_args)
-        .args(["oracle", "--poll-ms", "300", "--heartbeat-secs", "2"])
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let keeper_cmd = || meridian_e2e::keeper_command(&net.rpc_url, &keeper_path, &exchange);
+    let mut oracle =
+        keeper_cmd().args(["oracle", "--poll-ms", "300", "--heartbeat-secs", "2"]).kill_on_drop(true).spawn().unwrap();
     let market_address = meridian_sdk::pda::market(&exchange_key, 0).0;
     let priced = |mark: u64| {
         let client = &client;
@@ -344,8 +318,7 @@ async fn a_winner_takes_its_profit_out() {
     cli.ok(&bob.1, "order place SOL-PERP sell 10 --price 150 --type post-only").await;
     cli.ok(&alice.1, "order place SOL-PERP buy 10 --price 150 --type ioc").await;
     let crank = || async {
-        let out =
-            tokio::process::Command::new(&keeper_bin).args(base_args).args(["crank", "--once"]).output().await.unwrap();
+        let out = keeper_cmd().args(["crank", "--once"]).output().await.unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
     crank().await;
@@ -353,8 +326,7 @@ async fn a_winner_takes_its_profit_out() {
     // SOL to 165: bob owes 150 USDC; the settle keeper realizes it into the pool
     feeds.publish(&client, &admin, &[165.0; 3]).await.unwrap();
     priced(16_500).await;
-    let settled =
-        tokio::process::Command::new(&keeper_bin).args(base_args).args(["settle", "--once"]).output().await.unwrap();
+    let settled = keeper_cmd().args(["settle", "--once"]).output().await.unwrap();
     assert!(settled.status.success(), "{}", String::from_utf8_lossy(&settled.stderr));
     let shown = cli.ok(&admin_path, "market show SOL-PERP --json").await.json();
     assert_eq!(shown["pnl_pool"].as_str(), Some("150.000000"), "{shown}");
@@ -376,7 +348,7 @@ async fn a_winner_takes_its_profit_out() {
     let account =
         client.margin_account(&meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0).await.unwrap();
     assert_eq!((account.collateral, account.pnl_settled, account.positions_in_use().count()), (0, 150_000_000, 0));
-    let status = tokio::process::Command::new(&keeper_bin).args(base_args).arg("status").output().await.unwrap();
+    let status = keeper_cmd().arg("status").output().await.unwrap();
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("conserved=true"),
         "{}",
@@ -426,16 +398,10 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     let (future, call) = (market(0), market(1));
 
     // the keepers: oracle (pushes to every market of SOL), settle (as the admin, closing markets)
-    let keeper_bin = meridian_e2e::workspace_bin("meridian-keeper");
     let keeper = net.wallet(10).await.unwrap();
     let keeper_path = write_keypair(&dir, "keeper", &keeper).unwrap();
-    let args = |key: &std::path::Path| -> Vec<String> {
-        ["--url", &net.rpc_url, "--keypair", key.to_str().unwrap(), "-C", "/nonexistent", "--exchange", &exchange]
-            .map(String::from)
-            .to_vec()
-    };
-    let mut oracle = tokio::process::Command::new(&keeper_bin)
-        .args(args(&keeper_path))
+    let keeper_as = |key: &std::path::Path| meridian_e2e::keeper_command(&net.rpc_url, key, &exchange);
+    let mut oracle = keeper_as(&keeper_path)
         .args(["--metrics-addr", "127.0.0.1:0", "oracle", "--poll-ms", "300", "--heartbeat-secs", "1"])
         .kill_on_drop(true)
         .spawn()
@@ -484,12 +450,7 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     cli.ok(&alice.1, &format!("order place {code}-150C buy 1 --price {premium} --type ioc")).await;
     // bob also leaves an order resting: the keeper cancels it at expiry
     cli.ok(&bob.1, &format!("order place {code} sell 1 --price 160 --type post-only")).await;
-    let crank = tokio::process::Command::new(&keeper_bin)
-        .args(args(&keeper_path))
-        .args(["crank", "--once"])
-        .output()
-        .await
-        .unwrap();
+    let crank = keeper_as(&keeper_path).args(["crank", "--once"]).output().await.unwrap();
     assert!(crank.status.success(), "{}", String::from_utf8_lossy(&crank.stderr));
     let alice_margin = meridian_sdk::pda::margin_account(&exchange_key, &alice.0.pubkey(), 0).0;
     let before = client.margin_account(&alice_margin).await.unwrap();
@@ -514,8 +475,7 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
 
     // the settler: orders cancelled, price fixed at 156, positions settled, markets closed
     let admin_key_path = admin_path.clone();
-    let mut settler = tokio::process::Command::new(&keeper_bin)
-        .args(args(&admin_key_path))
+    let mut settler = keeper_as(&admin_key_path)
         .args(["--metrics-addr", "127.0.0.1:0", "settle", "--interval-secs", "1", "--close-markets"])
         .kill_on_drop(true)
         .spawn()
@@ -550,8 +510,7 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
     let tokens = client.token_account(&ata).await.unwrap().amount;
     let withdrawn = cli.ok(&alice.1, "account withdraw all --json").await.json();
     assert_eq!(client.token_account(&ata).await.unwrap().amount - tokens, after.collateral as u64, "{withdrawn}");
-    let status =
-        tokio::process::Command::new(&keeper_bin).args(args(&keeper_path)).arg("status").output().await.unwrap();
+    let status = keeper_as(&keeper_path).arg("status").output().await.unwrap();
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("conserved=true"),
         "{}",

@@ -5,16 +5,11 @@
 use anchor_lang::solana_program::system_instruction;
 use meridian::OracleStatus;
 use meridian_oracle_sim::{self as sim, writer};
-use meridian_program_tests::harness::{Harness, SPL_TOKEN};
+use meridian_program_tests::harness::{deployed_bytes, Harness, SPL_TOKEN};
 use meridian_program_tests::oracle::*;
 use solana_sdk::{
     instruction::InstructionError, pubkey::Pubkey, signature::Keypair, signer::Signer, transaction::TransactionError,
 };
-
-fn writer_so() -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy/oracle_writer.so");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/sbf.sh build)", path.display()))
-}
 
 /// Creates `account` owned by `program` and writes `data` into it, in writes that fit transactions.
 fn create_and_write(h: &mut Harness, program: Pubkey, account: &Keypair, data: &[u8]) {
@@ -31,7 +26,7 @@ fn create_and_write(h: &mut Harness, program: Pubkey, account: &Keypair, data: &
 #[test]
 fn written_accounts_feed_refresh_oracle() {
     let mut h = Harness::new();
-    let so = writer_so();
+    let so = deployed_bytes("oracle_writer.so");
     let sb_program = sim::switchboard_program_id();
     h.svm.add_program(sim::PYTH_RECEIVER_ID, &so).unwrap();
     h.svm.add_program(sb_program, &so).unwrap();
