@@ -28,7 +28,7 @@ pub struct AuctionConfig {
 
 /// The batch markets of a listing.
 pub fn batch_markets(list: &List<Market>) -> Vec<Pubkey> {
-    list.iter().filter(|(_, m)| m.mode == 1).map(|(a, _)| *a).collect()
+    list.iter().filter(|(_, m)| m.is_batch()).map(|(a, _)| *a).collect()
 }
 
 /// One pass over `markets`: reads them, clears each batch market whose auction is due. Returns the
@@ -43,7 +43,7 @@ pub async fn round(k: &Keeper, markets: &[Pubkey]) -> Result<usize> {
         if k.shutdown.is_set() {
             break;
         }
-        if m.mode != 1 || (m.auction_pending == 0 && slot < m.auction_end_slot) {
+        if !m.is_batch() || (m.auction_pending == 0 && slot < m.auction_end_slot) {
             continue;
         }
         let name = market_name(&m);

@@ -87,7 +87,7 @@ pub async fn drain(k: &Keeper, m: &MarketAccounts, name: &str, cfg: &CrankConfig
             return Ok(Drained::Applied(applied));
         }
         let market = k.client.market(&m.market).await?;
-        if market.status == MarketStatus::Closed as u8 {
+        if market.status() == MarketStatus::Closed {
             return Ok(Drained::Closed); // its queue account is gone (it was empty)
         }
         let (events, _) = k.client.events(&market).await?;
@@ -242,7 +242,7 @@ pub async fn run(k: Arc<Keeper>, mut markets: watch::Receiver<List<Market>>, cfg
         if listening {
             let list = markets.borrow_and_update().clone();
             for (address, market) in list.iter() {
-                if market.status != MarketStatus::Closed as u8 && started.insert(*address) {
+                if market.status() != MarketStatus::Closed && started.insert(*address) {
                     tasks.spawn(crank_market(k.clone(), *address, *market, cfg.clone()));
                 }
             }

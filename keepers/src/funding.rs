@@ -7,7 +7,7 @@ use crate::{backoff::Backoff, discovery::List, Keeper};
 use anyhow::Result;
 use meridian_sdk::{
     ix::{self, MarketAccounts},
-    state::{market_name, Market},
+    state::{market_name, Market, MarketKind, MarketStatus},
     Pubkey,
 };
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub struct FundingConfig {
 
 /// Funding accrues on perpetuals only.
 pub fn is_perpetual(m: &Market) -> bool {
-    m.kind == 0 && m.funding_period_secs > 0
+    m.kind() == MarketKind::Perpetual && m.funding_period_secs > 0
 }
 
 /// What one round did.
@@ -57,7 +57,7 @@ pub async fn round(k: &Keeper, markets: &[Pubkey]) -> Round {
                 continue;
             }
         };
-        if !is_perpetual(&m) || m.status == meridian_sdk::state::MarketStatus::Closed as u8 {
+        if !is_perpetual(&m) || m.status() == MarketStatus::Closed {
             continue;
         }
         let name = market_name(&m);

@@ -433,7 +433,7 @@ async fn main() -> Result<()> {
                 None
             } else {
                 let Some(list) = resolve_markets(&k, &markets).await? else { return Ok(()) };
-                if let Some((_, m)) = list.iter().find(|(_, m)| m.mode != 1) {
+                if let Some((_, m)) = list.iter().find(|(_, m)| !m.is_batch()) {
                     anyhow::bail!("{} is not a batch market", meridian_sdk::state::market_name(m));
                 }
                 Some(list)

@@ -123,7 +123,7 @@ pub async fn tick(k: &Keeper, address: &Pubkey, markets: &List<Market>, cfg: &Or
     let linked: Vec<Pubkey> = markets.iter().filter(|(_, m)| m.oracle == *address).map(|(a, _)| *a).collect();
     let mut priced = k.read_markets(&linked).await?;
     priced.retain(|(_, m)| {
-        m.oracle == *address && !m.is_settled() && m.status != meridian_sdk::state::MarketStatus::Closed as u8
+        m.oracle == *address && !m.is_settled() && m.status() != meridian_sdk::state::MarketStatus::Closed
     });
     let markets_behind = priced.iter().any(|(_, m)| {
         m.oracle_status != o.status || (o.status() == OracleStatus::Valid && m.oracle_slot < o.valid_slot)

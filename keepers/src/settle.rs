@@ -85,7 +85,7 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig) -> Result<usize> {
         }
         let name = market_name(m);
         let labels: &[(&str, &str)] = &[("market", &name)];
-        if m.is_dated() && m.status != MarketStatus::Closed as u8 {
+        if m.is_dated() && m.status() != MarketStatus::Closed {
             let left = m.expiry_ts.saturating_sub(clock.unix_timestamp);
             metrics.set(
                 "meridian_expiry_seconds_left",
@@ -95,7 +95,7 @@ pub async fn round(k: &Keeper, cfg: &SettleConfig) -> Result<usize> {
             );
         }
         if m.is_expired(clock.unix_timestamp)
-            && (m.holds_base() || !m.is_settled() || m.status != MarketStatus::Closed as u8)
+            && (m.holds_base() || !m.is_settled() || m.status() != MarketStatus::Closed)
         {
             awaiting += 1;
             settled += expire(k, cfg, address, m, &accounts, clock.unix_timestamp).await?;
@@ -201,7 +201,7 @@ async fn expire(
             labels,
             (now - m.expiry_ts) as f64,
         );
-        if cfg.close_markets && m.status != MarketStatus::Closed as u8 {
+        if cfg.close_markets && m.status() != MarketStatus::Closed {
             let admin = k.client.exchange(&k.exchange).await?.admin;
             if admin == k.payer.pubkey() {
                 let sig = k.send(&[ix::close_market(&MarketAccounts::of(*address, &m), &admin)], 200_000).await?;

@@ -153,7 +153,7 @@ pub fn perp_params(spec: &PerpSpec, quote_decimals: u8) -> Result<meridian_sdk::
     let units = MarketUnits { tick_size, ..probe };
     Ok(meridian_sdk::MarketParams {
         name: meridian_sdk::state::encode_name(spec.name),
-        kind: 0,
+        kind: meridian_sdk::MarketKind::Perpetual,
         base_decimals: spec.base_decimals,
         base_lot_size,
         tick_size,

@@ -4,7 +4,10 @@
 use crate::pda;
 use anchor_lang::solana_program::{system_instruction, system_program};
 use anchor_lang::{InstructionData, ToAccountMetas};
-use meridian::{accounts, instruction, ExchangeParams, MarketParams, MassQuoteArgs, OracleParams, PlaceOrderArgs};
+use meridian::{
+    accounts, instruction, ExchangeParams, MarketMode, MarketParams, MarketStatus, MassQuoteArgs, OracleParams,
+    PlaceOrderArgs,
+};
 use solana_sdk::{
     instruction::{AccountMeta, Instruction},
     pubkey::Pubkey,
@@ -376,13 +379,13 @@ fn market_admin_accounts(m: &MarketAccounts, admin: &Pubkey) -> accounts::SetMar
     }
 }
 
-pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: u8) -> Instruction {
+pub fn set_market_status(m: &MarketAccounts, admin: &Pubkey, status: MarketStatus) -> Instruction {
     build(market_admin_accounts(m, admin), instruction::SetMarketStatus { status })
 }
 
-/// Admin: `mode` 0 continuous, 1 batch with auctions of `period_slots` slots (0 = the default, 2).
+/// Admin: `mode` Continuous, or Batch with auctions of `period_slots` slots (0 = the default, 2).
 /// The market's book and queue must be empty: send it with `create_market` to list a batch market.
-pub fn set_market_mode(m: &MarketAccounts, admin: &Pubkey, mode: u8, period_slots: u64) -> Instruction {
+pub fn set_market_mode(m: &MarketAccounts, admin: &Pubkey, mode: MarketMode, period_slots: u64) -> Instruction {
     build(market_admin_accounts(m, admin), instruction::SetMarketMode { mode, period_slots })
 }
 

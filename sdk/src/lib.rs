@@ -32,8 +32,9 @@ pub mod state;
 pub mod token;
 
 pub use meridian::{
-    self as program, CancelSide, ExchangeParams, MarketParams, MassQuoteArgs, MassQuoteResult, OrderSide, OrderType,
-    PauseFlags, PlaceOrderArgs, QuoteLevel, SelfTradeBehavior, ID as PROGRAM_ID,
+    self as program, CancelSide, ExchangeParams, MarketKind, MarketMode, MarketParams, MarketStatus, MassQuoteArgs,
+    MassQuoteResult, OracleSourceKind, OrderSide, OrderType, PauseFlags, PlaceOrderArgs, QuoteLevel, SelfTradeBehavior,
+    ID as PROGRAM_ID,
 };
 pub use meridian_engine::ui as amount;
 pub use meridian_engine::{self as engine, units::Side};

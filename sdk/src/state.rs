@@ -2,8 +2,8 @@
 
 use anchor_lang::Discriminator;
 pub use meridian::{
-    Exchange, LastPlacement, MarginAccount, Market, MarketKind, MarketStatus, OracleAggregate, OracleStatus,
-    SettlementSource,
+    Exchange, LastPlacement, MarginAccount, Market, MarketKind, MarketMode, MarketStatus, OracleAggregate,
+    OracleStatus, SettlementSource,
 };
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -111,7 +111,7 @@ pub fn describe_expiry(r: &mut Record, m: &Market, now: i64, quote_decimals: u8)
     let w = m.settlement_window();
     r.push("expiry_ts", m.expiry_ts);
     r.push("expiry", expiry_code(m.expiry_ts));
-    if m.kind != MarketKind::Future as u8 {
+    if m.kind() != MarketKind::Future {
         r.push("strike", u.format_price(m.strike));
     }
     r.push("settlement_window_secs", w.secs);
@@ -219,7 +219,7 @@ pub fn chain_markets(spec: &ChainSpec) -> Result<Vec<(String, MarketParams)>> {
     let spot_option_ticks = ou.price_to_ticks(&spec.spot).map_err(|e| anyhow!("--spot: {e}"))?;
     for &expiry in &spec.expiries {
         let dated = |kind: MarketKind, units: &MarketUnits, mark: u64, strike: u64| MarketParams {
-            kind: kind as u8,
+            kind,
             base_decimals: units.base_decimals,
             base_lot_size: units.base_lot_size,
             tick_size: units.tick_size,

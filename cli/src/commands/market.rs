@@ -12,7 +12,7 @@ use meridian_sdk::{
     amount,
     ix::{self, MarketAccounts},
     pda,
-    state::{encode_name, market_name, market_units, MarketStatus},
+    state::{encode_name, market_name, market_units, MarketKind, MarketMode, MarketStatus},
     MarketParams, Pubkey,
 };
 use serde_json::{json, Value};
@@ -25,9 +25,9 @@ pub enum MarketCommand {
         /// Display name, at most 16 bytes (e.g. BTC-PERP).
         #[arg(long)]
         name: String,
-        /// perp, future, call or put.
-        #[arg(long, default_value = "perp")]
-        kind: String,
+        /// perp (or perpetual), future, call or put.
+        #[arg(long, default_value = "perp", value_parser = parse_kind)]
+        kind: MarketKind,
         /// Decimals of the underlying (8 for BTC).
         #[arg(long, default_value_t = 8)]
         base_decimals: u8,
@@ -90,7 +90,8 @@ pub enum MarketCommand {
     Mode {
         market: String,
         /// continuous or batch.
-        mode: String,
+        #[arg(value_parser = parse_mode)]
+        mode: MarketMode,
         /// Batch: auction period in slots (1 to 150; 0 = 2).
         #[arg(long, default_value_t = 0)]
         slots: u64,
@@ -156,7 +157,11 @@ pub enum MarketCommand {
     /// One market: parameters, status, fees, book top, open interest.
     Show { market: String },
     /// Admin: active, cancel-only, paused or closed.
-    Status { market: String, status: String },
+    Status {
+        market: String,
+        #[arg(value_parser = parse_status)]
+        status: MarketStatus,
+    },
     /// Admin: price the market from an oracle aggregate (name or address).
     SetOracle { market: String, oracle: String },
     /// Admin: the price band's half width, basis points of the reference price (1 to 10,000).
@@ -176,22 +181,58 @@ pub enum MarketCommand {
     },
 }
 
-fn kind_from(s: &str) -> Result<u8> {
-    Ok(match s {
-        "perp" | "perpetual" => 0,
-        "future" => 1,
-        "call" => 2,
-        "put" => 3,
-        _ => bail!("--kind must be perp, future, call or put"),
+/// The CLI's name of each variant of the market's enums: arguments parse with these tables and
+/// output prints with them (perp is also accepted for perpetual).
+const KIND_NAMES: [(&str, MarketKind); 4] = [
+    ("perpetual", MarketKind::Perpetual),
+    ("future", MarketKind::Future),
+    ("call", MarketKind::Call),
+    ("put", MarketKind::Put),
+];
+const STATUS_NAMES: [(&str, MarketStatus); 4] = [
+    ("active", MarketStatus::Active),
+    ("cancel-only", MarketStatus::CancelOnly),
+    ("paused", MarketStatus::Paused),
+    ("closed", MarketStatus::Closed),
+];
+const MODE_NAMES: [(&str, MarketMode); 2] = [("continuous", MarketMode::Continuous), ("batch", MarketMode::Batch)];
+
+fn parse_named<T: Copy>(table: &[(&str, T)], s: &str) -> std::result::Result<T, String> {
+    table.iter().find(|(name, _)| *name == s).map(|(_, v)| *v).ok_or_else(|| {
+        let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+        format!("must be {}", names.join(", "))
     })
 }
 
-pub fn kind_name(k: u8) -> &'static str {
-    ["perpetual", "future", "call", "put"].get(k as usize).copied().unwrap_or("?")
+fn name_of<T: PartialEq>(table: &[(&'static str, T)], v: T) -> &'static str {
+    table.iter().find(|(_, t)| *t == v).map_or("?", |(name, _)| name)
 }
 
-pub fn status_name(s: u8) -> &'static str {
-    ["active", "cancel-only", "paused", "closed"].get(s as usize).copied().unwrap_or("?")
+fn parse_kind(s: &str) -> std::result::Result<MarketKind, String> {
+    if s == "perp" {
+        return Ok(MarketKind::Perpetual);
+    }
+    parse_named(&KIND_NAMES, s)
+}
+
+fn parse_status(s: &str) -> std::result::Result<MarketStatus, String> {
+    parse_named(&STATUS_NAMES, s)
+}
+
+fn parse_mode(s: &str) -> std::result::Result<MarketMode, String> {
+    parse_named(&MODE_NAMES, s)
+}
+
+pub fn kind_name(k: MarketKind) -> &'static str {
+    name_of(&KIND_NAMES, k)
+}
+
+pub fn status_name(s: MarketStatus) -> &'static str {
+    name_of(&STATUS_NAMES, s)
+}
+
+pub fn mode_name(m: MarketMode) -> &'static str {
+    name_of(&MODE_NAMES, m)
 }
 
 /// "5" or "2.5" bps -> ppm (1 bp = 100 ppm), signed.
@@ -216,11 +257,11 @@ pub fn describe(address: &Pubkey, m: &meridian_sdk::state::Market, quote_decimal
         .with("market", address.to_string())
         .with("name", market_name(m))
         .with("index", m.index)
-        .with("kind", kind_name(m.kind))
-        .with("status", status_name(m.status))
+        .with("kind", kind_name(m.kind()))
+        .with("status", status_name(m.status()))
         .with(
             "mode",
-            if m.mode == 1 {
+            if m.is_batch() {
                 format!("batch ({}-slot auctions)", m.auction_period_slots)
             } else {
                 "continuous".to_string()
@@ -315,16 +356,17 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 None => 1,
             };
             let taker = bps_to_ppm(&taker_fee_bps)?;
-            let kind = kind_from(&kind)?;
             let expiry_ts = match (&expiry, kind) {
-                (None, 0) => 0,
-                (Some(_), 0) => bail!("--expiry: a perpetual never expires"),
+                (None, MarketKind::Perpetual) => 0,
+                (Some(_), MarketKind::Perpetual) => bail!("--expiry: a perpetual never expires"),
                 (Some(e), _) => expiry::parse_time(e).map_err(|e| anyhow!("--expiry: {e}"))?,
                 (None, _) => bail!("--expiry is required for futures and options"),
             };
             let strike = match (&strike, kind) {
-                (Some(k), 2 | 3) => units.price_to_ticks(k).map_err(|e| anyhow!("--strike: {e}"))?,
-                (None, 2 | 3) => bail!("--strike is required for options"),
+                (Some(k), MarketKind::Call | MarketKind::Put) => {
+                    units.price_to_ticks(k).map_err(|e| anyhow!("--strike: {e}"))?
+                }
+                (None, MarketKind::Call | MarketKind::Put) => bail!("--strike is required for options"),
                 (Some(_), _) => bail!("--strike: only options have one"),
                 (None, _) => 0,
             };
@@ -377,7 +419,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             if let Some(slots) = batch_slots {
                 let accounts =
                     MarketAccounts { exchange, market: address, book: book.pubkey(), event_queue: queue.pubkey() };
-                ixs.push(ix::set_market_mode(&accounts, &admin.pubkey(), 1, slots));
+                ixs.push(ix::set_market_mode(&accounts, &admin.pubkey(), MarketMode::Batch, slots));
             }
             let signature = ctx.send(&ixs, &[admin, &book, &queue]).await?;
             let m = client.market(&address).await?;
@@ -404,7 +446,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             for (_, m) in &markets {
                 let u = market_units(m, qd);
                 // a closed market's book account is gone
-                let (bid, ask) = match m.status == MarketStatus::Closed as u8 {
+                let (bid, ask) = match m.status() == MarketStatus::Closed {
                     true => (None, None),
                     false => {
                         let book = client.book(m).await?;
@@ -413,16 +455,16 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 };
                 let px = |p: Option<u64>| p.map_or("-".to_string(), |t| u.format_price(t));
                 let kind = if m.is_dated() {
-                    format!("{} {}", kind_name(m.kind), expiry::expiry_code(m.expiry_ts))
+                    format!("{} {}", kind_name(m.kind()), expiry::expiry_code(m.expiry_ts))
                 } else {
-                    kind_name(m.kind).to_string()
+                    kind_name(m.kind()).to_string()
                 };
                 println!(
                     "{:>3}  {:<16} {:<16} {:<12} {:>14} {:>14} {:>14}",
                     m.index,
                     market_name(m),
                     kind,
-                    status_name(m.status),
+                    status_name(m.status()),
                     u.format_price(m.mark_price),
                     px(bid),
                     px(ask)
@@ -434,7 +476,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
             let u = market_units(&m, qd);
             let mut r = describe(&address, &m, qd);
             expiry::describe_expiry(&mut r, &m, client.clock().await?.unix_timestamp, qd);
-            if m.status == MarketStatus::Closed as u8 {
+            if m.status() == MarketStatus::Closed {
                 output::print(ctx.json, &r);
                 return Ok(());
             }
@@ -501,7 +543,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
                 option_units: units(&option_lot, &option_tick, "option-")?,
                 template: MarketParams {
                     name: [0; 16],
-                    kind: 0,
+                    kind: MarketKind::Perpetual,
                     base_decimals,
                     base_lot_size: 0,
                     tick_size: 0,
@@ -532,26 +574,21 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
         MarketCommand::Mode { market, mode, slots } => {
             let admin = ctx.signer()?;
             let (address, m) = resolve(ctx, &exchange, &market).await?;
-            let code = match mode.as_str() {
-                "continuous" => 0,
-                "batch" => 1,
-                _ => bail!("mode must be continuous or batch"),
-            };
             let accounts = MarketAccounts::of(address, &m);
-            let signature = ctx.send(&[ix::set_market_mode(&accounts, &admin.pubkey(), code, slots)], &[admin]).await?;
+            let signature = ctx.send(&[ix::set_market_mode(&accounts, &admin.pubkey(), mode, slots)], &[admin]).await?;
             let m = client.market(&address).await?;
             output::print(
                 ctx.json,
                 &Record::new()
                     .with("market", market_name(&m))
-                    .with("mode", mode)
+                    .with("mode", mode_name(mode))
                     .with("auction_period_slots", m.auction_period_slots)
                     .with("signature", signature.to_string()),
             );
         }
         MarketCommand::Auction { market } => {
             let (address, m) = resolve(ctx, &exchange, &market).await?;
-            if m.mode != 1 {
+            if m.mode() != MarketMode::Batch {
                 bail!("{} is a continuous market: it has no auctions", market_name(&m));
             }
             let u = market_units(&m, qd);
@@ -595,20 +632,13 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
         MarketCommand::Status { market, status } => {
             let admin = ctx.signer()?;
             let (address, m) = resolve(ctx, &exchange, &market).await?;
-            let code = match status.as_str() {
-                "active" => 0,
-                "cancel-only" => 1,
-                "paused" => 2,
-                "closed" => 3,
-                _ => bail!("status must be active, cancel-only, paused or closed"),
-            };
             let accounts = MarketAccounts::of(address, &m);
-            let signature = ctx.send(&[ix::set_market_status(&accounts, &admin.pubkey(), code)], &[admin]).await?;
+            let signature = ctx.send(&[ix::set_market_status(&accounts, &admin.pubkey(), status)], &[admin]).await?;
             output::print(
                 ctx.json,
                 &Record::new()
                     .with("market", market_name(&m))
-                    .with("status", status)
+                    .with("status", status_name(status))
                     .with("signature", signature.to_string()),
             );
         }
@@ -651,4 +681,34 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_name_that_parses_back() {
+        for (name, kind) in KIND_NAMES {
+            assert_eq!((parse_kind(name), kind_name(kind)), (Ok(kind), name));
+        }
+        for (name, status) in STATUS_NAMES {
+            assert_eq!((parse_status(name), status_name(status)), (Ok(status), name));
+        }
+        for (name, mode) in MODE_NAMES {
+            assert_eq!((parse_mode(name), mode_name(mode)), (Ok(mode), name));
+        }
+        assert_eq!(parse_kind("perp"), Ok(MarketKind::Perpetual));
+        // each table names every variant once
+        assert_eq!(KIND_NAMES.map(|(_, k)| k as u8), [0, 1, 2, 3]);
+        assert_eq!(STATUS_NAMES.map(|(_, s)| s as u8), [0, 1, 2, 3]);
+        assert_eq!(MODE_NAMES.map(|(_, m)| m as u8), [0, 1]);
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_with_the_valid_ones() {
+        assert_eq!(parse_status("halted"), Err("must be active, cancel-only, paused, closed".to_string()));
+        assert_eq!(parse_mode("Batch"), Err("must be continuous, batch".to_string()));
+        assert!(parse_kind("option").is_err());
+    }
 }

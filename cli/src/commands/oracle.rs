@@ -13,7 +13,7 @@ use meridian_sdk::{
     oracle::{fault_name, feed_id_hex, parse_feed_id, predict, status_name, OracleParams, OracleSourceParams},
     pda,
     state::{encode_name, market_name_bytes, OracleAggregate},
-    Pubkey,
+    OracleSourceKind, Pubkey,
 };
 use serde_json::{json, Value};
 
@@ -55,11 +55,11 @@ impl OracleConfigArgs {
         let mut sources = Vec::new();
         for p in &self.pyth {
             let id = parse_feed_id(p).ok_or_else(|| anyhow!("--pyth {p:?}: expected a 32-byte feed id in hex"))?;
-            sources.push(OracleSourceParams { kind: SourceKind::Pyth as u8, id });
+            sources.push(OracleSourceParams { kind: OracleSourceKind::Pyth, id });
         }
         for s in &self.switchboard {
             let address = parse_pubkey(s, "--switchboard")?;
-            sources.push(OracleSourceParams { kind: SourceKind::Switchboard as u8, id: address.to_bytes() });
+            sources.push(OracleSourceParams { kind: OracleSourceKind::Switchboard, id: address.to_bytes() });
         }
         if sources.is_empty() || sources.len() > 4 {
             bail!("pass 1 to 4 sources (--pyth FEED_ID, --switchboard ADDRESS)");

@@ -1,6 +1,7 @@
-//! The integer codes accounts store and instructions take, as named constants in the IDL
-//! (`constants`), so a client reads `SIDE_ASK` instead of a bare 1. Each is defined from the enum
-//! the program itself uses: the IDL cannot drift from the code.
+//! The integer codes accounts store, as named constants in the IDL (`constants`), so a client
+//! reads `SIDE_ASK` instead of a bare 1. Each is defined from the enum the program itself uses: the
+//! IDL cannot drift from the code. Instructions take these as enums (`args.rs`, the market's
+//! enums in `state::market`), whose wire tags are the same codes.
 
 use crate::state::{MarketKind, MarketMode, MarketStatus, OracleStatus, PauseFlags, SettlementSource};
 use anchor_lang::prelude::*;
@@ -10,13 +11,13 @@ use meridian_engine::matching::{OrderKind, SelfTrade};
 use meridian_engine::oracle::{SourceFault, SourceKind};
 use meridian_engine::units::Side;
 
-// `PlaceOrderArgs::side`, `OpenOrder::side`.
+// `OpenOrder::side` (`OrderSide` in arguments).
 #[constant]
 pub const SIDE_BID: u8 = Side::Bid as u8;
 #[constant]
 pub const SIDE_ASK: u8 = Side::Ask as u8;
 
-// `PlaceOrderArgs::order_kind`, `OpenOrder::order_kind`, `MassQuoteArgs::order_kind`.
+// `OpenOrder::order_kind` (`OrderType` in arguments).
 #[constant]
 pub const ORDER_KIND_LIMIT: u8 = OrderKind::Limit as u8;
 #[constant]
@@ -30,7 +31,7 @@ pub const ORDER_KIND_FILL_OR_KILL: u8 = OrderKind::FillOrKill as u8;
 #[constant]
 pub const ORDER_KIND_MARKET: u8 = OrderKind::Market as u8;
 
-// `PlaceOrderArgs::self_trade`.
+// `SelfTradeBehavior`'s tags.
 #[constant]
 pub const SELF_TRADE_CANCEL_MAKER: u8 = SelfTrade::CancelMaker as u8;
 #[constant]
@@ -38,7 +39,7 @@ pub const SELF_TRADE_DECREMENT_TAKE: u8 = SelfTrade::DecrementTake as u8;
 #[constant]
 pub const SELF_TRADE_ABORT: u8 = SelfTrade::Abort as u8;
 
-// `Market::kind`, `MarketParams::kind`.
+// `Market::kind` (`MarketKind` in arguments).
 #[constant]
 pub const MARKET_KIND_PERPETUAL: u8 = MarketKind::Perpetual as u8;
 #[constant]
@@ -48,7 +49,7 @@ pub const MARKET_KIND_CALL: u8 = MarketKind::Call as u8;
 #[constant]
 pub const MARKET_KIND_PUT: u8 = MarketKind::Put as u8;
 
-// `Market::status`.
+// `Market::status` (`MarketStatus` in arguments).
 #[constant]
 pub const MARKET_STATUS_ACTIVE: u8 = MarketStatus::Active as u8;
 #[constant]
@@ -58,7 +59,7 @@ pub const MARKET_STATUS_PAUSED: u8 = MarketStatus::Paused as u8;
 #[constant]
 pub const MARKET_STATUS_CLOSED: u8 = MarketStatus::Closed as u8;
 
-// `Market::mode`.
+// `Market::mode` (`MarketMode` in arguments).
 #[constant]
 pub const MARKET_MODE_CONTINUOUS: u8 = MarketMode::Continuous as u8;
 #[constant]
@@ -82,7 +83,7 @@ pub const ORACLE_STATUS_DIVERGENT: u8 = OracleStatus::Divergent as u8;
 #[constant]
 pub const ORACLE_STATUS_TOO_FEW_SOURCES: u8 = OracleStatus::TooFewSources as u8;
 
-// `OracleSource::kind`, `OracleSourceParams::kind`.
+// `OracleSource::kind` (`OracleSourceKind` in arguments).
 #[constant]
 pub const SOURCE_KIND_PYTH: u8 = SourceKind::Pyth as u8;
 #[constant]

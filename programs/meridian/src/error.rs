@@ -52,7 +52,9 @@ meridian_errors! {
     WrongMarket => "account belongs to a different market",
     WrongBook => "book account is not this market's",
     WrongEventQueue => "event queue account is not this market's",
-    InvalidMarketStatus => "unknown market status",
+    // kept so later codes stay put: the status argument is typed (`MarketStatus`), so an unknown
+    // code fails to deserialize
+    InvalidMarketStatus => "unknown market status (no longer returned: the argument is typed)",
     MarketNotEmpty => "market still has resting orders or unconsumed events",
     TradingPaused => "trading is paused on this exchange",
     MarketCancelOnly => "market is cancel-only",
@@ -84,7 +86,7 @@ meridian_errors! {
     InsufficientMargin => "order would take the account below its initial margin",
     MissingMarketAccount => "a market the account has a position in was not passed",
     NoEventsToConsume => "no event could be consumed (queue empty or maker accounts missing)",
-    InvalidOracleParams => "oracle parameters are invalid (1-4 distinct sources of a known kind, min valid sources within them, non-zero limits, bps at most 10000)",
+    InvalidOracleParams => "oracle parameters are invalid (1-4 distinct sources, min valid sources within them, non-zero limits, bps at most 10000)",
     OracleSourceCount => "pass exactly the oracle's configured sources, in configured order",
     OracleSourceWrongOwner => "oracle source account is not owned by the Pyth receiver/push oracle or Switchboard on-demand program",
     OracleSourceWrongFeed => "oracle source is not the configured feed (Pyth feed id or Switchboard feed address)",
@@ -128,7 +130,7 @@ meridian_errors! {
     MarketSettled => "the market has expired and its settlement price is known: its positions settle at it (fix_settlement_price, settle_expired), they are not liquidated",
     InvalidSettlementPrice => "settlement price must be above zero, one lot's value at it must fit 63 bits, and it must lie within the market's band of the window's samples",
     TooManyQuotes => "a mass quote posts at most 32 quotes per side",
-    InvalidMarketMode => "market mode must be 0 (continuous) or 1 (batch), with an auction period of at most 150 slots",
+    InvalidMarketMode => "a batch auction's period is at most 150 slots",
     MarketModeNeedsEmptyBook => "a market changes mode only with an empty book and event queue (a batch book holds at most 128 orders a side and its queue twice as many events)",
     NotBatchMarket => "this market is continuous: it has no auctions",
     AuctionNotDue => "the market's auction is still collecting orders: it clears once its period is over",

@@ -36,7 +36,7 @@ pub mod state;
 pub mod token;
 pub mod trading;
 
-pub use args::{CancelSide, OrderSide, OrderType, SelfTradeBehavior};
+pub use args::{CancelSide, OracleSourceKind, OrderSide, OrderType, SelfTradeBehavior};
 pub use error::MeridianError;
 pub use instructions::*;
 pub use state::*;
@@ -145,8 +145,9 @@ pub mod meridian {
         instructions::process_create_market(ctx, index, params)
     }
 
-    /// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed.
-    pub fn set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
+    /// Admin: Active, CancelOnly, Paused or Closed (closing needs an empty book and queue and no
+    /// open interest).
+    pub fn set_market_status(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()> {
         instructions::process_set_market_status(ctx, status)
     }
 
@@ -275,9 +276,9 @@ pub mod meridian {
         instructions::process_clear_auction(ctx)
     }
 
-    /// Admin: 0 continuous, 1 batch with auctions of `period_slots` slots (1 to 150, 0 = 2); only
+    /// Admin: Continuous, or Batch with auctions of `period_slots` slots (1 to 150, 0 = 2); only
     /// with an empty book and event queue.
-    pub fn set_market_mode(ctx: Context<SetMarketStatus>, mode: u8, period_slots: u64) -> Result<()> {
+    pub fn set_market_mode(ctx: Context<SetMarketStatus>, mode: MarketMode, period_slots: u64) -> Result<()> {
         instructions::process_set_market_mode(ctx, mode, period_slots)
     }
 }

@@ -6,8 +6,8 @@ use anyhow::Result;
 use meridian_oracle_sim::{self as sim, writer, PythPrice, SwitchboardPrice};
 use meridian_sdk::{
     client::Client,
-    engine::oracle::SourceKind,
     oracle::{ClusterClock, OracleSourceParams},
+    OracleSourceKind,
 };
 use solana_sdk::{instruction::Instruction, message::Message, pubkey::Pubkey, signature::Keypair, signer::Signer};
 
@@ -64,9 +64,9 @@ impl SimulatedFeeds {
         self.feeds
             .iter()
             .map(|f| match f.kind {
-                FeedKind::Pyth { feed_id } => OracleSourceParams { kind: SourceKind::Pyth as u8, id: feed_id },
+                FeedKind::Pyth { feed_id } => OracleSourceParams { kind: OracleSourceKind::Pyth, id: feed_id },
                 FeedKind::Switchboard => {
-                    OracleSourceParams { kind: SourceKind::Switchboard as u8, id: f.account.pubkey().to_bytes() }
+                    OracleSourceParams { kind: OracleSourceKind::Switchboard, id: f.account.pubkey().to_bytes() }
                 }
             })
             .collect()

@@ -13,8 +13,7 @@
 
 use crate::fuzz::Rng;
 use crate::harness::*;
-use meridian::CancelSide;
-use meridian::{AuctionCleared, ExchangeParams};
+use meridian::{AuctionCleared, CancelSide, ExchangeParams, MarketMode};
 use meridian_sdk::{ix, order, order::Side};
 use solana_sdk::{clock::Clock, signer::Signer};
 
@@ -59,7 +58,7 @@ pub fn run(batch: bool, half_spread: u64, jumps: &[i64]) -> Outcome {
     let fx = h.setup_exchange_as(fixed_keypair(150), mint, SPL_TOKEN, ExchangeParams::default());
     let m = h.setup_market(&fx, default_market_params());
     if batch {
-        h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
+        h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), MarketMode::Batch, 1)], &[&fx.admin]);
     }
     let funded = |h: &mut Harness, seed: u8| {
         let t = h.trader_as(fixed_keypair(seed), &fx, 2_000_000 * 1_000_000);

@@ -2,7 +2,8 @@
 
 use crate::harness::{default_market_params, fixed_keypair, Harness, MarketFixture, Trader, SPL_TOKEN, TOKEN_2022};
 use litesvm::types::TransactionMetadata;
-use meridian::{CancelSide, ExchangeParams, MarketParams, OrderType, PauseFlags};
+use meridian::MarketKind::{self, Call, Put};
+use meridian::{CancelSide, ExchangeParams, MarketMode, MarketParams, MarketStatus, OrderType, PauseFlags};
 use meridian_engine::probe::ProbeOp;
 use meridian_sdk::ix;
 use meridian_sdk::{
@@ -348,7 +349,7 @@ fn measure_trading(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     out.insert("settle_pnl_per_extra_account".into(), seven.saturating_sub(one) / 6);
     let ix = ix::set_price_band(&m.accounts, &fx.admin.pubkey(), 500);
     out.insert("set_price_band".into(), cu(h.ok(&[ix], &[&fx.admin])));
-    let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), 1);
+    let ix = ix::set_market_status(&m.accounts, &fx.admin.pubkey(), MarketStatus::CancelOnly);
     out.insert("set_market_status".into(), cu(h.ok(&[ix], &[&fx.admin])));
     h.assert_conserved(&fx);
 }
@@ -431,7 +432,7 @@ fn measure_auction(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let (buyer, seller) = (funded(h, 241), funded(h, 242));
     let clear = |h: &mut Harness, crossing: u64, out: &mut BTreeMap<String, u64>| {
         let m = h.setup_market(&fx, default_market_params());
-        let set = h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 0)], &[&fx.admin]);
+        let set = h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), MarketMode::Batch, 0)], &[&fx.admin]);
         out.insert("set_market_mode".into(), set.compute_units_consumed);
         for i in 0..20 {
             let (bid, ask) = if i < crossing { (PRICE + 5, PRICE - 5) } else { (PRICE - 20 - i, PRICE + 20 + i) };
@@ -467,9 +468,16 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     let fx = h.setup_exchange_as(fixed_keypair(90), mint, SPL_TOKEN, ExchangeParams::default());
     h.set_clock(9_000, TS);
     let expiry = TS + 30 * DAY;
-    let mut btc =
-        h.setup_underlying(&fx, "BTC", 65_000.0, 4, &[(2, 70_000), (3, 60_000), (2, 65_000), (3, 65_000)], expiry);
-    let eth = h.setup_underlying(&fx, "ETH", 3_500.0, 4, &[(2, 4_000), (3, 3_000), (2, 3_500), (3, 3_500)], expiry);
+    let mut btc = h.setup_underlying(
+        &fx,
+        "BTC",
+        65_000.0,
+        4,
+        &[(Call, 70_000), (Put, 60_000), (Call, 65_000), (Put, 65_000)],
+        expiry,
+    );
+    let eth =
+        h.setup_underlying(&fx, "ETH", 3_500.0, 4, &[(Call, 4_000), (Put, 3_000), (Call, 3_500), (Put, 3_500)], expiry);
     // one option's revaluation within a refresh
     h.set_sources(&btc.oracle, &[65_000.0; 3]);
     let meta = h.ok(&[btc.oracle.refresh_markets_ix(&[btc.options[0].accounts.market])], &[]);
@@ -634,7 +642,7 @@ fn measure_portfolio(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     // an option chain: 10 options (5 strikes, calls and puts) of one underlying and expiry, all
     // revalued by one refresh
     let strikes = [120, 130, 140, 150, 160];
-    let chain: Vec<(u8, u64)> = strikes.iter().flat_map(|k| [(2, *k), (3, *k)]).collect();
+    let chain: Vec<(MarketKind, u64)> = strikes.iter().flat_map(|k| [(Call, *k), (Put, *k)]).collect();
     let sol = h.setup_underlying(&fx, "SOL", 140.0, 0, &chain, expiry);
     h.set_sources(&sol.oracle, &[141.0; 3]);
     let options: Vec<Pubkey> = sol.options.iter().map(|m| m.accounts.market).collect();
@@ -829,7 +837,8 @@ fn measure_expiry(h: &mut Harness, out: &mut BTreeMap<String, u64>) {
     h.set_clock(20_000, TS);
     let o = h.setup_oracle(&fx, "SOL", 2, 1, None);
     let dated = |h: &mut Harness, name: &str| {
-        let params = MarketParams { settlement_window_secs: 300, ..linear_params(name, 1, 100.0, EXPIRY) };
+        let params =
+            MarketParams { settlement_window_secs: 300, ..linear_params(name, MarketKind::Future, 100.0, EXPIRY) };
         let m = h.setup_market(&fx, params);
         h.ok(&[ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &m.accounts.market, &o.address)], &[&fx.admin]);
         m

@@ -31,8 +31,8 @@ use crate::portfolio::*;
 use anchor_lang::AnchorDeserialize;
 use litesvm::types::FailedTransactionMetadata;
 use meridian::{
-    ExchangeParams, MarginAccount, Market, MassQuoteArgs, MeridianError, OrderSide, OrderType, PlaceOrderArgs,
-    QuoteLevel,
+    ExchangeParams, MarginAccount, Market, MarketKind, MarketMode, MarketStatus, MassQuoteArgs, MeridianError,
+    OrderSide, OrderType, PlaceOrderArgs, QuoteLevel,
 };
 use meridian_sdk::ix;
 use solana_sdk::{
@@ -521,8 +521,8 @@ impl World {
             ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() },
         );
         h.set_clock(SLOT, TS);
-        let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(2, 65_000)], TS + 30 * DAY);
-        let eth = h.setup_underlying(&fx, "ETH", 3_000.0, 1, &[(3, 3_000)], TS + 30 * DAY);
+        let mut btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(MarketKind::Call, 65_000)], TS + 30 * DAY);
+        let eth = h.setup_underlying(&fx, "ETH", 3_000.0, 1, &[(MarketKind::Put, 3_000)], TS + 30 * DAY);
         let plain = h.setup_market(
             &fx,
             meridian::MarketParams { name: meridian_sdk::state::encode_name("NO-ORACLE"), ..default_market_params() },
@@ -530,8 +530,8 @@ impl World {
         // the short-dated pair, priced (and sampled) with the rest of BTC's markets
         let window = |p: meridian::MarketParams| meridian::MarketParams { settlement_window_secs: 300, ..p };
         for (params, option) in [
-            (window(linear_params("BTC-2H", 1, 65_000.0, TS + 7_200)), false),
-            (window(option_params("BTC-2H-P", 3, 64_000, TS + 7_200)), true),
+            (window(linear_params("BTC-2H", MarketKind::Future, 65_000.0, TS + 7_200)), false),
+            (window(option_params("BTC-2H-P", MarketKind::Put, 64_000, TS + 7_200)), true),
         ] {
             let m = h.setup_market(&fx, params);
             h.ok(
@@ -553,7 +553,7 @@ impl World {
             &fx,
             meridian::MarketParams { name: meridian_sdk::state::encode_name("BATCH"), ..default_market_params() },
         );
-        h.ok(&[ix::set_market_mode(&batch.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
+        h.ok(&[ix::set_market_mode(&batch.accounts, &fx.admin.pubkey(), MarketMode::Batch, 1)], &[&fx.admin]);
         markets.push(batch);
         let wallets: Vec<Keypair> = (0..3).map(key).collect();
         let mut actors = Vec::new();
@@ -752,7 +752,9 @@ impl World {
         for what in due {
             let ix = match what {
                 None => ix::set_paused(&self.fx.exchange, &admin.pubkey(), 0),
-                Some(m) => ix::set_market_status(&self.markets[m as usize].accounts, &admin.pubkey(), 0),
+                Some(m) => {
+                    ix::set_market_status(&self.markets[m as usize].accounts, &admin.pubkey(), MarketStatus::Active)
+                }
             };
             self.tx(if what.is_none() { "set_paused" } else { "set_market_status" }, vec![ix], &[&admin]);
         }
@@ -1037,9 +1039,9 @@ impl World {
             Op::Status { market, status } => {
                 let Some((m, _)) = self.market(market) else { return };
                 let admin = self.fx.admin.insecure_clone();
-                if self.tx(name, vec![ix::set_market_status(&m.accounts, &admin.pubkey(), status)], &[&admin])
-                    && status != 0
-                {
+                let mut ix = ix::set_market_status(&m.accounts, &admin.pubkey(), code(status));
+                ix.data[8] = status; // the raw code, so unknown ones reach the program
+                if self.tx(name, vec![ix], &[&admin]) && status != 0 {
                     self.resume.push((10, Some(market)));
                 }
             }
@@ -1144,7 +1146,9 @@ impl World {
             Op::SetMode { market, mode, period } => {
                 let Some((m, _)) = self.market(market) else { return };
                 let admin = self.fx.admin.insecure_clone();
-                self.tx(name, vec![ix::set_market_mode(&m.accounts, &admin.pubkey(), mode, period)], &[&admin]);
+                let mut ix = ix::set_market_mode(&m.accounts, &admin.pubkey(), code(mode), period);
+                ix.data[8] = mode; // the raw code, so unknown ones reach the program
+                self.tx(name, vec![ix], &[&admin]);
             }
             Op::Reopen { acct } => {
                 let i = acct as usize % ACTORS;
@@ -1326,8 +1330,8 @@ pub fn fuzz(seed: u64, n: usize) -> Result<Report, String> {
     ))
 }
 
-/// An argument enum from a raw code (a code no variant has gives the default; `raw_order_codes`
-/// then puts the raw code back into the instruction, so absurd codes still reach the program).
+/// An argument enum from a raw code (a code no variant has gives the default; the caller then puts
+/// the raw code back into the instruction, so absurd codes still reach the program).
 fn code<T: AnchorDeserialize + Default>(raw: u8) -> T {
     T::try_from_slice(&[raw]).unwrap_or_default()
 }

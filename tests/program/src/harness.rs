@@ -385,7 +385,7 @@ impl Harness {
 pub fn default_market_params() -> MarketParams {
     MarketParams {
         name: encode_name("BTC-PERP"),
-        kind: 0,
+        kind: meridian::MarketKind::Perpetual,
         base_decimals: 8,
         base_lot_size: 10_000,
         tick_size: 10,

@@ -3,8 +3,7 @@
 //! program ids, and aggregates over them.
 
 use crate::harness::{default_market_params, ExchangeFixture, Harness, MarketFixture, Trader};
-use meridian::{OracleAggregate, OracleParams, OracleSourceParams};
-use meridian_engine::oracle::SourceKind;
+use meridian::{OracleAggregate, OracleParams, OracleSourceKind, OracleSourceParams};
 use meridian_oracle_sim::{self as sim, PythPrice, SwitchboardPrice};
 use meridian_sdk::{ix, pda, state::encode_name};
 use solana_sdk::{account::Account, clock::Clock, pubkey::Pubkey, signer::Signer};
@@ -24,9 +23,9 @@ impl Source {
     }
     pub fn params(&self) -> OracleSourceParams {
         match self {
-            Source::Pyth { feed_id, .. } => OracleSourceParams { kind: SourceKind::Pyth as u8, id: *feed_id },
+            Source::Pyth { feed_id, .. } => OracleSourceParams { kind: OracleSourceKind::Pyth, id: *feed_id },
             Source::Switchboard { account } => {
-                OracleSourceParams { kind: SourceKind::Switchboard as u8, id: account.to_bytes() }
+                OracleSourceParams { kind: OracleSourceKind::Switchboard, id: account.to_bytes() }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::harness::{default_market_params, ExchangeFixture, Harness, MarketFixture, Trader};
 use crate::oracle::OracleFixture;
-use meridian::MarketParams;
+use meridian::{MarketKind, MarketParams};
 use meridian_sdk::order::{self, OrderExt, Side};
 use meridian_sdk::{ix, state::encode_name};
 use solana_sdk::signer::Signer;
@@ -25,20 +25,20 @@ impl Underlying {
 }
 
 /// A linear market like `default_market_params` (lot 0.0001, tick $0.1 per unit) at `dollars`:
-/// kind 0 (perpetual) or 1 (future expiring at `expiry_ts`).
-pub fn linear_params(name: &str, kind: u8, dollars: f64, expiry_ts: i64) -> MarketParams {
+/// a perpetual, or a future expiring at `expiry_ts`.
+pub fn linear_params(name: &str, kind: MarketKind, dollars: f64, expiry_ts: i64) -> MarketParams {
     MarketParams {
         name: encode_name(name),
         kind,
         initial_mark_price: (dollars * 10.0) as u64,
-        expiry_ts: if kind == 1 { expiry_ts } else { 0 },
+        expiry_ts: if kind == MarketKind::Future { expiry_ts } else { 0 },
         ..default_market_params()
     }
 }
 
-/// A European option (kind 2 call, 3 put): lot 0.01 of the underlying, one tick = $0.001 per lot
+/// A European option (a Call or a Put): lot 0.01 of the underlying, one tick = $0.001 per lot
 /// (tick size 1,000 native units of a 6-decimal quote), so a strike of $S is S x 10 ticks.
-pub fn option_params(name: &str, kind: u8, strike_dollars: u64, expiry_ts: i64) -> MarketParams {
+pub fn option_params(name: &str, kind: MarketKind, strike_dollars: u64, expiry_ts: i64) -> MarketParams {
     MarketParams {
         name: encode_name(name),
         kind,
@@ -63,7 +63,7 @@ impl Harness {
         name: &str,
         dollars: f64,
         linear: usize,
-        options: &[(u8, u64)],
+        options: &[(MarketKind, u64)],
         expiry_ts: i64,
     ) -> Underlying {
         let oracle = self.setup_oracle(fx, name, 2, 1, None);
@@ -75,7 +75,7 @@ impl Harness {
         };
         let linear = (0..linear)
             .map(|i| {
-                let kind = if i == 0 { 0 } else { 1 };
+                let kind = if i == 0 { MarketKind::Perpetual } else { MarketKind::Future };
                 link(self, linear_params(&format!("{name}-L{i}"), kind, dollars, expiry_ts + i as i64 * DAY))
             })
             .collect();

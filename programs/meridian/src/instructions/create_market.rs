@@ -39,8 +39,7 @@ pub const MAX_BOOK_CAPACITY: u32 = 8_192;
 pub const MAX_EVENT_QUEUE_CAPACITY: u32 = 8_192;
 
 fn validate(p: &MarketParams) -> Result<()> {
-    let ok = MarketKind::from_u8(p.kind).is_some()
-        && p.base_lot_size > 0
+    let ok = p.base_lot_size > 0
         && p.tick_size > 0
         && p.min_order_lots > 0
         && p.initial_mark_price > 0
@@ -66,16 +65,15 @@ fn validate_dated(p: &MarketParams, now_ts: i64) -> Result<()> {
     let window_ok = window == 0
         || ((expiry::MIN_WINDOW_SECS..=expiry::MAX_WINDOW_SECS).contains(&window)
             && window.is_multiple_of(expiry::BUCKETS));
-    let ok = match MarketKind::from_u8(p.kind) {
-        Some(MarketKind::Perpetual) => p.expiry_ts == 0 && p.strike == 0 && window == 0,
-        Some(MarketKind::Future) => p.expiry_ts > now_ts && p.strike == 0 && window_ok,
-        Some(MarketKind::Call | MarketKind::Put) => {
+    let ok = match p.kind {
+        MarketKind::Perpetual => p.expiry_ts == 0 && p.strike == 0 && window == 0,
+        MarketKind::Future => p.expiry_ts > now_ts && p.strike == 0 && window_ok,
+        MarketKind::Call | MarketKind::Put => {
             p.expiry_ts > now_ts
                 && p.strike > 0
                 && p.strike.checked_mul(p.tick_size).is_some_and(|v| v <= i64::MAX as u64)
                 && window_ok
         }
-        None => false,
     };
     require!(ok, MeridianError::InvalidDatedParams);
     Ok(())
@@ -111,7 +109,7 @@ pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: Mar
     m.event_queue = queue_info.key();
     m.name = params.name;
     m.index = index;
-    m.kind = params.kind;
+    m.kind = params.kind as u8;
     m.status = MarketStatus::Active as u8;
     m.bump = ctx.bumps.market;
     m.base_decimals = params.base_decimals;
@@ -128,12 +126,12 @@ pub fn process_create_market(ctx: Context<CreateMarket>, index: u16, params: Mar
     m.expiry_ts = params.expiry_ts;
     m.strike = params.strike;
     m.price_band_bps = params.price_band_bps;
-    if params.kind != MarketKind::Perpetual as u8 {
+    if params.kind != MarketKind::Perpetual {
         m.settlement_window_secs = expiry::Window::new(params.expiry_ts, params.settlement_window_secs).secs;
     }
     m.refresh_band();
     m.quote_decimals = exchange.collateral_decimals;
-    if params.kind == MarketKind::Perpetual as u8 {
+    if params.kind == MarketKind::Perpetual {
         m.funding_period_secs = DEFAULT_FUNDING_PERIOD_SECS;
         m.funding_max_bps = DEFAULT_FUNDING_MAX_BPS;
     }

@@ -35,8 +35,8 @@ pub fn process_create_oracle(ctx: Context<CreateOracle>, name: [u8; 16], params:
 pub(crate) fn apply_params(o: &mut OracleAggregate, p: &OracleParams) {
     for (i, slot) in o.sources.iter_mut().enumerate() {
         match p.sources.get(i) {
-            Some(s) if s.kind == slot.kind && s.id == slot.id => {}
-            Some(s) => *slot = OracleSource { kind: s.kind, id: s.id, ..OracleSource::default() },
+            Some(s) if s.kind as u8 == slot.kind && s.id == slot.id => {}
+            Some(s) => *slot = OracleSource { kind: s.kind as u8, id: s.id, ..OracleSource::default() },
             None => *slot = OracleSource::default(),
         }
     }

@@ -157,7 +157,7 @@ fn set_mark(o: &OracleAggregate, m: &mut Market) -> Option<u64> {
 /// `risk::PORTFOLIO`); ~13,000 CU (28 valuations, bench/CU.md). Returns the confidence in ticks
 /// (u64::MAX if it does not fit), or None (nothing changed) when the lot cannot be valued.
 fn revalue_option(o: &OracleAggregate, m: &mut Market, now_ts: i64) -> Option<u64> {
-    let kind = if m.kind == MarketKind::Call as u8 { OptionKind::Call } else { OptionKind::Put };
+    let kind = if m.kind() == MarketKind::Call { OptionKind::Call } else { OptionKind::Put };
     let params = &crate::risk::PORTFOLIO;
     // the underlying's value of one lot in quote native units (a "tick" of 1)
     let spot = oracle::to_ticks(o.price, m.quote_decimals, m.base_decimals, m.base_lot_size, 1, false)?;

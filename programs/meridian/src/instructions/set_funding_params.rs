@@ -22,7 +22,7 @@ pub fn process_set_funding_params(
     impact_notional: u64,
 ) -> Result<()> {
     let mut m = ctx.accounts.market.load_mut()?;
-    require!(m.kind == MarketKind::Perpetual as u8, MeridianError::NotPerpetual);
+    require!(m.kind() == MarketKind::Perpetual, MeridianError::NotPerpetual);
     require!(
         (1..=MAX_FUNDING_PERIOD_SECS).contains(&period_secs) && max_rate_bps <= 10_000,
         MeridianError::InvalidFundingParams

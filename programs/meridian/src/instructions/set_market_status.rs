@@ -20,10 +20,9 @@ pub struct SetMarketStatus<'info> {
     pub admin: Signer<'info>,
 }
 
-/// Admin: 0 active, 1 cancel-only, 2 paused, 3 closed (only with an empty book and queue and no
-/// open interest).
-pub fn process_set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
-    let status = MarketStatus::from_u8(status).ok_or(MeridianError::InvalidMarketStatus)?;
+/// Admin: Active, CancelOnly, Paused, or Closed (only with an empty book and queue and no open
+/// interest).
+pub fn process_set_market_status(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()> {
     if status == MarketStatus::Closed {
         require_book_and_queue_empty(&ctx.accounts.book, &ctx.accounts.event_queue)?;
     }

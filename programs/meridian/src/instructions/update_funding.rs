@@ -24,7 +24,7 @@ pub struct UpdateFunding<'info> {
 pub fn process_update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
     let clock = Clock::get()?;
     let mut m = ctx.accounts.market.load_mut()?;
-    require!(m.kind == MarketKind::Perpetual as u8 && m.funding_period_secs > 0, MeridianError::NotPerpetual);
+    require!(m.kind() == MarketKind::Perpetual && m.funding_period_secs > 0, MeridianError::NotPerpetual);
     let last = m.funding_last_ts;
     if last == 0 {
         m.funding_last_ts = clock.unix_timestamp;

@@ -1,3 +1,4 @@
+use crate::args::tagged_enum;
 use crate::error::MeridianError;
 use crate::state::{Exchange, LotRiskRecord, MarginAccount, OracleStatus};
 use anchor_lang::prelude::*;
@@ -12,49 +13,34 @@ use meridian_engine::units::Ticks;
 
 pub const MARKET_SEED: &[u8] = b"market";
 
-/// What a market trades. Futures and options expire at `expiry_ts` (options at `strike`) and
-/// settle to cash at the settlement price (`meridian_engine::expiry`).
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MarketKind {
-    Perpetual = 0,
-    Future = 1,
-    Call = 2,
-    Put = 3,
-}
-
-impl MarketKind {
-    pub fn from_u8(v: u8) -> Option<MarketKind> {
-        Some(match v {
-            0 => MarketKind::Perpetual,
-            1 => MarketKind::Future,
-            2 => MarketKind::Call,
-            3 => MarketKind::Put,
-            _ => return None,
-        })
+tagged_enum! {
+    /// What a market trades. Futures and options expire at `expiry_ts` (options at `strike`) and
+    /// settle to cash at the settlement price (`meridian_engine::expiry`).
+    MarketKind {
+        /// No expiry; pays funding (`update_funding`).
+        #[default]
+        Perpetual = 0,
+        /// A dated future: settles to the settlement price at expiry.
+        Future = 1,
+        /// A European call: pays max(settlement - strike, 0) a lot at expiry.
+        Call = 2,
+        /// A European put: pays max(strike - settlement, 0) a lot at expiry.
+        Put = 3,
     }
 }
 
-/// Active: everything. CancelOnly: cancels and the crank, no new orders. Paused: only the crank.
-/// Closed: nothing but the crank (the book must be empty to close).
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MarketStatus {
-    Active = 0,
-    CancelOnly = 1,
-    Paused = 2,
-    Closed = 3,
-}
-
-impl MarketStatus {
-    pub fn from_u8(v: u8) -> Option<MarketStatus> {
-        Some(match v {
-            0 => MarketStatus::Active,
-            1 => MarketStatus::CancelOnly,
-            2 => MarketStatus::Paused,
-            3 => MarketStatus::Closed,
-            _ => return None,
-        })
+tagged_enum! {
+    /// What a market accepts (`set_market_status`, `close_market`).
+    MarketStatus {
+        /// Everything.
+        #[default]
+        Active = 0,
+        /// Cancels and the crank; no new orders.
+        CancelOnly = 1,
+        /// Only the crank.
+        Paused = 2,
+        /// Nothing but the crank (the book must be empty and no account hold base to close).
+        Closed = 3,
     }
 }
 
@@ -73,11 +59,14 @@ pub struct Market {
     pub oracle: Pubkey,
     pub name: [u8; 16],
     pub index: u16,
+    /// `MarketKind`'s code (read with `kind()`).
     pub kind: u8,
+    /// `MarketStatus`'s code (read with `status()`).
     pub status: u8,
     pub bump: u8,
     pub base_decimals: u8,
-    /// `MarketMode`: 0 continuous, 1 batch (orders collected and cleared by `clear_auction`).
+    /// `MarketMode`'s code (read with `mode()`): continuous, or batch (orders collected and
+    /// cleared by `clear_auction`).
     pub mode: u8,
     /// Batch: 1 while a closed auction awaits its clearing (its orders are those below
     /// `auction_boundary_seq`).
@@ -219,15 +208,16 @@ pub struct Market {
     pub auction_close_ts: i64,
 }
 
-/// How a market matches orders.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MarketMode {
-    /// Price-time priority on arrival.
-    Continuous = 0,
-    /// Frequent batch auctions: orders are collected over a period of slots and cleared together
-    /// at one price (`clear_auction`).
-    Batch = 1,
+tagged_enum! {
+    /// How a market matches orders (`set_market_mode`).
+    MarketMode {
+        /// Price-time priority on arrival.
+        #[default]
+        Continuous = 0,
+        /// Frequent batch auctions: orders are collected over a period of slots and cleared
+        /// together at one price (`clear_auction`).
+        Batch = 1,
+    }
 }
 
 /// A batch market's auction period when `set_market_mode` gives 0 (slots).
@@ -470,10 +460,10 @@ impl Market {
 
     /// What the market pays per lot at expiry (dated markets).
     pub fn payoff(&self) -> expiry::Payoff {
-        match MarketKind::from_u8(self.kind) {
-            Some(MarketKind::Call) => expiry::Payoff::Call { strike: self.strike },
-            Some(MarketKind::Put) => expiry::Payoff::Put { strike: self.strike },
-            _ => expiry::Payoff::Future,
+        match self.kind() {
+            MarketKind::Call => expiry::Payoff::Call { strike: self.strike },
+            MarketKind::Put => expiry::Payoff::Put { strike: self.strike },
+            MarketKind::Future | MarketKind::Perpetual => expiry::Payoff::Future,
         }
     }
 
@@ -490,8 +480,24 @@ impl Market {
         Ok(self.payoff().lot_value(self.settlement_price, self.tick_size).ok_or(MeridianError::MathOverflow)?)
     }
 
+    /// The stored kind (only `create_market` writes it, from a `MarketKind`; a code no variant has
+    /// would read as dated, as `is_dated` does).
+    pub fn kind(&self) -> MarketKind {
+        MarketKind::from_code(self.kind).unwrap_or(MarketKind::Future)
+    }
+
+    /// The stored status; a code no variant has (none is ever written) reads as Closed.
     pub fn status(&self) -> MarketStatus {
-        MarketStatus::from_u8(self.status).unwrap_or(MarketStatus::Closed)
+        MarketStatus::from_code(self.status).unwrap_or(MarketStatus::Closed)
+    }
+
+    /// The stored matching mode.
+    pub fn mode(&self) -> MarketMode {
+        if self.is_batch() {
+            MarketMode::Batch
+        } else {
+            MarketMode::Continuous
+        }
     }
 
     pub fn check_can_place(&self) -> Result<()> {
@@ -566,7 +572,7 @@ impl Market {
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarketParams {
     pub name: [u8; 16],
-    pub kind: u8,
+    pub kind: MarketKind,
     pub base_decimals: u8,
     pub base_lot_size: u64,
     pub tick_size: u64,

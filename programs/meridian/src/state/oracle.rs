@@ -1,3 +1,4 @@
+use crate::args::OracleSourceKind;
 use crate::error::MeridianError;
 use anchor_lang::prelude::*;
 use meridian_engine::oracle::{
@@ -104,7 +105,7 @@ impl OracleStatus {
 pub struct OracleSource {
     /// Pyth: the feed id. Switchboard: the pull feed account's address.
     pub id: [u8; 32],
-    /// `SourceKind`.
+    /// `SourceKind`'s code (`OracleSourceKind` in arguments).
     pub kind: u8,
     /// 0 = used at the last refresh, else a `SourceFault`.
     pub last_fault: u8,
@@ -194,7 +195,7 @@ impl OracleAggregate {
 /// One source of `create_oracle`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OracleSourceParams {
-    pub kind: u8,
+    pub kind: OracleSourceKind,
     pub id: [u8; 32],
 }
 
@@ -218,7 +219,6 @@ impl OracleParams {
         let distinct = (0..n).all(|i| (0..i).all(|j| self.sources[i] != self.sources[j]));
         (1..=MAX_SOURCES).contains(&n)
             && distinct
-            && self.sources.iter().all(|s| SourceKind::from_u8(s.kind).is_some())
             && (1..=n).contains(&(self.min_valid_sources as usize))
             && self.max_age_slots > 0
             && self.max_age_secs > 0

@@ -502,9 +502,8 @@ Try the CLI (another terminal, from the repository root):
             for m in &dated {
                 states.push(client.market(&m.accounts.market).await?);
             }
-            let done = states
-                .iter()
-                .all(|s| now >= s.expiry_ts && s.status == meridian_sdk::state::MarketStatus::Closed as u8);
+            let done =
+                states.iter().all(|s| now >= s.expiry_ts && s.status() == meridian_sdk::state::MarketStatus::Closed);
             if done || tokio::time::Instant::now() > settled_by {
                 for (m, s) in dated.iter().zip(&states) {
                     println!("expiry: {:<16} {}", m.name, expiry_line(s, &m.units, now));
@@ -559,7 +558,7 @@ Try the CLI (another terminal, from the repository root):
 
 /// An expired market's state: awaiting its price, or settled (price, positions, closed).
 fn expiry_line(m: &meridian_sdk::state::Market, units: &meridian_sdk::engine::ui::MarketUnits, now: i64) -> String {
-    let closed = m.status == meridian_sdk::state::MarketStatus::Closed as u8;
+    let closed = m.status() == meridian_sdk::state::MarketStatus::Closed;
     match meridian_sdk::settlement::expiry_state(m, now) {
         meridian_sdk::settlement::ExpiryState::Settled { price, .. } => format!(
             "settled at {}: {} positions settled, open interest {}{}",
@@ -583,7 +582,7 @@ fn sim_market(address: meridian_sdk::Pubkey, m: &meridian_sdk::state::Market, qu
         bp: (m.mark_price / 10_000).max(1),
         units: meridian_sdk::state::market_units(m, quote_decimals),
         expiry_ts: m.expiry_ts,
-        batch: m.mode == 1,
+        batch: m.is_batch(),
     }
 }
 

@@ -481,7 +481,7 @@ async fn a_dated_chain_expires_settles_and_pays_out() {
         .spawn()
         .unwrap();
     for (i, name) in names.iter().enumerate().take(5) {
-        let m = wait("settled and closed", 90, Box::new(|m| m.status == MarketStatus::Closed as u8), market(i)).await;
+        let m = wait("settled and closed", 90, Box::new(|m| m.status() == MarketStatus::Closed), market(i)).await;
         assert_eq!((m.open_interest, m.settlement_source), (0, SettlementSource::Window as u8), "{name}");
     }
     let fut = client.market(&future).await.unwrap();

@@ -232,7 +232,7 @@ fn funding_params_and_bad_inputs() {
     // not a perpetual
     let future = s.h.setup_market(
         &s.fx,
-        meridian::MarketParams { kind: MarketKind::Future as u8, expiry_ts: 4_102_444_800, ..default_market_params() },
+        meridian::MarketParams { kind: MarketKind::Future, expiry_ts: 4_102_444_800, ..default_market_params() },
     );
     let w = [future.accounts.market];
     s.h.fails(&[ix::update_funding(&future.accounts)], &[], Expected::Meridian(MeridianError::NotPerpetual), &w);

@@ -44,6 +44,24 @@ fn idl_names_every_stored_field() {
     assert_eq!(array_of("OracleAggregate", "sources"), "OracleSource");
     assert_eq!(field("Market", "lot_risk")["defined"]["name"], "LotRiskRecord");
     assert_eq!(field("PositionRecord", "base_lots"), "i64");
+    // arguments carry enums, not integer codes: from the order flow to the admin's market settings
+    let defined = |t: &str, f: &str| field(t, f)["defined"]["name"].as_str().unwrap_or("").to_string();
+    assert_eq!(defined("PlaceOrderArgs", "side"), "OrderSide");
+    assert_eq!(defined("PlaceOrderArgs", "order_kind"), "OrderType");
+    assert_eq!(defined("PlaceOrderArgs", "self_trade"), "SelfTradeBehavior");
+    assert_eq!(defined("MarketParams", "kind"), "MarketKind");
+    assert_eq!(defined("OracleSourceParams", "kind"), "OracleSourceKind");
+    let arg = |ix: &str, name: &str| -> String {
+        let ix = idl["instructions"].as_array().unwrap().iter().find(|i| i["name"] == ix).unwrap();
+        let a = ix["args"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap();
+        a["type"]["defined"]["name"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(arg("set_market_status", "status"), "MarketStatus");
+    assert_eq!(arg("set_market_mode", "mode"), "MarketMode");
+    assert_eq!(arg("cancel_all_orders", "side"), "CancelSide");
+    for t in ["OrderSide", "MarketKind", "MarketStatus", "MarketMode", "OracleSourceKind"] {
+        assert_eq!(ty(t)["kind"], "enum", "{t}");
+    }
     assert_eq!(field("HealthRecord", "equity"), "i64");
     // no stored struct is a bare matrix of words any more
     for t in idl["types"].as_array().unwrap() {

@@ -2,6 +2,7 @@
 //! median, TWAP accumulator and realized volatility, and admin checks. Source accounts are real
 //! Pyth `PriceUpdateV2` and Switchboard pull feed data owned by the real oracle program ids.
 
+use anchor_lang::error::ErrorCode as Anchor;
 use meridian::{MeridianError, OracleStatus};
 use meridian_engine::oracle::{self as engine, SourceFault};
 use meridian_oracle_sim::{PythPrice, SwitchboardPrice};
@@ -373,7 +374,6 @@ fn create_and_configure_are_admin_only_and_validated() {
         Box::new(|p| p.sources.clear()),
         Box::new(|p| p.sources = vec![p.sources[0]; 5]),
         Box::new(|p| p.sources[1] = p.sources[0]),
-        Box::new(|p| p.sources[0].kind = 7),
         Box::new(|p| p.min_valid_sources = 0),
         Box::new(|p| p.min_valid_sources = 4),
         Box::new(|p| p.max_age_slots = 0),
@@ -390,6 +390,14 @@ fn create_and_configure_are_admin_only_and_validated() {
         let configure = ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, p);
         h.fails(&[configure], &[&fx.admin], Expected::Meridian(MeridianError::InvalidOracleParams), &[o.address]);
     }
+    // a source kind no variant has does not deserialize (raw bytes: the first source's kind follows
+    // the name and the vector's length in `create_oracle`, the length in `configure_oracle`)
+    let mut create = ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, params.clone());
+    create.data[8 + 16 + 4] = 7;
+    h.fails(&[create], &[&fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &[]);
+    let mut configure = ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, params.clone());
+    configure.data[8 + 4] = 7;
+    h.fails(&[configure], &[&fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &[o.address]);
 
     // configure: drop the Switchboard source, require both Pyth feeds
     h.set_sources(&o, &[150.0, 150.0, 150.0]);

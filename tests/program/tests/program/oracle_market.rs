@@ -177,7 +177,8 @@ fn linking_and_pushing_are_checked() {
     );
     // an option priced from its underlying needs a strike and an expiry: it cannot even be listed
     // without them
-    let no_expiry = meridian::MarketParams { kind: 2, strike: 700_000, ..default_market_params() };
+    let no_expiry =
+        meridian::MarketParams { kind: meridian::MarketKind::Call, strike: 700_000, ..default_market_params() };
     s.h.market_creation_fails(&s.fx, no_expiry, Expected::Meridian(MeridianError::InvalidDatedParams));
     // pushing to a market this oracle does not price
     let other_market = foreign_market;

@@ -2,7 +2,7 @@
 //! engine computes them, hedges across markets of one underlying needing less than their legs, and
 //! order placement and withdrawals judged as the SDK predicts, to the unit, fresh and stale.
 
-use meridian::{MeridianError, OracleStatus};
+use meridian::{MarketKind, MeridianError, OracleStatus};
 use meridian_engine::portfolio::LotRisk;
 use meridian_engine::pricing::OptionKind;
 use meridian_program_tests::fixture::*;
@@ -29,7 +29,7 @@ fn setup() -> Setup {
     let mut h = Harness::new();
     let fx = h.setup_exchange(6, SPL_TOKEN, meridian::ExchangeParams::default());
     h.set_clock(SLOT, TS);
-    let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(2, 70_000)], TS + 30 * DAY);
+    let btc = h.setup_underlying(&fx, "BTC", 65_000.0, 2, &[(MarketKind::Call, 70_000)], TS + 30 * DAY);
     let maker = h.funded_trader(&fx, 10_000_000 * USDC, 5_000_000 * USDC);
     Setup { h, fx, btc, maker }
 }
@@ -210,7 +210,10 @@ fn an_option_keeps_its_own_rule_until_its_lot_is_revalued() {
     let fx = &s.fx;
     let put = s.h.setup_market(
         fx,
-        meridian::MarketParams { initial_mark_price: 5_000, ..option_params("BTC-P60", 3, 60_000, TS + 7 * DAY) },
+        meridian::MarketParams {
+            initial_mark_price: 5_000,
+            ..option_params("BTC-P60", MarketKind::Put, 60_000, TS + 7 * DAY)
+        },
     );
     let alice = s.h.funded_trader(&s.fx, 40_000 * USDC, 40_000 * USDC);
     s.trade(put, &alice, Side::Ask, 5_000, 100);
@@ -253,7 +256,7 @@ fn a_stale_or_missing_lot_risk_is_not_usable() {
     let mut s = setup();
     // an option linked but never pushed takes no risk-increasing orders
     let fx = &s.fx;
-    let late = s.h.setup_market(fx, option_params("BTC-LATE", 3, 60_000, TS + 7 * DAY));
+    let late = s.h.setup_market(fx, option_params("BTC-LATE", MarketKind::Put, 60_000, TS + 7 * DAY));
     let link = ix::set_market_oracle(&fx.exchange, &fx.admin.pubkey(), &late.accounts.market, &s.btc.oracle.address);
     s.h.ok(&[link], &[&fx.admin]);
     let alice = s.h.funded_trader(&s.fx, 40_000 * USDC, 40_000 * USDC);

@@ -337,9 +337,9 @@ mod expiry {
             );
             m
         };
-        let fut = market(&mut h, linear_params("SOL-FUT", MarketKind::Future as u8, 100.0, EXPIRY));
-        let call = market(&mut h, option_params("SOL-C100", MarketKind::Call as u8, 100, EXPIRY));
-        let put = market(&mut h, option_params("SOL-P110", MarketKind::Put as u8, 110, EXPIRY));
+        let fut = market(&mut h, linear_params("SOL-FUT", MarketKind::Future, 100.0, EXPIRY));
+        let call = market(&mut h, option_params("SOL-C100", MarketKind::Call, 100, EXPIRY));
+        let put = market(&mut h, option_params("SOL-P110", MarketKind::Put, 110, EXPIRY));
         let alice = h.funded_trader(&fx, 100_000 * USDC, 10_000 * USDC);
         let bob = h.funded_trader(&fx, 100_000 * USDC, 10_000 * USDC);
         let mut d = Dated { h, fx, o, fut, call, put, alice, bob, slot: SLOT, ts: TS };
@@ -482,7 +482,7 @@ mod expiry {
         for m in [d.fut, d.call, d.put] {
             d.h.ok(&[ix::close_market(&m.accounts, &admin.pubkey())], &[&admin]);
             assert!(!d.h.exists(&m.accounts.book) && !d.h.exists(&m.accounts.event_queue));
-            assert_eq!(d.market(&m).status, meridian::MarketStatus::Closed as u8);
+            assert_eq!(d.market(&m).status(), meridian::MarketStatus::Closed);
         }
         assert!(d.h.lamports(&admin.pubkey()) > lamports);
         d.check();
@@ -601,10 +601,10 @@ mod expiry {
         let watched = vec![d.fx.exchange, d.fut.accounts.market, d.fut.accounts.book, alice.margin, bob.margin];
         // listing: a future without an expiry in the future, an option without a strike, a perpetual with an expiry, a ragged window
         for bad in [
-            linear_params("F", MarketKind::Future as u8, 100.0, d.ts),
-            MarketParams { strike: 0, ..option_params("C", MarketKind::Call as u8, 100, EXPIRY) },
+            linear_params("F", MarketKind::Future, 100.0, d.ts),
+            MarketParams { strike: 0, ..option_params("C", MarketKind::Call, 100, EXPIRY) },
             MarketParams { expiry_ts: EXPIRY, ..default_market_params() },
-            MarketParams { settlement_window_secs: 31, ..linear_params("F", MarketKind::Future as u8, 100.0, EXPIRY) },
+            MarketParams { settlement_window_secs: 31, ..linear_params("F", MarketKind::Future, 100.0, EXPIRY) },
         ] {
             d.h.market_creation_fails(&d.fx, bad, Expected::Meridian(MeridianError::InvalidDatedParams));
         }
@@ -714,7 +714,7 @@ mod expiry {
             &watched,
         );
         d.h.fails(
-            &[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)],
+            &[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), meridian::MarketStatus::Closed)],
             &[&admin],
             Expected::Meridian(MeridianError::OpenInterestLeft),
             &watched,
@@ -751,7 +751,7 @@ mod expiry {
             &watched,
         );
         d.h.fails(
-            &[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), 3)],
+            &[ix::set_market_status(&d.fut.accounts, &admin.pubkey(), meridian::MarketStatus::Closed)],
             &[&admin],
             Expected::Meridian(MeridianError::OpenInterestLeft),
             &watched,

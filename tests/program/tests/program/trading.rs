@@ -2,8 +2,8 @@
 //! every bad input gets its specific error and changes nothing; conservation after every step.
 use anchor_lang::error::ErrorCode as Anchor;
 use meridian::{
-    CancelSide, ExchangeParams, MarketParams, MassQuoteArgs, MeridianError, OrderType, PauseFlags, PlaceOrderArgs,
-    QuoteLevel,
+    CancelSide, ExchangeParams, MarketMode, MarketParams, MarketStatus, MassQuoteArgs, MeridianError, OrderType,
+    PauseFlags, PlaceOrderArgs, QuoteLevel,
 };
 use meridian_engine::events::{OutReason, EVENT_FILL, EVENT_OUT};
 use meridian_engine::matching::SelfTrade;
@@ -83,7 +83,6 @@ fn create_market_validates_its_parameters() {
         ("zero maintenance", |p| p.maintenance_margin_bps = 0),
         ("initial above 100%", |p| p.initial_margin_bps = 10_001),
         ("rebate above taker fee", |p| p.maker_fee_ppm = -600),
-        ("unknown kind", |p| p.kind = 9),
         ("zero mark", |p| p.initial_mark_price = 0),
         ("zero book", |p| p.book_capacity = 0),
         ("huge queue", |p| p.event_queue_capacity = 1_000_000),
@@ -105,6 +104,20 @@ fn create_market_validates_its_parameters() {
         println!("{what}");
         s.h.fails(&[create], &[&s.fx.admin], Expected::Meridian(MeridianError::InvalidMarketParams), &w);
     }
+    // a kind code no variant has does not deserialize (raw byte 26, after the index and the name:
+    // the typed argument cannot say it)
+    let (book, queue) = (Keypair::new(), Keypair::new());
+    let mut create = ix::create_market(
+        &s.fx.exchange,
+        &s.fx.admin.pubkey(),
+        1,
+        default_market_params(),
+        &book.pubkey(),
+        &queue.pubkey(),
+    );
+    create.data[26] = 9;
+    let w = [s.fx.exchange, pda::market(&s.fx.exchange, 1).0];
+    s.h.fails(&[create], &[&s.fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
 
     // a book account of the wrong size, an index out of sequence, and a non-admin
     let params = default_market_params();
@@ -450,25 +463,23 @@ fn market_status_and_exchange_pause_gate_trading() {
     let w = s.watched();
     // not the admin
     s.h.fails(
-        &[ix::set_market_status(&s.m.accounts, &a.owner.pubkey(), 2)],
+        &[ix::set_market_status(&s.m.accounts, &a.owner.pubkey(), MarketStatus::Paused)],
         &[&a.owner],
         Expected::Meridian(MeridianError::NotAdmin),
         &w,
     );
-    s.h.fails(
-        &[ix::set_market_status(&s.m.accounts, &admin, 7)],
-        &[&s.fx.admin],
-        Expected::Meridian(MeridianError::InvalidMarketStatus),
-        &w,
-    );
+    // a status code no variant has does not deserialize (raw byte 8: the typed argument cannot say it)
+    let mut unknown = ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Active);
+    unknown.data[8] = 4;
+    s.h.fails(&[unknown], &[&s.fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
     // cancel-only: no new orders, cancels work
-    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 1)], &[&s.fx.admin]);
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, MarketStatus::CancelOnly)], &[&s.fx.admin]);
     s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::MarketCancelOnly);
     s.h.ok(&[ix::cancel_order(&s.m.accounts, &a.margin, &a.owner.pubkey(), resting.order_seq)], &[&a.owner]);
     // paused: nothing but the crank
-    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 2)], &[&s.fx.admin]);
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Paused)], &[&s.fx.admin]);
     s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::MarketPaused);
-    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 0)], &[&s.fx.admin]);
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Active)], &[&s.fx.admin]);
     // exchange-wide trading pause
     s.h.ok(&[ix::set_paused(&s.fx.exchange, &admin, PauseFlags::TRADING)], &[&s.fx.admin]);
     s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::TradingPaused);
@@ -477,13 +488,13 @@ fn market_status_and_exchange_pause_gate_trading() {
     let o = s.h.place(&s.m, &a, order::limit(Side::Bid, PRICE - 100, 1));
     let w = s.watched();
     s.h.fails(
-        &[ix::set_market_status(&s.m.accounts, &admin, 3)],
+        &[ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Closed)],
         &[&s.fx.admin],
         Expected::Meridian(MeridianError::MarketNotEmpty),
         &w,
     );
     s.h.ok(&[ix::cancel_order(&s.m.accounts, &a.margin, &a.owner.pubkey(), o.order_seq)], &[&a.owner]);
-    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, 3)], &[&s.fx.admin]);
+    s.h.ok(&[ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Closed)], &[&s.fx.admin]);
     s.fails(&a, order::limit(Side::Bid, PRICE - 100, 1), MeridianError::MarketClosed);
     s.check();
 }
@@ -909,7 +920,7 @@ mod batch {
         let fx =
             h.setup_exchange(6, SPL_TOKEN, ExchangeParams { insurance_fee_share_bps: 2_000, ..Default::default() });
         let m = h.setup_market(&fx, default_market_params());
-        h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 0)], &[&fx.admin]);
+        h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), MarketMode::Batch, 0)], &[&fx.admin]);
         let traders: Vec<Trader> = (0..n)
             .map(|i| {
                 let t = h.trader_as(fixed_keypair(100 + i), &fx, 200_000 * USDC);
@@ -951,18 +962,20 @@ mod batch {
         let w = s.watched();
         let alice = s.alice.owner.insecure_clone();
         s.h.fails(
-            &[ix::set_market_mode(&a, &alice.pubkey(), 1, 0)],
+            &[ix::set_market_mode(&a, &alice.pubkey(), MarketMode::Batch, 0)],
             &[&alice],
             Expected::Meridian(MeridianError::NotAdmin),
             &w,
         );
         let admin_kp = s.fx.admin.insecure_clone();
-        for (mode, period) in [(2, 0), (1, 151)] {
-            let ix = ix::set_market_mode(&a, &admin, mode, period);
-            s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::InvalidMarketMode), &w);
-        }
+        let ix = ix::set_market_mode(&a, &admin, MarketMode::Batch, 151);
+        s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::InvalidMarketMode), &w);
+        // a mode code no variant has does not deserialize (raw byte 8)
+        let mut unknown = ix::set_market_mode(&a, &admin, MarketMode::Batch, 0);
+        unknown.data[8] = 2;
+        s.h.fails(&[unknown], &[&admin_kp], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
         s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE - 10, 1));
-        let ix = ix::set_market_mode(&a, &admin, 1, 0);
+        let ix = ix::set_market_mode(&a, &admin, MarketMode::Batch, 0);
         s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::MarketModeNeedsEmptyBook), &w);
         // a continuous market has no auction
         s.h.fails(&[ix::clear_auction(&a)], &[], Expected::Meridian(MeridianError::NotBatchMarket), &w);
@@ -971,7 +984,7 @@ mod batch {
             &s.fx,
             MarketParams { book_capacity: 129, event_queue_capacity: 258, ..default_market_params() },
         );
-        let ix = ix::set_market_mode(&m2.accounts, &admin, 1, 0);
+        let ix = ix::set_market_mode(&m2.accounts, &admin, MarketMode::Batch, 0);
         s.h.fails(
             &[ix],
             &[&admin_kp],
@@ -979,9 +992,12 @@ mod batch {
             &[m2.accounts.market],
         );
         let m3 = s.h.setup_market(&s.fx, default_market_params());
-        s.h.ok(&[ix::set_market_mode(&m3.accounts, &admin, 1, 5)], &[&admin_kp]);
+        s.h.ok(&[ix::set_market_mode(&m3.accounts, &admin, MarketMode::Batch, 5)], &[&admin_kp]);
         let market = s.h.market(&m3.accounts.market);
-        assert_eq!((market.mode, market.auction_period_slots, market.auction_end_slot % 5), (1, 5, 0));
+        assert_eq!(
+            (market.mode(), market.auction_period_slots, market.auction_end_slot % 5),
+            (MarketMode::Batch, 5, 0)
+        );
     }
 
     /// docs/trading.md's worked example on the SBF binary: orders wait, the clearing trades 14 lots at one
@@ -1212,7 +1228,7 @@ fn batch_worst_case_auctions_clear_in_one_instruction() {
     let fx = h.setup_exchange(6, SPL_TOKEN, ExchangeParams::default());
     let m =
         h.setup_market(&fx, MarketParams { book_capacity: 128, event_queue_capacity: 256, ..default_market_params() });
-    h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), 1, 1)], &[&fx.admin]);
+    h.ok(&[ix::set_market_mode(&m.accounts, &fx.admin.pubkey(), MarketMode::Batch, 1)], &[&fx.admin]);
     // 64 open orders an account: two accounts a side
     let traders: Vec<Trader> = (0..4)
         .map(|i| {
