@@ -2,7 +2,7 @@
 //! or `PostOnly` instead of 0 or 1. The order flow's enums mirror engine enums variant by variant;
 //! a variant's Borsh tag is its declaration index, which is checked at compile time to equal the
 //! engine's code (the same number the accounts store and the IDL's constants name). The market's
-//! own enums (`MarketKind`, `MarketStatus`, `MarketMode`) are declared with [`tagged_enum!`] in
+//! own enums (`MarketKind`, `MarketStatus`, `MarketMode`) are declared with `tagged_enum!` in
 //! `state::market`, beside the fields that store their codes.
 //!
 //! Prices and sizes stay `u64` (ticks and lots, named so in each field's doc): an Anchor newtype

@@ -390,14 +390,20 @@ fn create_and_configure_are_admin_only_and_validated() {
         let configure = ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, p);
         h.fails(&[configure], &[&fx.admin], Expected::Meridian(MeridianError::InvalidOracleParams), &[o.address]);
     }
-    // a source kind no variant has does not deserialize (raw bytes: the first source's kind follows
-    // the name and the vector's length in `create_oracle`, the length in `configure_oracle`)
-    let mut create = ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, params.clone());
-    create.data[8 + 16 + 4] = 7;
-    h.fails(&[create], &[&fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &[]);
-    let mut configure = ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, params.clone());
-    configure.data[8 + 4] = 7;
-    h.fails(&[configure], &[&fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &[o.address]);
+    // a source kind no variant has (2, the first, and 255) does not deserialize, in any source
+    // (raw bytes: a source is its kind then its 32-byte id; the sources follow the name and the
+    // vector's length in `create_oracle`, the length in `configure_oracle`)
+    assert_eq!(params.sources.len(), 3);
+    for (source, code) in [(0, 2), (1, 255), (2, 2)] {
+        let mut create = ix::create_oracle(&fx.exchange, &fx.admin.pubkey(), name, params.clone());
+        assert_eq!(create.data[8 + 16 + 4 + 33 * source], params.sources[source].kind as u8);
+        create.data[8 + 16 + 4 + 33 * source] = code;
+        h.fails(&[create], &[&fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &[]);
+        let mut configure = ix::configure_oracle(&fx.exchange, &fx.admin.pubkey(), &o.address, params.clone());
+        assert_eq!(configure.data[8 + 4 + 33 * source], params.sources[source].kind as u8);
+        configure.data[8 + 4 + 33 * source] = code;
+        h.fails(&[configure], &[&fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &[o.address]);
+    }
 
     // configure: drop the Switchboard source, require both Pyth feeds
     h.set_sources(&o, &[150.0, 150.0, 150.0]);

@@ -115,7 +115,8 @@ fn create_market_validates_its_parameters() {
         &book.pubkey(),
         &queue.pubkey(),
     );
-    create.data[26] = 9;
+    assert_eq!(create.data[26], meridian::MarketKind::Perpetual as u8);
+    create.data[26] = 4; // the first code after Put
     let w = [s.fx.exchange, pda::market(&s.fx.exchange, 1).0];
     s.h.fails(&[create], &[&s.fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
 
@@ -469,7 +470,8 @@ fn market_status_and_exchange_pause_gate_trading() {
         &w,
     );
     // a status code no variant has does not deserialize (raw byte 8: the typed argument cannot say it)
-    let mut unknown = ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Active);
+    let mut unknown = ix::set_market_status(&s.m.accounts, &admin, MarketStatus::Closed);
+    assert_eq!(unknown.data[8], 3);
     unknown.data[8] = 4;
     s.h.fails(&[unknown], &[&s.fx.admin], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
     // cancel-only: no new orders, cancels work
@@ -972,6 +974,7 @@ mod batch {
         s.h.fails(&[ix], &[&admin_kp], Expected::Meridian(MeridianError::InvalidMarketMode), &w);
         // a mode code no variant has does not deserialize (raw byte 8)
         let mut unknown = ix::set_market_mode(&a, &admin, MarketMode::Batch, 0);
+        assert_eq!(unknown.data[8], 1);
         unknown.data[8] = 2;
         s.h.fails(&[unknown], &[&admin_kp], Expected::Anchor(Anchor::InstructionDidNotDeserialize), &w);
         s.h.place(&s.m, &s.alice, order::limit(Side::Bid, PRICE - 10, 1));
