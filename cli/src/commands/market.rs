@@ -588,7 +588,7 @@ pub async fn run(ctx: &Context, cmd: MarketCommand) -> Result<()> {
         }
         MarketCommand::Auction { market } => {
             let (address, m) = resolve(ctx, &exchange, &market).await?;
-            if m.mode() != MarketMode::Batch {
+            if !m.is_batch() {
                 bail!("{} is a continuous market: it has no auctions", market_name(&m));
             }
             let u = market_units(&m, qd);

@@ -297,10 +297,7 @@ pub async fn run(ctx: &Context, cmd: OrderCommand) -> Result<()> {
         OrderCommand::CancelAll { side, .. } => {
             let side = match side.as_deref() {
                 None => meridian_sdk::CancelSide::Both,
-                Some(s) => match side_from(s)? {
-                    Side::Bid => meridian_sdk::CancelSide::Bids,
-                    Side::Ask => meridian_sdk::CancelSide::Asks,
-                },
+                Some(s) => side_from(s)?.into(),
             };
             let ix = ix::cancel_all_orders(&accounts, &margin, &owner.pubkey(), side, 0);
             let signature = ctx.send(&[ix], &[owner]).await?;

@@ -144,6 +144,16 @@ tagged_enum! {
     }
 }
 
+impl From<Side> for CancelSide {
+    /// One side's orders.
+    fn from(side: Side) -> CancelSide {
+        match side {
+            Side::Bid => CancelSide::Bids,
+            Side::Ask => CancelSide::Asks,
+        }
+    }
+}
+
 impl CancelSide {
     /// The one side to cancel, or None for both.
     #[inline(always)]

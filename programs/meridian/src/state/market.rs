@@ -491,13 +491,9 @@ impl Market {
         MarketStatus::from_code(self.status).unwrap_or(MarketStatus::Closed)
     }
 
-    /// The stored matching mode.
+    /// The stored matching mode; a code no variant has reads as Continuous, as `is_batch` does.
     pub fn mode(&self) -> MarketMode {
-        if self.is_batch() {
-            MarketMode::Batch
-        } else {
-            MarketMode::Continuous
-        }
+        MarketMode::from_code(self.mode).unwrap_or(MarketMode::Continuous)
     }
 
     pub fn check_can_place(&self) -> Result<()> {

@@ -830,16 +830,9 @@ fn mass_quote_refusals_change_nothing() {
     let mut s = setup_with(MarketParams { book_capacity: 4, ..default_market_params() });
     let alice = s.alice.clone_ref();
     assert_eq!(s.mass_quote(&alice, quote_args(true, OrderType::PostOnly, 0, ladder(2, 10, 10, 1))), [0, 4, 0]);
-    s.mass_quote_fails(
-        &alice,
-        quote_args(true, OrderType::Limit, 0, ladder(2, 10, 10, 1)),
-        MeridianError::InvalidOrderKind,
-    );
-    s.mass_quote_fails(
-        &alice,
-        quote_args(true, OrderType::ImmediateOrCancel, 0, ladder(2, 10, 10, 1)),
-        MeridianError::InvalidOrderKind,
-    );
+    for kind in [OrderType::Limit, OrderType::ImmediateOrCancel] {
+        s.mass_quote_fails(&alice, quote_args(true, kind, 0, ladder(2, 10, 10, 1)), MeridianError::InvalidOrderKind);
+    }
     s.mass_quote_fails(
         &alice,
         quote_args(true, OrderType::PostOnly, 0, ladder(33, 10, 1, 1)),
